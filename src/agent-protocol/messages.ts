@@ -1,0 +1,170 @@
+import { FLAG_END, MessageType, Tag } from "./constants.js";
+import { FieldReader, encodeFields, i32, str, u32, u64, type Field } from "./fields.js";
+import { FrameError, type Frame } from "./frame.js";
+
+export interface Hello {
+  version: number;
+  client?: string;
+  hostTimeMs?: number;
+}
+
+export interface HelloAck {
+  version: number;
+  agentVersion: string;
+  kernelRelease: string;
+  maxBody: number;
+  mode: "guest" | "host";
+}
+
+export interface ExecRequest {
+  args?: string[];
+  shell?: string;
+  env?: string[];
+  cwd?: string;
+  timeoutMs?: number;
+  stdin?: boolean;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  signal: number;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface ErrorMessage {
+  code: string;
+  message: string;
+}
+
+const frame = (type: Frame["type"], stream: number, body: Buffer, flags = 0): Frame => ({ type, stream, body, flags });
+const optional = <T>(value: T | undefined, make: (value: T) => Field): Field[] =>
+  value === undefined ? [] : [make(value)];
+
+export const encode = {
+  hello: (hello: Hello): Frame =>
+    frame(
+      MessageType.HELLO,
+      0,
+      encodeFields([
+        u32(Tag.VERSION, hello.version),
+        ...optional(hello.client, (v) => str(Tag.CLIENT, v)),
+        ...optional(hello.hostTimeMs, (v) => u64(Tag.HOST_TIME_MS, v)),
+      ]),
+    ),
+  helloAck: (ack: HelloAck): Frame =>
+    frame(
+      MessageType.HELLO_ACK,
+      0,
+      encodeFields([
+        u32(Tag.VERSION, ack.version),
+        str(Tag.AGENT_VERSION, ack.agentVersion),
+        str(Tag.KERNEL_RELEASE, ack.kernelRelease),
+        u32(Tag.MAX_BODY, ack.maxBody),
+        str(Tag.MODE, ack.mode),
+      ]),
+    ),
+  exec: (stream: number, request: ExecRequest): Frame =>
+    frame(
+      MessageType.EXEC,
+      stream,
+      encodeFields([
+        ...(request.args ?? []).map((arg) => str(Tag.ARG, arg)),
+        ...optional(request.shell, (v) => str(Tag.SHELL, v)),
+        ...(request.env ?? []).map((entry) => str(Tag.ENV, entry)),
+        ...optional(request.cwd, (v) => str(Tag.CWD, v)),
+        ...optional(request.timeoutMs, (v) => u32(Tag.TIMEOUT_MS, v)),
+        ...optional(request.stdin, (v) => u32(Tag.STDIN, v ? 1 : 0)),
+      ]),
+    ),
+  stdin: (stream: number, data: Buffer, end = false): Frame =>
+    frame(MessageType.STDIN, stream, data, end ? FLAG_END : 0),
+  signal: (stream: number, signo: number): Frame =>
+    frame(MessageType.SIGNAL, stream, encodeFields([u32(Tag.SIGNO, signo)])),
+  started: (stream: number, pid: number): Frame =>
+    frame(MessageType.STARTED, stream, encodeFields([u32(Tag.PID, pid)])),
+  stdout: (stream: number, data: Buffer): Frame => frame(MessageType.STDOUT, stream, data),
+  stderr: (stream: number, data: Buffer): Frame => frame(MessageType.STDERR, stream, data),
+  exit: (stream: number, status: ExitStatus): Frame =>
+    frame(
+      MessageType.EXIT,
+      stream,
+      encodeFields([
+        i32(Tag.EXIT_CODE, status.exitCode),
+        u32(Tag.SIGNAL, status.signal),
+        u32(Tag.TIMED_OUT, status.timedOut ? 1 : 0),
+        u32(Tag.DURATION_MS, status.durationMs),
+      ]),
+    ),
+  error: (stream: number, error: ErrorMessage): Frame =>
+    frame(
+      MessageType.ERROR,
+      stream,
+      encodeFields([str(Tag.ERROR_CODE, error.code), str(Tag.ERROR_MESSAGE, error.message)]),
+    ),
+  ping: (stream: number, data: Buffer): Frame => frame(MessageType.PING, stream, data),
+  pong: (stream: number, data: Buffer): Frame => frame(MessageType.PONG, stream, data),
+  shutdown: (): Frame => frame(MessageType.SHUTDOWN, 0, Buffer.alloc(0)),
+  shutdownAck: (): Frame => frame(MessageType.SHUTDOWN_ACK, 0, Buffer.alloc(0)),
+};
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new FrameError("BAD_MESSAGE", `missing field ${what}`);
+  return value;
+}
+
+export const decode = {
+  hello(body: Buffer): Hello {
+    const r = FieldReader.of(body);
+    const hello: Hello = { version: required(r.u32(Tag.VERSION), "version") };
+    const client = r.str(Tag.CLIENT);
+    const hostTimeMs = r.u64(Tag.HOST_TIME_MS);
+    if (client !== undefined) hello.client = client;
+    if (hostTimeMs !== undefined) hello.hostTimeMs = hostTimeMs;
+    return hello;
+  },
+  helloAck(body: Buffer): HelloAck {
+    const r = FieldReader.of(body);
+    const mode = r.str(Tag.MODE);
+    if (mode !== "guest" && mode !== "host") throw new FrameError("BAD_MESSAGE", "mode must be guest or host");
+    return {
+      version: required(r.u32(Tag.VERSION), "version"),
+      agentVersion: required(r.str(Tag.AGENT_VERSION), "agent_version"),
+      kernelRelease: required(r.str(Tag.KERNEL_RELEASE), "kernel_release"),
+      maxBody: required(r.u32(Tag.MAX_BODY), "max_body"),
+      mode,
+    };
+  },
+  exec(body: Buffer): ExecRequest {
+    const r = FieldReader.of(body);
+    const request: ExecRequest = {};
+    const args = r.strs(Tag.ARG);
+    const env = r.strs(Tag.ENV);
+    const shell = r.str(Tag.SHELL);
+    const cwd = r.str(Tag.CWD);
+    const timeoutMs = r.u32(Tag.TIMEOUT_MS);
+    const stdin = r.u32(Tag.STDIN);
+    if (args.length > 0) request.args = args;
+    if (shell !== undefined) request.shell = shell;
+    if (env.length > 0) request.env = env;
+    if (cwd !== undefined) request.cwd = cwd;
+    if (timeoutMs !== undefined) request.timeoutMs = timeoutMs;
+    if (stdin !== undefined) request.stdin = stdin === 1;
+    return request;
+  },
+  signal: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.SIGNO), "signo"),
+  started: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.PID), "pid"),
+  exit(body: Buffer): ExitStatus {
+    const r = FieldReader.of(body);
+    return {
+      exitCode: required(r.i32(Tag.EXIT_CODE), "exit_code"),
+      signal: r.u32(Tag.SIGNAL) ?? 0,
+      timedOut: (r.u32(Tag.TIMED_OUT) ?? 0) === 1,
+      durationMs: r.u32(Tag.DURATION_MS) ?? 0,
+    };
+  },
+  error(body: Buffer): ErrorMessage {
+    const r = FieldReader.of(body);
+    return { code: r.str(Tag.ERROR_CODE) ?? "UNKNOWN", message: r.str(Tag.ERROR_MESSAGE) ?? "" };
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * The one catalog of error codes. Every PyroError carries one of these codes; the catalog maps it
+ * to a CLI exit code and a default hint. MCP tool errors carry the code in text and structured content.
+ *
+ * Exit codes: 0 success; 1..125 are reserved for the guest command's own exit code in `run`;
+ * pyro's own failures use the range below so scripts can tell them apart.
+ */
+export const ERROR_CATALOG = {
+  INVALID_ARGUMENT: { exit: 64, hint: "Check the command's --help for valid values." },
+  ENVIRONMENT_UNKNOWN: { exit: 65, hint: "Run `pyro env list` to see the catalog." },
+  ENVIRONMENT_NOT_INSTALLED: { exit: 66, hint: "Run `pyro env build NAME` (or `pyro env pull NAME`)." },
+  ENVIRONMENT_CORRUPT: { exit: 66, hint: "Run `pyro env build NAME --force` to rebuild it." },
+  ENVIRONMENT_BUILD_FAILED: { exit: 70, hint: "See the build log named in the message." },
+  ENVIRONMENT_BUSY: { exit: 75, hint: "Another process is building this environment; retry when it finishes." },
+  DEPENDENCY_MISSING: { exit: 69, hint: "Install the named tool, or run scripts/setup.sh as root." },
+  KVM_UNAVAILABLE: { exit: 69, hint: "Run `pyro doctor` for details." },
+  BACKEND_UNAVAILABLE: {
+    exit: 69,
+    hint: "Install qemu-system-x86 (or set PYRO_FIRECRACKER_BIN), or pass --allow-host-compat to run without isolation.",
+  },
+  VM_NOT_FOUND: { exit: 67, hint: "Run `pyro vm list` or check the id." },
+  VM_NOT_RUNNING: { exit: 68, hint: "Start it again with `pyro vm start ID`, or delete it." },
+  VM_BOOT_FAILED: { exit: 71, hint: "See the serial console log named in the message." },
+  VM_BOOT_TIMEOUT: { exit: 71, hint: "The guest did not answer in time; see the serial console log." },
+  AGENT_UNREACHABLE: { exit: 72, hint: "The VM's supervisor is gone; delete the VM and create a new one." },
+  PROTOCOL_ERROR: { exit: 73, hint: "The guest sent malformed data; the VM was stopped. See its console log." },
+  EXEC_FAILED: { exit: 74, hint: "Check the command, its working directory and environment." },
+  STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
+  PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
+  INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },
+} as const satisfies Record<string, { exit: number; hint: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Exit code when a guest command was killed for running past its timeout (like timeout(1)). */
+export const EXIT_TIMED_OUT = 124;

@@ -1,0 +1,106 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { MessageType } from "../../src/agent-protocol/constants.js";
+import { FrameDecoder, FrameError, decodeFrame, encodeFrame } from "../../src/agent-protocol/frame.js";
+import { decode } from "../../src/agent-protocol/messages.js";
+import { VALID_VECTORS } from "./golden-vectors.js";
+
+const GOLDEN = new URL("../../protocol/golden/frames.txt", import.meta.url);
+
+function readVectors(): Map<string, Buffer> {
+  const vectors = new Map<string, Buffer>();
+  for (const line of readFileSync(GOLDEN, "utf8").split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const [name, hex] = line.split(" ");
+    vectors.set(name as string, Buffer.from(hex as string, "hex"));
+  }
+  return vectors;
+}
+
+/** Decodes a frame and its message body the way the host client does. */
+function decodeMessage(bytes: Buffer): unknown {
+  const frame = decodeFrame(bytes);
+  switch (frame.type) {
+    case MessageType.HELLO:
+      return decode.hello(frame.body);
+    case MessageType.HELLO_ACK:
+      return decode.helloAck(frame.body);
+    case MessageType.EXEC:
+      return decode.exec(frame.body);
+    case MessageType.EXIT:
+      return decode.exit(frame.body);
+    case MessageType.SIGNAL:
+      return decode.signal(frame.body);
+    case MessageType.STARTED:
+      return decode.started(frame.body);
+    case MessageType.ERROR:
+      return decode.error(frame.body);
+    default:
+      return frame.body;
+  }
+}
+
+describe("golden frame vectors", () => {
+  const vectors = readVectors();
+
+  it("covers every named message and nothing unknown", () => {
+    const valid = [...vectors.keys()].filter((name) => !name.startsWith("invalid_"));
+    expect(valid.sort()).toEqual(Object.keys(VALID_VECTORS).sort());
+  });
+
+  for (const [name, expected] of Object.entries(VALID_VECTORS)) {
+    it(`encodes and decodes ${name}`, () => {
+      const bytes = vectors.get(name);
+      expect(bytes, `vector ${name} missing`).toBeDefined();
+      expect(encodeFrame(expected).toString("hex")).toBe(bytes?.toString("hex"));
+      const frame = decodeFrame(bytes as Buffer);
+      expect(frame).toEqual(expected);
+      expect(() => decodeMessage(bytes as Buffer)).not.toThrow();
+    });
+  }
+
+  it("decodes message bodies to the documented values", () => {
+    expect(decodeMessage(vectors.get("exec_argv") as Buffer)).toEqual({
+      args: ["git", "--version"],
+      env: ["HOME=/root", "PATH=/usr/bin:/bin"],
+      cwd: "/workspace",
+      timeoutMs: 30000,
+    });
+    expect(decodeMessage(vectors.get("exit_killed") as Buffer)).toEqual({
+      exitCode: -1,
+      signal: 9,
+      timedOut: true,
+      durationMs: 30000,
+    });
+    expect(decodeMessage(vectors.get("hello") as Buffer)).toEqual({
+      version: 1,
+      client: "pyro-test",
+      hostTimeMs: 1_700_000_000_000,
+    });
+  });
+
+  for (const name of [...vectors.keys()].filter((n) => n.startsWith("invalid_"))) {
+    it(`rejects ${name}`, () => {
+      const bytes = vectors.get(name) as Buffer;
+      expect(() => decodeMessage(bytes)).toThrow(FrameError);
+      expect(() => new FrameDecoder().push(bytes).map((frame) => decodeMessage(encodeFrame(frame)))).toThrow(
+        FrameError,
+      );
+    });
+  }
+});
+
+describe("FrameDecoder", () => {
+  it("reassembles frames split at every byte boundary", () => {
+    const stream = Buffer.concat(Object.values(VALID_VECTORS).map(encodeFrame));
+    const decoder = new FrameDecoder();
+    const frames = [];
+    for (const byte of stream) frames.push(...decoder.push(Buffer.from([byte])));
+    expect(frames).toEqual(Object.values(VALID_VECTORS));
+  });
+
+  it("rejects an oversize header before its body arrives", () => {
+    const header = Buffer.from("000100010000000121000000", "hex");
+    expect(() => new FrameDecoder().push(header)).toThrow(/exceeds/);
+  });
+});

@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "guest",
+          include: ["test/guest/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // Guest boots are CPU-bound under TCG: at most 2 test files at once, each booting one VM at a time.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
