@@ -13,6 +13,7 @@ export const ERROR_CATALOG = {
   ENVIRONMENT_BUILD_FAILED: { exit: 70, hint: "See the build log named in the message." },
   ENVIRONMENT_BUSY: { exit: 75, hint: "Another process is building this environment; retry when it finishes." },
   DEPENDENCY_MISSING: { exit: 69, hint: "Install the named tool, or run scripts/setup.sh as root." },
+  ROOT_REQUIRED: { exit: 77, hint: "Run the command as root (sudo)." },
   KVM_UNAVAILABLE: { exit: 69, hint: "Run `pyro doctor` for details." },
   BACKEND_UNAVAILABLE: {
     exit: 69,
@@ -25,6 +26,8 @@ export const ERROR_CATALOG = {
   AGENT_UNREACHABLE: { exit: 72, hint: "The VM's supervisor is gone; delete the VM and create a new one." },
   PROTOCOL_ERROR: { exit: 73, hint: "The guest sent malformed data; the VM was stopped. See its console log." },
   EXEC_FAILED: { exit: 74, hint: "Check the command, its working directory and environment." },
+  VM_EXPIRED: { exit: 68, hint: "Its TTL ran out; create a new VM (and pass a longer --ttl-seconds)." },
+  NETWORK_UNAVAILABLE: { exit: 69, hint: "Run without --network; guest networking is not offered by this version." },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },

@@ -1,0 +1,26 @@
+/* Writing frames to the host. Writes are complete or the channel is marked
+ * lost; blocking here is the protocol's backpressure. */
+#ifndef PYRO_CHANNEL_H
+#define PYRO_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+struct channel {
+	int rfd, wfd;
+	int lost; /* a write failed or the peer hung up: no more writes until reset */
+};
+
+extern struct channel chan;
+
+/* Shared output buffer; callers may fill body at chan_out + HEADER_SIZE and call chan_send_out. */
+extern uint8_t chan_out[HEADER_SIZE + MAX_BODY];
+
+int chan_send_out(uint32_t stream, uint8_t type, uint8_t flags, size_t len);
+int chan_send(uint32_t stream, uint8_t type, uint8_t flags, const void *body, size_t len);
+int chan_send_error(uint32_t stream, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

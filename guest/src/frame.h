@@ -1,0 +1,152 @@
+/* Wire format of the pyro agent protocol (docs/protocol.md): frame header,
+ * TLV fields and the typed message bodies. Pure, bounds-checked, no I/O. */
+#ifndef PYRO_FRAME_H
+#define PYRO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTOCOL_VERSION 1u
+#define HEADER_SIZE 12u
+#define MAX_BODY 65536u
+#define FLAG_END 0x01u
+
+enum msg_type {
+	T_HELLO = 0x01,
+	T_HELLO_ACK = 0x02,
+	T_PING = 0x03,
+	T_PONG = 0x04,
+	T_SHUTDOWN = 0x05,
+	T_SHUTDOWN_ACK = 0x06,
+	T_EXEC = 0x10,
+	T_STDIN = 0x11,
+	T_SIGNAL = 0x12,
+	T_STARTED = 0x20,
+	T_STDOUT = 0x21,
+	T_STDERR = 0x22,
+	T_EXIT = 0x23,
+	T_ERROR = 0x7f,
+};
+
+enum tag {
+	TAG_VERSION = 0x01,
+	TAG_CLIENT = 0x02,
+	TAG_AGENT_VERSION = 0x03,
+	TAG_KERNEL_RELEASE = 0x04,
+	TAG_MAX_BODY = 0x05,
+	TAG_MODE = 0x06,
+	TAG_HOST_TIME_MS = 0x07,
+	TAG_ARG = 0x10,
+	TAG_SHELL = 0x11,
+	TAG_ENV = 0x12,
+	TAG_CWD = 0x13,
+	TAG_TIMEOUT_MS = 0x14,
+	TAG_STDIN = 0x15,
+	TAG_SIGNO = 0x20,
+	TAG_PID = 0x21,
+	TAG_EXIT_CODE = 0x30,
+	TAG_SIGNAL = 0x31,
+	TAG_TIMED_OUT = 0x32,
+	TAG_DURATION_MS = 0x33,
+	TAG_ERROR_CODE = 0x40,
+	TAG_ERROR_MESSAGE = 0x41,
+};
+
+/* A decoded frame; body points into the caller's buffer. */
+struct frame {
+	uint32_t stream;
+	uint8_t type;
+	uint8_t flags;
+	uint32_t len;
+	const uint8_t *body;
+};
+
+/* A string view into a body (not NUL-terminated). */
+struct bytes {
+	const uint8_t *p;
+	uint32_t n;
+};
+
+int type_known(uint8_t type);
+/* Validates a 12-byte header into f (body left NULL). 0 ok, -1 with *err set. */
+int frame_header_parse(const uint8_t *h, struct frame *f, const char **err);
+void frame_header_encode(uint8_t *h, uint32_t len, uint32_t stream, uint8_t type, uint8_t flags);
+/* Decodes exactly one frame occupying all n bytes. */
+int frame_decode(const uint8_t *buf, size_t n, struct frame *f, const char **err);
+/* Writes header+body into out; returns total size or 0 if it does not fit / body too large. */
+size_t frame_encode(uint8_t *out, size_t cap, uint32_t stream, uint8_t type, uint8_t flags,
+		    const uint8_t *body, size_t len);
+
+/* TLV field iteration: 1 = field returned, 0 = end, -1 = malformed (*err set). */
+struct tlv_reader {
+	const uint8_t *p;
+	size_t n, off;
+};
+void tlv_init(struct tlv_reader *r, const uint8_t *p, size_t n);
+int tlv_next(struct tlv_reader *r, uint8_t *tag, struct bytes *val, const char **err);
+
+/* TLV writing into a fixed buffer; overflow sticks and makes tlv_end return -1. */
+struct tlv_writer {
+	uint8_t *buf;
+	size_t cap, len;
+	int overflow;
+};
+void tlv_writer_init(struct tlv_writer *w, uint8_t *buf, size_t cap);
+void tlv_put(struct tlv_writer *w, uint8_t tag, const void *val, uint32_t len);
+void tlv_put_u32(struct tlv_writer *w, uint8_t tag, uint32_t v);
+void tlv_put_i32(struct tlv_writer *w, uint8_t tag, int32_t v);
+void tlv_put_u64(struct tlv_writer *w, uint8_t tag, uint64_t v);
+void tlv_put_str(struct tlv_writer *w, uint8_t tag, const char *s);
+void tlv_put_bytes(struct tlv_writer *w, uint8_t tag, struct bytes b);
+long tlv_end(const struct tlv_writer *w);
+
+/* Typed messages. Decoders return 0, or -1 with *err set (a protocol error).
+ * Encoders write the body into out and return its length, or -1 if it does not fit. */
+struct msg_hello {
+	uint32_t version;
+	int has_client;
+	struct bytes client;
+	int has_host_time;
+	uint64_t host_time_ms;
+};
+struct msg_hello_ack {
+	uint32_t version;
+	struct bytes agent_version, kernel_release, mode;
+	uint32_t max_body;
+};
+struct msg_exec {
+	uint32_t nargs, nenv;
+	struct bytes *args, *env; /* heap arrays; free with msg_exec_free */
+	int has_shell, has_cwd, has_timeout, has_stdin;
+	struct bytes shell, cwd;
+	uint32_t timeout_ms, stdin_mode;
+};
+struct msg_exit {
+	int32_t exit_code;
+	uint32_t signal, timed_out, duration_ms;
+};
+struct msg_error {
+	struct bytes code, message;
+};
+
+int msg_decode_hello(const uint8_t *b, size_t n, struct msg_hello *m, const char **err);
+int msg_decode_hello_ack(const uint8_t *b, size_t n, struct msg_hello_ack *m, const char **err);
+int msg_decode_exec(const uint8_t *b, size_t n, struct msg_exec *m, const char **err);
+void msg_exec_free(struct msg_exec *m);
+int msg_decode_u32_msg(const uint8_t *b, size_t n, uint8_t tag, uint32_t *v, const char **err);
+int msg_decode_exit(const uint8_t *b, size_t n, struct msg_exit *m, const char **err);
+int msg_decode_error(const uint8_t *b, size_t n, struct msg_error *m, const char **err);
+/* Decodes a body by type and throws the result away: does this body parse? */
+int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err);
+
+long msg_encode_hello(uint8_t *out, size_t cap, const struct msg_hello *m);
+long msg_encode_hello_ack(uint8_t *out, size_t cap, const struct msg_hello_ack *m);
+long msg_encode_exec(uint8_t *out, size_t cap, const struct msg_exec *m);
+long msg_encode_u32_msg(uint8_t *out, size_t cap, uint8_t tag, uint32_t v);
+long msg_encode_exit(uint8_t *out, size_t cap, const struct msg_exit *m);
+long msg_encode_error(uint8_t *out, size_t cap, const struct msg_error *m);
+
+struct bytes bytes_of(const char *s);
+int bytes_eq(struct bytes b, const char *s);
+
+#endif

@@ -1,0 +1,402 @@
+/* Codec tests: every golden vector in protocol/golden/frames.txt decodes to the
+ * message described in docs (hard-coded below) and re-encodes to the same bytes;
+ * every invalid_* vector is rejected; the TLV parser survives truncation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                        \
+	do {                                                    \
+		if (cond) {                                     \
+			passed++;                               \
+		} else {                                        \
+			failed++;                               \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                    \
+			printf("\n");                           \
+		}                                               \
+	} while (0)
+
+/* The message each valid vector must hold (see /docs and the TS golden tests). */
+struct expect {
+	const char *name;
+	uint32_t stream;
+	uint8_t type, flags;
+	const char *raw; /* data messages: body bytes */
+	size_t raw_len;
+	struct msg_hello hello;
+	struct msg_hello_ack ack;
+	struct msg_exec exec;
+	uint32_t u32; /* SIGNAL signo / STARTED pid */
+	struct msg_exit exit;
+	struct msg_error error;
+	int seen;
+};
+
+static struct bytes B(const char *s)
+{
+	return bytes_of(s);
+}
+
+static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8_t *)"--version", 9 } };
+static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
+
+static struct expect expects[32];
+static int nexpects;
+
+static struct expect *add(const char *name, uint32_t stream, uint8_t type, uint8_t flags)
+{
+	struct expect *e = &expects[nexpects++];
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	e->stream = stream;
+	e->type = type;
+	e->flags = flags;
+	return e;
+}
+
+static void raw(struct expect *e, const char *p, size_t n)
+{
+	e->raw = p;
+	e->raw_len = n;
+}
+
+static void build_expectations(void)
+{
+	struct expect *e;
+	e = add("hello", 0, T_HELLO, 0);
+	e->hello = (struct msg_hello){ 1, 1, B("pyro-test"), 1, 1700000000000ull };
+	e = add("hello_ack", 0, T_HELLO_ACK, 0);
+	e->ack = (struct msg_hello_ack){ 1, B("0.1.0"), B("6.1.0-test-cloud-amd64"), B("guest"), 65536 };
+	raw(add("ping", 0, T_PING, 0), "\x00\x01\x02\xff", 4);
+	raw(add("pong", 0, T_PONG, 0), "\x00\x01\x02\xff", 4);
+	raw(add("shutdown", 0, T_SHUTDOWN, 0), "", 0);
+	raw(add("shutdown_ack", 0, T_SHUTDOWN_ACK, 0), "", 0);
+	e = add("exec_argv", 1, T_EXEC, 0);
+	e->exec.nargs = 2;
+	e->exec.args = argv_git;
+	e->exec.nenv = 2;
+	e->exec.env = env_git;
+	e->exec.has_cwd = 1;
+	e->exec.cwd = B("/workspace");
+	e->exec.has_timeout = 1;
+	e->exec.timeout_ms = 30000;
+	e = add("exec_shell", 2, T_EXEC, 0);
+	e->exec.has_shell = 1;
+	e->exec.shell = B("echo hi >&2");
+	e->exec.has_cwd = 1;
+	e->exec.cwd = B("/");
+	e->exec.has_timeout = 1;
+	e->exec.timeout_ms = 0;
+	e->exec.has_stdin = 1;
+	e->exec.stdin_mode = 1;
+	raw(add("stdin_data", 3, T_STDIN, 0), "abc", 3);
+	raw(add("stdin_end", 3, T_STDIN, FLAG_END), "", 0);
+	add("signal", 1, T_SIGNAL, 0)->u32 = 15;
+	add("started", 1, T_STARTED, 0)->u32 = 42;
+	raw(add("stdout", 1, T_STDOUT, 0), "git version 2.39.5\n", 19);
+	raw(add("stderr", 2, T_STDERR, 0), "hi\n", 3);
+	add("exit_ok", 1, T_EXIT, 0)->exit = (struct msg_exit){ 0, 0, 0, 95 };
+	add("exit_killed", 2, T_EXIT, 0)->exit = (struct msg_exit){ -1, 9, 1, 30000 };
+	add("error_stream", 4, T_ERROR, 0)->error = (struct msg_error){ B("CWD_NOT_FOUND"), B("no such directory: /nope") };
+	add("error_conn", 0, T_ERROR, 0)->error = (struct msg_error){ B("BAD_FRAME"), B("frame too large") };
+}
+
+static int beq(struct bytes a, struct bytes b)
+{
+	return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+static int vec_eq(const struct bytes *a, uint32_t na, const struct bytes *b, uint32_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (uint32_t i = 0; i < na; i++)
+		if (!beq(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+/* Encodes the expected message body; returns its length or -1. */
+static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
+{
+	switch (e->type) {
+	case T_HELLO: return msg_encode_hello(out, cap, &e->hello);
+	case T_HELLO_ACK: return msg_encode_hello_ack(out, cap, &e->ack);
+	case T_EXEC: return msg_encode_exec(out, cap, &e->exec);
+	case T_SIGNAL: return msg_encode_u32_msg(out, cap, TAG_SIGNO, e->u32);
+	case T_STARTED: return msg_encode_u32_msg(out, cap, TAG_PID, e->u32);
+	case T_EXIT: return msg_encode_exit(out, cap, &e->exit);
+	case T_ERROR: return msg_encode_error(out, cap, &e->error);
+	default:
+		if (e->raw_len > cap)
+			return -1;
+		memcpy(out, e->raw, e->raw_len);
+		return (long)e->raw_len;
+	}
+}
+
+/* Decodes the golden body with the typed decoder, compares with the expectation,
+ * and re-encodes the decoded message into out. */
+static long decode_compare_reencode(const struct expect *e, const struct frame *f, uint8_t *out, size_t cap)
+{
+	const char *err = "";
+	long len = -1;
+	switch (e->type) {
+	case T_HELLO: {
+		struct msg_hello m;
+		CHECK(msg_decode_hello(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.version == e->hello.version && m.has_client == e->hello.has_client &&
+			      beq(m.client, e->hello.client) && m.has_host_time == e->hello.has_host_time &&
+			      m.host_time_ms == e->hello.host_time_ms,
+		      "%s: fields differ", e->name);
+		len = msg_encode_hello(out, cap, &m);
+		break;
+	}
+	case T_HELLO_ACK: {
+		struct msg_hello_ack m;
+		CHECK(msg_decode_hello_ack(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.version == e->ack.version && beq(m.agent_version, e->ack.agent_version) &&
+			      beq(m.kernel_release, e->ack.kernel_release) && m.max_body == e->ack.max_body &&
+			      beq(m.mode, e->ack.mode),
+		      "%s: fields differ", e->name);
+		len = msg_encode_hello_ack(out, cap, &m);
+		break;
+	}
+	case T_EXEC: {
+		struct msg_exec m;
+		const struct msg_exec *x = &e->exec;
+		if (msg_decode_exec(f->body, f->len, &m, &err) < 0) {
+			CHECK(0, "%s: decode: %s", e->name, err);
+			return -1;
+		}
+		passed++;
+		CHECK(vec_eq(m.args, m.nargs, x->args, x->nargs), "%s: args differ", e->name);
+		CHECK(vec_eq(m.env, m.nenv, x->env, x->nenv), "%s: env differs", e->name);
+		CHECK(m.has_shell == x->has_shell && (!m.has_shell || beq(m.shell, x->shell)), "%s: shell differs", e->name);
+		CHECK(m.has_cwd == x->has_cwd && (!m.has_cwd || beq(m.cwd, x->cwd)), "%s: cwd differs", e->name);
+		CHECK(m.has_timeout == x->has_timeout && m.timeout_ms == x->timeout_ms, "%s: timeout differs", e->name);
+		CHECK(m.has_stdin == x->has_stdin && m.stdin_mode == x->stdin_mode, "%s: stdin differs", e->name);
+		len = msg_encode_exec(out, cap, &m);
+		msg_exec_free(&m);
+		break;
+	}
+	case T_SIGNAL:
+	case T_STARTED: {
+		uint32_t v = 0;
+		uint8_t tag = e->type == T_SIGNAL ? TAG_SIGNO : TAG_PID;
+		CHECK(msg_decode_u32_msg(f->body, f->len, tag, &v, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(v == e->u32, "%s: value %u, want %u", e->name, v, e->u32);
+		len = msg_encode_u32_msg(out, cap, tag, v);
+		break;
+	}
+	case T_EXIT: {
+		struct msg_exit m;
+		CHECK(msg_decode_exit(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.exit_code == e->exit.exit_code && m.signal == e->exit.signal &&
+			      m.timed_out == e->exit.timed_out && m.duration_ms == e->exit.duration_ms,
+		      "%s: fields differ (%d %u %u %u)", e->name, m.exit_code, m.signal, m.timed_out, m.duration_ms);
+		len = msg_encode_exit(out, cap, &m);
+		break;
+	}
+	case T_ERROR: {
+		struct msg_error m;
+		CHECK(msg_decode_error(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(beq(m.code, e->error.code) && beq(m.message, e->error.message), "%s: fields differ", e->name);
+		len = msg_encode_error(out, cap, &m);
+		break;
+	}
+	default:
+		CHECK(f->len == e->raw_len && (f->len == 0 || memcmp(f->body, e->raw, f->len) == 0),
+		      "%s: raw body differs", e->name);
+		if (f->len <= cap) {
+			memcpy(out, f->body, f->len);
+			len = (long)f->len;
+		}
+	}
+	return len;
+}
+
+static int unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+	size_t len = strlen(s);
+	if (len % 2 || len / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*n = len / 2;
+	return 0;
+}
+
+static uint8_t buf[HEADER_SIZE + MAX_BODY + 16], enc[HEADER_SIZE + MAX_BODY], body[MAX_BODY];
+
+static void check_valid(struct expect *e, const uint8_t *bytes, size_t n)
+{
+	struct frame f;
+	const char *err = "";
+	e->seen = 1;
+	if (frame_decode(bytes, n, &f, &err) < 0) {
+		CHECK(0, "%s: frame rejected: %s", e->name, err);
+		return;
+	}
+	passed++;
+	CHECK(f.stream == e->stream && f.type == e->type && f.flags == e->flags,
+	      "%s: header stream=%u type=%#x flags=%#x", e->name, f.stream, f.type, f.flags);
+	CHECK(msg_validate(f.type, f.body, f.len, &err) == 0, "%s: body rejected: %s", e->name, err);
+
+	/* Re-encode what we decoded: must give the same bytes. */
+	long blen = decode_compare_reencode(e, &f, body, sizeof(body));
+	size_t flen = blen < 0 ? 0 : frame_encode(enc, sizeof(enc), f.stream, f.type, f.flags, body, (size_t)blen);
+	CHECK(flen == n && memcmp(enc, bytes, n) == 0, "%s: re-encoding differs", e->name);
+
+	/* Encode the hard-coded expectation from scratch: same bytes again. */
+	blen = encode_expected(e, body, sizeof(body));
+	flen = blen < 0 ? 0 : frame_encode(enc, sizeof(enc), e->stream, e->type, e->flags, body, (size_t)blen);
+	CHECK(flen == n && memcmp(enc, bytes, n) == 0, "%s: encoding the expectation differs", e->name);
+}
+
+static void check_invalid(const char *name, const uint8_t *bytes, size_t n)
+{
+	struct frame f;
+	const char *err = "";
+	int rejected = frame_decode(bytes, n, &f, &err) < 0 || msg_validate(f.type, f.body, f.len, &err) < 0;
+	/* A header-only vector (oversize) must already fail on the header alone. */
+	if (n >= HEADER_SIZE && !rejected) {
+		struct frame h;
+		rejected = frame_header_parse(bytes, &h, &err) < 0;
+	}
+	CHECK(rejected, "%s: accepted but must be rejected", name);
+}
+
+static void check_golden(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		CHECK(0, "cannot open %s", path);
+		return;
+	}
+	static char line[2 * (HEADER_SIZE + MAX_BODY) + 256];
+	int ninvalid = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *sp = strchr(line, ' ');
+		size_t n;
+		if (!sp || unhex(sp + 1, buf, sizeof(buf), &n) < 0) {
+			CHECK(0, "bad line: %.40s", line);
+			continue;
+		}
+		*sp = 0;
+		if (!strncmp(line, "invalid_", 8)) {
+			ninvalid++;
+			check_invalid(line, buf, n);
+			continue;
+		}
+		struct expect *e = NULL;
+		for (int i = 0; i < nexpects; i++)
+			if (!strcmp(expects[i].name, line))
+				e = &expects[i];
+		CHECK(e != NULL, "%s: no expectation for this vector", line);
+		if (e)
+			check_valid(e, buf, n);
+	}
+	fclose(fp);
+	for (int i = 0; i < nexpects; i++)
+		CHECK(expects[i].seen, "%s: missing from %s", expects[i].name, path);
+	CHECK(ninvalid >= 5, "only %d invalid vectors", ninvalid);
+}
+
+/* Every strict prefix of a TLV body either ends on a field boundary (fewer fields)
+ * or is rejected; nothing reads past the end. */
+static void check_truncation(void)
+{
+	uint8_t b[256];
+	struct bytes args[] = { B("ls"), B("-l") };
+	struct msg_exec m = { .nargs = 2, .args = args, .has_cwd = 1, .cwd = B("/tmp"), .has_timeout = 1, .timeout_ms = 5 };
+	long n = msg_encode_exec(b, sizeof(b), &m);
+	CHECK(n > 0, "encode exec");
+	size_t bounds[] = { 0, 7, 14, 23, (size_t)n };
+	for (long cut = 0; cut <= n; cut++) {
+		int boundary = 0;
+		for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+			boundary |= bounds[i] == (size_t)cut;
+		/* Copy to an exact-size heap block so a sanitizer/valgrind would catch overreads. */
+		uint8_t *p = malloc((size_t)cut + 1);
+		memcpy(p, b, (size_t)cut);
+		struct tlv_reader r;
+		uint8_t tag;
+		struct bytes v;
+		const char *err;
+		int rc, fields = 0;
+		tlv_init(&r, p, (size_t)cut);
+		while ((rc = tlv_next(&r, &tag, &v, &err)) == 1)
+			fields++;
+		CHECK(boundary ? rc == 0 : rc < 0, "tlv cut at %ld: rc=%d", cut, rc);
+		struct msg_exec d;
+		int drc = msg_decode_exec(p, (size_t)cut, &d, &err);
+		CHECK(boundary ? drc == 0 : drc < 0, "exec cut at %ld: rc=%d", cut, drc);
+		if (drc == 0)
+			msg_exec_free(&d);
+		free(p);
+	}
+
+	/* A length near 2^32 must not wrap the bounds check. */
+	uint8_t huge[] = { 0x10, 0xff, 0xff, 0xff, 0xff, 'x' };
+	struct tlv_reader r;
+	uint8_t tag;
+	struct bytes v;
+	const char *err;
+	tlv_init(&r, huge, sizeof(huge));
+	CHECK(tlv_next(&r, &tag, &v, &err) < 0, "huge field length accepted");
+
+	/* Integer widths, NUL in strings, required fields. */
+	uint8_t shortint[] = { TAG_SIGNO, 0, 0, 0, 3, 0, 0, 15 };
+	uint32_t u;
+	CHECK(msg_decode_u32_msg(shortint, sizeof(shortint), TAG_SIGNO, &u, &err) < 0, "3-byte u32 accepted");
+	uint8_t nul[] = { TAG_ARG, 0, 0, 0, 3, 'a', 0, 'b' };
+	struct msg_exec d;
+	CHECK(msg_decode_exec(nul, sizeof(nul), &d, &err) < 0, "NUL in arg accepted");
+	CHECK(msg_decode_u32_msg(NULL, 0, TAG_SIGNO, &u, &err) < 0, "SIGNAL without signo accepted");
+	struct msg_hello h;
+	CHECK(msg_decode_hello(NULL, 0, &h, &err) < 0, "HELLO without version accepted");
+	uint8_t badtime[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_HOST_TIME_MS, 0, 0, 0, 4, 0, 0, 0, 1 };
+	CHECK(msg_decode_hello(badtime, sizeof(badtime), &h, &err) < 0, "4-byte u64 accepted");
+	/* Unknown tags are skipped. */
+	uint8_t unk[] = { 0x7e, 0, 0, 0, 1, 'z', TAG_SIGNO, 0, 0, 0, 4, 0, 0, 0, 9 };
+	CHECK(msg_decode_u32_msg(unk, sizeof(unk), TAG_SIGNO, &u, &err) == 0 && u == 9, "unknown tag not skipped");
+
+	/* Truncated frames: every prefix of a frame is rejected by frame_decode. */
+	uint8_t fr[HEADER_SIZE + 3];
+	size_t fl = frame_encode(fr, sizeof(fr), 3, T_STDIN, 0, (const uint8_t *)"abc", 3);
+	struct frame f;
+	int bad = 0;
+	for (size_t k = 0; k < fl; k++)
+		bad += frame_decode(fr, k, &f, &err) == 0;
+	CHECK(bad == 0 && frame_decode(fr, fl, &f, &err) == 0, "truncated frames accepted");
+	CHECK(frame_encode(enc, sizeof(enc), 1, T_STDOUT, 0, body, MAX_BODY) == HEADER_SIZE + MAX_BODY, "max body");
+
+	/* Writer overflow is reported, not written past. */
+	struct tlv_writer w;
+	uint8_t small[8];
+	tlv_writer_init(&w, small, sizeof(small));
+	tlv_put_u32(&w, 1, 1);
+	CHECK(tlv_end(&w) < 0, "writer overflow not reported");
+}
+
+int main(int argc, char **argv)
+{
+	build_expectations();
+	check_golden(argc > 1 ? argv[1] : "../protocol/golden/frames.txt");
+	check_truncation();
+	printf("frame: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

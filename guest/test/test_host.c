@@ -1,0 +1,674 @@
+/* Host-mode tests: runs the real agent binary (`pyro-agent --host`) over pipes
+ * and checks the protocol end to end: handshake, exec, streams, exit codes,
+ * timeouts, signals, stdin, floods, malformed input, EOF and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+static int passed, failed;
+static const char *agent_path;
+static char workdir[64];
+
+#define CHECK(cond, ...)                                        \
+	do {                                                    \
+		if (cond) {                                     \
+			passed++;                               \
+		} else {                                        \
+			failed++;                               \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                    \
+			printf("\n");                           \
+		}                                               \
+	} while (0)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- a connection to one agent process ---- */
+
+struct agent {
+	pid_t pid;
+	int to, from;
+	uint8_t *out; /* frames not yet written to the agent */
+	size_t out_len, out_off;
+	uint8_t in[2 * (HEADER_SIZE + MAX_BODY)];
+	size_t in_len;
+	uint8_t frame[HEADER_SIZE + MAX_BODY]; /* last received frame */
+};
+
+static struct agent *agent_start(void)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	int to[2], from[2];
+	if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0)
+		abort();
+	a->pid = fork();
+	if (a->pid == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		if (!getenv("PYRO_TEST_VERBOSE")) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 2);
+		}
+		execl(agent_path, agent_path, "--host", "--workdir", workdir, (char *)NULL);
+		_exit(99);
+	}
+	close(to[0]);
+	close(from[1]);
+	a->to = to[1];
+	a->from = from[0];
+	fcntl(a->to, F_SETFL, O_NONBLOCK);
+	fcntl(a->from, F_SETFL, O_NONBLOCK);
+	return a;
+}
+
+static void send_frame(struct agent *a, uint32_t stream, uint8_t type, uint8_t flags, const void *body, size_t len)
+{
+	a->out = realloc(a->out, a->out_len + HEADER_SIZE + len);
+	frame_header_encode(a->out + a->out_len, (uint32_t)len, stream, type, flags);
+	if (len)
+		memcpy(a->out + a->out_len + HEADER_SIZE, body, len);
+	a->out_len += HEADER_SIZE + len;
+}
+
+static void send_raw(struct agent *a, const void *p, size_t n)
+{
+	a->out = realloc(a->out, a->out_len + n);
+	memcpy(a->out + a->out_len, p, n);
+	a->out_len += n;
+}
+
+/* Next frame from the agent, writing queued input meanwhile (the agent may
+ * block on us while we block on it otherwise). 1 = frame, 0 = EOF, -1 = timeout. */
+static int recv_frame(struct agent *a, struct frame *f, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (a->in_len >= HEADER_SIZE) {
+			const char *err;
+			if (frame_header_parse(a->in, f, &err) < 0) {
+				printf("agent sent a bad frame: %s\n", err);
+				return -1;
+			}
+			size_t total = HEADER_SIZE + f->len;
+			if (a->in_len >= total) {
+				memcpy(a->frame, a->in, total);
+				memmove(a->in, a->in + total, a->in_len - total);
+				a->in_len -= total;
+				f->body = a->frame + HEADER_SIZE;
+				return 1;
+			}
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return -1;
+		struct pollfd p[2] = { { a->from, POLLIN, 0 }, { a->out_off < a->out_len ? a->to : -1, POLLOUT, 0 } };
+		poll(p, 2, (int)left);
+		if (p[1].revents & (POLLOUT | POLLERR)) {
+			ssize_t w = write(a->to, a->out + a->out_off, a->out_len - a->out_off);
+			if (w > 0)
+				a->out_off += (size_t)w;
+			else if (w < 0 && errno != EAGAIN)
+				a->out_off = a->out_len; /* agent gone */
+			if (a->out_off == a->out_len)
+				a->out_off = a->out_len = 0;
+		}
+		if (p[0].revents) {
+			ssize_t n = read(a->from, a->in + a->in_len, sizeof(a->in) - a->in_len);
+			if (n == 0 && a->in_len == 0)
+				return 0;
+			if (n > 0)
+				a->in_len += (size_t)n;
+		}
+	}
+}
+
+/* Writes everything queued (no reading). */
+static void flush_out(struct agent *a)
+{
+	while (a->out_off < a->out_len) {
+		struct pollfd p = { a->to, POLLOUT, 0 };
+		poll(&p, 1, 2000);
+		ssize_t w = write(a->to, a->out + a->out_off, a->out_len - a->out_off);
+		if (w > 0)
+			a->out_off += (size_t)w;
+		else if (w < 0 && errno != EAGAIN)
+			break;
+	}
+	a->out_off = a->out_len = 0;
+}
+
+/* Waits for the agent to exit; returns its exit status or -1 on timeout (then kills it). */
+static int agent_wait(struct agent *a, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int status;
+	for (;;) {
+		pid_t p = waitpid(a->pid, &status, WNOHANG);
+		if (p == a->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(a->pid, SIGKILL);
+			waitpid(a->pid, &status, 0);
+			status = -1;
+			break;
+		}
+		usleep(5000);
+	}
+	close(a->to);
+	close(a->from);
+	free(a->out);
+	free(a);
+	return status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int expect_frame(struct agent *a, struct frame *f, uint32_t stream, uint8_t type, const char *what)
+{
+	int rc = recv_frame(a, f, 5000);
+	int ok = rc == 1 && f->stream == stream && f->type == type;
+	CHECK(ok, "%s: wanted type %#x on stream %u, got rc=%d type %#x stream %u", what, type, stream, rc,
+	      rc == 1 ? f->type : 0, rc == 1 ? f->stream : 0);
+	return ok;
+}
+
+static struct bytes error_code(const struct frame *f)
+{
+	struct msg_error e;
+	const char *err;
+	if (msg_decode_error(f->body, f->len, &e, &err) < 0)
+		return bytes_of("?");
+	return e.code;
+}
+
+static void hello(struct agent *a)
+{
+	uint8_t b[64];
+	struct msg_hello h = { .version = 1, .has_client = 1, .client = bytes_of("test_host") };
+	send_frame(a, 0, T_HELLO, 0, b, (size_t)msg_encode_hello(b, sizeof(b), &h));
+	struct frame f;
+	if (expect_frame(a, &f, 0, T_HELLO_ACK, "hello")) {
+		struct msg_hello_ack ack;
+		const char *err;
+		CHECK(msg_decode_hello_ack(f.body, f.len, &ack, &err) == 0 && ack.version == 1 &&
+			      ack.max_body == MAX_BODY && bytes_eq(ack.mode, "host") &&
+			      bytes_eq(ack.agent_version, AGENT_VERSION) && ack.kernel_release.n > 0,
+		      "HELLO_ACK fields");
+	}
+}
+
+/* ---- running commands ---- */
+
+struct run {
+	int started, error;
+	uint32_t pid;
+	char err_code[32];
+	struct msg_exit exit;
+	char *out, *err;
+	size_t out_len, err_len, max_chunk, chunks;
+	int out_nonzero;
+	long long ms;
+};
+
+struct req {
+	const char *shell;
+	const char *const *args;
+	const char *const *env;
+	const char *cwd;
+	uint32_t timeout_ms;
+	int stdin_pipe;
+};
+
+static void send_exec(struct agent *a, uint32_t stream, const struct req *r)
+{
+	struct bytes args[16], env[16];
+	struct msg_exec m = { 0 };
+	for (; r->args && r->args[m.nargs]; m.nargs++)
+		args[m.nargs] = bytes_of(r->args[m.nargs]);
+	for (; r->env && r->env[m.nenv]; m.nenv++)
+		env[m.nenv] = bytes_of(r->env[m.nenv]);
+	m.args = args;
+	m.env = env;
+	if (r->shell) {
+		m.has_shell = 1;
+		m.shell = bytes_of(r->shell);
+	}
+	if (r->cwd) {
+		m.has_cwd = 1;
+		m.cwd = bytes_of(r->cwd);
+	}
+	if (r->timeout_ms) {
+		m.has_timeout = 1;
+		m.timeout_ms = r->timeout_ms;
+	}
+	if (r->stdin_pipe) {
+		m.has_stdin = 1;
+		m.stdin_mode = 1;
+	}
+	uint8_t b[4096];
+	long n = msg_encode_exec(b, sizeof(b), &m);
+	send_frame(a, stream, T_EXEC, 0, b, (size_t)n);
+}
+
+static void append(char **buf, size_t *len, const uint8_t *p, size_t n)
+{
+	*buf = realloc(*buf, *len + n + 1);
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = 0;
+}
+
+/* Collects one stream's frames until EXIT or ERROR. Frames on other streams fail the test. */
+static void collect(struct agent *a, uint32_t stream, struct run *r, int timeout_ms)
+{
+	long long t0 = now_ms();
+	struct frame f;
+	for (;;) {
+		int rc = recv_frame(a, &f, timeout_ms);
+		if (rc != 1) {
+			CHECK(0, "stream %u: no EXIT (rc=%d)", stream, rc);
+			break;
+		}
+		if (f.stream != stream) {
+			CHECK(0, "unexpected frame type %#x on stream %u", f.type, f.stream);
+			continue;
+		}
+		if (f.type == T_STARTED) {
+			const char *err;
+			if (r->started || r->out_len)
+				CHECK(0, "STARTED twice or late");
+			r->started = 1;
+			msg_decode_u32_msg(f.body, f.len, TAG_PID, &r->pid, &err);
+		} else if (f.type == T_STDOUT || f.type == T_STDERR) {
+			if (!r->started)
+				CHECK(0, "output before STARTED");
+			if (f.len > r->max_chunk)
+				r->max_chunk = f.len;
+			r->chunks++;
+			if (f.type == T_STDOUT) {
+				for (uint32_t i = 0; i < f.len && !r->out_nonzero; i++)
+					r->out_nonzero = f.body[i] != 0;
+				if (r->out_len < (1u << 20)) /* keep the flood test's memory small */
+					append(&r->out, &r->out_len, f.body, f.len);
+				else
+					r->out_len += f.len;
+			} else {
+				append(&r->err, &r->err_len, f.body, f.len);
+			}
+		} else if (f.type == T_EXIT) {
+			const char *err;
+			CHECK(msg_decode_exit(f.body, f.len, &r->exit, &err) == 0, "EXIT body");
+			break;
+		} else if (f.type == T_ERROR) {
+			struct bytes c = error_code(&f);
+			r->error = 1;
+			snprintf(r->err_code, sizeof(r->err_code), "%.*s", (int)c.n, (const char *)c.p);
+			if (!r->started)
+				break; /* a refused request ends here */
+		} else {
+			CHECK(0, "unexpected type %#x", f.type);
+		}
+	}
+	r->ms = now_ms() - t0;
+}
+
+static struct run run(struct agent *a, uint32_t stream, const struct req *q)
+{
+	struct run r = { 0 };
+	send_exec(a, stream, q);
+	collect(a, stream, &r, 10000);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static int str_is(const char *got, const char *want)
+{
+	return got && !strcmp(got, want);
+}
+
+/* True if pid is gone or a zombie (nobody may have reaped it yet in a container). */
+static int process_dead(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static int wait_dead(pid_t pid, int ms)
+{
+	long long deadline = now_ms() + ms;
+	while (!process_dead(pid)) {
+		if (now_ms() > deadline)
+			return 0;
+		usleep(10000);
+	}
+	return 1;
+}
+
+/* ---- tests ---- */
+
+static void test_handshake(void)
+{
+	struct agent *a = agent_start();
+	struct frame f;
+	send_frame(a, 5, T_PING, 0, "x", 1);
+	if (expect_frame(a, &f, 0, T_ERROR, "frame before HELLO"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "before HELLO: BAD_MESSAGE");
+	uint8_t b[64];
+	struct msg_hello h = { .version = 2 };
+	send_frame(a, 0, T_HELLO, 0, b, (size_t)msg_encode_hello(b, sizeof(b), &h));
+	if (expect_frame(a, &f, 0, T_ERROR, "HELLO v2"))
+		CHECK(bytes_eq(error_code(&f), "VERSION_MISMATCH"), "VERSION_MISMATCH");
+	hello(a);
+	send_frame(a, 7, T_PING, 0, "\x00\x01\x02\xff", 4);
+	if (expect_frame(a, &f, 7, T_PONG, "ping"))
+		CHECK(f.len == 4 && !memcmp(f.body, "\x00\x01\x02\xff", 4) && f.flags == 0, "PONG body");
+	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
+	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "shutdown");
+	CHECK(agent_wait(a, 3000) == 0, "exit 0 after SHUTDOWN");
+}
+
+static void test_commands(struct agent *a)
+{
+	struct run r;
+	static const char *const no_env[] = { NULL };
+
+	r = run(a, 1, &(struct req){ .shell = "echo out; echo err >&2; exit 3" });
+	CHECK(r.started && r.pid > 0, "echo: STARTED with pid");
+	CHECK(str_is(r.out, "out\n") && str_is(r.err, "err\n"), "echo: streams");
+	CHECK(r.exit.exit_code == 3 && r.exit.signal == 0 && r.exit.timed_out == 0, "echo: exit 3 (got %d)",
+	      r.exit.exit_code);
+	CHECK(r.exit.duration_ms < 5000, "echo: duration");
+	run_free(&r);
+
+	r = run(a, 1, &(struct req){ .args = (const char *const[]){ "no-such-command-pyro", "x", NULL } });
+	CHECK(r.started && r.exit.exit_code == 127, "missing command: 127 (got %d)", r.exit.exit_code);
+	CHECK(r.err && strstr(r.err, "pyro-agent: no-such-command-pyro: command not found"), "missing command: message");
+	run_free(&r);
+
+	char path[128];
+	snprintf(path, sizeof(path), "%s/noexec", workdir);
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+	r = run(a, 1, &(struct req){ .args = (const char *const[]){ "./noexec", NULL }, .cwd = "/workspace" });
+	CHECK(r.exit.exit_code == 126, "not executable: 126 (got %d)", r.exit.exit_code);
+	unlink(path);
+	run_free(&r);
+
+	r = run(a, 2, &(struct req){ .args = (const char *const[]){ "sh", "-c", "exit 0", NULL },
+				      .env = (const char *const[]){ "PATH=/nonexistent", NULL } });
+	CHECK(r.exit.exit_code == 127, "PATH comes from the request env (got %d)", r.exit.exit_code);
+	run_free(&r);
+
+	r = run(a, 2, &(struct req){ .args = (const char *const[]){ "env", NULL },
+				      .env = (const char *const[]){ "A=1", "B=two words", NULL } });
+	CHECK(str_is(r.out, "A=1\nB=two words\n") && r.exit.exit_code == 0, "exact environment: %s", r.out);
+	run_free(&r);
+
+	r = run(a, 2, &(struct req){ .args = (const char *const[]){ "env", NULL }, .env = no_env });
+	CHECK(r.out_len == 0 && r.exit.exit_code == 0, "empty environment");
+	run_free(&r);
+
+	r = run(a, 3, &(struct req){ .shell = "pwd", .cwd = "/nope-pyro" });
+	CHECK(r.error && !r.started && !strcmp(r.err_code, "CWD_NOT_FOUND"), "missing cwd: CWD_NOT_FOUND");
+	run_free(&r);
+
+	snprintf(path, sizeof(path), "%s/sub", workdir);
+	mkdir(path, 0755);
+	char want[160];
+	snprintf(want, sizeof(want), "%s/sub\n", workdir);
+	r = run(a, 3, &(struct req){ .shell = "pwd", .cwd = "/workspace/sub" });
+	CHECK(str_is(r.out, want), "cwd /workspace/sub maps to the workdir: %s", r.out ? r.out : "");
+	rmdir(path);
+	run_free(&r);
+
+	r = run(a, 3, &(struct req){ .shell = "pwd" });
+	CHECK(str_is(r.out, "/\n"), "default cwd is /");
+	run_free(&r);
+
+	r = run(a, 4, &(struct req){ .shell = "true", .args = (const char *const[]){ "true", NULL } });
+	CHECK(r.error && !strcmp(r.err_code, "BAD_MESSAGE"), "both arg and shell: BAD_MESSAGE");
+	run_free(&r);
+
+	/* Only fds 0-2 reach a command: the channel and the agent's own fds are CLOEXEC. */
+	r = run(a, 4, &(struct req){ .args = (const char *const[]){ "ls", "/proc/self/fd", NULL } });
+	CHECK(str_is(r.out, "0\n1\n2\n3\n"), "inherited fds: %s", r.out ? r.out : "");
+	run_free(&r);
+
+	/* stdin not piped reads /dev/null */
+	r = run(a, 4, &(struct req){ .args = (const char *const[]){ "cat", NULL } });
+	CHECK(r.exit.exit_code == 0 && r.out_len == 0, "stdin defaults to /dev/null");
+	run_free(&r);
+}
+
+static void test_stdin(struct agent *a)
+{
+	struct run r = { 0 };
+	send_exec(a, 5, &(struct req){ .args = (const char *const[]){ "cat", NULL }, .stdin_pipe = 1 });
+	send_frame(a, 5, T_STDIN, 0, "hello ", 6);
+	send_frame(a, 5, T_STDIN, 0, "world", 5);
+	send_frame(a, 5, T_STDIN, FLAG_END, NULL, 0);
+	collect(a, 5, &r, 5000);
+	CHECK(str_is(r.out, "hello world") && r.exit.exit_code == 0, "stdin: cat echoes");
+	run_free(&r);
+
+	/* 4 MiB through cat: more than the agent's stdin queue, so it must throttle reading. */
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 6, &(struct req){ .shell = "cat | wc -c", .stdin_pipe = 1 });
+	static uint8_t chunk[MAX_BODY];
+	memset(chunk, 'x', sizeof(chunk));
+	for (int i = 0; i < 64; i++)
+		send_frame(a, 6, T_STDIN, 0, chunk, sizeof(chunk));
+	send_frame(a, 6, T_STDIN, FLAG_END, NULL, 0);
+	collect(a, 6, &r, 10000);
+	CHECK(r.out && atol(r.out) == 64L * MAX_BODY && r.exit.exit_code == 0, "stdin 4 MiB: %s", r.out ? r.out : "");
+	run_free(&r);
+
+	/* STDIN to an unknown stream is ignored; the connection keeps working. */
+	send_frame(a, 99, T_STDIN, 0, "zz", 2);
+	struct frame f;
+	send_frame(a, 0, T_PING, 0, "p", 1);
+	expect_frame(a, &f, 0, T_PONG, "ping after stray STDIN");
+}
+
+static void test_timeout_and_signals(struct agent *a)
+{
+	/* The background sleep shares the command's process group: the timeout kills both. */
+	struct run r = run(a, 7, &(struct req){ .shell = "sleep 10 & echo $!; wait", .timeout_ms = 200 });
+	CHECK(r.exit.timed_out == 1 && r.exit.exit_code == -1 && r.exit.signal == 9,
+	      "timeout: timed_out=%u code=%d signal=%u", r.exit.timed_out, r.exit.exit_code, r.exit.signal);
+	CHECK(r.exit.duration_ms >= 200 && r.exit.duration_ms < 2000 && r.ms < 2000, "timeout: duration %u ms",
+	      r.exit.duration_ms);
+	pid_t bg = r.out ? (pid_t)atol(r.out) : 0;
+	CHECK(bg > 0 && wait_dead(bg, 2000), "timeout: background child killed");
+	run_free(&r);
+
+	struct run s = { 0 };
+	send_exec(a, 8, &(struct req){ .args = (const char *const[]){ "sleep", "10", NULL } });
+	struct frame f;
+	if (expect_frame(a, &f, 8, T_STARTED, "sleep started")) {
+		s.started = 1;
+		uint8_t b[16];
+		send_frame(a, 8, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 15));
+		collect(a, 8, &s, 5000);
+		CHECK(s.exit.exit_code == -1 && s.exit.signal == 15 && s.exit.timed_out == 0 && s.ms < 2000,
+		      "SIGNAL 15: code=%d signal=%u", s.exit.exit_code, s.exit.signal);
+	}
+	run_free(&s);
+
+	/* A background child holding the pipes delays EXIT by at most ~500 ms. */
+	r = run(a, 9, &(struct req){ .shell = "sleep 5 & echo $!" });
+	CHECK(r.exit.exit_code == 0 && r.ms < 1500, "background holder: EXIT after %lld ms", r.ms);
+	if (r.out && atol(r.out) > 0)
+		kill((pid_t)atol(r.out), SIGKILL);
+	run_free(&r);
+}
+
+static void test_concurrency(struct agent *a)
+{
+	struct frame f;
+	send_exec(a, 20, &(struct req){ .shell = "sleep 0.3; echo a" });
+	send_exec(a, 20, &(struct req){ .shell = "echo dup" });
+	send_exec(a, 21, &(struct req){ .shell = "echo b" });
+	int started20 = 0, inuse = 0, exit20 = 0, exit21 = 0;
+	char out20[16] = "", out21[16] = "";
+	while (!(exit20 && exit21)) {
+		if (recv_frame(a, &f, 5000) != 1)
+			break;
+		if (f.type == T_STARTED && f.stream == 20)
+			started20++;
+		if (f.type == T_ERROR && f.stream == 20)
+			inuse = bytes_eq(error_code(&f), "STREAM_IN_USE");
+		if (f.type == T_STDOUT)
+			snprintf(f.stream == 20 ? out20 : out21, 16, "%.*s", (int)f.len, (const char *)f.body);
+		if (f.type == T_EXIT)
+			*(f.stream == 20 ? &exit20 : &exit21) = 1;
+	}
+	CHECK(started20 == 1 && inuse, "STREAM_IN_USE for a busy stream");
+	CHECK(exit20 && exit21 && !strcmp(out20, "a\n") && !strcmp(out21, "b\n"), "two concurrent streams");
+	/* The stream id is free again after EXIT. */
+	struct run r = run(a, 20, &(struct req){ .shell = "echo again" });
+	CHECK(str_is(r.out, "again\n"), "stream id reusable after EXIT");
+	run_free(&r);
+}
+
+static void test_flood(struct agent *a)
+{
+	struct run r = run(a, 30, &(struct req){ .shell = "head -c 10000000 /dev/zero" });
+	CHECK(r.out_len == 10000000 && !r.out_nonzero, "flood: %zu bytes", r.out_len);
+	CHECK(r.max_chunk <= MAX_BODY && r.max_chunk > 0, "flood: chunks <= 64 KiB (max %zu)", r.max_chunk);
+	CHECK(r.exit.exit_code == 0, "flood: exit 0");
+	run_free(&r);
+}
+
+static void test_malformed(void)
+{
+	/* Reserved bytes set: ERROR BAD_FRAME on stream 0, commands killed, exit 1. */
+	struct agent *a = agent_start();
+	hello(a);
+	struct frame f;
+	send_exec(a, 1, &(struct req){ .args = (const char *const[]){ "sleep", "10", NULL } });
+	uint32_t pid = 0;
+	if (expect_frame(a, &f, 1, T_STARTED, "sleep before bad frame")) {
+		const char *err;
+		msg_decode_u32_msg(f.body, f.len, TAG_PID, &pid, &err);
+	}
+	send_raw(a, "\x00\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x01", 12);
+	if (expect_frame(a, &f, 0, T_ERROR, "bad frame"))
+		CHECK(bytes_eq(error_code(&f), "BAD_FRAME"), "reserved bytes: BAD_FRAME");
+	CHECK(recv_frame(a, &f, 3000) == 0, "bad frame: agent closes the channel");
+	CHECK(agent_wait(a, 3000) == 1, "bad frame: exit 1");
+	CHECK(pid > 0 && wait_dead((pid_t)pid, 2000), "bad frame: running command killed");
+
+	/* Oversize length. */
+	a = agent_start();
+	hello(a);
+	send_raw(a, "\x00\x01\x00\x01\x00\x00\x00\x01\x21\x00\x00\x00", 12);
+	if (expect_frame(a, &f, 0, T_ERROR, "oversize"))
+		CHECK(bytes_eq(error_code(&f), "BAD_FRAME"), "oversize: BAD_FRAME");
+	CHECK(agent_wait(a, 3000) == 1, "oversize: exit 1");
+
+	/* A field running past the body: BAD_MESSAGE. */
+	a = agent_start();
+	hello(a);
+	send_raw(a, "\x00\x00\x00\x08\x00\x00\x00\x01\x10\x00\x00\x00\x10\x00\x00\x00\x09git", 20);
+	if (expect_frame(a, &f, 0, T_ERROR, "tlv overrun"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "tlv overrun: BAD_MESSAGE");
+	CHECK(agent_wait(a, 3000) == 1, "tlv overrun: exit 1");
+
+	/* Unknown type. */
+	a = agent_start();
+	hello(a);
+	send_raw(a, "\x00\x00\x00\x00\x00\x00\x00\x00\xee\x00\x00\x00", 12);
+	if (expect_frame(a, &f, 0, T_ERROR, "unknown type"))
+		CHECK(bytes_eq(error_code(&f), "BAD_FRAME"), "unknown type: BAD_FRAME");
+	CHECK(agent_wait(a, 3000) == 1, "unknown type: exit 1");
+}
+
+static void test_eof(void)
+{
+	struct agent *a = agent_start();
+	hello(a);
+	struct frame f;
+	send_exec(a, 1, &(struct req){ .args = (const char *const[]){ "sleep", "10", NULL } });
+	uint32_t pid = 0;
+	if (expect_frame(a, &f, 1, T_STARTED, "sleep before EOF")) {
+		const char *err;
+		msg_decode_u32_msg(f.body, f.len, TAG_PID, &pid, &err);
+	}
+	flush_out(a);
+	close(a->to);
+	a->to = open("/dev/null", O_WRONLY);
+	CHECK(agent_wait(a, 3000) == 0, "EOF: exit 0");
+	CHECK(pid > 0 && wait_dead((pid_t)pid, 2000), "EOF: running command killed");
+}
+
+static void cleanup(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	if (system(cmd) != 0)
+		printf("warning: could not remove %s\n", workdir);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: test_host PATH-TO-pyro-agent\n");
+		return 2;
+	}
+	agent_path = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	alarm(60); /* a hung agent must not hang the build */
+	snprintf(workdir, sizeof(workdir), "/tmp/pyro-agent-test.XXXXXX");
+	if (!mkdtemp(workdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+
+	test_handshake();
+	struct agent *a = agent_start();
+	hello(a);
+	test_commands(a);
+	test_stdin(a);
+	test_timeout_and_signals(a);
+	test_concurrency(a);
+	test_flood(a);
+	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
+	struct frame f;
+	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "final shutdown");
+	CHECK(agent_wait(a, 3000) == 0, "agent exits 0 after SHUTDOWN");
+	test_malformed();
+	test_eof();
+	cleanup();
+
+	printf("host: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,277 @@
+import type { Duplex } from "node:stream";
+import { PyroError } from "../errors/index.js";
+import { MAX_BODY, MessageType, PROTOCOL_VERSION } from "./constants.js";
+import { FrameChannel } from "./channel.js";
+import { FrameError, type Frame } from "./frame.js";
+import { decode, encode, type ExecRequest, type ExitStatus, type HelloAck } from "./messages.js";
+
+export interface ExecHandlers {
+  /** Output chunks as they arrive. A returned promise pauses the channel until it settles. */
+  onStdout?(chunk: Buffer): void | Promise<void>;
+  onStderr?(chunk: Buffer): void | Promise<void>;
+  onStarted?(pid: number): void;
+}
+
+export interface ExecResult extends ExitStatus {
+  pid: number | null;
+}
+
+interface PendingStream {
+  handlers: ExecHandlers;
+  pid: number | null;
+  resolve(result: ExecResult): void;
+  reject(error: Error): void;
+  onPong?(body: Buffer): void;
+}
+
+export interface ConnectOptions {
+  client: string;
+  timeoutMs?: number;
+  /** Sets the guest clock (the agent ignores it in host mode). */
+  sendTime?: boolean;
+}
+
+/** The host half of the agent protocol over any byte stream: handshake, exec streams, ping, shutdown. */
+export class AgentClient {
+  private readonly streams = new Map<number, PendingStream>();
+  private nextStream = 1;
+  private failure: PyroError | null = null;
+  private hello: HelloAck | null = null;
+  private helloWaiter: PendingStream | null = null;
+  private shutdownWaiter: (() => void) | null = null;
+  private readonly channel: FrameChannel;
+  private readonly closeListeners: Array<(error: PyroError | null) => void> = [];
+
+  private constructor(stream: Duplex) {
+    this.channel = new FrameChannel(stream, {
+      onFrame: (frame) => this.dispatch(frame),
+      onProtocolError: (error) => {
+        this.failure = new PyroError("PROTOCOL_ERROR", `agent protocol error: ${error.message}`, { cause: error });
+      },
+      onClose: () => this.closed(),
+    });
+  }
+
+  static async connect(stream: Duplex, options: ConnectOptions): Promise<AgentClient> {
+    const client = new AgentClient(stream);
+    await client.handshake(options);
+    return client;
+  }
+
+  get info(): HelloAck {
+    if (this.hello === null) throw new PyroError("INTERNAL", "handshake not finished");
+    return this.hello;
+  }
+
+  get isClosed(): boolean {
+    return this.channel.isClosed;
+  }
+
+  onClose(listener: (error: PyroError | null) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** Runs one command; resolves with its exit status (a non-zero exit is a result, not an error). */
+  exec(request: ExecRequest, handlers: ExecHandlers = {}): { stream: number; result: Promise<ExecResult> } {
+    const stream = this.allocateStream();
+    const result = new Promise<ExecResult>((resolve, reject) => {
+      this.streams.set(stream, { handlers, pid: null, resolve, reject });
+    });
+    this.sendOrFail(encode.exec(stream, request));
+    return { stream, result };
+  }
+
+  signal(stream: number, signo: number): void {
+    if (this.streams.has(stream)) this.channel.send(encode.signal(stream, signo));
+  }
+
+  writeStdin(stream: number, data: Buffer, end = false): void {
+    for (let offset = 0; offset < data.length || (offset === 0 && end); offset += MAX_BODY) {
+      const chunk = data.subarray(offset, offset + MAX_BODY);
+      const last = offset + MAX_BODY >= data.length;
+      this.channel.send(encode.stdin(stream, chunk, end && last));
+      if (data.length === 0) break;
+    }
+  }
+
+  /** Round trip of raw bytes through the channel, without starting a process. */
+  ping(data: Buffer): Promise<Buffer> {
+    const stream = this.allocateStream();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.streams.set(stream, {
+        handlers: {},
+        pid: null,
+        resolve: () => undefined,
+        reject,
+        onPong: (body) => {
+          this.streams.delete(stream);
+          resolve(body);
+        },
+      });
+      this.sendOrFail(encode.ping(stream, data));
+    });
+  }
+
+  /** Asks the other side to shut down (the agent powers the VM off; a supervisor stops its VM). */
+  shutdown(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.shutdownWaiter = finish;
+      this.onClose(() => finish());
+      if (!this.channel.send(encode.shutdown()) && this.channel.isClosed) finish();
+    });
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+
+  private async handshake(options: ConnectOptions): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const ack = new Promise<ExecResult>((resolve, reject) => {
+      this.helloWaiter = { handlers: {}, pid: null, resolve, reject };
+    });
+    const hello = encode.hello({
+      version: PROTOCOL_VERSION,
+      client: options.client,
+      ...(options.sendTime ? { hostTimeMs: Date.now() } : {}),
+    });
+    this.sendOrFail(hello);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PyroError("AGENT_UNREACHABLE", `no handshake from the agent within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([ack, timeout]);
+    } catch (error) {
+      this.channel.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private allocateStream(): number {
+    if (this.failure !== null) throw this.failure;
+    if (this.channel.isClosed) throw new PyroError("AGENT_UNREACHABLE", "the agent connection is closed");
+    while (this.streams.has(this.nextStream) || this.nextStream === 0) {
+      this.nextStream = (this.nextStream + 1) >>> 0;
+    }
+    const stream = this.nextStream;
+    this.nextStream = (this.nextStream + 1) >>> 0;
+    return stream;
+  }
+
+  private sendOrFail(frame: Frame): void {
+    if (!this.channel.send(frame) && this.channel.isClosed) {
+      this.closed();
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    if (frame.stream === 0) return this.dispatchConnection(frame);
+    const pending = this.streams.get(frame.stream);
+    if (pending === undefined) {
+      // A late frame for a stream we gave up on (for example after a client-side cancel) is harmless.
+      if (frame.type === MessageType.STDOUT || frame.type === MessageType.STDERR) return;
+      if (frame.type === MessageType.EXIT || frame.type === MessageType.ERROR) return;
+      throw new FrameError("BAD_MESSAGE", `frame type 0x${frame.type.toString(16)} for unknown stream ${frame.stream}`);
+    }
+    switch (frame.type) {
+      case MessageType.STARTED:
+        pending.pid = decode.started(frame.body);
+        pending.handlers.onStarted?.(pending.pid);
+        return;
+      case MessageType.STDOUT:
+        return this.deliver(pending.handlers.onStdout, frame.body);
+      case MessageType.STDERR:
+        return this.deliver(pending.handlers.onStderr, frame.body);
+      case MessageType.EXIT: {
+        const status = decode.exit(frame.body);
+        this.streams.delete(frame.stream);
+        pending.resolve({ ...status, pid: pending.pid });
+        return;
+      }
+      case MessageType.PONG:
+        if (pending.onPong === undefined) throw new FrameError("BAD_MESSAGE", "unexpected PONG");
+        pending.onPong(frame.body);
+        return;
+      case MessageType.ERROR: {
+        const error = decode.error(frame.body);
+        this.streams.delete(frame.stream);
+        pending.reject(agentError(error.code, error.message));
+        return;
+      }
+      default:
+        throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} from the agent`);
+    }
+  }
+
+  private dispatchConnection(frame: Frame): void {
+    switch (frame.type) {
+      case MessageType.HELLO_ACK: {
+        if (this.helloWaiter === null) throw new FrameError("BAD_MESSAGE", "unexpected HELLO_ACK");
+        this.hello = decode.helloAck(frame.body);
+        const waiter = this.helloWaiter;
+        this.helloWaiter = null;
+        if (this.hello.version !== PROTOCOL_VERSION) {
+          waiter.reject(
+            new PyroError("PROTOCOL_ERROR", `agent speaks protocol ${this.hello.version}, expected ${PROTOCOL_VERSION}`),
+          );
+          return;
+        }
+        waiter.resolve({ exitCode: 0, signal: 0, timedOut: false, durationMs: 0, pid: null });
+        return;
+      }
+      case MessageType.SHUTDOWN_ACK:
+        this.shutdownWaiter?.();
+        return;
+      case MessageType.ERROR: {
+        const error = decode.error(frame.body);
+        this.failure = agentError(error.code, error.message);
+        this.helloWaiter?.reject(this.failure);
+        this.helloWaiter = null;
+        this.channel.close();
+        return;
+      }
+      default:
+        throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} on stream 0`);
+    }
+  }
+
+  private deliver(handler: ((chunk: Buffer) => void | Promise<void>) | undefined, chunk: Buffer): void {
+    const pending = handler?.(chunk);
+    if (pending instanceof Promise) {
+      this.channel.pause();
+      void pending.finally(() => this.channel.resume());
+    }
+  }
+
+  private closed(): void {
+    const error =
+      this.failure ?? new PyroError("AGENT_UNREACHABLE", "the connection to the agent closed unexpectedly");
+    this.helloWaiter?.reject(error);
+    this.helloWaiter = null;
+    for (const pending of this.streams.values()) pending.reject(error);
+    this.streams.clear();
+    for (const listener of this.closeListeners.splice(0)) listener(this.failure);
+  }
+}
+
+/** Maps an agent-side error code onto pyro's catalog. */
+function agentError(code: string, message: string): PyroError {
+  if (code === "CWD_NOT_FOUND") return new PyroError("EXEC_FAILED", message, { hint: "Pass an existing --cwd." });
+  if (code === "BAD_FRAME" || code === "BAD_MESSAGE" || code === "VERSION_MISMATCH") {
+    return new PyroError("PROTOCOL_ERROR", `${code}: ${message}`);
+  }
+  if (code === "VM_EXITED") return new PyroError("VM_NOT_RUNNING", message);
+  return new PyroError("EXEC_FAILED", `${code}: ${message}`, { details: { agent_code: code } });
+}

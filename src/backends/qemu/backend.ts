@@ -1,0 +1,81 @@
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { PyroError } from "../../errors/index.js";
+import { connectUnixWithRetry } from "../connect-unix.js";
+import { findBinary } from "../find-binary.js";
+import type { Backend, LaunchSpec, LaunchedVmm } from "../types.js";
+import { qemuCommandLine } from "./command-line.js";
+import { hostTscKhz } from "./host-tsc.js";
+
+const run = promisify(execFile);
+
+export function qemuBinary(): string | null {
+  return findBinary(process.env.PYRO_QEMU_BIN ?? "qemu-system-x86_64");
+}
+
+/** QEMU `-M microvm`: the agent on a virtio-serial port, the root disk as a per-VM qcow2 overlay. */
+export const qemuBackend: Backend = {
+  name: "qemu",
+  executionMode: "guest_serial",
+
+  async prepare(spec: LaunchSpec): Promise<void> {
+    if (spec.boot === null) throw new PyroError("INTERNAL", "the qemu backend needs boot artifacts");
+    const qemuImg = findBinary("qemu-img");
+    if (qemuImg === null) {
+      throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", { hint: "apt-get install qemu-utils" });
+    }
+    // The overlay takes every write; the cached base image is only ever read.
+    await run(qemuImg, [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-b",
+      spec.boot.rootfs,
+      "-F",
+      "raw",
+      spec.files.overlay,
+    ]);
+  },
+
+  async launch(spec: LaunchSpec): Promise<LaunchedVmm> {
+    const binary = qemuBinary();
+    if (binary === null) {
+      throw new PyroError("BACKEND_UNAVAILABLE", "qemu-system-x86_64 is not installed", {
+        hint: "apt-get install qemu-system-x86 qemu-utils",
+      });
+    }
+    if (spec.boot === null || spec.accel === "none") throw new PyroError("INTERNAL", "qemu launch without boot artifacts");
+    const args = qemuCommandLine({
+      id: spec.id,
+      accel: spec.accel,
+      vcpuCount: spec.vcpuCount,
+      memMib: spec.memMib,
+      kernel: spec.boot.kernel,
+      initrd: spec.boot.initramfs,
+      overlay: spec.files.overlay,
+      agentSocket: spec.files.agentSocket,
+      consoleLog: spec.files.consoleLog,
+      tscKhz: hostTscKhz(),
+    });
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      if (stderr.length < 8192) stderr += chunk.toString("utf8");
+    });
+    const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    return {
+      process: child,
+      async connectAgent(deadlineMs: number) {
+        try {
+          return await connectUnixWithRetry(spec.files.agentSocket, deadlineMs, () => !exited());
+        } catch (error) {
+          throw new PyroError("VM_BOOT_FAILED", `QEMU ${exited() ? "exited" : "did not open the agent socket"}: ${stderr.trim()}`, {
+            cause: error,
+            details: { console_log: spec.files.consoleLog },
+          });
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,29 @@
+import type { ChildProcess } from "node:child_process";
+import type { Duplex } from "node:stream";
+
+/** Everything a backend needs to start one VM. Backends never read or write pyro's state files. */
+export interface LaunchSpec {
+  id: string;
+  vcpuCount: number;
+  memMib: number;
+  /** Absolute paths of the environment's boot artifacts (null for the host backend). */
+  boot: { kernel: string; initramfs: string; rootfs: string } | null;
+  agentBinary: string;
+  /** Per-VM files the backend may create. */
+  files: { agentSocket: string; consoleLog: string; overlay: string; scratch: string };
+  accel: "kvm" | "tcg" | "none";
+}
+
+export interface LaunchedVmm {
+  process: ChildProcess;
+  /** Opens the byte stream to the agent (retrying until the VMM offers it or the deadline passes). */
+  connectAgent(deadlineMs: number): Promise<Duplex>;
+}
+
+export interface Backend {
+  readonly name: "qemu" | "firecracker" | "host";
+  readonly executionMode: "guest_serial" | "guest_vsock" | "host_compat";
+  /** Creates per-VM files (disk overlay, scratch dir); called once per VM, not per boot. */
+  prepare(spec: LaunchSpec): Promise<void>;
+  launch(spec: LaunchSpec): Promise<LaunchedVmm>;
+}

@@ -1,0 +1,84 @@
+import type { z } from "zod";
+import type { PhaseReporter } from "../core/phases.js";
+import { PyroError, toPyroError } from "../errors/index.js";
+import { invokeOperation } from "../operations/invoke.js";
+import type { Operation, OperationContext } from "../operations/types.js";
+
+/** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
+export function stderrPhases(scope: string): PhaseReporter {
+  return (phase, fields = {}) => {
+    const pairs = Object.entries(fields).map(([key, value]) => `${key}=${formatValue(value)}`);
+    process.stderr.write(`[${scope}] ${[`phase=${phase}`, ...pairs].join(" ")}\n`);
+  };
+}
+
+function formatValue(value: string | number): string {
+  const text = String(value);
+  return /\s/.test(text) ? JSON.stringify(text) : text;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints an error (never a stack trace) and returns the exit code from the catalog. */
+export function reportError(error: unknown, json: boolean): number {
+  const pyroError = toPyroError(error);
+  if (json) {
+    printJson({ error: pyroError.toJSON() });
+  } else {
+    process.stderr.write(`error [${pyroError.code}]: ${pyroError.message}\nhint: ${pyroError.hint}\n`);
+  }
+  if (pyroError.code === "INTERNAL" && process.env.PYRO_DEBUG && pyroError.cause instanceof Error) {
+    process.stderr.write(`${pyroError.cause.stack ?? ""}\n`);
+  }
+  return pyroError.exitCode;
+}
+
+export interface RunOptions {
+  json: boolean;
+  scope: string;
+  context?: Partial<OperationContext>;
+}
+
+/** Runs an operation for the CLI: phases on stderr, text or JSON on stdout, catalog exit codes. */
+export async function runForCli<Output>(
+  operation: Operation<z.ZodObject, Output>,
+  input: Record<string, unknown>,
+  options: RunOptions,
+): Promise<number> {
+  const { output, exitCode } = await runForCliQuiet(operation, input, options);
+  if (output === null) return exitCode;
+  if (options.json) printJson(output);
+  else process.stdout.write(`${operation.render(output)}\n`);
+  return 0;
+}
+
+/** Like runForCli, but leaves printing the result to the caller. */
+export async function runForCliQuiet<Output>(
+  operation: Operation<z.ZodObject, Output>,
+  input: Record<string, unknown>,
+  options: RunOptions,
+): Promise<{ output: Output | null; exitCode: number }> {
+  try {
+    const output = await invokeOperation(operation, input, { onPhase: stderrPhases(options.scope), ...options.context });
+    return { output, exitCode: 0 };
+  } catch (error) {
+    return { output: null, exitCode: reportError(error, options.json) };
+  }
+}
+
+/** Parses an integer option strictly; anything else becomes a clear INVALID_ARGUMENT. */
+export function integerOption(flag: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value.trim())) {
+      throw new PyroError("INVALID_ARGUMENT", `${flag} must be a whole number, got "${value}"`);
+    }
+    return Number.parseInt(value, 10);
+  };
+}
+
+/** Drops options the user did not give, so the schema defaults apply. */
+export function stripUndefined(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,122 @@
+import { MessageType } from "../../agent-protocol/constants.js";
+import type { FrameChannel } from "../../agent-protocol/channel.js";
+import { FrameError, type Frame } from "../../agent-protocol/frame.js";
+import { encode } from "../../agent-protocol/messages.js";
+
+/** One local client of the supervisor. */
+export interface ClientConnection {
+  channel: FrameChannel;
+  greeted: boolean;
+}
+
+interface Route {
+  client: ClientConnection | null; // null once the client left: frames are swallowed until EXIT
+  clientStream: number;
+  isExec: boolean;
+}
+
+const SIGKILL = 9;
+
+/**
+ * Multiplexes any number of clients onto the one agent channel: every client stream gets its own
+ * guest stream id, and guest frames are routed back by that id.
+ */
+export class StreamRouter {
+  private readonly routes = new Map<number, Route>();
+  private readonly byClient = new Map<ClientConnection, Map<number, number>>();
+  private nextGuestStream = 1;
+
+  constructor(private readonly guest: FrameChannel) {}
+
+  /** Forwards a client's stream frame to the guest. Throws FrameError when the client misbehaves. */
+  fromClient(client: ClientConnection, frame: Frame): void {
+    const streams = this.streamsOf(client);
+    const existing = streams.get(frame.stream);
+    switch (frame.type) {
+      case MessageType.EXEC:
+      case MessageType.PING: {
+        if (existing !== undefined) {
+          client.channel.send(encode.error(frame.stream, { code: "STREAM_IN_USE", message: `stream ${frame.stream} is busy` }));
+          return;
+        }
+        const guestStream = this.allocate();
+        streams.set(frame.stream, guestStream);
+        this.routes.set(guestStream, { client, clientStream: frame.stream, isExec: frame.type === MessageType.EXEC });
+        this.toGuest(client, { ...frame, stream: guestStream });
+        return;
+      }
+      case MessageType.STDIN:
+      case MessageType.SIGNAL:
+        if (existing === undefined) {
+          client.channel.send(encode.error(frame.stream, { code: "UNKNOWN_STREAM", message: `no stream ${frame.stream}` }));
+          return;
+        }
+        this.toGuest(client, { ...frame, stream: existing });
+        return;
+      default:
+        throw new FrameError("BAD_MESSAGE", `clients may not send frame type 0x${frame.type.toString(16)} on a stream`);
+    }
+  }
+
+  /** Routes a guest frame for stream N ≥ 1 back to its client. Throws FrameError on a frame for no stream. */
+  fromGuest(frame: Frame): void {
+    const route = this.routes.get(frame.stream);
+    // An ERROR may answer a SIGNAL that crossed the command's EXIT; there is nothing left to tell.
+    if (route === undefined && frame.type === MessageType.ERROR) return;
+    if (route === undefined) throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
+    const final =
+      frame.type === MessageType.EXIT || frame.type === MessageType.ERROR || frame.type === MessageType.PONG;
+    if (final) {
+      this.routes.delete(frame.stream);
+      if (route.client !== null) this.streamsOf(route.client).delete(route.clientStream);
+    }
+    if (route.client === null || route.client.channel.isClosed) return;
+    if (!route.client.channel.send({ ...frame, stream: route.clientStream })) {
+      // Keep memory bounded: stop reading the guest until this client has taken its data.
+      this.guest.pause();
+      void route.client.channel.drained().then(() => this.guest.resume());
+    }
+  }
+
+  /** A client went away: its running commands are killed, their remaining output discarded. */
+  dropClient(client: ClientConnection): void {
+    const streams = this.byClient.get(client);
+    this.byClient.delete(client);
+    if (streams === undefined) return;
+    for (const guestStream of streams.values()) {
+      const route = this.routes.get(guestStream);
+      if (route === undefined) continue;
+      route.client = null;
+      if (route.isExec) this.guest.send(encode.signal(guestStream, SIGKILL));
+    }
+  }
+
+  get activeStreams(): number {
+    return this.routes.size;
+  }
+
+  private toGuest(client: ClientConnection, frame: Frame): void {
+    if (!this.guest.send(frame)) {
+      client.channel.pause();
+      void this.guest.drained().then(() => client.channel.resume());
+    }
+  }
+
+  private streamsOf(client: ClientConnection): Map<number, number> {
+    let streams = this.byClient.get(client);
+    if (streams === undefined) {
+      streams = new Map();
+      this.byClient.set(client, streams);
+    }
+    return streams;
+  }
+
+  private allocate(): number {
+    while (this.routes.has(this.nextGuestStream) || this.nextGuestStream === 0) {
+      this.nextGuestStream = (this.nextGuestStream + 1) >>> 0;
+    }
+    const stream = this.nextGuestStream;
+    this.nextGuestStream = (this.nextGuestStream + 1) >>> 0;
+    return stream;
+  }
+}

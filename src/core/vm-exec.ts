@@ -1,0 +1,95 @@
+import { constants } from "node:os";
+import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
+import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
+import { OutputCapture } from "./output-capture.js";
+import { connectSupervisor } from "./vm-connection.js";
+import { loadVm } from "./vm-manager.js";
+
+export interface ExecOptions {
+  /** A string runs through /bin/sh -c; an array is an argv, looked up in PATH. */
+  command: string | string[];
+  timeoutSeconds: number;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Live output; when given, the chunk is also captured (up to captureLimitBytes). */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
+  captureLimitBytes?: number;
+}
+
+export interface ExecOutcome {
+  exit_code: number;
+  signal: string | null;
+  timed_out: boolean;
+  duration_ms: number;
+  stdout: string;
+  stderr: string;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+}
+
+export const DEFAULT_CAPTURE_LIMIT = 1024 * 1024;
+// If the agent itself stops answering, give up this long after the command's own timeout.
+const WATCHDOG_GRACE_MS = 15_000;
+
+const signalName = (signo: number): string | null =>
+  signo === 0 ? null : (Object.entries(constants.signals).find(([, n]) => n === signo)?.[0] ?? `SIG${signo}`);
+
+export async function execInVm(id: string, options: ExecOptions): Promise<ExecOutcome> {
+  const record = loadVm(id);
+  if (Array.isArray(options.command) && options.command.length === 0) {
+    throw new PyroError("INVALID_ARGUMENT", "no command given", { hint: "Put the command after `--`." });
+  }
+  if (typeof options.command === "string" && options.command.trim() === "") {
+    throw new PyroError("INVALID_ARGUMENT", "the command is empty");
+  }
+  const client = await connectSupervisor(record, "pyro-exec");
+  const limit = options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT;
+  const stdout = new OutputCapture(limit);
+  const stderr = new OutputCapture(limit);
+  const timeoutMs = options.timeoutSeconds * 1000;
+  try {
+    const { result } = client.exec(
+      {
+        ...(typeof options.command === "string" ? { shell: options.command } : { args: options.command }),
+        env: defaultGuestEnv(options.env),
+        cwd: options.cwd ?? GUEST_WORKDIR,
+        timeoutMs,
+      },
+      {
+        onStdout: (chunk) => {
+          stdout.push(chunk);
+          return options.onStdout?.(chunk);
+        },
+        onStderr: (chunk) => {
+          stderr.push(chunk);
+          return options.onStderr?.(chunk);
+        },
+      },
+    );
+    let watchdog: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      watchdog = setTimeout(
+        () => reject(new PyroError("AGENT_UNREACHABLE", `the agent did not report the command's end in time`)),
+        timeoutMs + WATCHDOG_GRACE_MS,
+      );
+    });
+    const status = await Promise.race([result, stuck]).finally(() => clearTimeout(watchdog));
+    return {
+      exit_code: status.timedOut ? EXIT_TIMED_OUT : status.exitCode >= 0 ? status.exitCode : 128 + status.signal,
+      signal: signalName(status.signal),
+      timed_out: status.timedOut,
+      duration_ms: status.durationMs,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      stdout_bytes: stdout.total,
+      stderr_bytes: stderr.total,
+      stdout_truncated: stdout.truncated,
+      stderr_truncated: stderr.truncated,
+    };
+  } finally {
+    client.close();
+  }
+}

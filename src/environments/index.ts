@@ -1,0 +1,26 @@
+export {
+  DEFAULT_ENVIRONMENT,
+  ENVIRONMENT_CATALOG,
+  environmentNames,
+  findEnvironmentSpec,
+  getEnvironmentSpec,
+  type EnvironmentSpec,
+} from "./catalog.js";
+export { environmentCacheDir, environmentPaths, type EnvironmentPaths } from "./paths.js";
+export { cpioChunks, writeCpio, type CpioEntry } from "./cpio.js";
+export { INITRAMFS_MODULE_DIR, INITRAMFS_MODULE_ORDER } from "./initramfs.js";
+export { buildEnvironment, type BuildOptions, type BuildProgress, type PhaseDetail } from "./build.js";
+export {
+  checkEnvironment,
+  ensureEnvironment,
+  inspectEnvironment,
+  listEnvironments,
+  resolveInstalled,
+  type EnvironmentDetails,
+  type EnvironmentListItem,
+  type EnvironmentStatus,
+} from "./cache.js";
+export { pruneEnvironments, type PruneReport } from "./prune.js";
+export type { RemovedItem } from "./leftovers.js";
+export type { InstalledEnvironment } from "./installed.js";
+export type { EnvironmentManifest } from "./manifest.js";

@@ -1,0 +1,95 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import type { EnvironmentSpec } from "./catalog.js";
+import { runTool } from "./run-tool.js";
+
+const DEFAULT_MIRROR = "http://deb.debian.org/debian";
+const DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
+
+/** Documentation, manual pages and translations are dropped: about a quarter of minbase, unused by agents. */
+const DPKG_PATH_FILTERS = [
+  "path-exclude=/usr/share/doc/*",
+  "path-include=/usr/share/doc/*/copyright",
+  "path-exclude=/usr/share/man/*",
+  "path-exclude=/usr/share/info/*",
+  "path-exclude=/usr/share/locale/*",
+];
+
+/**
+ * Runs inside mmdebstrap's customize phase, while the chroot still has its apt lists: resolves the
+ * cloud kernel that the archive's linux-image-cloud-amd64 points at and downloads that .deb, so the
+ * kernel comes from the same archive snapshot as the root filesystem. $1 = chroot, $2 = output path.
+ */
+const FETCH_KERNEL_HOOK = `set -eu
+root="$1"; out="$2"
+pkg=$(chroot "$root" apt-cache depends linux-image-cloud-amd64 \\
+  | sed -n 's/^ *Depends: \\(linux-image-[0-9][^ ]*-cloud-amd64\\)$/\\1/p' | head -n 1)
+if [ -z "$pkg" ]; then echo "pyro: cannot resolve the package behind linux-image-cloud-amd64" >&2; exit 1; fi
+echo "pyro: kernel package $pkg"
+chroot "$root" sh -c 'cd /tmp && apt-get download "$1"' sh "$pkg"
+mv "$root"/tmp/"$pkg"_*.deb "$out"
+`;
+
+/** apt source lines: PYRO_DEBIAN_MIRROR for the main archive, PYRO_DEBIAN_SECURITY_MIRROR ("" = none) for security. */
+export function debianSources(suite: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const mirror = env.PYRO_DEBIAN_MIRROR || DEFAULT_MIRROR;
+  const security = env.PYRO_DEBIAN_SECURITY_MIRROR ?? DEFAULT_SECURITY_MIRROR;
+  const sources = [`deb ${mirror} ${suite} main`, `deb ${mirror} ${suite}-updates main`];
+  if (security !== "") sources.push(`deb ${security} ${suite}-security main`);
+  return sources;
+}
+
+export interface RootfsBuild {
+  spec: EnvironmentSpec;
+  mmdebstrap: string;
+  /** Must not exist yet; mmdebstrap creates it. */
+  rootDir: string;
+  /** Where the kernel .deb lands. */
+  kernelDebPath: string;
+  /** Scratch directory for the hook script. */
+  workDir: string;
+  log: Writable;
+  onLine(line: string): void;
+}
+
+/** Bootstraps the root tree and downloads the matching kernel package in the same run. */
+export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
+  const hookPath = join(build.workDir, "fetch-kernel.sh");
+  await writeFile(hookPath, FETCH_KERNEL_HOOK);
+  const args = [
+    // unshare mode as root: real ownership, but mmdebstrap's /proc, /sys and /dev mounts live in a
+    // private mount namespace, so a killed build cannot leave host mounts inside the staging dir.
+    "--mode=unshare",
+    "--format=directory",
+    "--variant=minbase",
+    "--verbose",
+    '--aptopt=Acquire::Retries "3"',
+    ...DPKG_PATH_FILTERS.map((filter) => `--dpkgopt=${filter}`),
+    ...(build.spec.packages.length > 0 ? [`--include=${build.spec.packages.join(",")}`] : []),
+    `--customize-hook=sh ${shellWord(hookPath)} "$1" ${shellWord(build.kernelDebPath)}`,
+    build.spec.suite,
+    build.rootDir,
+    ...debianSources(build.spec.suite),
+  ];
+  await runTool(build.mmdebstrap, args, { log: build.log, onLine: build.onLine });
+  await finishRootTree(build.rootDir);
+}
+
+/** What pyro's guests expect beyond a plain bootstrap (mmdebstrap already emptied apt's lists and caches). */
+async function finishRootTree(rootDir: string): Promise<void> {
+  await chmod(rootDir, 0o755);
+  await mkdir(join(rootDir, "workspace"), { recursive: true });
+  await chmod(join(rootDir, "workspace"), 0o755);
+  await writeFile(join(rootDir, "etc/hostname"), "pyro\n");
+  await writeFile(
+    join(rootDir, "etc/hosts"),
+    "127.0.0.1\tlocalhost\n127.0.1.1\tpyro\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+  );
+  // mmdebstrap copied the build host's resolver; the guest's comes from its network setup at boot.
+  await writeFile(join(rootDir, "etc/resolv.conf"), "");
+}
+
+function shellWord(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,121 @@
+/**
+ * Deciding whether an installed entry can be trusted.
+ *
+ * A full check hashes every file against the manifest; a root image is gigabytes, which would cost
+ * seconds on every VM boot. So after each full check we keep a stamp (verified.json) with the size,
+ * inode, mtime and ctime of every file, the manifest included. A later check whose stat results
+ * all match the stamp trusts the earlier digests; any difference (rewrite, truncation, copy, touch —
+ * ctime cannot be set back) or a missing stamp forces a full re-hash. The trade-off: this catches
+ * accidental damage and partial copies, not a deliberate forger with write access to the cache,
+ * who could rewrite the stamp as easily as the files.
+ */
+import { lstat, readFile, stat } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { join } from "node:path";
+import { sha256File } from "./hash.js";
+import {
+  MANIFEST_FILE_ROLES,
+  readManifest,
+  writeJsonAtomically,
+  type EnvironmentManifest,
+} from "./manifest.js";
+import { MANIFEST_FILE, STAMP_FILE } from "./paths.js";
+
+export type EntryCheck =
+  | { status: "valid"; manifest: EnvironmentManifest }
+  | { status: "missing" }
+  | { status: "corrupt"; problem: string };
+
+interface FileIdentity {
+  size: string;
+  ino: string;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
+type Stamp = Record<string, FileIdentity>;
+
+/** Checks the entry in `entryDir` is complete, is `name` at `version`, and matches its digests. */
+export async function checkEntry(entryDir: string, name: string, version: string): Promise<EntryCheck> {
+  if (!(await exists(entryDir))) return { status: "missing" };
+
+  let manifest: EnvironmentManifest;
+  try {
+    manifest = await readManifest(entryDir);
+  } catch (error) {
+    return { status: "corrupt", problem: `${MANIFEST_FILE}: ${describe(error)}` };
+  }
+  if (manifest.name !== name || manifest.version !== version) {
+    return {
+      status: "corrupt",
+      problem: `${MANIFEST_FILE} describes ${manifest.name} ${manifest.version}, expected ${name} ${version}`,
+    };
+  }
+
+  const identities: Stamp = {};
+  for (const path of [MANIFEST_FILE, ...MANIFEST_FILE_ROLES.map((role) => manifest.files[role].path)]) {
+    const stats = await lstat(join(entryDir, path), { bigint: true }).catch(() => undefined);
+    if (!stats?.isFile()) return { status: "corrupt", problem: `${path}: missing or not a regular file` };
+    identities[path] = identityOf(stats);
+  }
+  for (const role of MANIFEST_FILE_ROLES) {
+    const record = manifest.files[role];
+    const size = Number(identities[record.path]?.size);
+    if (size !== record.size) {
+      return { status: "corrupt", problem: `${record.path}: ${size} bytes, manifest says ${record.size}` };
+    }
+  }
+
+  if (await stampMatches(entryDir, identities)) return { status: "valid", manifest };
+
+  for (const role of MANIFEST_FILE_ROLES) {
+    const record = manifest.files[role];
+    if ((await sha256File(join(entryDir, record.path))) !== record.sha256) {
+      return { status: "corrupt", problem: `${record.path}: sha256 does not match the manifest` };
+    }
+  }
+  await writeStamp(entryDir, identities);
+  return { status: "valid", manifest };
+}
+
+function identityOf(stats: BigIntStats): FileIdentity {
+  return {
+    size: stats.size.toString(),
+    ino: stats.ino.toString(),
+    mtimeNs: stats.mtimeNs.toString(),
+    ctimeNs: stats.ctimeNs.toString(),
+  };
+}
+
+async function stampMatches(entryDir: string, identities: Stamp): Promise<boolean> {
+  let stamp: unknown;
+  try {
+    stamp = JSON.parse(await readFile(join(entryDir, STAMP_FILE), "utf8"));
+  } catch {
+    return false;
+  }
+  // Comparing canonical JSON of both sides: the stamp is ours and written with the same key order.
+  return JSON.stringify(stamp) === JSON.stringify(identities);
+}
+
+/** Best effort: a read-only cache still works, it just re-hashes on every check. */
+async function writeStamp(entryDir: string, identities: Stamp): Promise<void> {
+  try {
+    await writeJsonAtomically(join(entryDir, STAMP_FILE), identities);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function describe(error: unknown): string {
+  if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing (partial entry)";
+  return error instanceof Error ? error.message : String(error);
+}

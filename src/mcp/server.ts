@@ -1,0 +1,54 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { PyroError } from "../errors/index.js";
+import { invokeOperation } from "../operations/invoke.js";
+import { operationsForProfile } from "../operations/registry.js";
+import type { Profile } from "../operations/types.js";
+import { packageVersion } from "../package-info.js";
+import { toolError, toolSuccess } from "./tool-result.js";
+
+export const PROFILES: readonly Profile[] = ["vm-run", "workspace-core", "workspace-full"];
+export const DEFAULT_PROFILE: Profile = "workspace-core";
+
+/** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
+export function createMcpServer(profile: Profile): Server {
+  const operations = operationsForProfile(profile);
+  const server = new Server(
+    { name: "pyro-mcp", version: packageVersion() },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        "pyro runs commands in disposable Linux microVMs on this host. Use vm_run for one-shot commands; results include stdout, stderr and exit_code.",
+    },
+  );
+  const tools: Tool[] = operations.map((operation) => ({
+    name: operation.name,
+    description: operation.description,
+    inputSchema: z.toJSONSchema(operation.input, { io: "input" }) as Tool["inputSchema"],
+  }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const operation = operations.find((candidate) => candidate.name === request.params.name);
+    if (operation === undefined) {
+      return toolError(
+        new PyroError("INVALID_ARGUMENT", `no tool ${request.params.name} in profile ${profile}`, {
+          hint: `Available: ${operations.map((op) => op.name).join(", ")}`,
+        }),
+      );
+    }
+    try {
+      const output = await invokeOperation(operation, request.params.arguments ?? {});
+      return toolSuccess(operation.render(output), output);
+    } catch (error) {
+      return toolError(error);
+    }
+  });
+  return server;
+}
+
+export async function serveStdio(profile: Profile): Promise<void> {
+  const server = createMcpServer(profile);
+  await server.connect(new StdioServerTransport());
+}

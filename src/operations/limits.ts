@@ -1,0 +1,63 @@
+import { totalmem } from "node:os";
+import { z } from "zod";
+import { DEFAULT_ENVIRONMENT } from "../environments/index.js";
+
+/** Shared parameter schemas, so every surface validates the same way with the same words. */
+export const MAX_VCPUS = 32;
+export const MIN_MEM_MIB = 128;
+
+export const environmentParam = z
+  .string()
+  .min(1)
+  .default(DEFAULT_ENVIRONMENT)
+  .describe("Environment name from the catalog, e.g. debian:12, debian:12-base, debian:12-build.");
+
+export const vcpuCountParam = z
+  .number()
+  .int()
+  .min(1, "vcpu_count must be at least 1")
+  .max(MAX_VCPUS, `vcpu_count must be at most ${MAX_VCPUS}`)
+  .default(1)
+  .describe(`Virtual CPUs for the VM (1-${MAX_VCPUS}).`);
+
+export const memMibParam = z
+  .number()
+  .int()
+  .min(MIN_MEM_MIB, `mem_mib must be at least ${MIN_MEM_MIB}`)
+  .refine((value) => value * 1024 * 1024 <= totalmem(), {
+    message: `mem_mib must not exceed the host's memory (${Math.floor(totalmem() / 1024 / 1024)} MiB)`,
+  })
+  .default(1024)
+  .describe("Guest memory in MiB (at least 128, at most the host's memory).");
+
+export const timeoutSecondsParam = z
+  .number()
+  .int()
+  .min(1, "timeout_seconds must be at least 1")
+  .max(86_400, "timeout_seconds must be at most 86400")
+  .default(30)
+  .describe("Kill the command (its whole process group) after this many seconds.");
+
+export const ttlSecondsParam = z
+  .number()
+  .int()
+  .min(1, "ttl_seconds must be at least 1")
+  .max(604_800, "ttl_seconds must be at most 604800 (7 days)")
+  .default(600)
+  .describe("Seconds until the VM is stopped and becomes reapable, counted from creation.");
+
+export const networkParam = z
+  .boolean()
+  .default(false)
+  .describe("Give the guest network access (not offered by this version; must be false).");
+
+export const allowHostCompatParam = z
+  .boolean()
+  .default(false)
+  .describe("Allow running WITHOUT isolation, as a host process, when no VM can run here.");
+
+export const commandParam = z
+  .union([z.string().min(1), z.array(z.string()).min(1)])
+  .describe("Command to run in the guest: a string runs via /bin/sh -c; an array is an argv.");
+
+export const vmIdParam = z.string().min(1).describe("VM id, as returned by vm_create.");

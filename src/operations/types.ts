@@ -1,0 +1,37 @@
+import type { z } from "zod";
+import type { PhaseReporter } from "../core/phases.js";
+
+/** MCP tool profiles: which tools `pyro mcp serve --profile` exposes. */
+export type Profile = "vm-run" | "workspace-core" | "workspace-full";
+
+export interface OperationContext {
+  onPhase: PhaseReporter;
+  /** Live guest output for surfaces that stream it (the CLI); others rely on the captured result. */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
+}
+
+/**
+ * One operation, defined once: the CLI, the SDK and the MCP server are thin adapters over this.
+ * Names: MCP tool `vm_run` = SDK `runInVm` = CLI `pyro run`.
+ */
+export interface Operation<Input extends z.ZodObject = z.ZodObject, Output = unknown> {
+  /** MCP tool name (snake_case). */
+  name: string;
+  /** SDK method name (camelCase). */
+  sdkMethod: string;
+  /** CLI command words, e.g. ["vm", "create"]. */
+  cli: string[];
+  description: string;
+  input: Input;
+  profiles: Profile[];
+  handler(input: z.infer<Input>, context: OperationContext): Promise<Output>;
+  /** Human-readable rendering for the CLI and the MCP text content. */
+  render(output: Output): string;
+}
+
+export function defineOperation<Input extends z.ZodObject, Output>(
+  operation: Operation<Input, Output>,
+): Operation<Input, Output> {
+  return operation;
+}

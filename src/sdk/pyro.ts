@@ -1,0 +1,101 @@
+import type { z } from "zod";
+import { invokeOperation } from "../operations/invoke.js";
+import { doctor } from "../operations/doctor.js";
+import { envBuild, envInspect, envList, envPrune, envPull } from "../operations/environments.js";
+import type { Operation, OperationContext } from "../operations/types.js";
+import {
+  vmCreate,
+  vmDelete,
+  vmExec,
+  vmList,
+  vmNetworkInfo,
+  vmReapExpired,
+  vmRun,
+  vmStart,
+  vmStatus,
+  vmStop,
+} from "../operations/vm.js";
+import { snakeKeys, type CamelKeys } from "./case.js";
+
+type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<z.input<Input>> : never;
+type OutputOf<Op> = Op extends Operation<z.ZodObject, infer Output> ? Output : never;
+
+/** Callbacks for long operations: progress phases and live guest output. */
+export type CallHooks = Partial<OperationContext>;
+
+/**
+ * The pyro SDK: every operation of the CLI and the MCP server as a method. Options are camelCase;
+ * results have the same snake_case shape as `--json` output and MCP structured content.
+ * Failures throw PyroError (with `code`, `hint`); a guest command's non-zero exit is a result.
+ */
+export class Pyro {
+  private call<Op extends Operation<z.ZodObject, unknown>>(operation: Op, options: object, hooks?: CallHooks): Promise<OutputOf<Op>> {
+    return invokeOperation(operation, snakeKeys(options as Record<string, unknown>), hooks) as Promise<OutputOf<Op>>;
+  }
+
+  /** Runs one command in a fresh microVM, then deletes the VM. */
+  runInVm(options: OptionsOf<typeof vmRun>, hooks?: CallHooks): Promise<OutputOf<typeof vmRun>> {
+    return this.call(vmRun, options, hooks);
+  }
+
+  createVm(options: OptionsOf<typeof vmCreate> = {}, hooks?: CallHooks): Promise<OutputOf<typeof vmCreate>> {
+    return this.call(vmCreate, options, hooks);
+  }
+
+  startVm(vmId: string): Promise<OutputOf<typeof vmStart>> {
+    return this.call(vmStart, { vmId });
+  }
+
+  /** Runs one command in a started VM and deletes the VM afterwards. */
+  execVm(options: OptionsOf<typeof vmExec>, hooks?: CallHooks): Promise<OutputOf<typeof vmExec>> {
+    return this.call(vmExec, options, hooks);
+  }
+
+  stopVm(vmId: string): Promise<OutputOf<typeof vmStop>> {
+    return this.call(vmStop, { vmId });
+  }
+
+  deleteVm(vmId: string): Promise<OutputOf<typeof vmDelete>> {
+    return this.call(vmDelete, { vmId });
+  }
+
+  statusVm(vmId: string): Promise<OutputOf<typeof vmStatus>> {
+    return this.call(vmStatus, { vmId });
+  }
+
+  listVms(): Promise<OutputOf<typeof vmList>> {
+    return this.call(vmList, {});
+  }
+
+  networkInfoVm(vmId: string): Promise<OutputOf<typeof vmNetworkInfo>> {
+    return this.call(vmNetworkInfo, { vmId });
+  }
+
+  reapExpired(): Promise<OutputOf<typeof vmReapExpired>> {
+    return this.call(vmReapExpired, {});
+  }
+
+  listEnvironments(): Promise<OutputOf<typeof envList>> {
+    return this.call(envList, {});
+  }
+
+  inspectEnvironment(environment: string): Promise<OutputOf<typeof envInspect>> {
+    return this.call(envInspect, { environment });
+  }
+
+  pullEnvironment(environment: string, options: { force?: boolean } = {}, hooks?: CallHooks): Promise<OutputOf<typeof envPull>> {
+    return this.call(envPull, { environment, ...options }, hooks);
+  }
+
+  buildEnvironment(environment: string, options: { force?: boolean } = {}, hooks?: CallHooks): Promise<OutputOf<typeof envBuild>> {
+    return this.call(envBuild, { environment, ...options }, hooks);
+  }
+
+  pruneEnvironments(): Promise<OutputOf<typeof envPrune>> {
+    return this.call(envPrune, {});
+  }
+
+  doctor(): Promise<OutputOf<typeof doctor>> {
+    return this.call(doctor, {});
+  }
+}
