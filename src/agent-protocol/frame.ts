@@ -1,4 +1,4 @@
-import { FLAG_END, HEADER_SIZE, MAX_BODY, isKnownType, type MessageTypeCode } from "./constants.js";
+import { HEADER_SIZE, MAX_BODY, isKnownType, type MessageTypeCode } from "./constants.js";
 
 export interface Frame {
   stream: number;
@@ -38,7 +38,6 @@ export function parseHeader(header: Buffer): { length: number; stream: number; t
   if (length > MAX_BODY) throw new FrameError("BAD_FRAME", `frame body of ${length} bytes exceeds ${MAX_BODY}`);
   if (reserved !== 0) throw new FrameError("BAD_FRAME", "reserved header bytes are not zero");
   if (!isKnownType(type)) throw new FrameError("BAD_FRAME", `unknown frame type 0x${type.toString(16)}`);
-  if ((flags & ~FLAG_END) !== 0) throw new FrameError("BAD_FRAME", `unknown flags 0x${flags.toString(16)}`);
   return { length, stream, type, flags };
 }
 

@@ -18,6 +18,8 @@ export interface LaunchedVmm {
   process: ChildProcess;
   /** Opens the byte stream to the agent (retrying until the VMM offers it or the deadline passes). */
   connectAgent(deadlineMs: number): Promise<Duplex>;
+  /** What the VMM said on stderr (bounded), for error messages. */
+  diagnostics(): string;
 }
 
 export interface Backend {

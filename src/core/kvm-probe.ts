@@ -1,5 +1,7 @@
 import { constants, accessSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { once } from "node:events";
 import { release } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { AgentClient } from "../agent-protocol/client.js";
 import { qemuBackend, qemuBinary } from "../backends/qemu/backend.js";
@@ -127,9 +129,15 @@ async function probeBoot(artifacts: BootArtifacts, agentBinary: string): Promise
     client.close();
     return { usable: true, evidence: `guest kernel ${kernel} answered under KVM in ${Date.now() - started} ms` };
   } catch (error) {
+    // Give an aborting QEMU a moment so its own words make it into the evidence.
+    if (vmm !== null) await Promise.race([once(vmm.process, "exit"), sleep(500)]);
+    const qemuSaid = vmm?.diagnostics() ?? "";
     const console = tail(spec.files.consoleLog);
     const reason = toPyroError(error).message;
-    return { usable: false, evidence: `guest did not boot under KVM: ${reason}${console ? ` | console: ${console}` : ""}` };
+    const evidence = [`guest did not boot under KVM: ${reason}`];
+    if (qemuSaid) evidence.push(`qemu: ${qemuSaid.slice(0, 300)}`);
+    if (console) evidence.push(`console: ${console}`);
+    return { usable: false, evidence: evidence.join(" | ") };
   } finally {
     vmm?.process.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });

@@ -57,7 +57,12 @@ export const allowHostCompatParam = z
   .describe("Allow running WITHOUT isolation, as a host process, when no VM can run here.");
 
 export const commandParam = z
-  .union([z.string().min(1), z.array(z.string()).min(1)])
+  .union([z.string().min(1), z.array(z.string()).min(1)], {
+    error: (issue) =>
+      issue.input === undefined
+        ? "command is required (after -- on the CLI)"
+        : "command must be a non-empty string (run via /bin/sh -c) or a non-empty array of strings (an argv)",
+  })
   .describe("Command to run in the guest: a string runs via /bin/sh -c; an array is an argv.");
 
 export const vmIdParam = z.string().min(1).describe("VM id, as returned by vm_create.");

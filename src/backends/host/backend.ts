@@ -26,6 +26,7 @@ export const hostBackend: Backend = {
     const channel = Duplex.from({ readable: child.stdout, writable: child.stdin });
     return {
       process: child,
+      diagnostics: () => "",
       async connectAgent() {
         if (child.exitCode !== null) {
           throw new PyroError("VM_BOOT_FAILED", `the host-compat agent exited with ${child.exitCode}`);

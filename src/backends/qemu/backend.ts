@@ -66,6 +66,7 @@ export const qemuBackend: Backend = {
     const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
     return {
       process: child,
+      diagnostics: () => stderr.trim(),
       async connectAgent(deadlineMs: number) {
         try {
           return await connectUnixWithRetry(spec.files.agentSocket, deadlineMs, () => !exited());

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: static checks, the native agent tests, then unit, integration and guest
+# tiers. The guest tier boots real VMs (TCG where KVM cannot run them) and needs debian:12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { echo "[test] phase=$1" >&2; }
+
+step lint && npx eslint .
+step format && npx prettier --check . >/dev/null
+step typecheck && npx tsc -p tsconfig.json --noEmit
+step build && npm run --silent build
+step agent-tests && make -s -C guest test
+step environment && node dist/cli.js env pull debian:12 >/dev/null
+step vitest && npx vitest run

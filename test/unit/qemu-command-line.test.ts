@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { kernelCommandLine, qemuCommandLine } from "../../src/backends/qemu/command-line.js";
+import { hostTscKhz } from "../../src/backends/qemu/host-tsc.js";
+
+const input = {
+  id: "abc123",
+  accel: "tcg" as const,
+  vcpuCount: 2,
+  memMib: 512,
+  kernel: "/cache/vmlinux",
+  initrd: "/home/initrd.cpio",
+  overlay: "/vm/disk.qcow2",
+  agentSocket: "/vm/a.sock",
+  consoleLog: "/vm/console.log",
+  tscKhz: 2596128,
+};
+
+const valueAfter = (args: string[], flag: string): string[] =>
+  args.flatMap((arg, index) => (arg === flag ? [args[index + 1] as string] : []));
+
+describe("QEMU command line", () => {
+  it("boots a microvm from kernel and initrd with the root on a qcow2 overlay", () => {
+    const args = qemuCommandLine(input);
+    expect(valueAfter(args, "-M")).toEqual(["microvm"]);
+    expect(valueAfter(args, "-kernel")).toEqual(["/cache/vmlinux"]);
+    expect(valueAfter(args, "-initrd")).toEqual(["/home/initrd.cpio"]);
+    expect(valueAfter(args, "-drive")[0]).toContain("file=/vm/disk.qcow2,format=qcow2");
+    expect(valueAfter(args, "-smp")).toEqual(["2"]);
+    expect(valueAfter(args, "-m")).toEqual(["512M"]);
+  });
+
+  it("puts the agent on a named virtio-serial port bound to the VM's own socket", () => {
+    const args = qemuCommandLine(input);
+    expect(valueAfter(args, "-chardev")).toContain("socket,id=agent,path=/vm/a.sock,server=on,wait=off");
+    expect(valueAfter(args, "-device")).toContain("virtserialport,chardev=agent,name=org.pyro.agent");
+    expect(valueAfter(args, "-chardev")).toContain("file,id=console,path=/vm/console.log");
+  });
+
+  it("caps the TCG translation cache, reports free pages and pins the TSC rate under TCG", () => {
+    const args = qemuCommandLine(input);
+    expect(valueAfter(args, "-accel")).toEqual(["tcg,tb-size=128"]);
+    expect(valueAfter(args, "-device")).toContain("virtio-balloon-device,free-page-reporting=on");
+    expect(valueAfter(args, "-append")[0]).toContain("tsc_early_khz=2596128");
+  });
+
+  it("uses KVM with the host CPU and no TSC override when KVM was proven usable", () => {
+    const args = qemuCommandLine({ ...input, accel: "kvm" });
+    expect(valueAfter(args, "-accel")).toEqual(["kvm"]);
+    expect(valueAfter(args, "-cpu")).toEqual(["host"]);
+    expect(kernelCommandLine({ accel: "kvm", tscKhz: 2596128 })).not.toContain("tsc_early_khz");
+  });
+
+  it("reads the host TSC rate from cpuinfo", () => {
+    expect(hostTscKhz("processor\t: 0\ncpu MHz\t\t: 2596.128\n")).toBe(2596128);
+    expect(hostTscKhz("no such line")).toBeNull();
+  });
+});
