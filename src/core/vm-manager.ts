@@ -135,9 +135,15 @@ export function isSupervisorAlive(record: VmRecord): boolean {
   return isOwnProcess(record.supervisor_pid, vmDir(record.id));
 }
 
+/** Serialises mutations of one VM across processes; fails with VM_NOT_FOUND before locking anything. */
+function withVmLock<T>(id: string, action: () => Promise<T>): Promise<T> {
+  loadVm(id);
+  return withFileLock(vmFiles(vmDir(id)).lock, action);
+}
+
 export async function startVm(id: string): Promise<VmRecord> {
   const dir = vmDir(id);
-  return withFileLock(vmFiles(dir).lock, async () => {
+  return withVmLock(id, async () => {
     const record = loadVm(id);
     if (record.state === "running" && isSupervisorAlive(record)) return record;
     if (Date.parse(record.expires_at) <= Date.now()) {
@@ -189,7 +195,7 @@ export async function startVm(id: string): Promise<VmRecord> {
 /** Stops the VM (the guest syncs and powers off); keeps its record and disk. */
 export async function stopVm(id: string): Promise<VmRecord> {
   const dir = vmDir(id);
-  return withFileLock(vmFiles(dir).lock, async () => {
+  return withVmLock(id, async () => {
     const record = loadVm(id);
     await stopProcesses(record);
     return updateVmRecord(dir, (r) => {
@@ -228,7 +234,7 @@ export function killOrphanVmm(record: VmRecord): boolean {
 
 export async function deleteVm(id: string): Promise<{ vm_id: string; deleted: boolean }> {
   const dir = vmDir(id);
-  await withFileLock(vmFiles(dir).lock, async () => {
+  await withVmLock(id, async () => {
     const record = loadVm(id);
     await stopProcesses(record);
     rmSync(dir, { recursive: true, force: true });

@@ -1,19 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { chmod, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
+import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
+import { packageVersion } from "../package-info.js";
+import { produceEntryFiles, type BuildProgress, type PhaseDetail } from "./build-steps.js";
 import { getEnvironmentSpec, type EnvironmentSpec } from "./catalog.js";
-import { sha256File } from "./hash.js";
-import { makeRootImage } from "./image.js";
-import { writeInitramfs } from "./initramfs.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
-import { extractVmlinux, unpackKernelPackage } from "./kernel.js";
 import { findBuildLeftovers } from "./leftovers.js";
 import { acquireLock } from "./lock.js";
-import { writeManifest, type EnvironmentManifest, type ManifestFileRecord } from "./manifest.js";
-import { resolveModuleLoadOrder } from "./modules.js";
-import { packageVersion } from "../package-info.js";
 import {
   ASIDE_PREFIX,
   BUILD_LOG_FILE,
@@ -23,20 +18,11 @@ import {
   type EnvironmentPaths,
 } from "./paths.js";
 import { removeTree } from "./remove-tree.js";
-import { bootstrapRootfs } from "./rootfs.js";
 import { ToolFailure } from "./run-tool.js";
 import { requireBuildTools, requireRoot, type BuildToolPaths } from "./tools.js";
 import { checkEntry } from "./verify.js";
 
-export type PhaseDetail = Record<string, string | number>;
-
-export interface BuildProgress {
-  phase: string;
-  /** Packages unpacked plus packages set up so far (rootfs phase). */
-  count: number;
-  /** The line of tool output that moved progress. */
-  message: string;
-}
+export type { BuildProgress, PhaseDetail } from "./build-steps.js";
 
 export interface BuildOptions {
   /** Rebuild even if a valid entry is installed. */
@@ -49,10 +35,6 @@ export interface BuildOptions {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30 * 60_000;
-
-const KERNEL_FILE = "vmlinux";
-const INITRAMFS_FILE = "initramfs.cpio";
-const ROOTFS_FILE = "rootfs.ext4";
 
 /**
  * Builds `name` from Debian's archive into the cache and returns the installed entry. Everything
@@ -82,8 +64,9 @@ export async function buildEnvironment(
   try {
     // Whoever held the lock may just have installed it.
     const existing = await checkEntry(paths.entryDir, spec.name, version);
-    if (existing.status === "valid" && !options.force)
+    if (existing.status === "valid" && !options.force) {
       return installedEnvironment(paths.entryDir, existing.manifest);
+    }
     for (const leftover of await findBuildLeftovers(paths.environmentRoot)) await removeTree(leftover.path);
     return await buildLocked(spec, version, paths, tools, options);
   } finally {
@@ -107,97 +90,63 @@ async function buildLocked(
   await chmod(staging, 0o755);
   const logPath = join(staging, BUILD_LOG_FILE);
   const log = createWriteStream(logPath);
-  let phase = "rootfs";
-  const enter = (next: string, detail: PhaseDetail = {}): void => {
+  let phase = "";
+  const enterPhase = (next: string, detail: PhaseDetail = {}): void => {
     phase = next;
     log.write(`pyro: phase=${next} ${new Date().toISOString()}\n`);
     options.onPhase?.(next, { environment: spec.name, ...detail });
   };
 
   try {
-    enter("rootfs", { suite: spec.suite, packages: spec.packages.join(",") || "(minbase only)" });
-    const rootDir = join(staging, "root");
-    const kernelDebPath = join(staging, "kernel.deb");
-    let progressCount = 0;
-    let kernelPackage = "";
-    await bootstrapRootfs({
+    await produceEntryFiles({
       spec,
-      mmdebstrap: tools.mmdebstrap,
-      rootDir,
-      kernelDebPath,
-      workDir: staging,
-      log,
-      onLine: (line) => {
-        const kernelMatch = /^pyro: kernel package (\S+)$/.exec(line);
-        if (kernelMatch?.[1]) kernelPackage = kernelMatch[1];
-        if (/^(Unpacking|Setting up) /.test(line)) progressCount += 1;
-        else if (!line.startsWith("I: ")) return;
-        options.onProgress?.({ phase: "rootfs", count: progressCount, message: line });
-      },
-    });
-
-    enter("kernel", { package: kernelPackage || basename(kernelDebPath) });
-    const kernel = await unpackKernelPackage(
-      tools["dpkg-deb"],
-      kernelDebPath,
-      join(staging, "kernel-package"),
-      log,
-    );
-    await extractVmlinux(tools.lz4, kernel.vmlinuzPath, join(staging, KERNEL_FILE), log);
-
-    enter("initramfs", { kernel_release: kernel.release });
-    const modules = await resolveModuleLoadOrder(tools, kernel.packageRoot, kernel.release, log);
-    await writeInitramfs(modules, join(staging, INITRAMFS_FILE));
-    await rm(kernel.packageRoot, { recursive: true, force: true });
-    await rm(kernelDebPath, { force: true });
-
-    enter("image", { size_mib: spec.rootfsSizeMiB });
-    await makeRootImage(tools["mkfs.ext4"], rootDir, join(staging, ROOTFS_FILE), spec.rootfsSizeMiB, log);
-    await removeTree(rootDir);
-    await rm(join(staging, "fetch-kernel.sh"), { force: true });
-
-    enter("manifest");
-    const manifest: EnvironmentManifest = {
-      schema: 1,
-      name: spec.name,
       version,
-      distribution: spec.distribution,
-      suite: spec.suite,
-      description: spec.description,
-      packages: [...spec.packages],
-      kernel_release: kernel.release,
-      built_at: new Date().toISOString(),
-      source: "local-build",
-      files: {
-        kernel: await fileRecord(staging, KERNEL_FILE),
-        initramfs: await fileRecord(staging, INITRAMFS_FILE),
-        rootfs: await fileRecord(staging, ROOTFS_FILE),
-      },
-    };
-    await writeManifest(staging, manifest);
-
-    // Re-reads what was written, through the same check every later resolve uses; also writes the stamp.
-    enter("verify");
+      staging,
+      tools,
+      log,
+      enterPhase,
+      onProgress: options.onProgress,
+    });
+    // Re-reads what was written through the same check every later resolve uses; also writes the stamp.
+    enterPhase("verify");
     const check = await checkEntry(staging, spec.name, version);
-    if (check.status !== "valid")
-      throw new Error(
-        `the fresh build does not verify: ${check.status === "corrupt" ? check.problem : "missing"}`,
-      );
+    if (check.status !== "valid") {
+      const problem = check.status === "corrupt" ? check.problem : "entry missing";
+      throw new Error(`the fresh build does not verify: ${problem}`);
+    }
     await closeLog(log);
     await installStaging(staging, paths);
-    enter("installed", { dir: paths.entryDir, duration_ms: Date.now() - startedAt });
+    options.onPhase?.("installed", {
+      environment: spec.name,
+      dir: paths.entryDir,
+      duration_ms: Date.now() - startedAt,
+    });
     return installedEnvironment(paths.entryDir, check.manifest);
   } catch (error) {
-    await closeLog(log);
-    await rename(logPath, paths.failedBuildLogPath).catch(() => undefined);
-    await removeTree(staging).catch(() => undefined);
-    throw buildFailure(spec.name, phase, error, paths.failedBuildLogPath);
+    throw await failBuild(spec.name, phase, error, log, staging, paths);
   }
 }
 
-async function fileRecord(dir: string, file: string): Promise<ManifestFileRecord> {
-  const path = join(dir, file);
-  return { path: file, sha256: await sha256File(path), size: (await stat(path)).size };
+/** Keeps the log where the error names it, drops the rest of the staging folder. */
+async function failBuild(
+  name: string,
+  phase: string,
+  error: unknown,
+  log: WriteStream,
+  staging: string,
+  paths: EnvironmentPaths,
+): Promise<PyroError> {
+  await closeLog(log);
+  await rename(join(staging, BUILD_LOG_FILE), paths.failedBuildLogPath).catch(() => undefined);
+  await removeTree(staging).catch(() => undefined);
+  if (error instanceof PyroError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  const tail = error instanceof ToolFailure && error.tail.length > 0 ? `\n${error.tail.join("\n")}` : "";
+  return new PyroError(
+    "ENVIRONMENT_BUILD_FAILED",
+    `Building ${name} failed in phase ${phase}: ${reason}. Build log: ${paths.failedBuildLogPath}${tail}`,
+    { cause: error, details: { environment: name, phase, log: paths.failedBuildLogPath } },
+  );
 }
 
 /**
@@ -231,18 +180,4 @@ function closeLog(log: WriteStream): Promise<void> {
     if (log.closed) resolve();
     else log.end(() => resolve());
   });
-}
-
-function buildFailure(name: string, phase: string, error: unknown, logPath: string): PyroError {
-  if (error instanceof PyroError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  const tail = error instanceof ToolFailure && error.tail.length > 0 ? `\n${error.tail.join("\n")}` : "";
-  return new PyroError(
-    "ENVIRONMENT_BUILD_FAILED",
-    `Building ${name} failed in phase ${phase}: ${reason}. Build log: ${logPath}${tail}`,
-    {
-      cause: error,
-      details: { environment: name, phase, log: logPath },
-    },
-  );
 }

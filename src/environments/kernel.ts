@@ -84,7 +84,8 @@ export function elfHeaderProblem(header: Buffer, fileSize: number): string | und
   if (header[4] !== 2 || header[5] !== 1) return "not a 64-bit little-endian ELF";
   if (header.readUInt16LE(0x12) !== 0x3e) return "not an x86-64 ELF";
   // The section header table sits at the end of vmlinux: if it lies past the end, the output was cut short.
-  const tableEnd = Number(header.readBigUInt64LE(0x28)) + header.readUInt16LE(0x3a) * header.readUInt16LE(0x3c);
+  const tableEnd =
+    Number(header.readBigUInt64LE(0x28)) + header.readUInt16LE(0x3a) * header.readUInt16LE(0x3c);
   if (tableEnd > fileSize) return `truncated (${fileSize} bytes, section headers end at ${tableEnd})`;
   return undefined;
 }

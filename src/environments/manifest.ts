@@ -36,7 +36,7 @@ export type ManifestFileRole = keyof EnvironmentManifest["files"];
 
 export const MANIFEST_FILE_ROLES: readonly ManifestFileRole[] = ["kernel", "initramfs", "rootfs"];
 
-/** The entry's manifest, or an Error describing why it is unreadable (the caller decides what that means). */
+/** Reads and validates the entry's manifest; throws when it is missing, not JSON or not a valid manifest. */
 export async function readManifest(entryDir: string): Promise<EnvironmentManifest> {
   const text = await readFile(join(entryDir, MANIFEST_FILE), "utf8");
   const parsed = manifestSchema.safeParse(JSON.parse(text));

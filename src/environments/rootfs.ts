@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { EnvironmentSpec } from "./catalog.js";
@@ -73,6 +73,7 @@ export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
     ...debianSources(build.spec.suite),
   ];
   await runTool(build.mmdebstrap, args, { log: build.log, onLine: build.onLine });
+  await rm(hookPath);
   await finishRootTree(build.rootDir);
 }
 

@@ -127,7 +127,10 @@ describe("verification of installed entries", () => {
     await resolveInstalled("debian:12");
     await truncate(join(dir, "rootfs.ext4"), 4096);
     const state = await checkEnvironment("debian:12");
-    expect(state).toMatchObject({ status: "corrupt", problem: expect.stringMatching(/rootfs\.ext4: 4096 bytes/) });
+    expect(state).toMatchObject({
+      status: "corrupt",
+      problem: expect.stringMatching(/rootfs\.ext4: 4096 bytes/),
+    });
     expect(await resolveInstalled("debian:12")).toBeNull();
   });
 

