@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -6,15 +7,46 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: globals.node },
+  },
+  {
     files: ["**/*.ts"],
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
-      "no-restricted-imports": "off",
     },
   },
   {
-    files: ["bench/**/*.js", "scripts/**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+    // The layers of DESIGN.md: adapters never reach past operations into the machinery.
+    files: ["src/cli/**/*.ts", "src/mcp/**/*.ts", "src/sdk/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/backends/**", "**/agent-protocol/**"],
+              message: "Adapters call operations, not backends.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/backends/**/*.ts", "src/environments/**/*.ts", "src/agent-protocol/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/core/**", "**/operations/**", "**/cli/**", "**/mcp/**", "**/sdk/**"],
+              message: "Lower layers never import upward.",
+            },
+          ],
+        },
+      ],
+    },
   },
 );

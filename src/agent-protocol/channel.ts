@@ -90,7 +90,8 @@ export class FrameChannel {
   }
 
   private fail(error: FrameError): void {
-    if (!this.closed) this.stream.end(encodeFrame(encode.error(0, { code: error.code, message: error.message })));
+    if (!this.closed)
+      this.stream.end(encodeFrame(encode.error(0, { code: error.code, message: error.message })));
     this.closed = true;
     // Give the ERROR frame a moment to leave before the stream is torn down.
     setTimeout(() => this.stream.destroy(), 100).unref();

@@ -46,7 +46,9 @@ export class AgentClient {
     this.channel = new FrameChannel(stream, {
       onFrame: (frame) => this.dispatch(frame),
       onProtocolError: (error) => {
-        this.failure = new PyroError("PROTOCOL_ERROR", `agent protocol error: ${error.message}`, { cause: error });
+        this.failure = new PyroError("PROTOCOL_ERROR", `agent protocol error: ${error.message}`, {
+          cause: error,
+        });
       },
       onClose: () => this.closed(),
     });
@@ -145,7 +147,8 @@ export class AgentClient {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new PyroError("AGENT_UNREACHABLE", `no handshake from the agent within ${timeoutMs} ms`)),
+        () =>
+          reject(new PyroError("AGENT_UNREACHABLE", `no handshake from the agent within ${timeoutMs} ms`)),
         timeoutMs,
       );
     });
@@ -183,7 +186,10 @@ export class AgentClient {
       // A late frame for a stream we gave up on (for example after a client-side cancel) is harmless.
       if (frame.type === MessageType.STDOUT || frame.type === MessageType.STDERR) return;
       if (frame.type === MessageType.EXIT || frame.type === MessageType.ERROR) return;
-      throw new FrameError("BAD_MESSAGE", `frame type 0x${frame.type.toString(16)} for unknown stream ${frame.stream}`);
+      throw new FrameError(
+        "BAD_MESSAGE",
+        `frame type 0x${frame.type.toString(16)} for unknown stream ${frame.stream}`,
+      );
     }
     switch (frame.type) {
       case MessageType.STARTED:
@@ -211,7 +217,10 @@ export class AgentClient {
         return;
       }
       default:
-        throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} from the agent`);
+        throw new FrameError(
+          "BAD_MESSAGE",
+          `unexpected frame type 0x${frame.type.toString(16)} from the agent`,
+        );
     }
   }
 
@@ -224,7 +233,10 @@ export class AgentClient {
         this.helloWaiter = null;
         if (this.hello.version !== PROTOCOL_VERSION) {
           waiter.reject(
-            new PyroError("PROTOCOL_ERROR", `agent speaks protocol ${this.hello.version}, expected ${PROTOCOL_VERSION}`),
+            new PyroError(
+              "PROTOCOL_ERROR",
+              `agent speaks protocol ${this.hello.version}, expected ${PROTOCOL_VERSION}`,
+            ),
           );
           return;
         }
@@ -268,7 +280,8 @@ export class AgentClient {
 
 /** Maps an agent-side error code onto pyro's catalog. */
 function agentError(code: string, message: string): PyroError {
-  if (code === "CWD_NOT_FOUND") return new PyroError("EXEC_FAILED", message, { hint: "Pass an existing --cwd." });
+  if (code === "CWD_NOT_FOUND")
+    return new PyroError("EXEC_FAILED", message, { hint: "Pass an existing --cwd." });
   if (code === "PROTOCOL_ERROR") return new PyroError("PROTOCOL_ERROR", message);
   if (code === "BAD_FRAME" || code === "BAD_MESSAGE" || code === "VERSION_MISMATCH") {
     return new PyroError("PROTOCOL_ERROR", `${code}: ${message}`);

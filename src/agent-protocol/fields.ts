@@ -25,7 +25,8 @@ export function decodeFields(body: Buffer): Field[] {
     const tag = body.readUInt8(offset);
     const length = body.readUInt32BE(offset + 1);
     offset += 5;
-    if (length > body.length - offset) throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} runs past the body`);
+    if (length > body.length - offset)
+      throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} runs past the body`);
     fields.push({ tag, value: body.subarray(offset, offset + length) });
     offset += length;
   }

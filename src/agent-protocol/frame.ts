@@ -19,7 +19,8 @@ export class FrameError extends Error {
 }
 
 export function encodeFrame(frame: Frame): Buffer {
-  if (frame.body.length > MAX_BODY) throw new FrameError("BAD_FRAME", `frame body of ${frame.body.length} bytes exceeds ${MAX_BODY}`);
+  if (frame.body.length > MAX_BODY)
+    throw new FrameError("BAD_FRAME", `frame body of ${frame.body.length} bytes exceeds ${MAX_BODY}`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32BE(frame.body.length, 0);
   header.writeUInt32BE(frame.stream >>> 0, 4);
@@ -29,13 +30,19 @@ export function encodeFrame(frame: Frame): Buffer {
 }
 
 /** Validates one header; returns the body length it announces. */
-export function parseHeader(header: Buffer): { length: number; stream: number; type: MessageTypeCode; flags: number } {
+export function parseHeader(header: Buffer): {
+  length: number;
+  stream: number;
+  type: MessageTypeCode;
+  flags: number;
+} {
   const length = header.readUInt32BE(0);
   const stream = header.readUInt32BE(4);
   const type = header.readUInt8(8);
   const flags = header.readUInt8(9);
   const reserved = header.readUInt16BE(10);
-  if (length > MAX_BODY) throw new FrameError("BAD_FRAME", `frame body of ${length} bytes exceeds ${MAX_BODY}`);
+  if (length > MAX_BODY)
+    throw new FrameError("BAD_FRAME", `frame body of ${length} bytes exceeds ${MAX_BODY}`);
   if (reserved !== 0) throw new FrameError("BAD_FRAME", "reserved header bytes are not zero");
   if (!isKnownType(type)) throw new FrameError("BAD_FRAME", `unknown frame type 0x${type.toString(16)}`);
   return { length, stream, type, flags };
@@ -82,6 +89,12 @@ export class FrameDecoder {
 export function decodeFrame(bytes: Buffer): Frame {
   if (bytes.length < HEADER_SIZE) throw new FrameError("BAD_FRAME", "short frame");
   const header = parseHeader(bytes.subarray(0, HEADER_SIZE));
-  if (bytes.length !== HEADER_SIZE + header.length) throw new FrameError("BAD_FRAME", "frame length mismatch");
-  return { stream: header.stream, type: header.type, flags: header.flags, body: Buffer.from(bytes.subarray(HEADER_SIZE)) };
+  if (bytes.length !== HEADER_SIZE + header.length)
+    throw new FrameError("BAD_FRAME", "frame length mismatch");
+  return {
+    stream: header.stream,
+    type: header.type,
+    flags: header.flags,
+    body: Buffer.from(bytes.subarray(HEADER_SIZE)),
+  };
 }

@@ -37,7 +37,12 @@ export interface ErrorMessage {
   message: string;
 }
 
-const frame = (type: Frame["type"], stream: number, body: Buffer, flags = 0): Frame => ({ type, stream, body, flags });
+const frame = (type: Frame["type"], stream: number, body: Buffer, flags = 0): Frame => ({
+  type,
+  stream,
+  body,
+  flags,
+});
 const optional = <T>(value: T | undefined, make: (value: T) => Field): Field[] =>
   value === undefined ? [] : [make(value)];
 
@@ -126,7 +131,8 @@ export const decode = {
   helloAck(body: Buffer): HelloAck {
     const r = FieldReader.of(body);
     const mode = r.str(Tag.MODE);
-    if (mode !== "guest" && mode !== "host") throw new FrameError("BAD_MESSAGE", "mode must be guest or host");
+    if (mode !== "guest" && mode !== "host")
+      throw new FrameError("BAD_MESSAGE", "mode must be guest or host");
     return {
       version: required(r.u32(Tag.VERSION), "version"),
       agentVersion: required(r.str(Tag.AGENT_VERSION), "agent_version"),

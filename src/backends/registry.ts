@@ -11,5 +11,7 @@ export function backendByName(name: string): Backend {
       hint: "Use --backend qemu (the default where QEMU is installed).",
     });
   }
-  throw new PyroError("INVALID_ARGUMENT", `unknown backend ${name}`, { hint: "Use qemu, firecracker or host." });
+  throw new PyroError("INVALID_ARGUMENT", `unknown backend ${name}`, {
+    hint: "Use qemu, firecracker or host.",
+  });
 }

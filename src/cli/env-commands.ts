@@ -8,37 +8,51 @@ type Flags = Record<string, unknown>;
 export function registerEnv(program: Command, setExit: (code: number) => void): void {
   const env = program.command("env").description("List, inspect, build, pull and prune environments");
 
-  env.command("list")
+  env
+    .command("list")
     .description("List the catalog and what is installed")
     .option("--json", "print JSON")
-    .action(async (flags: Flags) => setExit(await runForCli(envList, {}, { json: flags.json === true, scope: "env" })));
+    .action(async (flags: Flags) =>
+      setExit(await runForCli(envList, {}, { json: flags.json === true, scope: "env" })),
+    );
 
-  env.command("inspect")
+  env
+    .command("inspect")
     .description("Show an environment's details")
     .argument("<name>", "environment name")
     .option("--json", "print JSON")
     .action(async (name: string, flags: Flags) =>
-      setExit(await runForCli(envInspect, { environment: name }, { json: flags.json === true, scope: "env" })),
+      setExit(
+        await runForCli(envInspect, { environment: name }, { json: flags.json === true, scope: "env" }),
+      ),
     );
 
   for (const [verb, operation, scope, description] of [
     ["build", envBuild, "build", "Build an environment locally from Debian's archive"],
     ["pull", envPull, "pull", "Install an environment (builds locally in this version)"],
   ] as const) {
-    env.command(verb)
+    env
+      .command(verb)
       .description(description)
       .argument("<name>", "environment name")
       .option("--force", "rebuild even if a valid copy is installed")
       .option("--json", "print JSON")
       .action(async (name: string, flags: Flags) =>
         setExit(
-          await runForCli(operation, { environment: name, force: flags.force === true }, { json: flags.json === true, scope }),
+          await runForCli(
+            operation,
+            { environment: name, force: flags.force === true },
+            { json: flags.json === true, scope },
+          ),
         ),
       );
   }
 
-  env.command("prune")
+  env
+    .command("prune")
     .description("Remove unfinished builds, other versions and corrupt entries")
     .option("--json", "print JSON")
-    .action(async (flags: Flags) => setExit(await runForCli(envPrune, {}, { json: flags.json === true, scope: "env" })));
+    .action(async (flags: Flags) =>
+      setExit(await runForCli(envPrune, {}, { json: flags.json === true, scope: "env" })),
+    );
 }

@@ -61,7 +61,10 @@ export async function runForCliQuiet<Output>(
   options: RunOptions,
 ): Promise<{ output: Output | null; exitCode: number }> {
   try {
-    const output = await invokeOperation(operation, input, { onPhase: stderrPhases(options.scope), ...options.context });
+    const output = await invokeOperation(operation, input, {
+      onPhase: stderrPhases(options.scope),
+      ...options.context,
+    });
     return { output, exitCode: 0 };
   } catch (error) {
     return { output: null, exitCode: reportError(error, options.json) };

@@ -21,7 +21,11 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .argument("[command...]", "command after --; one argument runs via /bin/sh -c, several are an argv")
     .option("--vcpu-count <n>", "virtual CPUs (default 1)", integerOption("--vcpu-count"))
     .option("--mem-mib <n>", "guest memory in MiB (default 1024)", integerOption("--mem-mib"))
-    .option("--timeout-seconds <n>", "kill the command after N seconds (default 30)", integerOption("--timeout-seconds"))
+    .option(
+      "--timeout-seconds <n>",
+      "kill the command after N seconds (default 30)",
+      integerOption("--timeout-seconds"),
+    )
     .option("--ttl-seconds <n>", "VM lifetime cap in seconds (default 600)", integerOption("--ttl-seconds"))
     .option("--network", "give the guest network access")
     .option("--backend <name>", "auto, qemu, firecracker or host")
@@ -41,11 +45,17 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
         allow_host_compat: flags.allowHostCompat,
       });
       const streaming = json ? {} : { onStdout: forward(process.stdout), onStderr: forward(process.stderr) };
-      const { output, exitCode } = await runForCliQuiet(vmRun, input, { json, scope: "run", context: streaming });
+      const { output, exitCode } = await runForCliQuiet(vmRun, input, {
+        json,
+        scope: "run",
+        context: streaming,
+      });
       if (output === null) return setExit(exitCode);
       const outcome = output as RunOutcome;
       if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-      const timedOut = outcome.timed_out ? ` timed_out=true timeout_seconds=${String(input.timeout_seconds ?? 30)}` : "";
+      const timedOut = outcome.timed_out
+        ? ` timed_out=true timeout_seconds=${String(input.timeout_seconds ?? 30)}`
+        : "";
       process.stderr.write(
         `[run] environment=${outcome.environment} execution_mode=${outcome.execution_mode} backend=${outcome.backend} accel=${outcome.accel} exit_code=${outcome.exit_code} duration_ms=${outcome.duration_ms}${timedOut}\n`,
       );

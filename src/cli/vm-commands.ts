@@ -18,7 +18,9 @@ type Flags = Record<string, unknown>;
 
 /** `pyro vm …`: the VM lifecycle, one command per vm_* operation. */
 export function registerVm(program: Command, setExit: (code: number) => void): void {
-  const vm = program.command("vm").description("Create, start, exec in, stop and delete VMs one step at a time");
+  const vm = program
+    .command("vm")
+    .description("Create, start, exec in, stop and delete VMs one step at a time");
 
   vm.command("create")
     .description("Create a VM (not booted yet)")
@@ -55,7 +57,9 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
       .argument("<vm-id>", "VM id")
       .option("--json", "print JSON")
       .action(async (vmId: string, flags: Flags) => {
-        setExit(await runForCli(operation, { vm_id: vmId }, { json: flags.json === true, scope: `vm-${name}` }));
+        setExit(
+          await runForCli(operation, { vm_id: vmId }, { json: flags.json === true, scope: `vm-${name}` }),
+        );
       });
   }
 
@@ -63,17 +67,27 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
     .description("Run one command in a started VM, then delete the VM")
     .argument("<vm-id>", "VM id")
     .argument("[command...]", "command after --")
-    .option("--timeout-seconds <n>", "kill the command after N seconds (default 30)", integerOption("--timeout-seconds"))
+    .option(
+      "--timeout-seconds <n>",
+      "kill the command after N seconds (default 30)",
+      integerOption("--timeout-seconds"),
+    )
     .option("--json", "print JSON")
     .action(async (vmId: string, args: string[], flags: Flags) => {
-      const input = stripUndefined({ vm_id: vmId, command: commandFromArgs(args), timeout_seconds: flags.timeoutSeconds });
+      const input = stripUndefined({
+        vm_id: vmId,
+        command: commandFromArgs(args),
+        timeout_seconds: flags.timeoutSeconds,
+      });
       setExit(await runForCli(vmExec, input, { json: flags.json === true, scope: "vm-exec" }));
     });
 
   vm.command("list")
     .description("List VMs")
     .option("--json", "print JSON")
-    .action(async (flags: Flags) => setExit(await runForCli(vmList, {}, { json: flags.json === true, scope: "vm-list" })));
+    .action(async (flags: Flags) =>
+      setExit(await runForCli(vmList, {}, { json: flags.json === true, scope: "vm-list" })),
+    );
 
   vm.command("reap-expired")
     .description("Delete expired and orphaned VMs")

@@ -38,15 +38,28 @@ export async function selectBackend(input: SelectionInput): Promise<BackendChoic
     });
   }
   if (requested !== "auto" && requested !== "qemu") {
-    throw new PyroError("INVALID_ARGUMENT", `unknown backend "${requested}"`, { hint: "Use auto, qemu or host." });
+    throw new PyroError("INVALID_ARGUMENT", `unknown backend "${requested}"`, {
+      hint: "Use auto, qemu or host.",
+    });
   }
   if (qemuBinary() !== null) {
     const kvm = await kvmStatus({ artifacts: input.artifacts, agentBinary: input.agentBinary, probe: true });
-    if (kvm.usable === true) return { backend: "qemu", accel: "kvm", executionMode: "guest_serial", reason: kvm.evidence };
-    return { backend: "qemu", accel: "tcg", executionMode: "guest_serial", reason: `TCG emulation: ${kvm.evidence}` };
+    if (kvm.usable === true)
+      return { backend: "qemu", accel: "kvm", executionMode: "guest_serial", reason: kvm.evidence };
+    return {
+      backend: "qemu",
+      accel: "tcg",
+      executionMode: "guest_serial",
+      reason: `TCG emulation: ${kvm.evidence}`,
+    };
   }
   if (requested === "auto" && input.allowHostCompat) {
-    return { backend: "host", accel: "none", executionMode: "host_compat", reason: "no VMM installed; host compat allowed" };
+    return {
+      backend: "host",
+      accel: "none",
+      executionMode: "host_compat",
+      reason: "no VMM installed; host compat allowed",
+    };
   }
   throw new PyroError("BACKEND_UNAVAILABLE", "no guest can run here: qemu-system-x86_64 is not installed", {
     hint: "Install it (apt-get install qemu-system-x86 qemu-utils), or pass --allow-host-compat to run without isolation.",

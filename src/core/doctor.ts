@@ -2,7 +2,12 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { qemuBinary } from "../backends/qemu/backend.js";
 import { findBinary } from "../backends/find-binary.js";
-import { DEFAULT_ENVIRONMENT, environmentCacheDir, listEnvironments, resolveInstalled } from "../environments/index.js";
+import {
+  DEFAULT_ENVIRONMENT,
+  environmentCacheDir,
+  listEnvironments,
+  resolveInstalled,
+} from "../environments/index.js";
 import { agentBinaryPath } from "./agent-binary.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
 import { kvmStatus, type KvmStatus } from "./kvm-probe.js";
@@ -30,8 +35,18 @@ export interface DoctorReport {
 }
 
 const pass = (name: string, detail: string): DoctorCheck => ({ name, status: "PASS", detail, fix: null });
-const fail = (name: string, detail: string, fix: string): DoctorCheck => ({ name, status: "FAIL", detail, fix });
-const warn = (name: string, detail: string, fix: string): DoctorCheck => ({ name, status: "WARN", detail, fix });
+const fail = (name: string, detail: string, fix: string): DoctorCheck => ({
+  name,
+  status: "FAIL",
+  detail,
+  fix,
+});
+const warn = (name: string, detail: string, fix: string): DoctorCheck => ({
+  name,
+  status: "WARN",
+  detail,
+  fix,
+});
 
 function agentPath(): string | null {
   try {
@@ -76,26 +91,38 @@ export async function runDoctor(): Promise<DoctorReport> {
   checks.push(
     qemu !== null
       ? pass("qemu", qemu)
-      : fail("qemu", "qemu-system-x86_64 not found", "apt-get install --no-install-recommends qemu-system-x86"),
+      : fail(
+          "qemu",
+          "qemu-system-x86_64 not found",
+          "apt-get install --no-install-recommends qemu-system-x86",
+        ),
   );
   checks.push(
-    qemuImg !== null ? pass("qemu-img", qemuImg) : fail("qemu-img", "not found", "apt-get install qemu-utils"),
+    qemuImg !== null
+      ? pass("qemu-img", qemuImg)
+      : fail("qemu-img", "not found", "apt-get install qemu-utils"),
   );
   checks.push(
     firecracker !== null
       ? pass("firecracker", firecracker)
-      : warn("firecracker", "not found (optional)", "Put firecracker on PATH or set PYRO_FIRECRACKER_BIN to use it."),
+      : warn(
+          "firecracker",
+          "not found (optional)",
+          "Put firecracker on PATH or set PYRO_FIRECRACKER_BIN to use it.",
+        ),
   );
 
-  const installed = (await listEnvironments())
-    .filter((env) => env.installed)
-    .map((env) => env.name);
+  const installed = (await listEnvironments()).filter((env) => env.installed).map((env) => env.name);
   const probeEnv = installed.includes(DEFAULT_ENVIRONMENT) ? DEFAULT_ENVIRONMENT : installed[0];
   const resolved = probeEnv === undefined ? null : await resolveInstalled(probeEnv);
   checks.push(
     resolved !== null
       ? pass("environment cache", `${installed.join(", ")} in ${environmentCacheDir()}`)
-      : fail("environment cache", `no environment installed in ${environmentCacheDir()}`, `Run \`pyro env pull ${DEFAULT_ENVIRONMENT}\`.`),
+      : fail(
+          "environment cache",
+          `no environment installed in ${environmentCacheDir()}`,
+          `Run \`pyro env pull ${DEFAULT_ENVIRONMENT}\`.`,
+        ),
   );
   const kvm = await kvmStatus({
     artifacts:

@@ -61,7 +61,11 @@ function probeKey(artifacts: BootArtifacts): string {
  * the guest with KVM once; it is cached with its evidence until the host kernel, QEMU or the
  * guest kernel changes.
  */
-export async function kvmStatus(options: { artifacts: BootArtifacts | null; agentBinary: string | null; probe: boolean }): Promise<KvmStatus> {
+export async function kvmStatus(options: {
+  artifacts: BootArtifacts | null;
+  agentBinary: string | null;
+  probe: boolean;
+}): Promise<KvmStatus> {
   const device = "/dev/kvm";
   const base = {
     device,
@@ -70,27 +74,59 @@ export async function kvmStatus(options: { artifacts: BootArtifacts | null; agen
     writable: access(device, constants.W_OK),
   };
   if (!base.exists || !base.readable || !base.writable) {
-    const evidence = !base.exists ? "/dev/kvm does not exist" : "/dev/kvm is not readable and writable by this user";
+    const evidence = !base.exists
+      ? "/dev/kvm does not exist"
+      : "/dev/kvm is not readable and writable by this user";
     return { ...base, usable: false, evidence, probed_at: null, cached: false };
   }
   if (qemuBinary() === null) {
-    return { ...base, usable: null, evidence: "QEMU is not installed, nothing to probe with", probed_at: null, cached: false };
+    return {
+      ...base,
+      usable: null,
+      evidence: "QEMU is not installed, nothing to probe with",
+      probed_at: null,
+      cached: false,
+    };
   }
   if (options.artifacts === null || options.agentBinary === null) {
-    return { ...base, usable: null, evidence: "no environment installed to probe with", probed_at: null, cached: false };
+    return {
+      ...base,
+      usable: null,
+      evidence: "no environment installed to probe with",
+      probed_at: null,
+      cached: false,
+    };
   }
   const key = probeKey(options.artifacts);
   const cached = readCache();
   if (cached !== null && cached.key === key) {
-    return { ...base, usable: cached.usable, evidence: cached.evidence, probed_at: cached.probed_at, cached: true };
+    return {
+      ...base,
+      usable: cached.usable,
+      evidence: cached.evidence,
+      probed_at: cached.probed_at,
+      cached: true,
+    };
   }
   if (!options.probe) {
-    return { ...base, usable: null, evidence: "not probed yet (run `pyro doctor`)", probed_at: null, cached: false };
+    return {
+      ...base,
+      usable: null,
+      evidence: "not probed yet (run `pyro doctor`)",
+      probed_at: null,
+      cached: false,
+    };
   }
   const verdict = await probeBoot(options.artifacts, options.agentBinary);
   const entry: ProbeCache = { key, ...verdict, probed_at: new Date().toISOString() };
   writeJsonAtomic(cachePath(), entry);
-  return { ...base, usable: entry.usable, evidence: entry.evidence, probed_at: entry.probed_at, cached: false };
+  return {
+    ...base,
+    usable: entry.usable,
+    evidence: entry.evidence,
+    probed_at: entry.probed_at,
+    cached: false,
+  };
 }
 
 function readCache(): ProbeCache | null {
@@ -101,7 +137,10 @@ function readCache(): ProbeCache | null {
   }
 }
 
-async function probeBoot(artifacts: BootArtifacts, agentBinary: string): Promise<{ usable: boolean; evidence: string }> {
+async function probeBoot(
+  artifacts: BootArtifacts,
+  agentBinary: string,
+): Promise<{ usable: boolean; evidence: string }> {
   const dir = mkdtempSync(join(pyroHome(), "kvm-probe-"));
   const spec = {
     id: `kvmprobe-${process.pid}`,
@@ -127,7 +166,10 @@ async function probeBoot(artifacts: BootArtifacts, agentBinary: string): Promise
     const client = await AgentClient.connect(stream, { client: "pyro-kvm-probe", timeoutMs: remaining });
     const kernel = client.info.kernelRelease;
     client.close();
-    return { usable: true, evidence: `guest kernel ${kernel} answered under KVM in ${Date.now() - started} ms` };
+    return {
+      usable: true,
+      evidence: `guest kernel ${kernel} answered under KVM in ${Date.now() - started} ms`,
+    };
   } catch (error) {
     // Give an aborting QEMU a moment so its own words make it into the evidence.
     if (vmm !== null) await Promise.race([once(vmm.process, "exit"), sleep(500)]);

@@ -72,13 +72,18 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<never>((_, reject) => {
       watchdog = setTimeout(
-        () => reject(new PyroError("AGENT_UNREACHABLE", `the agent did not report the command's end in time`)),
+        () =>
+          reject(new PyroError("AGENT_UNREACHABLE", `the agent did not report the command's end in time`)),
         timeoutMs + WATCHDOG_GRACE_MS,
       );
     });
     const status = await Promise.race([result, stuck]).finally(() => clearTimeout(watchdog));
     return {
-      exit_code: status.timedOut ? EXIT_TIMED_OUT : status.exitCode >= 0 ? status.exitCode : 128 + status.signal,
+      exit_code: status.timedOut
+        ? EXIT_TIMED_OUT
+        : status.exitCode >= 0
+          ? status.exitCode
+          : 128 + status.signal,
       signal: signalName(status.signal),
       timed_out: status.timedOut,
       duration_ms: status.durationMs,

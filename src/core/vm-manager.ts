@@ -40,7 +40,9 @@ export function newVmId(): string {
 /** Loads a VM's record or fails with VM_NOT_FOUND. */
 export function loadVm(id: string): VmRecord {
   if (!/^[a-z0-9-]{1,64}$/.test(id)) {
-    throw new PyroError("VM_NOT_FOUND", `no VM with id "${id}"`, { hint: "VM ids are lowercase hex; run `pyro vm list`." });
+    throw new PyroError("VM_NOT_FOUND", `no VM with id "${id}"`, {
+      hint: "VM ids are lowercase hex; run `pyro vm list`.",
+    });
   }
   const record = readVmRecord(vmDir(id));
   if (record === null) throw new PyroError("VM_NOT_FOUND", `no VM with id ${id}`);
@@ -151,7 +153,8 @@ export async function startVm(id: string): Promise<VmRecord> {
     }
     const files = vmFiles(dir);
     // A previous run may have left sockets and its exit note behind.
-    for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`]) rmSync(stale, { force: true });
+    for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`])
+      rmSync(stale, { force: true });
     updateVmRecord(dir, (r) => {
       r.state = "starting";
     });
@@ -218,7 +221,8 @@ async function stopProcesses(record: VmRecord): Promise<void> {
     }
     const deadline = Date.now() + STOP_TIMEOUT_MS;
     while (isSupervisorAlive(record) && Date.now() < deadline) await sleep(25);
-    if (isSupervisorAlive(record) && record.supervisor_pid !== null) process.kill(record.supervisor_pid, "SIGKILL");
+    if (isSupervisorAlive(record) && record.supervisor_pid !== null)
+      process.kill(record.supervisor_pid, "SIGKILL");
   }
   killOrphanVmm(record);
 }

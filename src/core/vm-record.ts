@@ -82,7 +82,10 @@ export function readVmRecord(dir: string): VmRecord | null {
   }
   const parsed = VmRecord.safeParse(raw);
   if (!parsed.success) {
-    throw new PyroError("STATE_CORRUPT", `${path} does not match schema ${VM_RECORD_SCHEMA}: ${parsed.error.message}`);
+    throw new PyroError(
+      "STATE_CORRUPT",
+      `${path} does not match schema ${VM_RECORD_SCHEMA}: ${parsed.error.message}`,
+    );
   }
   return parsed.data;
 }

@@ -31,10 +31,16 @@ export function vmInfo(record: VmRecord): VmInfo {
   let ended: string | null = null;
   if ((state === "running" || state === "starting") && !isSupervisorAlive(record)) {
     const exit = vmExitOf(vmDir(record.id));
-    state = exit?.reason === "ttl_expired" ? "expired" : exit === null || exit.reason === "shutdown" ? "stopped" : "failed";
+    state =
+      exit?.reason === "ttl_expired"
+        ? "expired"
+        : exit === null || exit.reason === "shutdown"
+          ? "stopped"
+          : "failed";
     ended = exit === null ? "the supervisor is gone" : describeExit(exit);
   }
-  if (state !== "expired" && Date.parse(record.expires_at) <= Date.now() && state !== "running") state = "expired";
+  if (state !== "expired" && Date.parse(record.expires_at) <= Date.now() && state !== "running")
+    state = "expired";
   return {
     vm_id: record.id,
     environment: record.environment,
@@ -95,7 +101,9 @@ export function reapExpired(now = Date.now()): ReapReport {
     const supervisorAlive = isSupervisorAlive(record);
     const expired = Date.parse(record.expires_at) <= now;
     const orphaned =
-      record.ephemeral && !supervisorAlive && (record.owner_pid === null || !isProcessAlive(record.owner_pid));
+      record.ephemeral &&
+      !supervisorAlive &&
+      (record.owner_pid === null || !isProcessAlive(record.owner_pid));
     if (!expired && !orphaned) {
       killOrphanVmm(record);
       continue;

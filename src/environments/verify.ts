@@ -35,6 +35,13 @@ interface FileIdentity {
 
 type Stamp = Record<string, FileIdentity>;
 
+/**
+ * Digest failures already seen by this process, by entry and file identities: the same reasoning
+ * as the stamp, applied to bad verdicts, so a rebuild does not re-hash a corrupt gigabyte image
+ * at each of its checks (ensure, build, after the lock).
+ */
+const knownDigestFailures = new Map<string, string>();
+
 /** Checks the entry in `entryDir` is complete, is `name` at `version`, and matches its digests. */
 export async function checkEntry(entryDir: string, name: string, version: string): Promise<EntryCheck> {
   if (!(await exists(entryDir))) return { status: "missing" };
@@ -67,11 +74,16 @@ export async function checkEntry(entryDir: string, name: string, version: string
   }
 
   if (await stampMatches(entryDir, identities)) return { status: "valid", manifest };
+  const failureKey = `${entryDir}\0${JSON.stringify(identities)}`;
+  const knownProblem = knownDigestFailures.get(failureKey);
+  if (knownProblem !== undefined) return { status: "corrupt", problem: knownProblem };
 
   for (const role of MANIFEST_FILE_ROLES) {
     const record = manifest.files[role];
     if ((await sha256File(join(entryDir, record.path))) !== record.sha256) {
-      return { status: "corrupt", problem: `${record.path}: sha256 does not match the manifest` };
+      const problem = `${record.path}: sha256 does not match the manifest`;
+      knownDigestFailures.set(failureKey, problem);
+      return { status: "corrupt", problem };
     }
   }
   await writeStamp(entryDir, identities);

@@ -12,8 +12,12 @@ function renderDoctor(report: DoctorReport): string {
   }
   lines.push(`backend: ${report.backends.selected}`);
   const caps = report.capabilities;
-  lines.push(`capabilities: vm_boot=${caps.vm_boot} guest_exec=${caps.guest_exec} guest_network=${caps.guest_network}`);
-  lines.push(`networking: tun=${report.networking.tun} ip_forward=${report.networking.ip_forward} (${report.networking.reason})`);
+  lines.push(
+    `capabilities: vm_boot=${caps.vm_boot} guest_exec=${caps.guest_exec} guest_network=${caps.guest_network}`,
+  );
+  lines.push(
+    `networking: tun=${report.networking.tun} ip_forward=${report.networking.ip_forward} (${report.networking.reason})`,
+  );
   lines.push(`state: ${report.state_dir}; reaped ${report.reaped.count} dead VM(s)`);
   return lines.join("\n");
 }
@@ -22,7 +26,8 @@ export const doctor = defineOperation({
   name: "doctor",
   sdkMethod: "doctor",
   cli: ["doctor"],
-  description: "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
+  description:
+    "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
   input: z.object({}),
   profiles: ["workspace-full"],
   handler: () => runDoctor(),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { silentPhases } from "../core/phases.js";
 import { PyroError } from "../errors/index.js";
 import type { Operation, OperationContext } from "./types.js";
@@ -11,9 +11,13 @@ export async function invokeOperation<Output>(
 ): Promise<Output> {
   const parsed = operation.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "input"}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "input"}: ${issue.message}`,
+    );
     throw new PyroError("INVALID_ARGUMENT", `invalid input for ${operation.name}: ${problems.join("; ")}`, {
-      details: { issues: parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })) },
+      details: {
+        issues: parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+      },
     });
   }
   return operation.handler(parsed.data, { onPhase: silentPhases, ...context });

@@ -4,7 +4,11 @@ import type { Operation, Profile } from "./types.js";
 import { VM_OPERATIONS } from "./vm.js";
 
 /** Every operation pyro offers; the CLI, SDK and MCP server are generated or checked from this. */
-export const OPERATIONS: readonly Operation[] = [...VM_OPERATIONS, ...ENVIRONMENT_OPERATIONS, doctor] as unknown as Operation[];
+export const OPERATIONS: readonly Operation[] = [
+  ...VM_OPERATIONS,
+  ...ENVIRONMENT_OPERATIONS,
+  doctor,
+] as unknown as Operation[];
 
 export function operationsForProfile(profile: Profile): Operation[] {
   return OPERATIONS.filter((operation) => operation.profiles.includes(profile));

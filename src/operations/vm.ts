@@ -19,7 +19,9 @@ import { defineOperation } from "./types.js";
 const backendParam = z
   .enum(["auto", "qemu", "firecracker", "host"])
   .optional()
-  .describe("Execution backend; default auto (firecracker > qemu with KVM > qemu with TCG). 'host' needs allow_host_compat.");
+  .describe(
+    "Execution backend; default auto (firecracker > qemu with KVM > qemu with TCG). 'host' needs allow_host_compat.",
+  );
 
 const vmShape = {
   environment: environmentParam,
@@ -66,7 +68,9 @@ export function renderVmInfo(info: VmInfo): string {
 }
 
 function renderExec(outcome: ExecOutcome): string {
-  const parts = [outcome.stdout, outcome.stderr ? `[stderr]\n${outcome.stderr}` : ""].filter((part) => part !== "");
+  const parts = [outcome.stdout, outcome.stderr ? `[stderr]\n${outcome.stderr}` : ""].filter(
+    (part) => part !== "",
+  );
   const status = outcome.timed_out
     ? `timed out after ${outcome.duration_ms} ms (killed)`
     : `exit_code=${outcome.exit_code} duration_ms=${outcome.duration_ms}`;
@@ -99,7 +103,8 @@ export const vmCreate = defineOperation({
   name: "vm_create",
   sdkMethod: "createVm",
   cli: ["vm", "create"],
-  description: "Create a VM (disk prepared, not yet booted). Start it with vm_start; it expires after ttl_seconds.",
+  description:
+    "Create a VM (disk prepared, not yet booted). Start it with vm_start; it expires after ttl_seconds.",
   input: z.object(vmShape),
   profiles: ["workspace-full"],
   handler: async (input, context): Promise<VmInfo> =>
@@ -133,7 +138,11 @@ export const vmExec = defineOperation({
         ...(context.onStdout ? { onStdout: context.onStdout } : {}),
         ...(context.onStderr ? { onStderr: context.onStderr } : {}),
       });
-      return { ...outcome, vm_id: input.vm_id, cleanup: { deleted: true, vm_id: input.vm_id, reason: "vm_exec cleans up" } };
+      return {
+        ...outcome,
+        vm_id: input.vm_id,
+        cleanup: { deleted: true, vm_id: input.vm_id, reason: "vm_exec cleans up" },
+      };
     } finally {
       await deleteVm(input.vm_id);
     }
@@ -188,7 +197,12 @@ export const vmList = defineOperation({
   render: (output) =>
     output.count === 0
       ? "no VMs"
-      : output.vms.map((vm) => `${vm.vm_id}  ${vm.state.padEnd(8)} ${vm.environment}  ${vm.backend}/${vm.accel}  expires ${vm.expires_at}`).join("\n"),
+      : output.vms
+          .map(
+            (vm) =>
+              `${vm.vm_id}  ${vm.state.padEnd(8)} ${vm.environment}  ${vm.backend}/${vm.accel}  expires ${vm.expires_at}`,
+          )
+          .join("\n"),
 });
 
 export const vmNetworkInfo = defineOperation({
@@ -222,7 +236,20 @@ export const vmReapExpired = defineOperation({
   profiles: ["workspace-full"],
   handler: async (): Promise<ReapReport> => reapExpired(),
   render: (output) =>
-    output.count === 0 ? "nothing to reap" : output.reaped.map((vm) => `reaped ${vm.vm_id} (${vm.reason})`).join("\n"),
+    output.count === 0
+      ? "nothing to reap"
+      : output.reaped.map((vm) => `reaped ${vm.vm_id} (${vm.reason})`).join("\n"),
 });
 
-export const VM_OPERATIONS = [vmRun, vmCreate, vmStart, vmExec, vmStop, vmDelete, vmStatus, vmList, vmNetworkInfo, vmReapExpired];
+export const VM_OPERATIONS = [
+  vmRun,
+  vmCreate,
+  vmStart,
+  vmExec,
+  vmStop,
+  vmDelete,
+  vmStatus,
+  vmList,
+  vmNetworkInfo,
+  vmReapExpired,
+];

@@ -29,8 +29,14 @@ export type CallHooks = Partial<OperationContext>;
  * Failures throw PyroError (with `code`, `hint`); a guest command's non-zero exit is a result.
  */
 export class Pyro {
-  private call<Op extends Operation<z.ZodObject, unknown>>(operation: Op, options: object, hooks?: CallHooks): Promise<OutputOf<Op>> {
-    return invokeOperation(operation, snakeKeys(options as Record<string, unknown>), hooks) as Promise<OutputOf<Op>>;
+  private call<Op extends Operation<z.ZodObject, unknown>>(
+    operation: Op,
+    options: object,
+    hooks?: CallHooks,
+  ): Promise<OutputOf<Op>> {
+    return invokeOperation(operation, snakeKeys(options as Record<string, unknown>), hooks) as Promise<
+      OutputOf<Op>
+    >;
   }
 
   /** Runs one command in a fresh microVM, then deletes the VM. */
@@ -83,11 +89,19 @@ export class Pyro {
     return this.call(envInspect, { environment });
   }
 
-  pullEnvironment(environment: string, options: { force?: boolean } = {}, hooks?: CallHooks): Promise<OutputOf<typeof envPull>> {
+  pullEnvironment(
+    environment: string,
+    options: { force?: boolean } = {},
+    hooks?: CallHooks,
+  ): Promise<OutputOf<typeof envPull>> {
     return this.call(envPull, { environment, ...options }, hooks);
   }
 
-  buildEnvironment(environment: string, options: { force?: boolean } = {}, hooks?: CallHooks): Promise<OutputOf<typeof envBuild>> {
+  buildEnvironment(
+    environment: string,
+    options: { force?: boolean } = {},
+    hooks?: CallHooks,
+  ): Promise<OutputOf<typeof envBuild>> {
     return this.call(envBuild, { environment, ...options }, hooks);
   }
 

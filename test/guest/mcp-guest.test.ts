@@ -24,7 +24,12 @@ describe("vm_run over MCP in a real microVM", () => {
       arguments: { environment: "debian:12", command: ["sh", "-c", "uname -r; git --version"], mem_mib: 512 },
     })) as CallToolResult;
     expect(result.isError).toBeFalsy();
-    const outcome = result.structuredContent as { stdout: string; exit_code: number; execution_mode: string; backend: string };
+    const outcome = result.structuredContent as {
+      stdout: string;
+      exit_code: number;
+      execution_mode: string;
+      backend: string;
+    };
     expect(outcome.exit_code).toBe(0);
     expect(outcome.execution_mode).toBe("guest_serial");
     expect(outcome.backend).toBe("qemu");

@@ -22,7 +22,9 @@ describe("pyro run in a real microVM (CLI)", () => {
     expect(git).toMatch(/^git version 2\.\d+/);
     expect(kernel).toBe(guestKernel);
     expect(kernel).not.toBe(release());
-    expect(result.stderr).toMatch(/\[run\] environment=debian:12 execution_mode=guest_serial backend=qemu accel=(kvm|tcg) exit_code=0/);
+    expect(result.stderr).toMatch(
+      /\[run\] environment=debian:12 execution_mode=guest_serial backend=qemu accel=(kvm|tcg) exit_code=0/,
+    );
     expect(processesMentioning(home.home)).toEqual([]);
   });
 
@@ -36,7 +38,15 @@ describe("pyro run in a real microVM (CLI)", () => {
   });
 
   it("kills a command that runs past its timeout, reports it, and removes the VM", async () => {
-    const result = await runPyro(["run", "debian:12", "--timeout-seconds", "2", "--json", "--", "sleep 60 & sleep 60"]);
+    const result = await runPyro([
+      "run",
+      "debian:12",
+      "--timeout-seconds",
+      "2",
+      "--json",
+      "--",
+      "sleep 60 & sleep 60",
+    ]);
     expect(result.code).toBe(124);
     const outcome = JSON.parse(result.stdout) as { timed_out: boolean; vm_id: string; duration_ms: number };
     expect(outcome.timed_out).toBe(true);
@@ -56,6 +66,8 @@ describe("pyro run in a real microVM (CLI)", () => {
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 15_000)).toBe(true);
     await new Pyro().reapExpired();
     const list = await runPyro(["vm", "list", "--json"]);
-    expect((JSON.parse(list.stdout) as { vms: Array<{ vm_id: string }> }).vms.map((vm) => vm.vm_id)).not.toContain(vmId);
+    expect(
+      (JSON.parse(list.stdout) as { vms: Array<{ vm_id: string }> }).vms.map((vm) => vm.vm_id),
+    ).not.toContain(vmId);
   });
 });

@@ -8,7 +8,9 @@ export async function connectMcp(profile: string | null): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args,
-    env: Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+    env: Object.fromEntries(
+      Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
     stderr: "pipe",
   });
   const client = new Client({ name: "pyro-tests", version: "1.0.0" });

@@ -12,14 +12,24 @@ describe("pyro run through the host-compat backend", () => {
   afterAll(() => home.cleanup());
 
   it("streams stdout, prints phases and a summary on stderr, and exits with the command's code", async () => {
-    const result = await runPyro(["run", "debian:12", ...HOST, "--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    const result = await runPyro([
+      "run",
+      "debian:12",
+      ...HOST,
+      "--",
+      "sh",
+      "-c",
+      "echo out; echo err >&2; exit 7",
+    ]);
     expect(result.code).toBe(7);
     expect(result.stdout).toBe("out\n");
     expect(result.stderr).toMatch(/^\[run\] phase=create environment=debian:12$/m);
     expect(result.stderr).toMatch(/^\[run\] phase=start vm_id=[0-9a-f]+$/m);
     expect(result.stderr).toMatch(/^\[run\] phase=execute vm_id=[0-9a-f]+$/m);
     expect(result.stderr).toContain("err\n");
-    expect(result.stderr).toMatch(/\[run\] environment=debian:12 execution_mode=host_compat .*exit_code=7 duration_ms=\d+/);
+    expect(result.stderr).toMatch(
+      /\[run\] environment=debian:12 execution_mode=host_compat .*exit_code=7 duration_ms=\d+/,
+    );
   });
 
   it("prints a JSON result with --json", async () => {
@@ -74,7 +84,16 @@ describe("pyro run through the host-compat backend", () => {
   });
 
   it("reports a timeout as timed out with exit code 124", async () => {
-    const result = await runPyro(["run", "debian:12", ...HOST, "--timeout-seconds", "1", "--json", "--", "sleep 20"]);
+    const result = await runPyro([
+      "run",
+      "debian:12",
+      ...HOST,
+      "--timeout-seconds",
+      "1",
+      "--json",
+      "--",
+      "sleep 20",
+    ]);
     expect(result.code).toBe(124);
     expect(JSON.parse(result.stdout)).toMatchObject({ timed_out: true, exit_code: 124, signal: "SIGKILL" });
   });

@@ -144,6 +144,18 @@ describe("verification of installed entries", () => {
     });
   });
 
+  it("remembers a digest failure while the files stay the same, and looks again when they change", async () => {
+    const dir = await writeFakeEntry();
+    await scribble(join(dir, "initramfs.cpio"), 0);
+    await checkEnvironment("debian:12");
+    const afterFirst = hashCalls();
+    expect(await checkEnvironment("debian:12")).toMatchObject({ status: "corrupt" });
+    expect(hashCalls()).toBe(afterFirst);
+
+    await writeFakeEntry(); // repaired: new files, new identities
+    expect(await checkEnvironment("debian:12")).toMatchObject({ status: "installed" });
+  });
+
   it("treats a folder without a manifest as a partial, corrupt entry", async () => {
     const dir = environmentPaths("debian:12").entryDir;
     await mkdir(dir, { recursive: true });

@@ -27,7 +27,16 @@ describe("pyro mcp serve (a real child process, the MCP SDK's client)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(["vm_list_environments", "vm_run"]);
     const vmRun = tools.find((tool) => tool.name === "vm_run");
     const properties = vmRun?.inputSchema.properties as Record<string, { description?: string }>;
-    for (const name of ["environment", "command", "vcpu_count", "mem_mib", "timeout_seconds", "ttl_seconds", "network", "allow_host_compat"]) {
+    for (const name of [
+      "environment",
+      "command",
+      "vcpu_count",
+      "mem_mib",
+      "timeout_seconds",
+      "ttl_seconds",
+      "network",
+      "allow_host_compat",
+    ]) {
       expect(properties[name]?.description, name).toBeTruthy();
     }
     expect(vmRun?.inputSchema.required).toEqual(["command"]);
@@ -36,7 +45,16 @@ describe("pyro mcp serve (a real child process, the MCP SDK's client)", () => {
   it("defines every vm_* tool in the full profile", async () => {
     const client = await connect("workspace-full");
     const names = (await client.listTools()).tools.map((tool) => tool.name);
-    for (const name of ["vm_create", "vm_start", "vm_exec", "vm_stop", "vm_delete", "vm_status", "vm_network_info", "vm_reap_expired"]) {
+    for (const name of [
+      "vm_create",
+      "vm_start",
+      "vm_exec",
+      "vm_stop",
+      "vm_delete",
+      "vm_status",
+      "vm_network_info",
+      "vm_reap_expired",
+    ]) {
       expect(names).toContain(name);
     }
   });
@@ -48,20 +66,29 @@ describe("pyro mcp serve (a real child process, the MCP SDK's client)", () => {
       arguments: { command: "echo from-mcp; exit 3", backend: "host", allow_host_compat: true },
     })) as CallToolResult;
     expect(result.isError).toBeFalsy();
-    expect(result.structuredContent).toMatchObject({ exit_code: 3, stdout: "from-mcp\n", execution_mode: "host_compat" });
+    expect(result.structuredContent).toMatchObject({
+      exit_code: 3,
+      stdout: "from-mcp\n",
+      execution_mode: "host_compat",
+    });
     expect((result.content[0] as { text: string }).text).toContain("from-mcp");
   });
 
   it("lists environments with their installed state", async () => {
     const client = await connect("vm-run");
     const result = (await client.callTool({ name: "vm_list_environments", arguments: {} })) as CallToolResult;
-    const names = (result.structuredContent as { environments: Array<{ name: string }> }).environments.map((e) => e.name);
+    const names = (result.structuredContent as { environments: Array<{ name: string }> }).environments.map(
+      (e) => e.name,
+    );
     expect(names).toEqual(["debian:12", "debian:12-base", "debian:12-build"]);
   });
 
   it("returns tool errors carrying the stable code", async () => {
     const client = await connect("vm-run");
-    const bad = (await client.callTool({ name: "vm_run", arguments: { command: "true", vcpu_count: 0 } })) as CallToolResult;
+    const bad = (await client.callTool({
+      name: "vm_run",
+      arguments: { command: "true", vcpu_count: 0 },
+    })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect((bad.content[0] as { text: string }).text).toMatch(/^INVALID_ARGUMENT: /);
     expect(bad.structuredContent).toMatchObject({ error: { code: "INVALID_ARGUMENT" } });

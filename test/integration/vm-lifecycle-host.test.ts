@@ -67,7 +67,15 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
   });
 
   it("leaves nothing behind when the CLI is killed with SIGKILL mid-run", async () => {
-    const child = spawnPyro(["run", "debian:12", "--backend", "host", "--allow-host-compat", "--", "sleep 60"]);
+    const child = spawnPyro([
+      "run",
+      "debian:12",
+      "--backend",
+      "host",
+      "--allow-host-compat",
+      "--",
+      "sleep 60",
+    ]);
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     expect(await waitFor(() => stderr.includes("phase=execute"), 20_000)).toBe(true);

@@ -16,7 +16,12 @@ describe("error catalog", () => {
     expect(error.exitCode).toBe(ERROR_CATALOG.VM_NOT_FOUND.exit);
     expect(error.hint).toBe(ERROR_CATALOG.VM_NOT_FOUND.hint);
     expect(error.cause).toBe(cause);
-    expect(error.toJSON()).toEqual({ code: "VM_NOT_FOUND", message: "no VM abc", hint: error.hint, details: {} });
+    expect(error.toJSON()).toEqual({
+      code: "VM_NOT_FOUND",
+      message: "no VM abc",
+      hint: error.hint,
+      details: {},
+    });
   });
 
   it("wraps foreign errors as INTERNAL without losing them", () => {

@@ -30,7 +30,9 @@ describe("one operation table, three surfaces", () => {
       });
 
       it("is an SDK method", () => {
-        expect(typeof (Pyro.prototype as unknown as Record<string, unknown>)[operation.sdkMethod]).toBe("function");
+        expect(typeof (Pyro.prototype as unknown as Record<string, unknown>)[operation.sdkMethod]).toBe(
+          "function",
+        );
       });
 
       it("is an MCP tool in at least the full profile, with every parameter described", () => {
@@ -47,6 +49,10 @@ describe("one operation table, three surfaces", () => {
   }
 
   it("keeps the vm-run profile to vm_run and vm_list_environments", () => {
-    expect(operationsForProfile("vm-run").map((op) => op.name).sort()).toEqual(["vm_list_environments", "vm_run"]);
+    expect(
+      operationsForProfile("vm-run")
+        .map((op) => op.name)
+        .sort(),
+    ).toEqual(["vm_list_environments", "vm_run"]);
   });
 });

@@ -18,11 +18,10 @@ export const hostBackend: Backend = {
   },
 
   async launch(spec: LaunchSpec): Promise<LaunchedVmm> {
-    const child = spawn(
-      spec.agentBinary,
-      ["--host", "--workdir", join(spec.files.scratch, "workspace")],
-      { stdio: ["pipe", "pipe", "inherit"], cwd: spec.files.scratch },
-    );
+    const child = spawn(spec.agentBinary, ["--host", "--workdir", join(spec.files.scratch, "workspace")], {
+      stdio: ["pipe", "pipe", "inherit"],
+      cwd: spec.files.scratch,
+    });
     const channel = Duplex.from({ readable: child.stdout, writable: child.stdin });
     return {
       process: child,

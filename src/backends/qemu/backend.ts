@@ -22,7 +22,9 @@ export const qemuBackend: Backend = {
     if (spec.boot === null) throw new PyroError("INTERNAL", "the qemu backend needs boot artifacts");
     const qemuImg = findBinary("qemu-img");
     if (qemuImg === null) {
-      throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", { hint: "apt-get install qemu-utils" });
+      throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", {
+        hint: "apt-get install qemu-utils",
+      });
     }
     // The overlay takes every write; the cached base image is only ever read.
     await run(qemuImg, [
@@ -45,7 +47,8 @@ export const qemuBackend: Backend = {
         hint: "apt-get install qemu-system-x86 qemu-utils",
       });
     }
-    if (spec.boot === null || spec.accel === "none") throw new PyroError("INTERNAL", "qemu launch without boot artifacts");
+    if (spec.boot === null || spec.accel === "none")
+      throw new PyroError("INTERNAL", "qemu launch without boot artifacts");
     const args = qemuCommandLine({
       id: spec.id,
       accel: spec.accel,
@@ -71,10 +74,14 @@ export const qemuBackend: Backend = {
         try {
           return await connectUnixWithRetry(spec.files.agentSocket, deadlineMs, () => !exited());
         } catch (error) {
-          throw new PyroError("VM_BOOT_FAILED", `QEMU ${exited() ? "exited" : "did not open the agent socket"}: ${stderr.trim()}`, {
-            cause: error,
-            details: { console_log: spec.files.consoleLog },
-          });
+          throw new PyroError(
+            "VM_BOOT_FAILED",
+            `QEMU ${exited() ? "exited" : "did not open the agent socket"}: ${stderr.trim()}`,
+            {
+              cause: error,
+              details: { console_log: spec.files.consoleLog },
+            },
+          );
         }
       },
     };

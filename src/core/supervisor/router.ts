@@ -36,25 +36,36 @@ export class StreamRouter {
       case MessageType.EXEC:
       case MessageType.PING: {
         if (existing !== undefined) {
-          client.channel.send(encode.error(frame.stream, { code: "STREAM_IN_USE", message: `stream ${frame.stream} is busy` }));
+          client.channel.send(
+            encode.error(frame.stream, { code: "STREAM_IN_USE", message: `stream ${frame.stream} is busy` }),
+          );
           return;
         }
         const guestStream = this.allocate();
         streams.set(frame.stream, guestStream);
-        this.routes.set(guestStream, { client, clientStream: frame.stream, isExec: frame.type === MessageType.EXEC });
+        this.routes.set(guestStream, {
+          client,
+          clientStream: frame.stream,
+          isExec: frame.type === MessageType.EXEC,
+        });
         this.toGuest(client, { ...frame, stream: guestStream });
         return;
       }
       case MessageType.STDIN:
       case MessageType.SIGNAL:
         if (existing === undefined) {
-          client.channel.send(encode.error(frame.stream, { code: "UNKNOWN_STREAM", message: `no stream ${frame.stream}` }));
+          client.channel.send(
+            encode.error(frame.stream, { code: "UNKNOWN_STREAM", message: `no stream ${frame.stream}` }),
+          );
           return;
         }
         this.toGuest(client, { ...frame, stream: existing });
         return;
       default:
-        throw new FrameError("BAD_MESSAGE", `clients may not send frame type 0x${frame.type.toString(16)} on a stream`);
+        throw new FrameError(
+          "BAD_MESSAGE",
+          `clients may not send frame type 0x${frame.type.toString(16)} on a stream`,
+        );
     }
   }
 
@@ -63,7 +74,8 @@ export class StreamRouter {
     const route = this.routes.get(frame.stream);
     // An ERROR may answer a SIGNAL that crossed the command's EXIT; there is nothing left to tell.
     if (route === undefined && frame.type === MessageType.ERROR) return;
-    if (route === undefined) throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
+    if (route === undefined)
+      throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
     const final =
       frame.type === MessageType.EXIT || frame.type === MessageType.ERROR || frame.type === MessageType.PONG;
     if (final) {

@@ -16,7 +16,10 @@ function supervisorEntry(): string {
  * Starts a detached supervisor for one VM and waits for its one-line readiness report. The
  * supervisor (and through it the VM) outlives the calling process.
  */
-export async function startSupervisor(config: SupervisorConfig, logPath: string): Promise<ReadyReport & { pid: number }> {
+export async function startSupervisor(
+  config: SupervisorConfig,
+  logPath: string,
+): Promise<ReadyReport & { pid: number }> {
   writeJsonAtomic(configPath(config.dir), config);
   const log = openSync(logPath, "a", 0o600);
   const child = spawn(process.execPath, [supervisorEntry(), config.dir], {

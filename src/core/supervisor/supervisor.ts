@@ -47,7 +47,12 @@ export class Supervisor {
     } catch (error) {
       const pyroError = toPyroError(error);
       log(`boot failed: ${pyroError.code} ${pyroError.message}`);
-      this.report({ ok: false, code: pyroError.code, message: pyroError.message, details: pyroError.details });
+      this.report({
+        ok: false,
+        code: pyroError.code,
+        message: pyroError.message,
+        details: pyroError.details,
+      });
       await this.end("boot_failed", pyroError.message);
       return;
     }
@@ -91,13 +96,20 @@ export class Supervisor {
 
   private handshake(deadline: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new PyroError("VM_BOOT_TIMEOUT", `the guest agent did not answer within ${this.config.bootTimeoutMs} ms`, {
-            details: { console_log: this.config.launch.files.consoleLog },
-          }),
-        );
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          reject(
+            new PyroError(
+              "VM_BOOT_TIMEOUT",
+              `the guest agent did not answer within ${this.config.bootTimeoutMs} ms`,
+              {
+                details: { console_log: this.config.launch.files.consoleLog },
+              },
+            ),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       this.helloWaiter = (ack) => {
         clearTimeout(timer);
         this.hello = ack;
@@ -111,7 +123,9 @@ export class Supervisor {
           }),
         );
       });
-      this.guest?.send(encode.hello({ version: PROTOCOL_VERSION, client: "pyro-supervisor", hostTimeMs: Date.now() }));
+      this.guest?.send(
+        encode.hello({ version: PROTOCOL_VERSION, client: "pyro-supervisor", hostTimeMs: Date.now() }),
+      );
     });
   }
 
@@ -123,7 +137,8 @@ export class Supervisor {
     switch (frame.type) {
       case MessageType.HELLO_ACK: {
         const ack = decode.helloAck(frame.body);
-        if (ack.version !== PROTOCOL_VERSION) throw new FrameError("BAD_MESSAGE", `agent speaks version ${ack.version}`);
+        if (ack.version !== PROTOCOL_VERSION)
+          throw new FrameError("BAD_MESSAGE", `agent speaks version ${ack.version}`);
         this.helloWaiter?.(ack);
         this.helloWaiter = null;
         return;
@@ -136,7 +151,10 @@ export class Supervisor {
         throw new FrameError("BAD_MESSAGE", `agent error ${error.code}: ${error.message}`);
       }
       default:
-        throw new FrameError("BAD_MESSAGE", `unexpected guest frame 0x${frame.type.toString(16)} on stream 0`);
+        throw new FrameError(
+          "BAD_MESSAGE",
+          `unexpected guest frame 0x${frame.type.toString(16)} on stream 0`,
+        );
     }
   }
 
@@ -176,7 +194,9 @@ export class Supervisor {
     if (frame.type === MessageType.HELLO) {
       const hello = decode.hello(frame.body);
       if (hello.version !== PROTOCOL_VERSION) {
-        client.channel.send(encode.error(0, { code: "VERSION_MISMATCH", message: `speaks ${PROTOCOL_VERSION}` }));
+        client.channel.send(
+          encode.error(0, { code: "VERSION_MISMATCH", message: `speaks ${PROTOCOL_VERSION}` }),
+        );
         client.channel.close();
         return;
       }
@@ -186,7 +206,9 @@ export class Supervisor {
     }
     if (!client.greeted) throw new FrameError("BAD_MESSAGE", "HELLO must come first");
     if (frame.type === MessageType.SHUTDOWN) {
-      void this.stop("shutdown", "shut down on request").then(() => client.channel.send(encode.shutdownAck()));
+      void this.stop("shutdown", "shut down on request").then(() =>
+        client.channel.send(encode.shutdownAck()),
+      );
       return;
     }
     this.router?.fromClient(client, frame);
@@ -226,7 +248,9 @@ export class Supervisor {
         await Promise.race([exited, delay(SHUTDOWN_GRACE_MS)]);
       }
     })();
-    this.ending = stopping.then(() => this.finish(reason, detail, vmm.process.exitCode, vmm.process.signalCode));
+    this.ending = stopping.then(() =>
+      this.finish(reason, detail, vmm.process.exitCode, vmm.process.signalCode),
+    );
     return this.ending;
   }
 
@@ -238,7 +262,8 @@ export class Supervisor {
   ): Promise<void> {
     if (this.ending !== null) return this.ending;
     const vmm = this.vmm;
-    if (vmm !== null && vmm.process.exitCode === null && vmm.process.signalCode === null) vmm.process.kill("SIGKILL");
+    if (vmm !== null && vmm.process.exitCode === null && vmm.process.signalCode === null)
+      vmm.process.kill("SIGKILL");
     this.ending = Promise.resolve().then(() => this.finish(reason, detail, code, signal));
     return this.ending;
   }
@@ -259,7 +284,13 @@ export class Supervisor {
     if (this.config.ephemeral && reason !== "boot_failed") {
       rmSync(this.config.dir, { recursive: true, force: true });
     } else {
-      const exit: VmExit = { reason, at: new Date().toISOString(), detail, vmm_exit_code: code, vmm_signal: signal };
+      const exit: VmExit = {
+        reason,
+        at: new Date().toISOString(),
+        detail,
+        vmm_exit_code: code,
+        vmm_signal: signal,
+      };
       writeJsonAtomic(exitPath(this.config.dir), exit);
     }
     // Let the final frames flush, then leave.
