@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-import { runCli } from "./cli/program.js";
+import { readFileSync } from "node:fs";
 
-const exitCode = await runCli(process.argv);
-// `mcp serve` keeps the process alive through its transport; every other command ends here.
-if (!process.argv.slice(2).includes("serve")) {
-  process.exitCode = exitCode;
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  // The most frequent health check of an installation answers without loading anything else.
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { runCli } = await import("./cli/program.js");
+  // Setting (not forcing) the exit code lets `mcp serve` live on through its transport.
+  process.exitCode = await runCli(process.argv);
 }

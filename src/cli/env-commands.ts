@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { envBuild, envInspect, envList, envPrune, envPull } from "../operations/environments.js";
 import { runForCli } from "./output.js";
 
 type Flags = Record<string, unknown>;
@@ -13,7 +12,7 @@ export function registerEnv(program: Command, setExit: (code: number) => void): 
     .description("List the catalog and what is installed")
     .option("--json", "print JSON")
     .action(async (flags: Flags) =>
-      setExit(await runForCli(envList, {}, { json: flags.json === true, scope: "env" })),
+      setExit(await runForCli("vm_list_environments", {}, { json: flags.json === true, scope: "env" })),
     );
 
   env
@@ -23,13 +22,13 @@ export function registerEnv(program: Command, setExit: (code: number) => void): 
     .option("--json", "print JSON")
     .action(async (name: string, flags: Flags) =>
       setExit(
-        await runForCli(envInspect, { environment: name }, { json: flags.json === true, scope: "env" }),
+        await runForCli("env_inspect", { environment: name }, { json: flags.json === true, scope: "env" }),
       ),
     );
 
   for (const [verb, operation, scope, description] of [
-    ["build", envBuild, "build", "Build an environment locally from Debian's archive"],
-    ["pull", envPull, "pull", "Install an environment (builds locally in this version)"],
+    ["build", "env_build", "build", "Build an environment locally from Debian's archive"],
+    ["pull", "env_pull", "pull", "Install an environment (builds locally in this version)"],
   ] as const) {
     env
       .command(verb)
@@ -53,6 +52,6 @@ export function registerEnv(program: Command, setExit: (code: number) => void): 
     .description("Remove unfinished builds, other versions and corrupt entries")
     .option("--json", "print JSON")
     .action(async (flags: Flags) =>
-      setExit(await runForCli(envPrune, {}, { json: flags.json === true, scope: "env" })),
+      setExit(await runForCli("env_prune", {}, { json: flags.json === true, scope: "env" })),
     );
 }

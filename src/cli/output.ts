@@ -1,8 +1,6 @@
-import type { z } from "zod";
 import type { PhaseReporter } from "../core/phases.js";
 import { PyroError, toPyroError } from "../errors/index.js";
-import { invokeOperation } from "../operations/invoke.js";
-import type { Operation, OperationContext } from "../operations/types.js";
+import type { OperationContext } from "../operations/types.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
 export function stderrPhases(scope: string): PhaseReporter {
@@ -42,32 +40,40 @@ export interface RunOptions {
 }
 
 /** Runs an operation for the CLI: phases on stderr, text or JSON on stdout, catalog exit codes. */
-export async function runForCli<Output>(
-  operation: Operation<z.ZodObject, Output>,
+export async function runForCli(
+  operationName: string,
   input: Record<string, unknown>,
   options: RunOptions,
 ): Promise<number> {
-  const { output, exitCode } = await runForCliQuiet(operation, input, options);
-  if (output === null) return exitCode;
+  const { output, exitCode, render } = await runForCliQuiet(operationName, input, options);
+  if (exitCode !== 0) return exitCode;
   if (options.json) printJson(output);
-  else process.stdout.write(`${operation.render(output)}\n`);
+  else process.stdout.write(`${render(output)}\n`);
   return 0;
 }
 
 /** Like runForCli, but leaves printing the result to the caller. */
-export async function runForCliQuiet<Output>(
-  operation: Operation<z.ZodObject, Output>,
+export async function runForCliQuiet(
+  operationName: string,
   input: Record<string, unknown>,
   options: RunOptions,
-): Promise<{ output: Output | null; exitCode: number }> {
+): Promise<{ output: unknown; exitCode: number; render: (output: unknown) => string }> {
+  // Loaded on demand, so `pyro --help` and `pyro --version` do not pay for the schemas.
+  const [{ operationByName }, { invokeOperation }] = await Promise.all([
+    import("../operations/registry.js"),
+    import("../operations/invoke.js"),
+  ]);
+  const operation = operationByName(operationName);
+  if (operation === undefined) throw new PyroError("INTERNAL", `no operation ${operationName}`);
+  const render = (output: unknown): string => operation.render(output);
   try {
     const output = await invokeOperation(operation, input, {
       onPhase: stderrPhases(options.scope),
       ...options.context,
     });
-    return { output, exitCode: 0 };
+    return { output, exitCode: 0, render };
   } catch (error) {
-    return { output: null, exitCode: reportError(error, options.json) };
+    return { output: null, exitCode: reportError(error, options.json), render };
   }
 }
 

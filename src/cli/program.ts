@@ -1,6 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { doctor } from "../operations/doctor.js";
-import { DEFAULT_PROFILE, PROFILES, serveStdio } from "../mcp/server.js";
+import { DEFAULT_PROFILE, PROFILES } from "../operations/profiles.js";
 import type { Profile } from "../operations/types.js";
 import { packageVersion } from "../package-info.js";
 import { PyroError } from "../errors/index.js";
@@ -37,7 +36,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("Check this host: platform, KVM (probed), backends, environments, capabilities")
     .option("--json", "print JSON")
     .action(async (flags: Record<string, unknown>) => {
-      setExit(await runForCli(doctor, {}, { json: flags.json === true, scope: "doctor" }));
+      setExit(await runForCli("doctor", {}, { json: flags.json === true, scope: "doctor" }));
     });
 
   registerEnv(program, setExit);
@@ -57,6 +56,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         setExit(reportError(error, false));
         return;
       }
+      const { serveStdio } = await import("../mcp/server.js");
       await serveStdio(flags.profile as Profile);
     });
   return program;

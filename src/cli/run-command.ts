@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { RunOutcome } from "../core/vm-run.js";
 import { EXIT_TIMED_OUT } from "../errors/index.js";
-import { vmRun } from "../operations/vm.js";
 import { integerOption, runForCliQuiet, stripUndefined } from "./output.js";
 import { commandFromArgs } from "./command-args.js";
 
@@ -45,12 +44,12 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
         allow_host_compat: flags.allowHostCompat,
       });
       const streaming = json ? {} : { onStdout: forward(process.stdout), onStderr: forward(process.stderr) };
-      const { output, exitCode } = await runForCliQuiet(vmRun, input, {
+      const { output, exitCode } = await runForCliQuiet("vm_run", input, {
         json,
         scope: "run",
         context: streaming,
       });
-      if (output === null) return setExit(exitCode);
+      if (exitCode !== 0) return setExit(exitCode);
       const outcome = output as RunOutcome;
       if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
       const timedOut = outcome.timed_out

@@ -1,16 +1,4 @@
 import type { Command } from "commander";
-import type { Operation } from "../operations/types.js";
-import {
-  vmCreate,
-  vmDelete,
-  vmExec,
-  vmList,
-  vmNetworkInfo,
-  vmReapExpired,
-  vmStart,
-  vmStatus,
-  vmStop,
-} from "../operations/vm.js";
 import { commandFromArgs } from "./command-args.js";
 import { integerOption, runForCli, stripUndefined } from "./output.js";
 
@@ -42,16 +30,16 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
       });
-      setExit(await runForCli(vmCreate, input, { json: flags.json === true, scope: "vm-create" }));
+      setExit(await runForCli("vm_create", input, { json: flags.json === true, scope: "vm-create" }));
     });
 
   for (const [name, operation, description] of [
-    ["start", vmStart, "Boot a VM and wait for its guest agent"],
-    ["stop", vmStop, "Stop a VM (the guest syncs and powers off)"],
-    ["delete", vmDelete, "Stop and delete a VM"],
-    ["status", vmStatus, "Show a VM's state"],
-    ["network-info", vmNetworkInfo, "Show a VM's network policy and ports"],
-  ] as Array<[string, Operation, string]>) {
+    ["start", "vm_start", "Boot a VM and wait for its guest agent"],
+    ["stop", "vm_stop", "Stop a VM (the guest syncs and powers off)"],
+    ["delete", "vm_delete", "Stop and delete a VM"],
+    ["status", "vm_status", "Show a VM's state"],
+    ["network-info", "vm_network_info", "Show a VM's network policy and ports"],
+  ] as const) {
     vm.command(name)
       .description(description)
       .argument("<vm-id>", "VM id")
@@ -79,20 +67,20 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
         command: commandFromArgs(args),
         timeout_seconds: flags.timeoutSeconds,
       });
-      setExit(await runForCli(vmExec, input, { json: flags.json === true, scope: "vm-exec" }));
+      setExit(await runForCli("vm_exec", input, { json: flags.json === true, scope: "vm-exec" }));
     });
 
   vm.command("list")
     .description("List VMs")
     .option("--json", "print JSON")
     .action(async (flags: Flags) =>
-      setExit(await runForCli(vmList, {}, { json: flags.json === true, scope: "vm-list" })),
+      setExit(await runForCli("vm_list", {}, { json: flags.json === true, scope: "vm-list" })),
     );
 
   vm.command("reap-expired")
     .description("Delete expired and orphaned VMs")
     .option("--json", "print JSON")
     .action(async (flags: Flags) =>
-      setExit(await runForCli(vmReapExpired, {}, { json: flags.json === true, scope: "vm-reap" })),
+      setExit(await runForCli("vm_reap_expired", {}, { json: flags.json === true, scope: "vm-reap" })),
     );
 }

@@ -50,7 +50,7 @@ export async function checkEntry(entryDir: string, name: string, version: string
   try {
     manifest = await readManifest(entryDir);
   } catch (error) {
-    return { status: "corrupt", problem: `${MANIFEST_FILE}: ${describe(error)}` };
+    return { status: "corrupt", problem: `${MANIFEST_FILE}: ${describeManifestError(error)}` };
   }
   if (manifest.name !== name || manifest.version !== version) {
     return {
@@ -127,7 +127,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function describe(error: unknown): string {
+function describeManifestError(error: unknown): string {
   if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing (partial entry)";
   return error instanceof Error ? error.message : String(error);
 }

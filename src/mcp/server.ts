@@ -9,9 +9,6 @@ import type { Profile } from "../operations/types.js";
 import { packageVersion } from "../package-info.js";
 import { toolError, toolSuccess } from "./tool-result.js";
 
-export const PROFILES: readonly Profile[] = ["vm-run", "workspace-core", "workspace-full"];
-export const DEFAULT_PROFILE: Profile = "workspace-core";
-
 /** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
 export function createMcpServer(profile: Profile): Server {
   const operations = operationsForProfile(profile);

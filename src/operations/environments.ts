@@ -35,7 +35,8 @@ export const envList = defineOperation({
   name: "vm_list_environments",
   sdkMethod: "listEnvironments",
   cli: ["env", "list"],
-  description: "List the environment catalog (debian:12, debian:12-base, debian:12-build) and which are installed.",
+  description:
+    "List the environment catalog (debian:12, debian:12-base, debian:12-build) and which are installed.",
   input: z.object({}),
   profiles: ["vm-run", "workspace-core", "workspace-full"],
   handler: async () => {
@@ -44,7 +45,10 @@ export const envList = defineOperation({
   },
   render: (output) =>
     output.environments
-      .map((env) => `${env.name.padEnd(16)} [${env.installed ? "installed" : "not installed"}] ${env.description}`)
+      .map(
+        (env) =>
+          `${env.name.padEnd(16)} [${env.installed ? "installed" : "not installed"}] ${env.description}`,
+      )
       .join("\n"),
 });
 
@@ -68,7 +72,8 @@ export const envBuild = defineOperation({
   name: "env_build",
   sdkMethod: "buildEnvironment",
   cli: ["env", "build"],
-  description: "Build an environment locally from Debian's archive (root filesystem, kernel, initramfs) into the cache.",
+  description:
+    "Build an environment locally from Debian's archive (root filesystem, kernel, initramfs) into the cache.",
   input: z.object(buildShape),
   profiles: ["workspace-full"],
   handler: async (input, context) => {
@@ -87,7 +92,11 @@ export const envPull = defineOperation({
   input: z.object(buildShape),
   profiles: ["workspace-full"],
   handler: async (input, context) => {
-    context.onPhase("resolve", { environment: input.environment, source: "local-build", note: "no registry configured; building locally" });
+    context.onPhase("resolve", {
+      environment: input.environment,
+      source: "local-build",
+      note: "no registry configured; building locally",
+    });
     await buildEnvironment(input.environment, { force: input.force, onPhase: context.onPhase });
     return inspectEnvironment(input.environment);
   },
@@ -98,12 +107,15 @@ export const envPrune = defineOperation({
   name: "env_prune",
   sdkMethod: "pruneEnvironments",
   cli: ["env", "prune"],
-  description: "Remove unfinished builds, stale locks, other versions and corrupt entries from the environment cache.",
+  description:
+    "Remove unfinished builds, stale locks, other versions and corrupt entries from the environment cache.",
   input: z.object({}),
   profiles: ["workspace-full"],
   handler: () => pruneEnvironments(),
   render: (output) =>
-    output.removed.length === 0 ? "nothing to prune" : output.removed.map((entry) => `removed ${entry.path} (${entry.reason})`).join("\n"),
+    output.removed.length === 0
+      ? "nothing to prune"
+      : output.removed.map((entry) => `removed ${entry.path} (${entry.reason})`).join("\n"),
 });
 
 export const ENVIRONMENT_OPERATIONS = [envList, envInspect, envBuild, envPull, envPrune];

@@ -77,6 +77,11 @@ function renderExec(outcome: ExecOutcome): string {
   return [...parts, `[${status}]`].join("\n");
 }
 
+export interface VmExecOutcome extends ExecOutcome {
+  vm_id: string;
+  cleanup: { deleted: boolean; vm_id: string; reason: string };
+}
+
 export const vmRun = defineOperation({
   name: "vm_run",
   sdkMethod: "runInVm",
@@ -130,7 +135,7 @@ export const vmExec = defineOperation({
   description: "Run one command in a started VM, then delete the VM (one command per VM).",
   input: z.object({ vm_id: vmIdParam, command: commandParam, timeout_seconds: timeoutSecondsParam }),
   profiles: ["workspace-full"],
-  handler: async (input, context) => {
+  handler: async (input, context): Promise<VmExecOutcome> => {
     try {
       const outcome = await execInVm(input.vm_id, {
         command: input.command,
@@ -147,7 +152,7 @@ export const vmExec = defineOperation({
       await deleteVm(input.vm_id);
     }
   },
-  render: renderExec,
+  render: (outcome: VmExecOutcome) => renderExec(outcome),
 });
 
 export const vmStop = defineOperation({
