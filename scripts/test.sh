@@ -12,4 +12,13 @@ step typecheck && npx tsc -p tsconfig.json --noEmit
 step build && npm run --silent build
 step agent-tests && make -s -C guest test
 step environment && node dist/cli.js env pull debian:12 >/dev/null
-step vitest && npx vitest run
+step vitest
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$report"
+rm -f "$report"
+exit "$status"
