@@ -34,7 +34,7 @@ export interface AcquireOptions {
 const UNREADABLE_LOCK_GRACE_MS = 10_000;
 const BREAK_LOCK_STALE_MS = 10_000;
 
-export function isProcessAlive(pid: number): boolean {
+function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
