@@ -34,6 +34,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ["src/platform/**/*.ts", "src/errors/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../*", "!../errors/*", "!../platform/*"],
+              message: "platform/ and errors/ are leaves: they import nothing else of pyro.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["src/backends/**/*.ts", "src/environments/**/*.ts", "src/agent-protocol/**/*.ts"],
     rules: {
       "no-restricted-imports": [

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { DEFAULT_PROFILE, PROFILES } from "../operations/profiles.js";
 import type { Profile } from "../operations/types.js";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 import { PyroError } from "../errors/index.js";
 import { registerEnv } from "./env-commands.js";
 import { reportError, runForCli } from "./output.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
-import { packageRoot } from "../package-info.js";
+import { packageRoot } from "../platform/package-info.js";
 
 /** The guest agent binary built from guest/ (PYRO_AGENT_BIN overrides it). */
 export function agentBinaryPath(): string {

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { qemuBinary } from "../backends/qemu/backend.js";
-import { findBinary } from "../backends/find-binary.js";
+import { findExecutable } from "../platform/find-executable.js";
 import {
   DEFAULT_ENVIRONMENT,
   environmentCacheDir,
@@ -86,8 +86,8 @@ export async function runDoctor(): Promise<DoctorReport> {
       : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
   );
   const qemu = qemuBinary();
-  const qemuImg = findBinary("qemu-img");
-  const firecracker = findBinary(process.env.PYRO_FIRECRACKER_BIN ?? "firecracker");
+  const qemuImg = findExecutable("qemu-img");
+  const firecracker = findExecutable(process.env.PYRO_FIRECRACKER_BIN ?? "firecracker");
   checks.push(
     qemu !== null
       ? pass("qemu", qemu)

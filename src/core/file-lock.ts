@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../errors/index.js";
-import { isProcessAlive } from "./process-liveness.js";
+import { isProcessAlive } from "../platform/processes.js";
 
 /**
  * A lock file holding the owner's pid, taken with O_EXCL. A lock whose owner died is stale and

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { AgentClient } from "../agent-protocol/client.js";
 import { qemuBackend, qemuBinary } from "../backends/qemu/backend.js";
 import { toPyroError } from "../errors/index.js";
-import { writeJsonAtomic } from "./atomic-file.js";
+import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { pyroHome } from "./paths.js";
 
 export interface BootArtifacts {

@@ -10,7 +10,7 @@ import { selectBackend } from "./backend-selection.js";
 import { withFileLock } from "./file-lock.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
 import { silentPhases, type PhaseReporter } from "./phases.js";
-import { isOwnProcess } from "./process-liveness.js";
+import { isOwnProcess } from "../platform/processes.js";
 import { checkSocketPath, vmDir, vmsDir } from "./paths.js";
 import { startSupervisor } from "./supervisor/start.js";
 import { connectSupervisor } from "./vm-connection.js";

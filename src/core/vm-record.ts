@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { PyroError } from "../errors/index.js";
-import { writeJsonAtomic } from "./atomic-file.js";
+import { writeJsonAtomic } from "../platform/atomic-file.js";
 
 export const VM_RECORD_SCHEMA = 1;
 

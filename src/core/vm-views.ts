@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { vmDir } from "./paths.js";
-import { isProcessAlive } from "./process-liveness.js";
+import { isProcessAlive } from "../platform/processes.js";
 import { isSupervisorAlive, killOrphanVmm, listVmIds, loadVm } from "./vm-manager.js";
 import { readVmRecord, type VmRecord, type VmState } from "./vm-record.js";
 import { describeExit, vmExitOf } from "./vm-status.js";

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 import { produceEntryFiles, type BuildProgress, type PhaseDetail } from "./build-steps.js";
 import { getEnvironmentSpec, type EnvironmentSpec } from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 import { buildEnvironment, type BuildOptions } from "./build.js";
 import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG, getEnvironmentSpec } from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";

@@ -8,6 +8,7 @@ import { open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../errors/index.js";
+import { isProcessAlive } from "../platform/processes.js";
 
 export interface LockHolder {
   pid: number;
@@ -33,15 +34,6 @@ export interface AcquireOptions {
 /** A lock file that cannot be parsed is only treated as stale after this long (its writer may be mid-write). */
 const UNREADABLE_LOCK_GRACE_MS = 10_000;
 const BREAK_LOCK_STALE_MS = 10_000;
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Waits up to `timeoutMs` for the lock; ENVIRONMENT_BUSY if a live process keeps holding it. */
 export async function acquireLock(path: string, options: AcquireOptions): Promise<LockHandle> {

@@ -1,7 +1,8 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { MANIFEST_FILE } from "./paths.js";
+import { writeJsonAtomic } from "../platform/atomic-file.js";
 
 /** A file name inside an entry directory: no separators, so a manifest cannot point outside it. */
 const entryFileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain file name");
@@ -45,12 +46,5 @@ export async function readManifest(entryDir: string): Promise<EnvironmentManifes
 }
 
 export async function writeManifest(entryDir: string, manifest: EnvironmentManifest): Promise<void> {
-  await writeJsonAtomically(join(entryDir, MANIFEST_FILE), manifest);
-}
-
-/** Writes JSON to a temp file next to `path` and renames it over `path`, so readers never see half a file. */
-export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { flush: true });
-  await rename(temp, path);
+  writeJsonAtomic(join(entryDir, MANIFEST_FILE), manifest, 0o644);
 }

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 
 /** Where every environment lives: PYRO_ENVIRONMENT_CACHE_DIR, else the XDG cache dir. */
 export function environmentCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 import { ENVIRONMENT_CATALOG } from "./catalog.js";
 import { findBuildLeftovers, type RemovedItem } from "./leftovers.js";
 import { readLockHolder, tryAcquireLock } from "./lock.js";

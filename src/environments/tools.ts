@@ -1,5 +1,4 @@
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
+import { findExecutable } from "../platform/find-executable.js";
 import { PyroError } from "../errors/index.js";
 
 /** Host tools a local build runs, and the Debian package that provides each. */
@@ -15,30 +14,13 @@ const BUILD_TOOLS = {
 export type BuildTool = keyof typeof BUILD_TOOLS;
 export type BuildToolPaths = Record<BuildTool, string>;
 
-/** sbin directories are searched too: a non-root PATH often lacks them. */
-const EXTRA_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
-
-export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? "").split(delimiter).filter(Boolean), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
-
 /** Absolute paths of every build tool, or one DEPENDENCY_MISSING naming all the missing packages. */
 export function requireBuildTools(env: NodeJS.ProcessEnv = process.env): BuildToolPaths {
   const found: Partial<BuildToolPaths> = {};
   const missing: BuildTool[] = [];
   for (const tool of Object.keys(BUILD_TOOLS) as BuildTool[]) {
     const path = findExecutable(tool, env);
-    if (path) found[tool] = path;
+    if (path !== null) found[tool] = path;
     else missing.push(tool);
   }
   if (missing.length === 0) return found as BuildToolPaths;

@@ -13,12 +13,8 @@ import { lstat, readFile, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { sha256File } from "./hash.js";
-import {
-  MANIFEST_FILE_ROLES,
-  readManifest,
-  writeJsonAtomically,
-  type EnvironmentManifest,
-} from "./manifest.js";
+import { writeJsonAtomic } from "../platform/atomic-file.js";
+import { MANIFEST_FILE_ROLES, readManifest, type EnvironmentManifest } from "./manifest.js";
 import { MANIFEST_FILE, STAMP_FILE } from "./paths.js";
 
 export type EntryCheck =
@@ -113,7 +109,7 @@ async function stampMatches(entryDir: string, identities: Stamp): Promise<boolea
 /** Best effort: a read-only cache still works, it just re-hashes on every check. */
 async function writeStamp(entryDir: string, identities: Stamp): Promise<void> {
   try {
-    await writeJsonAtomically(join(entryDir, STAMP_FILE), identities);
+    writeJsonAtomic(join(entryDir, STAMP_FILE), identities, 0o644);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw error;

@@ -6,7 +6,7 @@ import { PyroError } from "../errors/index.js";
 import { invokeOperation } from "../operations/invoke.js";
 import { operationsForProfile } from "../operations/registry.js";
 import type { Profile } from "../operations/types.js";
-import { packageVersion } from "../package-info.js";
+import { packageVersion } from "../platform/package-info.js";
 import { toolError, toolSuccess } from "./tool-result.js";
 
 /** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */

@@ -16,7 +16,7 @@ import { sha256File } from "../../src/environments/hash.js";
 import type { EnvironmentManifest } from "../../src/environments/manifest.js";
 import { environmentPaths } from "../../src/environments/paths.js";
 import { PyroError } from "../../src/errors/index.js";
-import { packageVersion } from "../../src/package-info.js";
+import { packageVersion } from "../../src/platform/package-info.js";
 
 // Call through to the real hashing, but count the calls: the stamp must spare re-hashing.
 vi.mock("../../src/environments/hash.js", { spy: true });

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildEnvironment } from "../../src/environments/build.js";
 import { acquireLock, tryAcquireLock } from "../../src/environments/lock.js";
 import { environmentPaths } from "../../src/environments/paths.js";
-import { findExecutable } from "../../src/environments/tools.js";
-import { packageVersion } from "../../src/package-info.js";
-import { writeJsonAtomically } from "../../src/environments/manifest.js";
+import { findExecutable } from "../../src/platform/find-executable.js";
+import { packageVersion } from "../../src/platform/package-info.js";
+import { writeJsonAtomic } from "../../src/platform/atomic-file.js";
 import { sha256File } from "../../src/environments/hash.js";
 
 let dir: string;
@@ -140,7 +140,7 @@ async function installFakeEntry(entryDir: string): Promise<void> {
     sha256: await sha256File(join(entryDir, path)),
     size: (await stat(join(entryDir, path))).size,
   });
-  await writeJsonAtomically(join(entryDir, "manifest.json"), {
+  writeJsonAtomic(join(entryDir, "manifest.json"), {
     schema: 1,
     name: "debian:12",
     version: packageVersion(),

@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { connectUnixWithRetry } from "../connect-unix.js";
-import { findBinary } from "../find-binary.js";
+import { findExecutable } from "../../platform/find-executable.js";
 import type { Backend, LaunchSpec, LaunchedVmm } from "../types.js";
 import { qemuCommandLine } from "./command-line.js";
 import { hostTscKhz } from "./host-tsc.js";
@@ -10,7 +10,7 @@ import { hostTscKhz } from "./host-tsc.js";
 const run = promisify(execFile);
 
 export function qemuBinary(): string | null {
-  return findBinary(process.env.PYRO_QEMU_BIN ?? "qemu-system-x86_64");
+  return findExecutable(process.env.PYRO_QEMU_BIN ?? "qemu-system-x86_64");
 }
 
 /** QEMU `-M microvm`: the agent on a virtio-serial port, the root disk as a per-VM qcow2 overlay. */
@@ -20,7 +20,7 @@ export const qemuBackend: Backend = {
 
   async prepare(spec: LaunchSpec): Promise<void> {
     if (spec.boot === null) throw new PyroError("INTERNAL", "the qemu backend needs boot artifacts");
-    const qemuImg = findBinary("qemu-img");
+    const qemuImg = findExecutable("qemu-img");
     if (qemuImg === null) {
       throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", {
         hint: "apt-get install qemu-utils",

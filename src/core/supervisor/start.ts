@@ -3,8 +3,8 @@ import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { PyroError } from "../../errors/index.js";
-import { packageRoot } from "../../package-info.js";
-import { writeJsonAtomic } from "../atomic-file.js";
+import { packageRoot } from "../../platform/package-info.js";
+import { writeJsonAtomic } from "../../platform/atomic-file.js";
 import { configPath, type ReadyReport, type SupervisorConfig } from "./config.js";
 
 /** The compiled supervisor entry; the package is always built before it runs. */

@@ -7,8 +7,8 @@ import { FrameError, type Frame } from "../../agent-protocol/frame.js";
 import { decode, encode, type HelloAck } from "../../agent-protocol/messages.js";
 import type { Backend, LaunchedVmm } from "../../backends/types.js";
 import { PyroError, toPyroError } from "../../errors/index.js";
-import { writeJsonAtomic } from "../atomic-file.js";
-import { isProcessAlive } from "../process-liveness.js";
+import { writeJsonAtomic } from "../../platform/atomic-file.js";
+import { isProcessAlive } from "../../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
