@@ -6,7 +6,7 @@ import {
   pruneEnvironments,
   type EnvironmentDetails,
 } from "../environments/index.js";
-import { defineOperation } from "./types.js";
+import { defineOperation, type OperationContext } from "./types.js";
 
 const nameParam = z.string().min(1).describe("Environment name, e.g. debian:12.");
 
@@ -47,7 +47,7 @@ export const envList = defineOperation({
     output.environments
       .map(
         (env) =>
-          `${env.name.padEnd(16)} [${env.installed ? "installed" : "not installed"}] ${env.description}`,
+          `${env.name.padEnd(16)} [${env.installed ? "installed" : env.status === "corrupt" ? "corrupt: rebuild with env pull --force" : "not installed"}] ${env.description}`,
       )
       .join("\n"),
 });
@@ -68,6 +68,26 @@ const buildShape = {
   force: z.boolean().default(false).describe("Rebuild even when a valid copy is installed."),
 };
 
+const PROGRESS_EVERY = 25;
+
+/** Builds (or reuses a valid copy), reporting phases and, during the root filesystem, package counts. */
+async function installLocally(
+  input: { environment: string; force: boolean },
+  context: OperationContext,
+): Promise<EnvironmentDetails> {
+  let reported = 0;
+  await buildEnvironment(input.environment, {
+    force: input.force,
+    onPhase: context.onPhase,
+    onProgress: (progress) => {
+      if (progress.count - reported < PROGRESS_EVERY) return;
+      reported = progress.count;
+      context.onPhase(progress.phase, { environment: input.environment, packages_done: progress.count });
+    },
+  });
+  return inspectEnvironment(input.environment);
+}
+
 export const envBuild = defineOperation({
   name: "env_build",
   sdkMethod: "buildEnvironment",
@@ -76,10 +96,7 @@ export const envBuild = defineOperation({
     "Build an environment locally from Debian's archive (root filesystem, kernel, initramfs) into the cache.",
   input: z.object(buildShape),
   profiles: ["workspace-full"],
-  handler: async (input, context) => {
-    await buildEnvironment(input.environment, { force: input.force, onPhase: context.onPhase });
-    return inspectEnvironment(input.environment);
-  },
+  handler: installLocally,
   render: renderEnvironment,
 });
 
@@ -97,8 +114,7 @@ export const envPull = defineOperation({
       source: "local-build",
       note: "no registry configured; building locally",
     });
-    await buildEnvironment(input.environment, { force: input.force, onPhase: context.onPhase });
-    return inspectEnvironment(input.environment);
+    return installLocally(input, context);
   },
   render: renderEnvironment,
 });
