@@ -87,13 +87,24 @@ export class AgentClient {
     if (this.streams.has(stream)) this.channel.send(encode.signal(stream, signo));
   }
 
-  writeStdin(stream: number, data: Buffer, end = false): void {
-    for (let offset = 0; offset < data.length || (offset === 0 && end); offset += MAX_BODY) {
-      const chunk = data.subarray(offset, offset + MAX_BODY);
-      const last = offset + MAX_BODY >= data.length;
-      this.channel.send(encode.stdin(stream, chunk, end && last));
-      if (data.length === 0) break;
+  /**
+   * Streams a command's stdin from any byte source, in frames of at most MAX_BODY, waiting for the
+   * channel to drain so a large input is never buffered whole; ends the child's stdin at the end.
+   */
+  async pipeStdin(stream: number, source: AsyncIterable<Buffer | Uint8Array | string>): Promise<void> {
+    for await (const piece of source) {
+      const data =
+        typeof piece === "string"
+          ? Buffer.from(piece)
+          : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      for (let offset = 0; offset < data.length; offset += MAX_BODY) {
+        if (!this.streams.has(stream)) return; // the command ended; the rest has nowhere to go
+        if (!this.channel.send(encode.stdin(stream, data.subarray(offset, offset + MAX_BODY)))) {
+          await this.channel.drained();
+        }
+      }
     }
+    if (this.streams.has(stream)) this.channel.send(encode.stdin(stream, Buffer.alloc(0), true));
   }
 
   /** Round trip of raw bytes through the channel, without starting a process. */

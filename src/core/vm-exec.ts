@@ -15,6 +15,8 @@ export interface ExecOptions {
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;
   captureLimitBytes?: number;
+  /** Bytes for the command's stdin (streamed with backpressure); without it stdin is /dev/null. */
+  stdin?: AsyncIterable<Buffer | Uint8Array | string>;
 }
 
 export interface ExecOutcome {
@@ -33,6 +35,7 @@ export interface ExecOutcome {
 export const DEFAULT_CAPTURE_LIMIT = 1024 * 1024;
 // If the agent itself stops answering, give up this long after the command's own timeout.
 const WATCHDOG_GRACE_MS = 15_000;
+const SIGKILL = 9;
 
 const signalName = (signo: number): string | null =>
   signo === 0 ? null : (Object.entries(constants.signals).find(([, n]) => n === signo)?.[0] ?? `SIG${signo}`);
@@ -51,12 +54,13 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
   const stderr = new OutputCapture(limit);
   const timeoutMs = options.timeoutSeconds * 1000;
   try {
-    const { result } = client.exec(
+    const pending = client.exec(
       {
         ...(typeof options.command === "string" ? { shell: options.command } : { args: options.command }),
         env: defaultGuestEnv(options.env),
         cwd: options.cwd ?? GUEST_WORKDIR,
         timeoutMs,
+        ...(options.stdin ? { stdin: true } : {}),
       },
       {
         onStdout: (chunk) => {
@@ -69,6 +73,15 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
         },
       },
     );
+    let stdinError: unknown = null;
+    if (options.stdin) {
+      const stream = pending.stream;
+      // A failing source must not leave the command waiting for input forever.
+      void client.pipeStdin(stream, options.stdin).catch((error: unknown) => {
+        stdinError = error;
+        client.signal(stream, SIGKILL);
+      });
+    }
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<never>((_, reject) => {
       watchdog = setTimeout(
@@ -77,7 +90,8 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
         timeoutMs + WATCHDOG_GRACE_MS,
       );
     });
-    const status = await Promise.race([result, stuck]).finally(() => clearTimeout(watchdog));
+    const status = await Promise.race([pending.result, stuck]).finally(() => clearTimeout(watchdog));
+    if (stdinError !== null) throw stdinError;
     return {
       exit_code: status.timedOut
         ? EXIT_TIMED_OUT

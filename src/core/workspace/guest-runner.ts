@@ -1,0 +1,33 @@
+import { execInVm, type ExecOutcome } from "../vm-exec.js";
+
+export interface GuestRunOptions {
+  /** Streamed to the command's stdin with backpressure; stdin is /dev/null without it. */
+  stdin?: AsyncIterable<Buffer | Uint8Array | string>;
+  /** Live stdout (for binary streams such as tar); a returned promise pauses the guest. */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  /** How much stdout to keep in the result (default 1 MiB; 0 for pure streams). */
+  captureLimitBytes?: number;
+  timeoutSeconds?: number;
+  /** Defaults to /workspace. */
+  cwd?: string;
+}
+
+/**
+ * Runs one argv in a workspace's guest. pyro's own file operations go through this, always with
+ * /workspace as the working directory so they behave the same in the host-compat backend.
+ */
+export type GuestRunner = (argv: string[], options?: GuestRunOptions) => Promise<ExecOutcome>;
+
+const INTERNAL_TIMEOUT_SECONDS = 600;
+
+export function vmRunner(vmId: string): GuestRunner {
+  return (argv, options = {}) =>
+    execInVm(vmId, {
+      command: argv,
+      timeoutSeconds: options.timeoutSeconds ?? INTERNAL_TIMEOUT_SECONDS,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+      ...(options.captureLimitBytes !== undefined ? { captureLimitBytes: options.captureLimitBytes } : {}),
+    });
+}
