@@ -11,7 +11,7 @@ export interface ExecOptions {
   timeoutSeconds: number;
   cwd?: string;
   env?: Record<string, string>;
-  /** Live output; when given, the chunk is also captured (up to captureLimitBytes). */
+  /** Live output; when given, the chunk is also captured (stdout up to captureLimitBytes). */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;
   captureLimitBytes?: number;
@@ -49,9 +49,8 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
     throw new PyroError("INVALID_ARGUMENT", "the command is empty");
   }
   const client = await connectSupervisor(record, "pyro-exec");
-  const limit = options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT;
-  const stdout = new OutputCapture(limit);
-  const stderr = new OutputCapture(limit);
+  const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
+  const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
   const timeoutMs = options.timeoutSeconds * 1000;
   try {
     const pending = client.exec(
