@@ -7,6 +7,7 @@ import { registerEnv } from "./env-commands.js";
 import { reportError, runForCli } from "./output.js";
 import { registerRun } from "./run-command.js";
 import { registerVm } from "./vm-commands.js";
+import { registerWorkspace } from "./workspace-commands.js";
 
 const SUGGESTED_PATH = `
 Getting started:
@@ -42,6 +43,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerEnv(program, setExit);
   registerRun(program, setExit);
   registerVm(program, setExit);
+  registerWorkspace(program, setExit);
 
   const mcp = program.command("mcp").description("Model Context Protocol server");
   mcp

@@ -3,14 +3,7 @@ import type { RunOutcome } from "../core/vm-run.js";
 import { EXIT_TIMED_OUT } from "../errors/index.js";
 import { integerOption, runForCliQuiet, stripUndefined } from "./output.js";
 import { commandFromArgs } from "./command-args.js";
-
-/** Writes guest output to a host stream, pausing the guest while the host stream is full. */
-function forward(stream: NodeJS.WriteStream): (chunk: Buffer) => void | Promise<void> {
-  return (chunk) => {
-    if (stream.write(chunk)) return;
-    return new Promise<void>((resolve) => stream.once("drain", () => resolve()));
-  };
-}
+import { forwardTo } from "./forward.js";
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
   program
@@ -43,7 +36,9 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
       });
-      const streaming = json ? {} : { onStdout: forward(process.stdout), onStderr: forward(process.stderr) };
+      const streaming = json
+        ? {}
+        : { onStdout: forwardTo(process.stdout), onStderr: forwardTo(process.stderr) };
       const { output, exitCode } = await runForCliQuiet("vm_run", input, {
         json,
         scope: "run",

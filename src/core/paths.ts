@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
@@ -13,8 +14,18 @@ export function vmsDir(): string {
   return join(pyroHome(), "vms");
 }
 
+export function workspacesDir(): string {
+  return join(pyroHome(), "workspaces");
+}
+
+export function workspaceDir(id: string): string {
+  return join(workspacesDir(), id);
+}
+
+/** A workspace keeps its VM inside its own folder; a plain VM lives under vms/. */
 export function vmDir(id: string): string {
-  return join(vmsDir(), id);
+  const inWorkspace = join(workspaceDir(id), "vm");
+  return existsSync(inWorkspace) ? inWorkspace : join(vmsDir(), id);
 }
 
 // sockaddr_un holds 108 bytes including the terminating NUL.

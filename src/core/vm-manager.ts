@@ -27,6 +27,8 @@ export interface CreateVmOptions {
   backend?: string | undefined;
   /** One-shot VM owned by this process: torn down when the process goes away. */
   ephemeral?: boolean;
+  /** A workspace's VM takes the workspace's id and lives in its folder. */
+  placement?: { id: string; dir: string };
   onPhase?: PhaseReporter;
 }
 
@@ -76,8 +78,8 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   });
   if (choice.backend === "host") boot = null;
 
-  const id = newVmId();
-  const dir = vmDir(id);
+  const id = options.placement?.id ?? newVmId();
+  const dir = options.placement?.dir ?? vmDir(id);
   const files = vmFiles(dir);
   checkSocketPath(files.supervisorSocket);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,6 @@
-import { rmSync } from "node:fs";
-import { vmDir } from "./paths.js";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { vmDir, workspaceDir, workspacesDir } from "./paths.js";
 import { isProcessAlive } from "../platform/processes.js";
 import { isSupervisorAlive, killOrphanVmm, listVmIds, loadVm } from "./vm-manager.js";
 import { readVmRecord, type VmRecord, type VmState } from "./vm-record.js";
@@ -80,17 +81,28 @@ export function listVms(): VmInfo[] {
 }
 
 export interface ReapReport {
-  reaped: Array<{ vm_id: string; reason: string }>;
+  reaped: Array<{ vm_id: string; reason: string; workspace: boolean }>;
   count: number;
 }
 
+/** Every VM on disk with the folder that goes when it is reaped (a workspace goes whole). */
+function reapCandidates(): Array<{ id: string; removes: string; workspace: boolean }> {
+  const plain = listVmIds().map((id) => ({ id, removes: vmDir(id), workspace: false }));
+  const inWorkspaces = existsSync(workspacesDir())
+    ? readdirSync(workspacesDir())
+        .filter((id) => existsSync(join(workspaceDir(id), "vm", "vm.json")))
+        .map((id) => ({ id, removes: workspaceDir(id), workspace: true }))
+    : [];
+  return [...plain, ...inWorkspaces];
+}
+
 /**
- * Deletes VMs past their TTL and one-shot VMs whose owner died, and kills any VMM left without
- * its supervisor. Safe to run from any process at any time.
+ * Deletes VMs (and workspaces) past their TTL and one-shot VMs whose owner died, and kills any
+ * VMM left without its supervisor. Safe to run from any process at any time.
  */
 export function reapExpired(now = Date.now()): ReapReport {
   const reaped: ReapReport["reaped"] = [];
-  for (const id of listVmIds()) {
+  for (const { id, removes, workspace } of reapCandidates()) {
     let record: VmRecord | null;
     try {
       record = readVmRecord(vmDir(id));
@@ -110,8 +122,8 @@ export function reapExpired(now = Date.now()): ReapReport {
     }
     if (supervisorAlive && record.supervisor_pid !== null) process.kill(record.supervisor_pid, "SIGKILL");
     killOrphanVmm({ ...record, supervisor_pid: null });
-    rmSync(vmDir(id), { recursive: true, force: true });
-    reaped.push({ vm_id: id, reason: expired ? "ttl_expired" : "owner_exited" });
+    rmSync(removes, { recursive: true, force: true });
+    reaped.push({ vm_id: id, reason: expired ? "ttl_expired" : "owner_exited", workspace });
   }
   return { reaped, count: reaped.length };
 }

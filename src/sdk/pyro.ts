@@ -15,6 +15,26 @@ import {
   vmStatus,
   vmStop,
 } from "../operations/vm.js";
+import { snapshotCreate, snapshotDelete, snapshotList } from "../operations/snapshots.js";
+import {
+  workspaceCreate,
+  workspaceDelete,
+  workspaceExec,
+  workspaceList,
+  workspaceLogsOp,
+  workspaceReset,
+  workspaceStatus,
+  workspaceSyncPush,
+  workspaceUpdate,
+} from "../operations/workspace.js";
+import {
+  workspaceDiff,
+  workspaceExport,
+  workspaceFileList,
+  workspaceFileRead,
+  workspaceFileWrite,
+  workspacePatchApply,
+} from "../operations/workspace-files.js";
 import { snakeKeys, type CamelKeys } from "./case.js";
 
 type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<z.input<Input>> : never;
@@ -111,5 +131,98 @@ export class Pyro {
 
   doctor(): Promise<OutputOf<typeof doctor>> {
     return this.call(doctor, {});
+  }
+
+  // Workspaces: persistent sandboxes.
+
+  createWorkspace(
+    options: OptionsOf<typeof workspaceCreate> = {},
+    hooks?: CallHooks,
+  ): Promise<OutputOf<typeof workspaceCreate>> {
+    return this.call(workspaceCreate, options, hooks);
+  }
+
+  listWorkspaces(): Promise<OutputOf<typeof workspaceList>> {
+    return this.call(workspaceList, {});
+  }
+
+  updateWorkspace(options: OptionsOf<typeof workspaceUpdate>): Promise<OutputOf<typeof workspaceUpdate>> {
+    return this.call(workspaceUpdate, options);
+  }
+
+  statusWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceStatus>> {
+    return this.call(workspaceStatus, { workspaceId });
+  }
+
+  logsWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceLogsOp>> {
+    return this.call(workspaceLogsOp, { workspaceId });
+  }
+
+  deleteWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceDelete>> {
+    return this.call(workspaceDelete, { workspaceId });
+  }
+
+  pushWorkspaceSync(
+    options: OptionsOf<typeof workspaceSyncPush>,
+  ): Promise<OutputOf<typeof workspaceSyncPush>> {
+    return this.call(workspaceSyncPush, options);
+  }
+
+  execWorkspace(
+    options: OptionsOf<typeof workspaceExec>,
+    hooks?: CallHooks,
+  ): Promise<OutputOf<typeof workspaceExec>> {
+    return this.call(workspaceExec, options, hooks);
+  }
+
+  listWorkspaceFiles(
+    options: OptionsOf<typeof workspaceFileList>,
+  ): Promise<OutputOf<typeof workspaceFileList>> {
+    return this.call(workspaceFileList, options);
+  }
+
+  readWorkspaceFile(
+    options: OptionsOf<typeof workspaceFileRead>,
+  ): Promise<OutputOf<typeof workspaceFileRead>> {
+    return this.call(workspaceFileRead, options);
+  }
+
+  writeWorkspaceFile(
+    options: OptionsOf<typeof workspaceFileWrite>,
+  ): Promise<OutputOf<typeof workspaceFileWrite>> {
+    return this.call(workspaceFileWrite, options);
+  }
+
+  applyWorkspacePatch(
+    options: OptionsOf<typeof workspacePatchApply>,
+  ): Promise<OutputOf<typeof workspacePatchApply>> {
+    return this.call(workspacePatchApply, options);
+  }
+
+  diffWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceDiff>> {
+    return this.call(workspaceDiff, { workspaceId });
+  }
+
+  exportWorkspace(options: OptionsOf<typeof workspaceExport>): Promise<OutputOf<typeof workspaceExport>> {
+    return this.call(workspaceExport, options);
+  }
+
+  resetWorkspace(
+    options: OptionsOf<typeof workspaceReset>,
+    hooks?: CallHooks,
+  ): Promise<OutputOf<typeof workspaceReset>> {
+    return this.call(workspaceReset, options, hooks);
+  }
+
+  createSnapshot(workspaceId: string, snapshotName: string): Promise<OutputOf<typeof snapshotCreate>> {
+    return this.call(snapshotCreate, { workspaceId, snapshotName });
+  }
+
+  listSnapshots(workspaceId: string): Promise<OutputOf<typeof snapshotList>> {
+    return this.call(snapshotList, { workspaceId });
+  }
+
+  deleteSnapshot(workspaceId: string, snapshotName: string): Promise<OutputOf<typeof snapshotDelete>> {
+    return this.call(snapshotDelete, { workspaceId, snapshotName });
   }
 }

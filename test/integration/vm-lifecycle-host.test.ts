@@ -62,7 +62,7 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     expect(await waitFor(() => processesMentioning(created.vm_id).length === 0, 10_000)).toBe(true);
     expect((await pyro.statusVm(created.vm_id)).state).toBe("expired");
     const reaped = await pyro.reapExpired();
-    expect(reaped.reaped).toContainEqual({ vm_id: created.vm_id, reason: "ttl_expired" });
+    expect(reaped.reaped).toContainEqual({ vm_id: created.vm_id, reason: "ttl_expired", workspace: false });
     await expect(pyro.statusVm(created.vm_id)).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
   });
 

@@ -1,0 +1,58 @@
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { PyroError } from "../../errors/index.js";
+import { symlinkEscapes } from "./symlink-resolution.js";
+
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+export interface TreeListing {
+  /** Relative paths in a stable order, parents before children; the root itself is not listed. */
+  paths: string[];
+  entry_count: number;
+  /** Sum of the regular files' sizes. */
+  bytes: number;
+  /** Sockets, FIFOs and device nodes: they cannot be copied meaningfully, so they are left out. */
+  skipped: SkippedEntry[];
+}
+
+/**
+ * Lists a host directory for packing without following symlinks, and refuses it with ARCHIVE_UNSAFE
+ * when a symlink inside resolves outside the directory (the guest would get a link leaving the tree).
+ */
+export async function listTree(root: string): Promise<TreeListing> {
+  const listing: TreeListing = { paths: [], entry_count: 0, bytes: 0, skipped: [] };
+  const symlinks = new Map<string, string>();
+  const pending = [""];
+  for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+    const names = (await readdir(join(root, directory))).sort();
+    const subdirectories: string[] = [];
+    for (const name of names) {
+      const path = directory === "" ? name : `${directory}/${name}`;
+      const stats = await lstat(join(root, path));
+      if (stats.isDirectory()) subdirectories.push(path);
+      else if (stats.isSymbolicLink()) symlinks.set(path, await readlink(join(root, path)));
+      else if (stats.isFile()) listing.bytes += stats.size;
+      else {
+        listing.skipped.push({ path, reason: "not a regular file, directory or symlink" });
+        continue;
+      }
+      listing.paths.push(path);
+      listing.entry_count += 1;
+    }
+    // Reversed so the stack pops them in sorted order.
+    pending.push(...subdirectories.reverse());
+  }
+  for (const [path, target] of symlinks) {
+    if (symlinkEscapes(path, target, symlinks)) {
+      throw new PyroError(
+        "ARCHIVE_UNSAFE",
+        `The symlink ${join(root, path)} points to ${JSON.stringify(target)}, outside ${root}.`,
+        { details: { path, target } },
+      );
+    }
+  }
+  return listing;
+}

@@ -1,0 +1,101 @@
+import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { PyroError } from "../../errors/index.js";
+import { silentPhases, type PhaseReporter } from "../phases.js";
+import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
+import { vmRunner, type GuestRunner } from "./guest-runner.js";
+import { archiveFromGuest, extractIntoGuest } from "./guest-tar.js";
+import { validateLabels, validateName } from "./naming.js";
+import { tarOfSource } from "./source-tar.js";
+import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
+import { workspaceInfo, type WorkspaceInfo } from "./views.js";
+
+export interface CreateWorkspaceOptions {
+  environment: string;
+  vcpuCount: number;
+  memMib: number;
+  ttlSeconds: number;
+  allowHostCompat: boolean;
+  backend?: string | undefined;
+  seedPath?: string | null;
+  name?: string | null;
+  labels?: Record<string, string>;
+  onPhase?: PhaseReporter;
+}
+
+/** Captures /workspace as the immutable baseline archive that diff compares against. */
+async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
+  const { stream, done } = archiveFromGuest(run, ".");
+  await Promise.all([pipeline(stream, createWriteStream(path, { mode: 0o600, flags: "wx" })), done]);
+}
+
+/**
+ * Creates a workspace: a VM of its own kept in the workspace folder, /workspace seeded from a
+ * directory or archive, and the baseline captured. Nothing is left behind if any step fails.
+ */
+export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
+  const onPhase = options.onPhase ?? silentPhases;
+  const name = validateName(options.name ?? null);
+  const labels = validateLabels(options.labels ?? {});
+  // The seed is checked up front: an unsafe archive is refused before any VM exists.
+  const seed = options.seedPath ? await tarOfSource(options.seedPath) : null;
+
+  const id = newVmId();
+  const files = workspaceFiles(id);
+  mkdirSync(files.snapshots, { recursive: true, mode: 0o700 });
+  const now = new Date().toISOString();
+  const record: WorkspaceRecord = {
+    schema: 1,
+    id,
+    name,
+    labels,
+    environment: options.environment,
+    vcpu_count: options.vcpuCount,
+    mem_mib: options.memMib,
+    ttl_seconds: options.ttlSeconds,
+    allow_host_compat: options.allowHostCompat,
+    backend: "qemu",
+    network_policy: "off",
+    created_at: now,
+    last_activity_at: now,
+    reset_count: 0,
+    command_count: 0,
+    seed: {
+      mode: seed?.mode ?? "empty",
+      source: options.seedPath ?? null,
+      entry_count: seed?.entry_count ?? 0,
+      bytes: seed?.bytes ?? 0,
+    },
+  };
+  try {
+    writeWorkspaceRecord(record);
+    onPhase("create", { workspace_id: id, environment: options.environment });
+    const vm = await createVm({
+      environment: options.environment,
+      vcpuCount: options.vcpuCount,
+      memMib: options.memMib,
+      ttlSeconds: options.ttlSeconds,
+      network: false,
+      allowHostCompat: options.allowHostCompat,
+      backend: options.backend,
+      placement: { id, dir: files.vm },
+      onPhase,
+    });
+    record.backend = vm.backend;
+    writeWorkspaceRecord(record);
+    onPhase("start", { workspace_id: id });
+    await startVm(id);
+    const run = vmRunner(id);
+    if (seed !== null) {
+      onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
+      await extractIntoGuest(run, ".", seed.stream);
+    }
+    onPhase("baseline", { workspace_id: id });
+    await captureBaseline(run, files.baseline);
+  } catch (error) {
+    await deleteVm(id).catch(() => undefined);
+    rmSync(files.dir, { recursive: true, force: true });
+    throw error instanceof PyroError ? error : new PyroError("INTERNAL", String(error), { cause: error });
+  }
+  return workspaceInfo(record);
+}

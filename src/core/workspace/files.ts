@@ -1,0 +1,69 @@
+import { readFile as readHostFile } from "node:fs/promises";
+import { PyroError } from "../../errors/index.js";
+import { listFiles, readFile, writeFile } from "./guest-files.js";
+import { touch, updateWorkspace } from "./lock.js";
+import { applyPlan, guestReadCurrent, planPatch } from "./patch.js";
+import { resolveWorkspacePath } from "./paths.js";
+import { runningWorkspace } from "./running.js";
+
+export const DEFAULT_READ_LIMIT = 1024 * 1024;
+export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
+
+export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
+  const { run } = runningWorkspace(id);
+  return { workspace_id: id, ...(await listFiles(run, resolveWorkspacePath(path), { recursive })) };
+}
+
+export async function readWorkspaceFile(id: string, path: string, maxBytes = DEFAULT_READ_LIMIT) {
+  const { run } = runningWorkspace(id);
+  const result = await readFile(run, resolveWorkspacePath(path), { maxBytes });
+  return { workspace_id: id, ...result };
+}
+
+/** Writes text given inline or read from a host file. */
+export async function writeWorkspaceFile(
+  id: string,
+  path: string,
+  source: { text?: string; textFile?: string },
+) {
+  const { run } = runningWorkspace(id);
+  const relative = resolveWorkspacePath(path);
+  if ((source.text === undefined) === (source.textFile === undefined)) {
+    throw new PyroError("INVALID_ARGUMENT", "give exactly one of text and text_file");
+  }
+  const content =
+    source.text !== undefined ? Buffer.from(source.text) : await readHostText(source.textFile as string);
+  const result = await writeFile(run, relative, content);
+  await updateWorkspace(id, touch);
+  return { workspace_id: id, ...result };
+}
+
+async function readHostText(path: string): Promise<Buffer> {
+  try {
+    const content = await readHostFile(path);
+    if (content.length > MAX_WRITE_TEXT) {
+      throw new PyroError("INVALID_ARGUMENT", `${path} is larger than ${MAX_WRITE_TEXT} bytes`, {
+        hint: "Use `pyro workspace sync push` for large files.",
+      });
+    }
+    return content;
+  } catch (error) {
+    if (error instanceof PyroError) throw error;
+    throw new PyroError("FILE_NOT_FOUND", `cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
+export async function applyWorkspacePatch(id: string, patch: string) {
+  const { run } = runningWorkspace(id);
+  const plan = await planPatch(patch, guestReadCurrent(run));
+  await applyPlan(run, plan);
+  await updateWorkspace(id, touch);
+  return {
+    workspace_id: id,
+    ...plan.summary,
+    changes: plan.changes.map((change) => ({ path: change.path, action: change.action })),
+  };
+}

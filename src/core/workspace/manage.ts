@@ -1,0 +1,44 @@
+import { rmSync } from "node:fs";
+import { deleteVm } from "../vm-manager.js";
+import { readHistory, type HistoryEntry } from "./history.js";
+import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
+import { validateLabels, validateName } from "./naming.js";
+import { readWorkspaceRecord, workspaceFiles } from "./record.js";
+import { workspaceInfo, type WorkspaceInfo } from "./views.js";
+
+export function statusWorkspace(id: string): WorkspaceInfo {
+  return workspaceInfo(readWorkspaceRecord(id));
+}
+
+export interface WorkspaceChanges {
+  name?: string | null | undefined;
+  labels?: Record<string, string> | undefined;
+  clearLabels?: string[] | undefined;
+}
+
+/** Renames and relabels; labels given are set, cleared ones removed. */
+export async function changeWorkspace(id: string, changes: WorkspaceChanges): Promise<WorkspaceInfo> {
+  const record = await updateRecord(id, (current) => {
+    if (changes.name !== undefined) current.name = validateName(changes.name);
+    const labels = { ...current.labels, ...(changes.labels ?? {}) };
+    for (const key of changes.clearLabels ?? []) delete labels[key];
+    current.labels = validateLabels(labels);
+    touch(current);
+  });
+  return workspaceInfo(record);
+}
+
+export function workspaceLogs(id: string): { workspace_id: string; commands: HistoryEntry[]; count: number } {
+  readWorkspaceRecord(id);
+  const commands = readHistory(id);
+  return { workspace_id: id, commands, count: commands.length };
+}
+
+/** Stops the sandbox and removes everything the workspace had, snapshots included. */
+export async function deleteWorkspace(id: string): Promise<{ workspace_id: string; deleted: boolean }> {
+  await withWorkspaceLock(id, async () => {
+    await deleteVm(id).catch(() => undefined);
+  });
+  rmSync(workspaceFiles(id).dir, { recursive: true, force: true });
+  return { workspace_id: id, deleted: true };
+}

@@ -1,0 +1,28 @@
+import { PyroError } from "../../errors/index.js";
+import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { vmRunner, type GuestRunner } from "./guest-runner.js";
+import { readWorkspaceRecord, type WorkspaceRecord } from "./record.js";
+
+/**
+ * The record and a runner for a workspace whose sandbox is up. A VM that died (killed, host
+ * reboot, TTL) is reported at once with what to do, never waited on.
+ */
+export function runningWorkspace(id: string): { record: WorkspaceRecord; run: GuestRunner } {
+  const record = readWorkspaceRecord(id);
+  let alive = false;
+  try {
+    alive = isSupervisorAlive(loadVm(id));
+  } catch (error) {
+    if (!(error instanceof PyroError)) throw error;
+  }
+  if (!alive) {
+    throw new PyroError(
+      "WORKSPACE_NOT_RUNNING",
+      `workspace ${id} has no running sandbox (its VM stopped or died)`,
+      {
+        hint: `Run \`pyro workspace reset ${id}\` to recreate it from the baseline (your last snapshot is kept).`,
+      },
+    );
+  }
+  return { record, run: vmRunner(id) };
+}

@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { diffWorkspace } from "../core/workspace/diff.js";
+import { exportWorkspace } from "../core/workspace/export.js";
+import {
+  applyWorkspacePatch,
+  listWorkspaceFiles,
+  readWorkspaceFile,
+  writeWorkspaceFile,
+} from "../core/workspace/files.js";
+import { defineOperation } from "./types.js";
+import { kv, workspaceIdParam, workspacePathParam } from "./workspace-params.js";
+
+const MAX_READ_BYTES = 16 * 1024 * 1024;
+
+export const workspaceFileList = defineOperation({
+  name: "workspace_file_list",
+  sdkMethod: "listWorkspaceFiles",
+  cli: ["workspace", "file", "list"],
+  description:
+    "List files under a path of /workspace (type, size, mode, mtime); symlinks are reported, not followed.",
+  input: z.object({
+    workspace_id: workspaceIdParam,
+    path: workspacePathParam.default("/workspace"),
+    recursive: z.boolean().default(false).describe("List the whole tree below path."),
+  }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: (input) => listWorkspaceFiles(input.workspace_id, input.path, input.recursive),
+  render: (output) =>
+    [
+      ...output.entries.map(
+        (e) =>
+          `${e.type.padEnd(9)} ${String(e.size).padStart(10)}  ${e.path}${e.link_target ? ` -> ${e.link_target}` : ""}`,
+      ),
+      ...(output.truncated ? ["(truncated: more entries not shown)"] : []),
+    ].join("\n") || "(empty)",
+});
+
+export const workspaceFileRead = defineOperation({
+  name: "workspace_file_read",
+  sdkMethod: "readWorkspaceFile",
+  cli: ["workspace", "file", "read"],
+  description: "Read a file of /workspace, up to max_bytes; says whether it was truncated.",
+  input: z.object({
+    workspace_id: workspaceIdParam,
+    path: workspacePathParam,
+    max_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_READ_BYTES)
+      .default(256 * 1024)
+      .describe(`Read at most this many bytes (default 262144, at most ${MAX_READ_BYTES}).`),
+  }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: async (input) => {
+    const file = await readWorkspaceFile(input.workspace_id, input.path, input.max_bytes);
+    const text = file.content.toString("utf8");
+    const isText = Buffer.from(text, "utf8").equals(file.content) && !file.content.includes(0);
+    return {
+      workspace_id: file.workspace_id,
+      path: file.path,
+      size: file.size,
+      truncated: file.truncated,
+      encoding: isText ? ("utf8" as const) : ("base64" as const),
+      content: isText ? text : file.content.toString("base64"),
+    };
+  },
+  render: (output) =>
+    `${output.encoding === "utf8" ? output.content : `(binary, base64)\n${output.content}`}\n[workspace-file] ${kv({ path: output.path, size: output.size, truncated: output.truncated })}`,
+});
+
+export const workspaceFileWrite = defineOperation({
+  name: "workspace_file_write",
+  sdkMethod: "writeWorkspaceFile",
+  cli: ["workspace", "file", "write"],
+  description: "Write a text file in /workspace (parents are created; replaced atomically).",
+  input: z.object({
+    workspace_id: workspaceIdParam,
+    path: workspacePathParam,
+    text: z.string().optional().describe("The file's new content."),
+    text_file: z.string().optional().describe("Host file whose content is written (instead of text)."),
+  }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: (input) =>
+    writeWorkspaceFile(input.workspace_id, input.path, {
+      ...(input.text !== undefined ? { text: input.text } : {}),
+      ...(input.text_file !== undefined ? { textFile: input.text_file } : {}),
+    }),
+  render: (output) =>
+    `[workspace-file] ${kv({ workspace_id: output.workspace_id, path: output.path, bytes_written: output.bytes_written })}`,
+});
+
+export const workspacePatchApply = defineOperation({
+  name: "workspace_patch_apply",
+  sdkMethod: "applyWorkspacePatch",
+  cli: ["workspace", "patch", "apply"],
+  description:
+    "Apply a unified diff (add, modify, delete files) to /workspace, all or nothing: if any hunk fails, nothing changes and the error names the file and hunk.",
+  input: z.object({
+    workspace_id: workspaceIdParam,
+    patch: z.string().min(1).describe("The unified diff text (git diff format works)."),
+  }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch),
+  render: (output) =>
+    `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted })}`,
+});
+
+export const workspaceDiff = defineOperation({
+  name: "workspace_diff",
+  sdkMethod: "diffWorkspace",
+  cli: ["workspace", "diff"],
+  description:
+    "Compare /workspace with its create-time baseline: summary counts and a unified diff of text files.",
+  input: z.object({ workspace_id: workspaceIdParam }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: (input) => diffWorkspace(input.workspace_id),
+  render: (output) =>
+    [
+      `[workspace-diff] ${kv({ workspace_id: output.workspace_id, ...output.summary })}`,
+      output.patch.trimEnd(),
+      ...(output.patch_truncated ? ["(patch truncated)"] : []),
+    ]
+      .filter((part) => part !== "")
+      .join("\n"),
+});
+
+export const workspaceExport = defineOperation({
+  name: "workspace_export",
+  sdkMethod: "exportWorkspace",
+  cli: ["workspace", "export"],
+  description:
+    "Copy a file or directory from /workspace to a host path. Never writes outside output_path; refuses to replace an existing path unless overwrite is true.",
+  input: z.object({
+    workspace_id: workspaceIdParam,
+    path: workspacePathParam,
+    output_path: z.string().min(1).describe("Host path to create (its parent directory must exist)."),
+    overwrite: z.boolean().default(false).describe("Replace output_path if it already exists."),
+  }),
+  profiles: ["workspace-core", "workspace-full"],
+  handler: (input) => exportWorkspace(input.workspace_id, input.path, input.output_path, input.overwrite),
+  render: (output) =>
+    [
+      `[workspace-export] ${kv({ workspace_id: output.workspace_id, path: output.path, output_path: output.output_path, artifact_type: output.artifact_type, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,
+      ...output.skipped.map((entry) => `skipped ${entry.path}: ${entry.reason}`),
+    ].join("\n"),
+});
+
+export const WORKSPACE_FILE_OPERATIONS = [
+  workspaceFileList,
+  workspaceFileRead,
+  workspaceFileWrite,
+  workspacePatchApply,
+  workspaceDiff,
+  workspaceExport,
+];

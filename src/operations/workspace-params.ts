@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/** Parameters shared by the workspace operations. */
+export const workspaceIdParam = z.string().min(1).describe("Workspace id, as returned by workspace_create.");
+
+export const workspacePathParam = z
+  .string()
+  .min(1)
+  .describe(
+    "Path inside /workspace: relative to it, or absolute under it. Paths that leave /workspace are refused.",
+  );
+
+export const labelsParam = z
+  .record(z.string(), z.string())
+  .describe('Labels as key/value pairs, e.g. {"task": "fix-login"}.');
+
+export const snapshotNameParam = z
+  .string()
+  .min(1)
+  .describe("Snapshot name: 1-64 letters, digits, '.', '_' or '-' ('baseline' is the create-time state).");
+
+export const kv = (pairs: Record<string, string | number | boolean | null>): string =>
+  Object.entries(pairs)
+    .map(
+      ([key, value]) =>
+        `${key}=${value === null ? "-" : /\s/.test(String(value)) ? JSON.stringify(value) : value}`,
+    )
+    .join(" ");
