@@ -68,7 +68,10 @@ export const workspaceCreate = defineOperation({
     allow_host_compat: allowHostCompatParam,
     seed_path: seedPathParam,
     name: z.string().nullable().default(null).describe("A human name for the workspace."),
-    labels: labelsParam.nullable().default(null),
+    labels: labelsParam
+      .nullable()
+      .default(null)
+      .describe('Labels as key/value pairs, e.g. {"task": "fix-login"}.'),
     backend: z
       .enum(["auto", "qemu", "firecracker", "host"])
       .optional()
