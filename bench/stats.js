@@ -1,5 +1,8 @@
 /** Small helpers for benchmark scripts: timing, medians, ratios, a plain report. */
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);

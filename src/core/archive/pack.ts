@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { Pack, type WriteEntry } from "tar";
@@ -16,17 +17,52 @@ export interface PackedSource {
 }
 
 /**
- * A tar stream of a directory's contents with relative names (no `./`), portable headers (no
- * owner ids or names) and symlinks stored as links. The tree is listed and checked first (see
- * listTree), then exactly the listed paths are packed.
+ * A tar stream of a directory's contents with relative names (no `./`), owner-neutral headers
+ * and symlinks stored as links. The tree is listed and checked first (see listTree), then
+ * exactly the listed paths are packed — by the system's GNU tar, which is an order of magnitude
+ * faster than packing in JavaScript for trees of many small files.
  */
 export async function packDirectory(directory: string): Promise<PackedSource> {
   const root = resolve(directory);
   const listing = await listTree(root);
-  const pack = new Pack({ cwd: root, portable: true, noDirRecurse: true, strict: true });
-  for (const path of listing.paths) pack.add(path);
-  pack.end();
-  return { stream: pack, entry_count: listing.entry_count, bytes: listing.bytes, skipped: listing.skipped };
+  return {
+    stream: tarOfListedPaths(root, listing.paths),
+    entry_count: listing.entry_count,
+    bytes: listing.bytes,
+    skipped: listing.skipped,
+  };
+}
+
+async function* tarOfListedPaths(root: string, paths: string[]): AsyncGenerator<Buffer> {
+  const args = ["-C", root, "--null", "--verbatim-files-from", "--no-recursion", "-T", "-"];
+  const child = spawn("tar", [...args, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+  child.stdin.on("error", () => undefined); // tar may exit before reading the whole list
+  child.stdin.end(paths.map((path) => `${path}\0`).join(""));
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    finished = true;
+  } finally {
+    // Only a consumer that stopped early leaves tar running; a finished one is just exiting.
+    if (!finished) child.kill();
+  }
+  const code = await exited;
+  if (code !== 0) {
+    throw new PyroError(
+      "EXEC_FAILED",
+      `packing ${root} failed: ${stderr.trim() || `tar exited with ${code}`}`,
+      {
+        hint: "A file may have changed or vanished while it was being copied; try again.",
+      },
+    );
+  }
 }
 
 /** A one-entry tar stream of a regular file, stored under `name` (a plain relative name). */

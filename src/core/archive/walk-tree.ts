@@ -1,4 +1,4 @@
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
 import { symlinkEscapes } from "./symlink-resolution.js";
@@ -27,13 +27,14 @@ export async function listTree(root: string): Promise<TreeListing> {
   const symlinks = new Map<string, string>();
   const pending = [""];
   for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
-    const names = (await readdir(join(root, directory))).sort();
+    // Synchronous calls: for trees of many small files they are several times faster than awaiting each.
+    const names = readdirSync(join(root, directory)).sort();
     const subdirectories: string[] = [];
     for (const name of names) {
       const path = directory === "" ? name : `${directory}/${name}`;
-      const stats = await lstat(join(root, path));
+      const stats = lstatSync(join(root, path));
       if (stats.isDirectory()) subdirectories.push(path);
-      else if (stats.isSymbolicLink()) symlinks.set(path, await readlink(join(root, path)));
+      else if (stats.isSymbolicLink()) symlinks.set(path, readlinkSync(join(root, path)));
       else if (stats.isFile()) listing.bytes += stats.size;
       else {
         listing.skipped.push({ path, reason: "not a regular file, directory or symlink" });
