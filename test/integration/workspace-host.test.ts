@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/sdk/pyro.js";
-import { processesMentioning } from "../helpers/processes.js";
+import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
@@ -212,6 +212,43 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(80 * 1024 * 1024);
     await pyro.execWorkspace({ workspaceId: id, command: "rm -rf data" });
   }, 120_000);
+
+  it("reports a sandbox that died at once, with the fix, and reset brings it back", async () => {
+    const victim = await pyro.createWorkspace({ ...HOST });
+    const agent = processesMentioning(victim.workspace_id).find((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--host"),
+    );
+    expect(agent).toBeDefined();
+    process.kill(agent as number, "SIGKILL");
+    await waitFor(() => processesMentioning(victim.workspace_id).length === 0, 5_000);
+    const started = Date.now();
+    const failure = await pyro
+      .execWorkspace({ workspaceId: victim.workspace_id, command: "true" })
+      .catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: "WORKSPACE_NOT_RUNNING", hint: expect.stringContaining("reset") });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const reset = await pyro.resetWorkspace({ workspaceId: victim.workspace_id });
+    expect(reset).toMatchObject({ state: "running", reset_count: 1 });
+    expect(
+      (await pyro.execWorkspace({ workspaceId: victim.workspace_id, command: "echo back" })).stdout,
+    ).toBe("back\n");
+    await pyro.deleteWorkspace(victim.workspace_id);
+  });
+
+  it("honours the TTL: the sandbox stops, and reaping removes the workspace", async () => {
+    const short = await pyro.createWorkspace({ ...HOST, ttlSeconds: 2 });
+    expect(await waitFor(() => processesMentioning(short.workspace_id).length === 0, 10_000)).toBe(true);
+    expect((await pyro.statusWorkspace(short.workspace_id)).state).toBe("expired");
+    const reaped = await pyro.reapExpired();
+    expect(reaped.reaped).toContainEqual({
+      vm_id: short.workspace_id,
+      reason: "ttl_expired",
+      workspace: true,
+    });
+    await expect(pyro.statusWorkspace(short.workspace_id)).rejects.toMatchObject({
+      code: "WORKSPACE_NOT_FOUND",
+    });
+  });
 
   it("deletes everything, leaving no process behind", async () => {
     const extra = await pyro.createWorkspace({ ...HOST });
