@@ -23,6 +23,8 @@ export interface ExecRequest {
   cwd?: string;
   timeoutMs?: number;
   stdin?: boolean;
+  /** Run on a new pseudo-terminal of this size (stdout carries the terminal's output). */
+  pty?: { cols: number; rows: number };
 }
 
 export interface ExitStatus {
@@ -80,12 +82,16 @@ export const encode = {
         ...optional(request.cwd, (v) => str(Tag.CWD, v)),
         ...optional(request.timeoutMs, (v) => u32(Tag.TIMEOUT_MS, v)),
         ...optional(request.stdin, (v) => u32(Tag.STDIN, v ? 1 : 0)),
+        ...optional(request.pty, (v) => u32(Tag.PTY_COLS, v.cols)),
+        ...optional(request.pty, (v) => u32(Tag.PTY_ROWS, v.rows)),
       ]),
     ),
   stdin: (stream: number, data: Buffer, end = false): Frame =>
     frame(MessageType.STDIN, stream, data, end ? FLAG_END : 0),
   signal: (stream: number, signo: number): Frame =>
     frame(MessageType.SIGNAL, stream, encodeFields([u32(Tag.SIGNO, signo)])),
+  resize: (stream: number, size: { cols: number; rows: number }): Frame =>
+    frame(MessageType.RESIZE, stream, encodeFields([u32(Tag.COLS, size.cols), u32(Tag.ROWS, size.rows)])),
   started: (stream: number, pid: number): Frame =>
     frame(MessageType.STARTED, stream, encodeFields([u32(Tag.PID, pid)])),
   stdout: (stream: number, data: Buffer): Frame => frame(MessageType.STDOUT, stream, data),
@@ -156,9 +162,16 @@ export const decode = {
     if (cwd !== undefined) request.cwd = cwd;
     if (timeoutMs !== undefined) request.timeoutMs = timeoutMs;
     if (stdin !== undefined) request.stdin = stdin === 1;
+    const cols = r.u32(Tag.PTY_COLS);
+    const rows = r.u32(Tag.PTY_ROWS);
+    if (cols !== undefined && rows !== undefined) request.pty = { cols, rows };
     return request;
   },
   signal: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.SIGNO), "signo"),
+  resize(body: Buffer): { cols: number; rows: number } {
+    const r = FieldReader.of(body);
+    return { cols: required(r.u32(Tag.COLS), "cols"), rows: required(r.u32(Tag.ROWS), "rows") };
+  },
   started: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.PID), "pid"),
   exit(body: Buffer): ExitStatus {
     const r = FieldReader.of(body);

@@ -31,6 +31,8 @@ function decodeMessage(bytes: Buffer): unknown {
       return decode.exit(frame.body);
     case MessageType.SIGNAL:
       return decode.signal(frame.body);
+    case MessageType.RESIZE:
+      return decode.resize(frame.body);
     case MessageType.STARTED:
       return decode.started(frame.body);
     case MessageType.ERROR:
@@ -66,6 +68,8 @@ describe("golden frame vectors", () => {
       cwd: "/workspace",
       timeoutMs: 30000,
     });
+    expect(decodeMessage(vectors.get("exec_pty") as Buffer)).toMatchObject({ pty: { cols: 120, rows: 30 }, stdin: true });
+    expect(decodeMessage(vectors.get("resize") as Buffer)).toEqual({ cols: 80, rows: 24 });
     expect(decodeMessage(vectors.get("exit_killed") as Buffer)).toEqual({
       exitCode: -1,
       signal: 9,
