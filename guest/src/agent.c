@@ -190,6 +190,7 @@ static void dispatch(const struct frame *f)
 		return protocol_error("BAD_MESSAGE", err);
 	struct cmd *c;
 	uint32_t signo;
+	struct msg_resize rs;
 	switch (f->type) {
 	case T_HELLO:
 		return on_hello(f);
@@ -210,6 +211,11 @@ static void dispatch(const struct frame *f)
 		msg_decode_u32_msg(f->body, f->len, TAG_SIGNO, &signo, &err);
 		if ((c = cmd_find(f->stream)) && signo > 0 && signo < NSIG)
 			cmd_signal(c, (int)signo);
+		return;
+	case T_RESIZE:
+		msg_decode_resize(f->body, f->len, &rs, &err);
+		if ((c = cmd_find(f->stream)))
+			cmd_resize(c, rs.cols, rs.rows);
 		return;
 	case T_ERROR:
 		agent_log("host reported an error on stream %u", f->stream);

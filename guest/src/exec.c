@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@ struct cmd {
 	uint32_t stream;
 	pid_t pid; /* also the process group id */
 	int reaped, status, timed_out;
+	int pty; /* on a pseudo-terminal: fd_out is the master, fd_in a dup of it, fd_err -1 */
 	int fd_out, fd_err, fd_in;
 	int64_t t_start, t_deadline, t_drain;
 	uint32_t duration_ms;
@@ -154,12 +156,23 @@ static void child_reset_signals(void)
 }
 
 /* Runs in the forked child: never returns. Messages go to the command's own
- * stderr so an exec failure looks like a shell's "command not found". */
+ * stderr so an exec failure looks like a shell's "command not found".
+ * With a terminal (pts != NULL) the slave becomes the controlling terminal and
+ * fds 0-2; in, out and err are ignored. */
 static void child_exec(const char *file, char **argv, char **envp, const char *cwd, int in, int out,
-		       int err)
+		       int err, const char *pts)
 {
 	setsid();
 	child_reset_signals();
+	if (pts) {
+		/* A session leader without a terminal acquires the first tty it opens;
+		 * TIOCSCTTY makes that explicit. */
+		int fd = open(pts, O_RDWR);
+		if (fd < 0)
+			_exit(126);
+		ioctl(fd, TIOCSCTTY, 0);
+		in = out = err = fd;
+	}
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		_exit(126);
 	/* Ours are CLOEXEC anyway; this also drops fds the agent itself inherited
@@ -178,6 +191,36 @@ static void child_exec(const char *file, char **argv, char **envp, const char *c
 	}
 	dprintf(2, "pyro-agent: %s: %s\n", file, strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
+}
+
+static uint16_t win_dim(uint32_t v)
+{
+	return v > 0xffff ? 0xffff : (uint16_t)v;
+}
+
+static int set_winsize(int fd, uint32_t cols, uint32_t rows)
+{
+	struct winsize ws = { .ws_row = win_dim(rows), .ws_col = win_dim(cols) };
+	return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+/* A new terminal: the master (CLOEXEC, so no command inherits it) and the
+ * slave's path, which only the child opens: the slave must close when the
+ * command's processes are gone, so that reading the master ends (EIO). */
+static int open_pty(uint32_t cols, uint32_t rows, char *pts, size_t cap)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return -1;
+	int e = 0;
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || (e = ptsname_r(m, pts, cap)) != 0 ||
+	    set_winsize(m, cols, rows) < 0) {
+		e = e ? e : errno; /* ptsname_r returns its error */
+		close(m);
+		errno = e;
+		return -1;
+	}
+	return m;
 }
 
 struct cmd *cmd_start(uint32_t stream, const struct msg_exec *m, const char *cwd, int devnull_fd,
@@ -202,18 +245,28 @@ struct cmd *cmd_start(uint32_t stream, const struct msg_exec *m, const char *cwd
 	char **argv = m->has_shell ? cstr_vec(sh, 3) : cstr_vec(m->args, m->nargs);
 	char **envp = cstr_vec(m->env, m->nenv);
 	int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_in[2] = { -1, -1 };
-	int want_stdin = m->has_stdin && m->stdin_mode == 1;
-	int ok = argv && envp && pipe2(p_out, O_CLOEXEC) == 0 && pipe2(p_err, O_CLOEXEC) == 0;
-	/* No /dev/null (should not happen): an empty pipe reads as EOF just the same. */
-	if (ok && (want_stdin || devnull_fd < 0))
-		ok = pipe2(p_in, O_CLOEXEC) == 0;
+	int pty = msg_exec_pty(m);
+	int want_stdin = pty || (m->has_stdin && m->stdin_mode == 1);
+	char pts[64];
+	int ok = argv && envp;
+	if (ok && pty) {
+		/* p_out[0] is the master for reading; p_in[1] a second fd on it for
+		 * writing, so the pipe machinery (poll slots, stdin queue) applies as is. */
+		ok = (p_out[0] = open_pty(m->pty_cols, m->pty_rows, pts, sizeof(pts))) >= 0 &&
+		     (p_in[1] = fcntl(p_out[0], F_DUPFD_CLOEXEC, 3)) >= 0;
+	} else if (ok) {
+		ok = pipe2(p_out, O_CLOEXEC) == 0 && pipe2(p_err, O_CLOEXEC) == 0;
+		/* No /dev/null (should not happen): an empty pipe reads as EOF just the same. */
+		if (ok && (want_stdin || devnull_fd < 0))
+			ok = pipe2(p_in, O_CLOEXEC) == 0;
+	}
 	pid_t pid = -1;
 	int64_t t0 = now_ms();
 	if (ok) {
 		pid = fork();
 		if (pid == 0)
 			child_exec(m->has_shell ? "/bin/sh" : argv[0], argv, envp, cwd,
-				   p_in[0] >= 0 ? p_in[0] : devnull_fd, p_out[1], p_err[1]);
+				   p_in[0] >= 0 ? p_in[0] : devnull_fd, p_out[1], p_err[1], pty ? pts : NULL);
 	}
 	int saved = errno;
 	free(argv);
@@ -234,13 +287,15 @@ struct cmd *cmd_start(uint32_t stream, const struct msg_exec *m, const char *cwd
 	c->pfd_at = -1;
 	c->stream = stream;
 	c->pid = pid;
+	c->pty = pty;
 	c->fd_out = p_out[0];
 	c->fd_err = p_err[0];
 	c->fd_in = want_stdin ? p_in[1] : -1;
 	if (!want_stdin)
 		close_fd(&p_in[1]);
-	set_nonblock(c->fd_out);
-	set_nonblock(c->fd_err);
+	set_nonblock(c->fd_out); /* with a terminal, this also makes fd_in non-blocking */
+	if (c->fd_err >= 0)
+		set_nonblock(c->fd_err);
 	if (c->fd_in >= 0)
 		set_nonblock(c->fd_in);
 	c->t_start = t0;
@@ -259,7 +314,8 @@ static void flush_stdin(struct cmd *c)
 		} else if (w < 0 && errno == EAGAIN) {
 			return;
 		} else {
-			drop_stdin(c); /* EPIPE: the command closed its stdin */
+			/* EPIPE: the command closed its stdin; EIO: nobody holds the terminal. */
+			drop_stdin(c);
 			return;
 		}
 	}
@@ -277,6 +333,8 @@ void cmd_stdin(struct cmd *c, const uint8_t *p, size_t n, int end)
 {
 	if (c->fd_in < 0)
 		return; /* stdin is /dev/null or already closed: nothing to feed */
+	if (c->pty)
+		end = 0; /* a terminal has no end of input; the host sends ^D as data */
 	if (n) {
 		if (c->inq_off > 0) {
 			memmove(c->inq, c->inq + c->inq_off, c->inq_len - c->inq_off);
@@ -314,6 +372,13 @@ void cmd_signal(struct cmd *c, int signo)
 		kill(c->pid, signo);
 }
 
+void cmd_resize(struct cmd *c, uint32_t cols, uint32_t rows)
+{
+	/* After EIO the master is closed: nobody is left to resize for. */
+	if (c->pty && c->fd_out >= 0)
+		set_winsize(c->fd_out, cols, rows);
+}
+
 int cmd_pollfds(struct pollfd *pfd, int at, int cap)
 {
 	for (int i = 0; i < MAX_CMDS; i++) {
@@ -330,7 +395,8 @@ int cmd_pollfds(struct pollfd *pfd, int at, int cap)
 	return at;
 }
 
-/* One read per readable pipe per loop turn keeps streams fair; each read is one frame. */
+/* One read per readable pipe per loop turn keeps streams fair; each read is one frame.
+ * A terminal master reads EIO once the slave is closed everywhere: its EOF. */
 static void forward(struct cmd *c, int *fd, uint8_t type)
 {
 	ssize_t n = read(*fd, chan_out + HEADER_SIZE, MAX_BODY);

@@ -28,6 +28,8 @@ pid_t cmd_pid(const struct cmd *c);
 
 void cmd_stdin(struct cmd *c, const uint8_t *p, size_t n, int end);
 void cmd_signal(struct cmd *c, int signo);
+/* Sets a terminal's window size (the kernel sends SIGWINCH); no-op without one. */
+void cmd_resize(struct cmd *c, uint32_t cols, uint32_t rows);
 /* Bytes queued for all commands' stdin; the caller stops reading the channel above the cap. */
 size_t cmd_stdin_backlog(void);
 

@@ -22,7 +22,7 @@ int type_known(uint8_t type)
 {
 	switch (type) {
 	case T_HELLO: case T_HELLO_ACK: case T_PING: case T_PONG: case T_SHUTDOWN:
-	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_STARTED:
+	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
 	case T_STDOUT: case T_STDERR: case T_EXIT: case T_ERROR:
 		return 1;
 	}
@@ -338,6 +338,12 @@ static int exec_field(void *mp, uint8_t tag, struct bytes v, const char **err)
 	case TAG_STDIN:
 		m->has_stdin = 1;
 		return want_u32(v, &m->stdin_mode, err);
+	case TAG_PTY_COLS:
+		m->has_pty_cols = 1;
+		return want_u32(v, &m->pty_cols, err);
+	case TAG_PTY_ROWS:
+		m->has_pty_rows = 1;
+		return want_u32(v, &m->pty_rows, err);
 	}
 	return 0;
 }
@@ -366,6 +372,43 @@ void msg_exec_free(struct msg_exec *m)
 	free(m->args);
 	free(m->env);
 	m->args = m->env = NULL;
+}
+
+int msg_exec_pty(const struct msg_exec *m)
+{
+	return m->has_pty_cols && m->has_pty_rows;
+}
+
+struct resize_seen {
+	struct msg_resize *m;
+	int seen_cols, seen_rows;
+};
+
+static int resize_field(void *sp, uint8_t tag, struct bytes v, const char **err)
+{
+	struct resize_seen *s = sp;
+	switch (tag) {
+	case TAG_COLS:
+		s->seen_cols = 1;
+		return want_u32(v, &s->m->cols, err);
+	case TAG_ROWS:
+		s->seen_rows = 1;
+		return want_u32(v, &s->m->rows, err);
+	}
+	return 0;
+}
+
+int msg_decode_resize(const uint8_t *b, size_t n, struct msg_resize *m, const char **err)
+{
+	struct resize_seen s = { m, 0, 0 };
+	memset(m, 0, sizeof(*m));
+	if (each_field(b, n, &s, resize_field, err) < 0)
+		return -1;
+	if (!s.seen_cols || !s.seen_rows) {
+		*err = s.seen_cols ? "missing field rows" : "missing field cols";
+		return -1;
+	}
+	return 0;
 }
 
 struct u32_want {
@@ -458,6 +501,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		struct msg_exec exec;
 		struct msg_exit exit;
 		struct msg_error error;
+		struct msg_resize resize;
 		uint32_t u;
 	} m;
 	switch (type) {
@@ -469,6 +513,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		msg_exec_free(&m.exec);
 		return 0;
 	case T_SIGNAL: return msg_decode_u32_msg(b, n, TAG_SIGNO, &m.u, err);
+	case T_RESIZE: return msg_decode_resize(b, n, &m.resize, err);
 	case T_STARTED: return msg_decode_u32_msg(b, n, TAG_PID, &m.u, err);
 	case T_EXIT: return msg_decode_exit(b, n, &m.exit, err);
 	case T_ERROR: return msg_decode_error(b, n, &m.error, err);
@@ -520,6 +565,19 @@ long msg_encode_exec(uint8_t *out, size_t cap, const struct msg_exec *m)
 		tlv_put_u32(&w, TAG_TIMEOUT_MS, m->timeout_ms);
 	if (m->has_stdin)
 		tlv_put_u32(&w, TAG_STDIN, m->stdin_mode);
+	if (m->has_pty_cols)
+		tlv_put_u32(&w, TAG_PTY_COLS, m->pty_cols);
+	if (m->has_pty_rows)
+		tlv_put_u32(&w, TAG_PTY_ROWS, m->pty_rows);
+	return tlv_end(&w);
+}
+
+long msg_encode_resize(uint8_t *out, size_t cap, const struct msg_resize *m)
+{
+	struct tlv_writer w;
+	tlv_writer_init(&w, out, cap);
+	tlv_put_u32(&w, TAG_COLS, m->cols);
+	tlv_put_u32(&w, TAG_ROWS, m->rows);
 	return tlv_end(&w);
 }
 

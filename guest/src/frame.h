@@ -21,6 +21,7 @@ enum msg_type {
 	T_EXEC = 0x10,
 	T_STDIN = 0x11,
 	T_SIGNAL = 0x12,
+	T_RESIZE = 0x13,
 	T_STARTED = 0x20,
 	T_STDOUT = 0x21,
 	T_STDERR = 0x22,
@@ -42,8 +43,12 @@ enum tag {
 	TAG_CWD = 0x13,
 	TAG_TIMEOUT_MS = 0x14,
 	TAG_STDIN = 0x15,
+	TAG_PTY_COLS = 0x16,
+	TAG_PTY_ROWS = 0x17,
 	TAG_SIGNO = 0x20,
 	TAG_PID = 0x21,
+	TAG_COLS = 0x22,
+	TAG_ROWS = 0x23,
 	TAG_EXIT_CODE = 0x30,
 	TAG_SIGNAL = 0x31,
 	TAG_TIMED_OUT = 0x32,
@@ -120,6 +125,12 @@ struct msg_exec {
 	int has_shell, has_cwd, has_timeout, has_stdin;
 	struct bytes shell, cwd;
 	uint32_t timeout_ms, stdin_mode;
+	/* A terminal is wanted only when both are present (msg_exec_pty). */
+	int has_pty_cols, has_pty_rows;
+	uint32_t pty_cols, pty_rows;
+};
+struct msg_resize {
+	uint32_t cols, rows;
 };
 struct msg_exit {
 	int32_t exit_code;
@@ -133,6 +144,8 @@ int msg_decode_hello(const uint8_t *b, size_t n, struct msg_hello *m, const char
 int msg_decode_hello_ack(const uint8_t *b, size_t n, struct msg_hello_ack *m, const char **err);
 int msg_decode_exec(const uint8_t *b, size_t n, struct msg_exec *m, const char **err);
 void msg_exec_free(struct msg_exec *m);
+int msg_exec_pty(const struct msg_exec *m);
+int msg_decode_resize(const uint8_t *b, size_t n, struct msg_resize *m, const char **err);
 int msg_decode_u32_msg(const uint8_t *b, size_t n, uint8_t tag, uint32_t *v, const char **err);
 int msg_decode_exit(const uint8_t *b, size_t n, struct msg_exit *m, const char **err);
 int msg_decode_error(const uint8_t *b, size_t n, struct msg_error *m, const char **err);
@@ -142,6 +155,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err);
 long msg_encode_hello(uint8_t *out, size_t cap, const struct msg_hello *m);
 long msg_encode_hello_ack(uint8_t *out, size_t cap, const struct msg_hello_ack *m);
 long msg_encode_exec(uint8_t *out, size_t cap, const struct msg_exec *m);
+long msg_encode_resize(uint8_t *out, size_t cap, const struct msg_resize *m);
 long msg_encode_u32_msg(uint8_t *out, size_t cap, uint8_t tag, uint32_t v);
 long msg_encode_exit(uint8_t *out, size_t cap, const struct msg_exit *m);
 long msg_encode_error(uint8_t *out, size_t cap, const struct msg_error *m);

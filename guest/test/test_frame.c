@@ -34,6 +34,7 @@ struct expect {
 	uint32_t u32; /* SIGNAL signo / STARTED pid */
 	struct msg_exit exit;
 	struct msg_error error;
+	struct msg_resize resize;
 	int seen;
 };
 
@@ -44,6 +45,7 @@ static struct bytes B(const char *s)
 
 static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8_t *)"--version", 9 } };
 static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
+static struct bytes env_pty[] = { { (const uint8_t *)"TERM=xterm-256color", 19 } };
 
 static struct expect expects[32];
 static int nexpects;
@@ -94,6 +96,22 @@ static void build_expectations(void)
 	e->exec.timeout_ms = 0;
 	e->exec.has_stdin = 1;
 	e->exec.stdin_mode = 1;
+	e = add("exec_pty", 5, T_EXEC, 0);
+	e->exec.has_shell = 1;
+	e->exec.shell = B("exec bash -i");
+	e->exec.nenv = 1;
+	e->exec.env = env_pty;
+	e->exec.has_cwd = 1;
+	e->exec.cwd = B("/workspace");
+	e->exec.has_timeout = 1;
+	e->exec.timeout_ms = 0;
+	e->exec.has_stdin = 1;
+	e->exec.stdin_mode = 1;
+	e->exec.has_pty_cols = 1;
+	e->exec.pty_cols = 120;
+	e->exec.has_pty_rows = 1;
+	e->exec.pty_rows = 30;
+	add("resize", 5, T_RESIZE, 0)->resize = (struct msg_resize){ 80, 24 };
 	raw(add("stdin_data", 3, T_STDIN, 0), "abc", 3);
 	raw(add("stdin_end", 3, T_STDIN, FLAG_END), "", 0);
 	add("signal", 1, T_SIGNAL, 0)->u32 = 15;
@@ -129,6 +147,7 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 	case T_HELLO_ACK: return msg_encode_hello_ack(out, cap, &e->ack);
 	case T_EXEC: return msg_encode_exec(out, cap, &e->exec);
 	case T_SIGNAL: return msg_encode_u32_msg(out, cap, TAG_SIGNO, e->u32);
+	case T_RESIZE: return msg_encode_resize(out, cap, &e->resize);
 	case T_STARTED: return msg_encode_u32_msg(out, cap, TAG_PID, e->u32);
 	case T_EXIT: return msg_encode_exit(out, cap, &e->exit);
 	case T_ERROR: return msg_encode_error(out, cap, &e->error);
@@ -181,6 +200,10 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		CHECK(m.has_cwd == x->has_cwd && (!m.has_cwd || beq(m.cwd, x->cwd)), "%s: cwd differs", e->name);
 		CHECK(m.has_timeout == x->has_timeout && m.timeout_ms == x->timeout_ms, "%s: timeout differs", e->name);
 		CHECK(m.has_stdin == x->has_stdin && m.stdin_mode == x->stdin_mode, "%s: stdin differs", e->name);
+		CHECK(m.has_pty_cols == x->has_pty_cols && m.pty_cols == x->pty_cols && m.has_pty_rows == x->has_pty_rows &&
+			      m.pty_rows == x->pty_rows,
+		      "%s: pty size differs (%u x %u)", e->name, m.pty_cols, m.pty_rows);
+		CHECK(msg_exec_pty(&m) == (x->has_pty_cols && x->has_pty_rows), "%s: terminal wanted?", e->name);
 		len = msg_encode_exec(out, cap, &m);
 		msg_exec_free(&m);
 		break;
@@ -192,6 +215,14 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		CHECK(msg_decode_u32_msg(f->body, f->len, tag, &v, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(v == e->u32, "%s: value %u, want %u", e->name, v, e->u32);
 		len = msg_encode_u32_msg(out, cap, tag, v);
+		break;
+	}
+	case T_RESIZE: {
+		struct msg_resize m;
+		CHECK(msg_decode_resize(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.cols == e->resize.cols && m.rows == e->resize.rows, "%s: size %u x %u, want %u x %u", e->name,
+		      m.cols, m.rows, e->resize.cols, e->resize.rows);
+		len = msg_encode_resize(out, cap, &m);
 		break;
 	}
 	case T_EXIT: {
@@ -370,6 +401,19 @@ static void check_truncation(void)
 	CHECK(msg_decode_hello(NULL, 0, &h, &err) < 0, "HELLO without version accepted");
 	uint8_t badtime[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_HOST_TIME_MS, 0, 0, 0, 4, 0, 0, 0, 1 };
 	CHECK(msg_decode_hello(badtime, sizeof(badtime), &h, &err) < 0, "4-byte u64 accepted");
+	/* RESIZE needs both fields; EXEC wants a terminal only with both sizes. */
+	struct msg_resize rs;
+	uint8_t cols_only[] = { TAG_COLS, 0, 0, 0, 4, 0, 0, 0, 80 };
+	uint8_t rows_only[] = { TAG_ROWS, 0, 0, 0, 4, 0, 0, 0, 24 };
+	CHECK(msg_decode_resize(cols_only, sizeof(cols_only), &rs, &err) < 0, "RESIZE without rows accepted");
+	CHECK(msg_decode_resize(rows_only, sizeof(rows_only), &rs, &err) < 0, "RESIZE without cols accepted");
+	CHECK(msg_validate(T_RESIZE, NULL, 0, &err) < 0, "empty RESIZE accepted");
+	uint8_t pty_half[] = { TAG_SHELL, 0, 0, 0, 1, 'x', TAG_PTY_COLS, 0, 0, 0, 4, 0, 0, 0, 80 };
+	CHECK(msg_decode_exec(pty_half, sizeof(pty_half), &d, &err) == 0 && !msg_exec_pty(&d) && d.has_pty_cols,
+	      "EXEC with pty_cols alone");
+	msg_exec_free(&d);
+	uint8_t pty_short[] = { TAG_SHELL, 0, 0, 0, 1, 'x', TAG_PTY_ROWS, 0, 0, 0, 2, 0, 24 };
+	CHECK(msg_decode_exec(pty_short, sizeof(pty_short), &d, &err) < 0, "2-byte pty_rows accepted");
 	/* Unknown tags are skipped. */
 	uint8_t unk[] = { 0x7e, 0, 0, 0, 1, 'z', TAG_SIGNO, 0, 0, 0, 4, 0, 0, 0, 9 };
 	CHECK(msg_decode_u32_msg(unk, sizeof(unk), TAG_SIGNO, &u, &err) == 0 && u == 9, "unknown tag not skipped");

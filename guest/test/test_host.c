@@ -1,6 +1,6 @@
 /* Host-mode tests: runs the real agent binary (`pyro-agent --host`) over pipes
  * and checks the protocol end to end: handshake, exec, streams, exit codes,
- * timeouts, signals, stdin, floods, malformed input, EOF and shutdown. */
+ * timeouts, signals, stdin, floods, terminals, malformed input, EOF and shutdown. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -231,6 +231,7 @@ struct req {
 	const char *cwd;
 	uint32_t timeout_ms;
 	int stdin_pipe;
+	uint32_t pty_cols, pty_rows; /* both nonzero: run on a terminal */
 };
 
 static void send_exec(struct agent *a, uint32_t stream, const struct req *r)
@@ -258,6 +259,11 @@ static void send_exec(struct agent *a, uint32_t stream, const struct req *r)
 	if (r->stdin_pipe) {
 		m.has_stdin = 1;
 		m.stdin_mode = 1;
+	}
+	if (r->pty_cols && r->pty_rows) {
+		m.has_pty_cols = m.has_pty_rows = 1;
+		m.pty_cols = r->pty_cols;
+		m.pty_rows = r->pty_rows;
 	}
 	uint8_t b[4096];
 	long n = msg_encode_exec(b, sizeof(b), &m);
@@ -568,6 +574,113 @@ static void test_flood(struct agent *a)
 	run_free(&r);
 }
 
+static void send_resize(struct agent *a, uint32_t stream, uint32_t cols, uint32_t rows)
+{
+	uint8_t b[32];
+	struct msg_resize m = { cols, rows };
+	send_frame(a, stream, T_RESIZE, 0, b, (size_t)msg_encode_resize(b, sizeof(b), &m));
+}
+
+static int has(const struct run *r, const char *s)
+{
+	return r->out && strstr(r->out, s) != NULL;
+}
+
+static void test_pty(struct agent *a)
+{
+	static const char *const env[] = { "PATH=/usr/bin:/bin", "TERM=dumb", NULL };
+	struct run r = run(a, 40, &(struct req){ .shell = "tty; stty size; echo done; echo err >&2", .env = env,
+						  .pty_cols = 120, .pty_rows = 30 });
+	CHECK(has(&r, "/dev/pts/") && has(&r, "30 120") && has(&r, "done") && has(&r, "err"), "pty: tty and size: %s",
+	      r.out ? r.out : "");
+	CHECK(r.err_len == 0 && r.exit.exit_code == 0 && r.exit.signal == 0, "pty: one stream, exit 0 (got %d)",
+	      r.exit.exit_code);
+	run_free(&r);
+
+	/* The command holds the slave as 0-2 only: the master and its duplicate stay with the agent. */
+	r = run(a, 40, &(struct req){ .shell = "ls /proc/self/fd | tr '\\n' ' '", .env = env, .pty_cols = 80, .pty_rows = 24 });
+	CHECK(str_is(r.out, "0 1 2 3 "), "pty: inherited fds: %s", r.out ? r.out : "");
+	run_free(&r);
+
+	/* An interactive shell: prompt, typed input echoed, its output, exit status. */
+	static const char *const bash[] = { "/bin/bash", "--norc", "--noprofile", "-i", NULL };
+	static const char *const sh[] = { "/bin/sh", "-i", NULL };
+	char home[128];
+	snprintf(home, sizeof(home), "HOME=%s", workdir);
+	const char *const ienv[] = { "PATH=/usr/bin:/bin", "TERM=dumb", home, "PS1=pyro$ ", NULL };
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 41, &(struct req){ .args = access("/bin/bash", X_OK) == 0 ? bash : sh, .env = ienv,
+					 .pty_cols = 100, .pty_rows = 40 });
+	send_frame(a, 41, T_STDIN, 0, "echo hello-$((1+2))\n", 20);
+	send_frame(a, 41, T_STDIN, 0, "exit 7\n", 7);
+	collect(a, 41, &r, 5000);
+	CHECK(has(&r, "pyro$ ") && has(&r, "echo hello-$((1+2))") && has(&r, "hello-3"), "pty: interactive shell: %s",
+	      r.out ? r.out : "");
+	CHECK(r.exit.exit_code == 7 && r.exit.signal == 0, "pty: interactive exit 7 (got %d)", r.exit.exit_code);
+	run_free(&r);
+
+	/* END is ignored on a terminal; ^D typed on an empty line is the end of input. */
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 42, &(struct req){ .args = (const char *const[]){ "cat", NULL }, .env = env, .pty_cols = 80,
+					 .pty_rows = 24 });
+	send_frame(a, 42, T_STDIN, FLAG_END, NULL, 0);
+	send_frame(a, 42, T_STDIN, 0, "abc\n", 4);
+	send_frame(a, 42, T_STDIN, FLAG_END, "\x04", 1);
+	collect(a, 42, &r, 5000);
+	CHECK(r.out && !strcmp(r.out, "abc\r\nabc\r\n") && r.exit.exit_code == 0, "pty: END ignored, ^D ends cat: %s",
+	      r.out ? r.out : "");
+	run_free(&r);
+
+	/* RESIZE reaches the terminal while the command runs. */
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 43, &(struct req){ .shell = "sleep 0.3; stty size", .env = env, .pty_cols = 120, .pty_rows = 30 });
+	struct frame f;
+	if (expect_frame(a, &f, 43, T_STARTED, "resize: started")) {
+		r.started = 1;
+		send_resize(a, 43, 80, 24);
+		collect(a, 43, &r, 5000);
+		CHECK(str_is(r.out, "24 80\r\n") && r.exit.exit_code == 0, "pty: RESIZE: %s", r.out ? r.out : "");
+	}
+	run_free(&r);
+
+	/* SIGNAL goes to the terminal's session leader (and its group). */
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 44, &(struct req){ .args = (const char *const[]){ "sleep", "30", NULL }, .env = env,
+					 .pty_cols = 80, .pty_rows = 24 });
+	if (expect_frame(a, &f, 44, T_STARTED, "pty sleep: started")) {
+		r.started = 1;
+		uint8_t b[16];
+		send_frame(a, 44, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 2));
+		collect(a, 44, &r, 5000);
+		CHECK(r.exit.exit_code == -1 && r.exit.signal == 2 && r.ms < 2000, "pty: SIGINT: code=%d signal=%u",
+		      r.exit.exit_code, r.exit.signal);
+	}
+	run_free(&r);
+
+	/* A timeout kills the terminal's group too. */
+	r = run(a, 44, &(struct req){ .args = (const char *const[]){ "sleep", "30", NULL }, .env = env,
+				      .timeout_ms = 200, .pty_cols = 80, .pty_rows = 24 });
+	CHECK(r.exit.timed_out == 1 && r.exit.signal == 9 && r.ms < 2000, "pty: timeout");
+	run_free(&r);
+
+	/* 2 MB through the terminal arrives complete (zeros: no newline translation). */
+	r = run(a, 45, &(struct req){ .shell = "head -c 2000000 /dev/zero", .env = env, .pty_cols = 80, .pty_rows = 24 });
+	CHECK(r.out_len == 2000000 && !r.out_nonzero && r.max_chunk <= MAX_BODY && r.exit.exit_code == 0,
+	      "pty: flood %zu bytes", r.out_len);
+	run_free(&r);
+
+	/* RESIZE for an unknown stream or a command without a terminal is ignored. */
+	send_resize(a, 99, 80, 24);
+	memset(&r, 0, sizeof(r));
+	send_exec(a, 46, &(struct req){ .shell = "sleep 0.1; echo piped" });
+	send_resize(a, 46, 80, 24);
+	collect(a, 46, &r, 5000);
+	CHECK(str_is(r.out, "piped\n") && r.exit.exit_code == 0, "RESIZE without a terminal ignored");
+	run_free(&r);
+	send_frame(a, 0, T_PING, 0, "r", 1);
+	expect_frame(a, &f, 0, T_PONG, "ping after stray RESIZE");
+}
+
 static void test_malformed(void)
 {
 	/* Reserved bytes set: ERROR BAD_FRAME on stream 0, commands killed, exit 1. */
@@ -610,6 +723,14 @@ static void test_malformed(void)
 	if (expect_frame(a, &f, 0, T_ERROR, "unknown type"))
 		CHECK(bytes_eq(error_code(&f), "BAD_FRAME"), "unknown type: BAD_FRAME");
 	CHECK(agent_wait(a, 3000) == 1, "unknown type: exit 1");
+
+	/* RESIZE without rows: BAD_MESSAGE. */
+	a = agent_start();
+	hello(a);
+	send_raw(a, "\x00\x00\x00\x09\x00\x00\x00\x01\x13\x00\x00\x00\x22\x00\x00\x00\x04\x00\x00\x00\x50", 21);
+	if (expect_frame(a, &f, 0, T_ERROR, "resize without rows"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "resize without rows: BAD_MESSAGE");
+	CHECK(agent_wait(a, 3000) == 1, "resize without rows: exit 1");
 }
 
 static void test_eof(void)
@@ -661,6 +782,7 @@ int main(int argc, char **argv)
 	test_timeout_and_signals(a);
 	test_concurrency(a);
 	test_flood(a);
+	test_pty(a);
 	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
 	struct frame f;
 	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "final shutdown");

@@ -22,6 +22,7 @@ interface PendingStream {
   resolve(result: ExecResult): void;
   reject(error: Error): void;
   onPong?(body: Buffer): void;
+  onControlReply?(body: Buffer): void;
 }
 
 export interface ConnectOptions {
@@ -125,6 +126,28 @@ export class AgentClient {
     });
   }
 
+  /** One request to the VM's supervisor (see core/supervisor/control.ts); resolves with its reply body. */
+  control(body: Buffer): Promise<Buffer> {
+    const stream = this.allocateStream();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.streams.set(stream, {
+        handlers: {},
+        pid: null,
+        resolve: () => undefined,
+        reject,
+        onControlReply: (reply) => {
+          this.streams.delete(stream);
+          resolve(reply);
+        },
+      });
+      this.sendOrFail({ type: MessageType.CONTROL, stream, flags: 0, body });
+    });
+  }
+
+  resize(stream: number, size: { cols: number; rows: number }): void {
+    if (this.streams.has(stream)) this.channel.send(encode.resize(stream, size));
+  }
+
   /** Asks the other side to shut down (the agent powers the VM off; a supervisor stops its VM). */
   shutdown(timeoutMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
@@ -220,6 +243,11 @@ export class AgentClient {
       case MessageType.PONG:
         if (pending.onPong === undefined) throw new FrameError("BAD_MESSAGE", "unexpected PONG");
         pending.onPong(frame.body);
+        return;
+      case MessageType.CONTROL_REPLY:
+        if (pending.onControlReply === undefined)
+          throw new FrameError("BAD_MESSAGE", "unexpected CONTROL_REPLY");
+        pending.onControlReply(frame.body);
         return;
       case MessageType.ERROR: {
         const error = decode.error(frame.body);

@@ -19,6 +19,9 @@ export const MessageType = {
   STDOUT: 0x21,
   STDERR: 0x22,
   EXIT: 0x23,
+  /** Supervisor-only: a request from a local client to the VM's supervisor (never sent to a guest). */
+  CONTROL: 0x60,
+  CONTROL_REPLY: 0x61,
   ERROR: 0x7f,
 } as const;
 

@@ -52,6 +52,21 @@ export const ERROR_CATALOG = {
   SNAPSHOT_NOT_FOUND: { exit: 67, hint: "Run `pyro workspace snapshot list ID`." },
   SNAPSHOT_EXISTS: { exit: 64, hint: "Pick another name, or delete the existing snapshot first." },
   OUTPUT_EXISTS: { exit: 64, hint: "Choose a new output path, or pass --overwrite to replace it." },
+  SHELL_NOT_FOUND: { exit: 67, hint: "Run `pyro workspace status ID` to see its shells." },
+  SHELL_ENDED: {
+    exit: 68,
+    hint: "The shell has exited; open a new one with `pyro workspace shell open ID`.",
+  },
+  SERVICE_NOT_FOUND: { exit: 67, hint: "Run `pyro workspace service list ID`." },
+  SERVICE_EXISTS: { exit: 64, hint: "Stop it first, or pick another name." },
+  SERVICE_NOT_READY: {
+    exit: 80,
+    hint: "The service was stopped. Check its command and readiness check; its last log lines are in the message.",
+  },
+  SECRET_NOT_FOUND: {
+    exit: 67,
+    hint: "Secrets are given at create time with --secret NAME=VALUE or --secret-file NAME=PATH.",
+  },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },

@@ -68,7 +68,10 @@ describe("golden frame vectors", () => {
       cwd: "/workspace",
       timeoutMs: 30000,
     });
-    expect(decodeMessage(vectors.get("exec_pty") as Buffer)).toMatchObject({ pty: { cols: 120, rows: 30 }, stdin: true });
+    expect(decodeMessage(vectors.get("exec_pty") as Buffer)).toMatchObject({
+      pty: { cols: 120, rows: 30 },
+      stdin: true,
+    });
     expect(decodeMessage(vectors.get("resize") as Buffer)).toEqual({ cols: 80, rows: 24 });
     expect(decodeMessage(vectors.get("exit_killed") as Buffer)).toEqual({
       exitCode: -1,

@@ -13,6 +13,8 @@ interface Route {
   client: ClientConnection | null; // null once the client left: frames are swallowed until EXIT
   clientStream: number;
   isExec: boolean;
+  /** Streams the supervisor runs itself (shells, services) get their frames here. */
+  own?: (frame: Frame) => void;
 }
 
 const SIGKILL = 9;
@@ -82,12 +84,27 @@ export class StreamRouter {
       this.routes.delete(frame.stream);
       if (route.client !== null) this.streamsOf(route.client).delete(route.clientStream);
     }
+    if (route.own !== undefined) {
+      route.own(frame);
+      return;
+    }
     if (route.client === null || route.client.channel.isClosed) return;
     if (!route.client.channel.send({ ...frame, stream: route.clientStream })) {
       // Keep memory bounded: stop reading the guest until this client has taken its data.
       this.guest.pause();
       void route.client.channel.drained().then(() => this.guest.resume());
     }
+  }
+
+  /** A guest stream owned by the supervisor itself; its frames go to `onFrame` until EXIT or ERROR. */
+  openOwnStream(onFrame: (frame: Frame) => void): number {
+    const guestStream = this.allocate();
+    this.routes.set(guestStream, { client: null, clientStream: 0, isExec: true, own: onFrame });
+    return guestStream;
+  }
+
+  sendToGuest(frame: Frame): void {
+    this.guest.send(frame);
   }
 
   /** A client went away: its running commands are killed, their remaining output discarded. */

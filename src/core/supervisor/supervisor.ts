@@ -10,6 +10,7 @@ import { PyroError, toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
 import { isProcessAlive } from "../../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
+import { ControlHandler } from "./control.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -34,6 +35,7 @@ export class Supervisor {
   private shutdownAckWaiter: (() => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly control = new ControlHandler(() => this.router);
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -205,6 +207,19 @@ export class Supervisor {
       return;
     }
     if (!client.greeted) throw new FrameError("BAD_MESSAGE", "HELLO must come first");
+    if (frame.type === MessageType.CONTROL) {
+      void this.control
+        .handle(frame.body)
+        .then((reply) =>
+          client.channel.send({
+            type: MessageType.CONTROL_REPLY,
+            stream: frame.stream,
+            flags: 0,
+            body: reply,
+          }),
+        );
+      return;
+    }
     if (frame.type === MessageType.SHUTDOWN) {
       void this.stop("shutdown", "shut down on request").then(() =>
         client.channel.send(encode.shutdownAck()),
@@ -270,6 +285,7 @@ export class Supervisor {
 
   private finish(reason: VmExit["reason"], detail: string, code: number | null, signal: string | null): void {
     log(`ending: ${reason}: ${detail}`);
+    this.control.endAll(`the VM stopped: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {

@@ -6,6 +6,7 @@ import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
 import { vmRunner, type GuestRunner } from "./guest-runner.js";
 import { archiveFromGuest, extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
+import { collectSecrets, guestSecretsDir, materialiseSecrets, storeSecrets } from "./secrets.js";
 import { tarOfSource } from "./source-tar.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
@@ -20,6 +21,9 @@ export interface CreateWorkspaceOptions {
   seedPath?: string | null;
   name?: string | null;
   labels?: Record<string, string>;
+  /** Secrets: NAME → value, and NAME → host file to read the value from. */
+  secrets?: Record<string, string>;
+  secretFiles?: Record<string, string>;
   onPhase?: PhaseReporter;
 }
 
@@ -39,6 +43,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
   const seed = options.seedPath ? await tarOfSource(options.seedPath) : null;
+  const secrets = collectSecrets(options.secrets ?? {}, options.secretFiles ?? {});
 
   const id = newVmId();
   const files = workspaceFiles(id);
@@ -69,6 +74,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
   };
   try {
     writeWorkspaceRecord(record);
+    storeSecrets(id, secrets);
     onPhase("create", { workspace_id: id, environment: options.environment });
     const vm = await createVm({
       environment: options.environment,
@@ -86,6 +92,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     onPhase("start", { workspace_id: id });
     await startVm(id);
     const run = vmRunner(id);
+    await materialiseSecrets(id, run, guestSecretsDir(id));
     if (seed !== null) {
       onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
       await extractIntoGuest(run, ".", seed.stream);

@@ -6,6 +6,7 @@ import { extractIntoGuest } from "./guest-tar.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, workspaceFiles, writeWorkspaceRecord } from "./record.js";
+import { guestSecretsDir, materialiseSecrets } from "./secrets.js";
 import { snapshotArchive } from "./snapshots.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
@@ -38,6 +39,7 @@ export async function resetWorkspace(
     onPhase("start", { workspace_id: id });
     await startVm(id);
     onPhase("restore", { workspace_id: id, snapshot });
+    await materialiseSecrets(id, vmRunner(id), guestSecretsDir(id));
     await extractIntoGuest(vmRunner(id), ".", createReadStream(archive));
     clearHistory(id);
     record.reset_count += 1;

@@ -1,0 +1,142 @@
+import type { ExecRequest } from "../../agent-protocol/messages.js";
+import { CONTROL_DATA_BUDGET, decodeControl, encodeControl } from "./control-codec.js";
+import { ManagedProcess, type ManagedInfo } from "./managed.js";
+import type { StreamRouter } from "./router.js";
+
+/** Requests a local client sends to the supervisor (not to the guest). */
+export type ControlRequest =
+  | { op: "start"; kind: ManagedInfo["kind"]; name: string; request: ExecRequest }
+  | { op: "write"; id: string }
+  | {
+      op: "read";
+      id: string;
+      cursor: number;
+      max_bytes: number;
+      wait_for_idle_ms?: number;
+      max_wait_ms?: number;
+    }
+  | { op: "signal"; id: string; signo: number }
+  | { op: "resize"; id: string; cols: number; rows: number }
+  | { op: "wait"; id: string; timeout_ms: number }
+  | { op: "list" }
+  | { op: "remove"; id: string };
+
+export type ControlReply =
+  ({ ok: true } & Record<string, unknown>) | { ok: false; code: string; message: string };
+
+const MAX_MANAGED = 64;
+const MAX_WAIT_MS = 60_000;
+
+/** The supervisor's side of shells and services: a registry of managed processes. */
+export class ControlHandler {
+  private readonly processes = new Map<string, ManagedProcess>();
+
+  constructor(private readonly router: () => StreamRouter | null) {}
+
+  async handle(body: Buffer): Promise<Buffer> {
+    try {
+      const { header, data } = decodeControl<ControlRequest>(body);
+      const { reply, data: out } = await this.dispatch(header, data);
+      return encodeControl(reply, out);
+    } catch (error) {
+      return encodeControl({ ok: false, code: "INTERNAL", message: (error as Error).message });
+    }
+  }
+
+  /** The VM stopped: every shell and service ended with it. */
+  endAll(reason: string): void {
+    for (const process of this.processes.values()) process.finish(null, null, reason);
+  }
+
+  private find(id: string): ManagedProcess | null {
+    return this.processes.get(id) ?? null;
+  }
+
+  private async dispatch(
+    request: ControlRequest,
+    data: Buffer,
+  ): Promise<{ reply: ControlReply; data?: Buffer }> {
+    if (request.op === "list") {
+      return { reply: { ok: true, processes: [...this.processes.values()].map((p) => p.info) } };
+    }
+    if (request.op === "start") return { reply: this.start(request) };
+    const process = this.find(request.id);
+    if (process === null)
+      return { reply: { ok: false, code: "NOT_FOUND", message: `no shell or service ${request.id}` } };
+    switch (request.op) {
+      case "write":
+        if (!process.running)
+          return { reply: { ok: false, code: "ENDED", message: `${request.id} has ended` } };
+        process.write(data);
+        return { reply: { ok: true } };
+      case "read":
+        return this.read(process, request);
+      case "signal":
+        process.signal(request.signo);
+        return { reply: { ok: true } };
+      case "resize":
+        process.resize(request.cols, request.rows);
+        return { reply: { ok: true } };
+      case "wait": {
+        const deadline = Date.now() + Math.min(request.timeout_ms, MAX_WAIT_MS);
+        while (process.running && Date.now() < deadline) await process.changed(deadline - Date.now());
+        return { reply: { ok: true, info: process.info } };
+      }
+      case "remove":
+        process.signal(9);
+        this.processes.delete(request.id);
+        return { reply: { ok: true, info: process.info } };
+    }
+  }
+
+  private start(request: Extract<ControlRequest, { op: "start" }>): ControlReply {
+    const router = this.router();
+    if (router === null) return { ok: false, code: "NOT_READY", message: "the VM is not ready" };
+    const existing = request.kind === "service" ? this.find(request.name) : null;
+    if (existing !== null) {
+      if (existing.running)
+        return { ok: false, code: "EXISTS", message: `service ${request.name} is already running` };
+      this.processes.delete(request.name); // an ended service's name can be reused
+    }
+    if (this.processes.size >= MAX_MANAGED) {
+      return { ok: false, code: "LIMIT", message: `at most ${MAX_MANAGED} shells and services per VM` };
+    }
+    const process = new ManagedProcess(router, request.kind, request.name, request.request);
+    this.processes.set(process.info.id, process);
+    return { ok: true, info: process.info };
+  }
+
+  /**
+   * Output from a cursor. With wait_for_idle_ms, first waits until the process has been quiet
+   * that long (counted from the later of its last output and this request), or has exited, or
+   * max_wait_ms passed — so one read returns one complete answer.
+   */
+  private async read(
+    process: ManagedProcess,
+    request: Extract<ControlRequest, { op: "read" }>,
+  ): Promise<{ reply: ControlReply; data: Buffer }> {
+    const idle = request.wait_for_idle_ms ?? 0;
+    if (idle > 0) {
+      const requested = Date.now();
+      const deadline = requested + Math.min(request.max_wait_ms ?? 10_000, MAX_WAIT_MS);
+      for (;;) {
+        const quietFor = Date.now() - Math.max(process.lastOutputAt, requested);
+        if (!process.running || quietFor >= idle || Date.now() >= deadline) break;
+        await process.changed(Math.min(idle - quietFor, deadline - Date.now()));
+      }
+    }
+    const max = Math.min(request.max_bytes, CONTROL_DATA_BUDGET);
+    const chunk = process.output.read(request.cursor, max);
+    return {
+      reply: {
+        ok: true,
+        from: chunk.from,
+        next: chunk.next,
+        dropped: chunk.dropped,
+        end: process.output.end,
+        info: process.info,
+      },
+      data: chunk.data,
+    };
+  }
+}

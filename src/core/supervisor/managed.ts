@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import { MessageType } from "../../agent-protocol/constants.js";
+import type { Frame } from "../../agent-protocol/frame.js";
+import { decode, encode, type ExecRequest } from "../../agent-protocol/messages.js";
+import { OutputRing } from "./output-ring.js";
+import type { StreamRouter } from "./router.js";
+
+export const OUTPUT_CAPACITY = 1024 * 1024;
+
+export interface ManagedInfo {
+  id: string;
+  kind: "shell" | "service";
+  name: string;
+  state: "starting" | "running" | "exited";
+  pid: number | null;
+  exit_code: number | null;
+  signal: number | null;
+  started_at: string;
+  ended_at: string | null;
+  output_end: number;
+  cwd: string;
+  pty: { cols: number; rows: number } | null;
+  error: string | null;
+}
+
+/** A shell or service the supervisor runs in the guest, so it outlives the client that started it. */
+export class ManagedProcess {
+  readonly output = new OutputRing(OUTPUT_CAPACITY);
+  readonly info: ManagedInfo;
+  lastOutputAt = Date.now();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly router: StreamRouter,
+    kind: ManagedInfo["kind"],
+    name: string,
+    request: ExecRequest,
+  ) {
+    this.info = {
+      id: kind === "service" ? name : `sh-${randomBytes(4).toString("hex")}`,
+      kind,
+      name,
+      state: "starting",
+      pid: null,
+      exit_code: null,
+      signal: null,
+      started_at: new Date().toISOString(),
+      ended_at: null,
+      output_end: 0,
+      cwd: request.cwd ?? "/",
+      pty: request.pty ?? null,
+      error: null,
+    };
+    this.stream = router.openOwnStream((frame) => this.onFrame(frame));
+    router.sendToGuest(encode.exec(this.stream, request));
+  }
+
+  private readonly stream: number;
+
+  get running(): boolean {
+    return this.info.state !== "exited";
+  }
+
+  write(data: Buffer): void {
+    for (let offset = 0; offset < data.length; offset += 65536) {
+      this.router.sendToGuest(encode.stdin(this.stream, data.subarray(offset, offset + 65536)));
+    }
+  }
+
+  signal(signo: number): void {
+    if (this.running) this.router.sendToGuest(encode.signal(this.stream, signo));
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.running || this.info.pty === null) return;
+    this.info.pty = { cols, rows };
+    this.router.sendToGuest(encode.resize(this.stream, { cols, rows }));
+  }
+
+  /** Resolves on new output, on exit, or after `ms`. */
+  changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case MessageType.STARTED:
+        this.info.pid = decode.started(frame.body);
+        this.info.state = "running";
+        break;
+      case MessageType.STDOUT:
+      case MessageType.STDERR:
+        this.output.append(Buffer.from(frame.body));
+        this.info.output_end = this.output.end;
+        this.lastOutputAt = Date.now();
+        break;
+      case MessageType.EXIT: {
+        const status = decode.exit(frame.body);
+        this.finish(status.exitCode, status.signal || null, null);
+        break;
+      }
+      case MessageType.ERROR: {
+        const error = decode.error(frame.body);
+        this.finish(null, null, `${error.code}: ${error.message}`);
+        break;
+      }
+      default:
+        return;
+    }
+    this.notify();
+  }
+
+  /** The VM is going away: whatever still runs is reported as ended. */
+  finish(exitCode: number | null, signal: number | null, error: string | null): void {
+    if (this.info.state === "exited") return;
+    this.info.state = "exited";
+    this.info.exit_code = exitCode;
+    this.info.signal = signal;
+    this.info.error = error;
+    this.info.ended_at = new Date().toISOString();
+    this.notify();
+  }
+}
