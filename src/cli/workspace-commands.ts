@@ -4,23 +4,27 @@ import type { WorkspaceInfo } from "../core/workspace/views.js";
 import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { commandFromArgs } from "./command-args.js";
 import { forwardTo } from "./forward.js";
+import { registerShellsAndServices } from "./shell-service-commands.js";
 import { integerOption, runForCli, runForCliQuiet, stripUndefined } from "./output.js";
 
 type Flags = Record<string, unknown>;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** --label K=V pairs into an object; a pair without "=" is a usage error. */
-function labelsFrom(pairs: string[] | undefined): Record<string, string> | undefined {
+/** Repeated KEY=VALUE options into an object; a pair without "=" is a usage error (never echoing a secret). */
+function pairsFrom(flag: string, pairs: string[] | undefined): Record<string, string> | undefined {
   if (pairs === undefined) return undefined;
-  const labels: Record<string, string> = {};
+  const values: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new PyroError("INVALID_ARGUMENT", `--label wants KEY=VALUE, got "${pair}"`);
-    labels[pair.slice(0, at)] = pair.slice(at + 1);
+    if (at <= 0) throw new PyroError("INVALID_ARGUMENT", `${flag} wants NAME=VALUE`);
+    values[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  return labels;
+  return values;
 }
+
+const labelsFrom = (pairs: string[] | undefined): Record<string, string> | undefined =>
+  pairsFrom("--label", pairs);
 
 const json = (flags: Flags): boolean => flags.json === true;
 
@@ -42,6 +46,9 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .option("--ttl-seconds <n>", "lifetime in seconds (default 600)", integerOption("--ttl-seconds"))
     .option("--backend <name>", "auto, qemu, firecracker or host")
     .option("--allow-host-compat", "allow running without isolation when no VM can run")
+    .option("--network-policy <policy>", "off (default), egress or egress+published-ports")
+    .option("--secret <NAME=VALUE>", "a secret (repeatable)", collect)
+    .option("--secret-file <NAME=PATH>", "a secret read from a host file (repeatable)", collect)
     .option("--id-only", "print only the new workspace's id")
     .option("--json", "print JSON")
     .action(async (environment: string | undefined, flags: Flags) => {
@@ -55,6 +62,9 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         ttl_seconds: flags.ttlSeconds,
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
+        network_policy: flags.networkPolicy,
+        secrets: pairsFrom("--secret", flags.secret as string[] | undefined),
+        secret_files: pairsFrom("--secret-file", flags.secretFile as string[] | undefined),
       });
       if (flags.idOnly !== true)
         return setExit(
@@ -142,6 +152,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
       integerOption("--timeout-seconds"),
     )
     .option("--cwd <dir>", "working directory inside /workspace")
+    .option("--secret-env <NAME[=ENV]>", "pass a secret as an environment variable (repeatable)", collect)
     .option("--json", "print the result as JSON instead of streaming output")
     .action(async (id: string, args: string[], flags: Flags) => {
       const input = stripUndefined({
@@ -149,6 +160,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         command: commandFromArgs(args),
         timeout_seconds: flags.timeoutSeconds,
         cwd: flags.cwd,
+        secret_env: flags.secretEnv,
       });
       const streaming = json(flags)
         ? {}
@@ -284,6 +296,8 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         }),
       ),
     );
+
+  registerShellsAndServices(workspace, setExit);
 
   const snapshot = workspace.command("snapshot").description("Named snapshots of /workspace");
   for (const [verb, operation] of [

@@ -5,13 +5,23 @@ import { z } from "zod";
 import { PyroError } from "../errors/index.js";
 import { invokeOperation } from "../operations/invoke.js";
 import { operationsForProfile } from "../operations/registry.js";
-import type { Profile } from "../operations/types.js";
+import type { Operation, Profile } from "../operations/types.js";
 import { packageVersion } from "../platform/package-info.js";
 import { toolError, toolSuccess } from "./tool-result.js";
 
 /** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
+/** The operation as a profile sees it: parameters reserved for workspace-full are left out elsewhere. */
+function forProfile(operation: Operation, profile: Profile): Operation {
+  const hidden = profile === "workspace-full" ? [] : (operation.fullProfileOnly ?? []);
+  if (hidden.length === 0) return operation;
+  const shape = Object.fromEntries(
+    Object.entries(operation.input.shape).filter(([key]) => !hidden.includes(key)),
+  );
+  return { ...operation, input: z.object(shape).strict() };
+}
+
 export function createMcpServer(profile: Profile): Server {
-  const operations = operationsForProfile(profile);
+  const operations = operationsForProfile(profile).map((operation) => forProfile(operation, profile));
   const server = new Server(
     { name: "pyro-mcp", version: packageVersion() },
     {

@@ -1,6 +1,7 @@
 import { doctor } from "./doctor.js";
 import { ENVIRONMENT_OPERATIONS } from "./environments.js";
 import type { Operation, Profile } from "./types.js";
+import { SHELL_SERVICE_OPERATIONS } from "./shells-services.js";
 import { SNAPSHOT_OPERATIONS } from "./snapshots.js";
 import { VM_OPERATIONS } from "./vm.js";
 import { WORKSPACE_FILE_OPERATIONS } from "./workspace-files.js";
@@ -13,6 +14,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...WORKSPACE_OPERATIONS,
   ...WORKSPACE_FILE_OPERATIONS,
   ...SNAPSHOT_OPERATIONS,
+  ...SHELL_SERVICE_OPERATIONS,
   doctor,
 ] as unknown as Operation[];
 

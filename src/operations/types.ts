@@ -25,6 +25,8 @@ export interface Operation<Input extends z.ZodObject = z.ZodObject, Output = unk
   description: string;
   input: Input;
   profiles: Profile[];
+  /** Parameters offered only by the workspace-full profile (secrets, network policy). */
+  fullProfileOnly?: string[];
   handler(input: z.infer<Input>, context: OperationContext): Promise<Output>;
   /** Human-readable rendering for the CLI and the MCP text content. */
   render(output: Output): string;

@@ -19,6 +19,12 @@ export const snapshotNameParam = z
   .min(1)
   .describe("Snapshot name: 1-64 letters, digits, '.', '_' or '-' ('baseline' is the create-time state).");
 
+export const secretEnvParam = z
+  .array(z.string().min(1))
+  .nullable()
+  .default(null)
+  .describe("Secrets to pass as environment variables: 'NAME' or 'NAME=ENV_VAR'.");
+
 export const kv = (pairs: Record<string, string | number | boolean | null>): string =>
   Object.entries(pairs)
     .map(

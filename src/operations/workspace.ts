@@ -20,7 +20,7 @@ import {
   vcpuCountParam,
 } from "./limits.js";
 import { defineOperation } from "./types.js";
-import { kv, labelsParam, snapshotNameParam, workspaceIdParam } from "./workspace-params.js";
+import { kv, labelsParam, secretEnvParam, snapshotNameParam, workspaceIdParam } from "./workspace-params.js";
 
 export function renderWorkspace(info: WorkspaceInfo): string {
   const seed =
@@ -76,10 +76,28 @@ export const workspaceCreate = defineOperation({
       .enum(["auto", "qemu", "firecracker", "host"])
       .optional()
       .describe("Execution backend (default auto). 'host' needs allow_host_compat."),
+    secrets: z
+      .record(z.string(), z.string())
+      .nullable()
+      .default(null)
+      .describe("Secrets as NAME → value; placed at /run/pyro-secrets/NAME (0600) and never shown back."),
+    secret_files: z
+      .record(z.string(), z.string())
+      .nullable()
+      .default(null)
+      .describe("Secrets as NAME → host file holding the value."),
+    network_policy: z
+      .enum(["off", "egress", "egress+published-ports"])
+      .default("off")
+      .describe("Guest networking (only 'off' in this version)."),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  fullProfileOnly: ["secrets", "secret_files", "network_policy"],
   handler: (input, context) =>
     createWorkspace({
+      secrets: input.secrets ?? {},
+      secretFiles: input.secret_files ?? {},
+      networkPolicy: input.network_policy,
       environment: input.environment,
       vcpuCount: input.vcpu_count,
       memMib: input.mem_mib,
@@ -210,10 +228,13 @@ export const workspaceExec = defineOperation({
     command: commandParam,
     timeout_seconds: timeoutSecondsParam,
     cwd: z.string().min(1).optional().describe("Working directory inside /workspace (default /workspace)."),
+    secret_env: secretEnvParam,
   }),
   profiles: ["workspace-core", "workspace-full"],
+  fullProfileOnly: ["secret_env"],
   handler: (input, context) =>
     execWorkspace(input.workspace_id, {
+      secretEnv: input.secret_env ?? [],
       command: input.command,
       timeoutSeconds: input.timeout_seconds,
       ...(input.cwd ? { cwd: input.cwd } : {}),

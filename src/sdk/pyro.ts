@@ -35,6 +35,18 @@ import {
   workspaceFileWrite,
   workspacePatchApply,
 } from "../operations/workspace-files.js";
+import {
+  serviceList,
+  serviceLogsOp,
+  serviceStart,
+  serviceStatus,
+  serviceStop,
+  shellClose,
+  shellOpen,
+  shellRead,
+  shellSignal,
+  shellWrite,
+} from "../operations/shells-services.js";
 import { snakeKeys, type CamelKeys } from "./case.js";
 
 type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<z.input<Input>> : never;
@@ -224,5 +236,47 @@ export class Pyro {
 
   deleteSnapshot(workspaceId: string, snapshotName: string): Promise<OutputOf<typeof snapshotDelete>> {
     return this.call(snapshotDelete, { workspaceId, snapshotName });
+  }
+
+  // Shells and services: interactive terminals and long-running processes in a workspace.
+
+  openShell(options: OptionsOf<typeof shellOpen>): Promise<OutputOf<typeof shellOpen>> {
+    return this.call(shellOpen, options);
+  }
+
+  writeShell(options: OptionsOf<typeof shellWrite>): Promise<OutputOf<typeof shellWrite>> {
+    return this.call(shellWrite, options);
+  }
+
+  readShell(options: OptionsOf<typeof shellRead>): Promise<OutputOf<typeof shellRead>> {
+    return this.call(shellRead, options);
+  }
+
+  signalShell(options: OptionsOf<typeof shellSignal>): Promise<OutputOf<typeof shellSignal>> {
+    return this.call(shellSignal, options);
+  }
+
+  closeShell(workspaceId: string, shellId: string): Promise<OutputOf<typeof shellClose>> {
+    return this.call(shellClose, { workspaceId, shellId });
+  }
+
+  startService(options: OptionsOf<typeof serviceStart>): Promise<OutputOf<typeof serviceStart>> {
+    return this.call(serviceStart, options);
+  }
+
+  listServices(workspaceId: string): Promise<OutputOf<typeof serviceList>> {
+    return this.call(serviceList, { workspaceId });
+  }
+
+  statusService(workspaceId: string, serviceName: string): Promise<OutputOf<typeof serviceStatus>> {
+    return this.call(serviceStatus, { workspaceId, serviceName });
+  }
+
+  logsService(options: OptionsOf<typeof serviceLogsOp>): Promise<OutputOf<typeof serviceLogsOp>> {
+    return this.call(serviceLogsOp, options);
+  }
+
+  stopService(workspaceId: string, serviceName: string): Promise<OutputOf<typeof serviceStop>> {
+    return this.call(serviceStop, { workspaceId, serviceName });
   }
 }

@@ -208,16 +208,14 @@ export class Supervisor {
     }
     if (!client.greeted) throw new FrameError("BAD_MESSAGE", "HELLO must come first");
     if (frame.type === MessageType.CONTROL) {
-      void this.control
-        .handle(frame.body)
-        .then((reply) =>
-          client.channel.send({
-            type: MessageType.CONTROL_REPLY,
-            stream: frame.stream,
-            flags: 0,
-            body: reply,
-          }),
-        );
+      void this.control.handle(frame.body).then((reply) =>
+        client.channel.send({
+          type: MessageType.CONTROL_REPLY,
+          stream: frame.stream,
+          flags: 0,
+          body: reply,
+        }),
+      );
       return;
     }
     if (frame.type === MessageType.SHUTDOWN) {

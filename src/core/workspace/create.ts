@@ -24,6 +24,7 @@ export interface CreateWorkspaceOptions {
   /** Secrets: NAME → value, and NAME → host file to read the value from. */
   secrets?: Record<string, string>;
   secretFiles?: Record<string, string>;
+  networkPolicy?: "off" | "egress" | "egress+published-ports";
   onPhase?: PhaseReporter;
 }
 
@@ -39,6 +40,12 @@ async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const onPhase = options.onPhase ?? silentPhases;
+  if ((options.networkPolicy ?? "off") !== "off") {
+    throw new PyroError(
+      "NETWORK_UNAVAILABLE",
+      `network policy ${options.networkPolicy} is not offered by this version`,
+    );
+  }
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.

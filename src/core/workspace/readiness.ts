@@ -1,0 +1,59 @@
+import { PyroError } from "../../errors/index.js";
+import type { GuestRunner } from "./guest-runner.js";
+
+/** How a service proves it is ready, checked from inside the guest. */
+export type Readiness =
+  | { type: "file"; path: string }
+  | { type: "tcp"; host: string; port: number }
+  | { type: "http"; url: string }
+  | { type: "command"; command: string };
+
+export function parseTcpTarget(target: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(target);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535 || !/^[A-Za-z0-9.\-:[\]]+$/.test(match[1] as string)) {
+    throw new PyroError("INVALID_ARGUMENT", `--ready-tcp wants HOST:PORT, got "${target}"`);
+  }
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port };
+}
+
+export function checkHttpUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PyroError("INVALID_ARGUMENT", `--ready-http wants a URL, got "${url}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new PyroError("INVALID_ARGUMENT", `--ready-http needs an http:// or https:// URL, got "${url}"`);
+  }
+  return parsed.toString();
+}
+
+// One probe; exit 0 = ready. Targets travel as arguments, never inside the script text.
+const PROBES = {
+  file: 'test -e "$1"',
+  tcp: 'timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2"',
+  // curl when the environment has it; plain HTTP through bash otherwise (2xx/3xx = ready).
+  http: [
+    'if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null --max-time 2 "$1"; fi',
+    'case "$1" in http://*) ;; *) echo "https readiness needs curl in the guest" >&2; exit 2;; esac',
+    'rest=${1#http://}; hostport=${rest%%/*}; path=/${rest#*/}; [ "$rest" = "$hostport" ] && path=/',
+    'host=${hostport%:*}; port=${hostport##*:}; [ "$host" = "$hostport" ] && port=80',
+    'exec timeout 3 bash -c \'exec 3<>/dev/tcp/$0/$1 && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3 && head -n1 <&3 | grep -qE "^HTTP/[0-9.]+ [23]"\' "$host" "$port" "$path"',
+  ].join("\n"),
+};
+
+/** Runs one readiness probe in the guest; true when the service answered. */
+export async function probeReady(run: GuestRunner, readiness: Readiness, cwd: string): Promise<boolean> {
+  const argv =
+    readiness.type === "file"
+      ? ["sh", "-c", PROBES.file, "sh", readiness.path]
+      : readiness.type === "tcp"
+        ? ["sh", "-c", PROBES.tcp, "sh", readiness.host, String(readiness.port)]
+        : readiness.type === "http"
+          ? ["bash", "-c", PROBES.http, "bash", readiness.url]
+          : ["sh", "-c", readiness.command];
+  const outcome = await run(argv, { cwd, timeoutSeconds: 10 });
+  return outcome.exit_code === 0;
+}

@@ -1,0 +1,168 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { PyroError } from "../../errors/index.js";
+import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { controlCall } from "../supervisor/control-client.js";
+import type { ManagedInfo } from "../supervisor/managed.js";
+import { touch, updateWorkspace } from "./lock.js";
+import { resolveWorkspacePath } from "./paths.js";
+import { probeReady, type Readiness } from "./readiness.js";
+import { runningWorkspace } from "./running.js";
+import { maskSecrets, secretEnvironment } from "./secrets.js";
+import { signalNumber } from "./signals.js";
+
+const SERVICE_CODES = {
+  NOT_FOUND: "SERVICE_NOT_FOUND",
+  EXISTS: "SERVICE_EXISTS",
+  LIMIT: "INVALID_ARGUMENT",
+} as const;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const STOP_GRACE_MS = 5_000;
+const FAILURE_LOG_LINES = 20;
+
+export interface ServiceInfo {
+  workspace_id: string;
+  service_name: string;
+  state: "starting" | "running" | "exited";
+  ready: boolean | null;
+  pid: number | null;
+  exit_code: number | null;
+  signal: number | null;
+  cwd: string;
+  started_at: string;
+  ended_at: string | null;
+}
+
+function serviceInfo(id: string, info: ManagedInfo, ready: boolean | null = null): ServiceInfo {
+  return {
+    workspace_id: id,
+    service_name: info.name,
+    state: info.state,
+    ready,
+    pid: info.pid,
+    exit_code: info.exit_code,
+    signal: info.signal,
+    cwd: info.cwd,
+    started_at: info.started_at,
+    ended_at: info.ended_at,
+  };
+}
+
+export interface StartServiceOptions {
+  command: string | string[];
+  cwd?: string;
+  readiness: Readiness | null;
+  readyTimeoutSeconds: number;
+  readyIntervalMs: number;
+  secretEnv?: string[];
+}
+
+/**
+ * Starts a long-running command owned by the VM's supervisor, then waits for its readiness
+ * check. A service that exits or never gets ready is stopped and reported with its last log lines.
+ */
+export async function startService(
+  id: string,
+  name: string,
+  options: StartServiceOptions,
+): Promise<ServiceInfo> {
+  const { run } = runningWorkspace(id);
+  if (!SERVICE_NAME.test(name)) {
+    throw new PyroError("INVALID_ARGUMENT", `invalid service name ${JSON.stringify(name)}`, {
+      hint: "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+    });
+  }
+  const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
+  const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
+  const env = defaultGuestEnv(secretEnvironment(id, options.secretEnv ?? []));
+  const command =
+    typeof options.command === "string" ? { shell: options.command } : { args: options.command };
+  const { reply } = await controlCall(
+    id,
+    { op: "start", kind: "service", name, request: { ...command, env, cwd } },
+    SERVICE_CODES,
+  );
+  await updateWorkspace(id, touch);
+  if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo);
+
+  const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
+  for (;;) {
+    const info = await serviceState(id, name);
+    if (info.state === "exited") {
+      throw new PyroError(
+        "SERVICE_NOT_READY",
+        `service ${name} exited (code ${info.exit_code}) before it was ready\n${await tail(id, name)}`,
+        {
+          hint: "Check the service's command; its last log lines are above.",
+          details: { exit_code: info.exit_code },
+        },
+      );
+    }
+    if (await probeReady(run, options.readiness, cwd)) return serviceInfo(id, info, true);
+    if (Date.now() >= deadline) {
+      await stopService(id, name);
+      throw new PyroError(
+        "SERVICE_NOT_READY",
+        `service ${name} was not ready after ${options.readyTimeoutSeconds}s (${options.readiness.type} check); it was stopped\n${await tail(id, name)}`,
+      );
+    }
+    await sleep(options.readyIntervalMs);
+  }
+}
+
+async function serviceState(id: string, name: string): Promise<ManagedInfo> {
+  const { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: 0 }, SERVICE_CODES);
+  return reply.info as ManagedInfo;
+}
+
+async function tail(id: string, name: string): Promise<string> {
+  const logs = await serviceLogs(id, name, FAILURE_LOG_LINES);
+  return logs.logs === "" ? "(no output)" : `--- last log lines ---\n${logs.logs}`;
+}
+
+export async function listServices(
+  id: string,
+): Promise<{ workspace_id: string; services: ServiceInfo[]; count: number }> {
+  runningWorkspace(id);
+  const { reply } = await controlCall(id, { op: "list" }, {});
+  const services = (reply.processes as ManagedInfo[])
+    .filter((p) => p.kind === "service")
+    .map((p) => serviceInfo(id, p));
+  return { workspace_id: id, services, count: services.length };
+}
+
+export async function statusService(id: string, name: string): Promise<ServiceInfo> {
+  runningWorkspace(id);
+  return serviceInfo(id, await serviceState(id, name));
+}
+
+/** The last lines of a service's output (stdout and stderr, merged as they came), secrets masked. */
+export async function serviceLogs(id: string, name: string, tailLines: number) {
+  runningWorkspace(id);
+  const info = await serviceState(id, name);
+  const { data } = await controlCall(
+    id,
+    { op: "read", id: name, cursor: Math.max(0, info.output_end - 60_000), max_bytes: 60_000 },
+    SERVICE_CODES,
+  );
+  const text = data.toString("utf8");
+  const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").slice(-tailLines);
+  return {
+    workspace_id: id,
+    service_name: name,
+    logs: maskSecrets(id, lines.join("\n")),
+    tail_lines: tailLines,
+  };
+}
+
+/** TERM, then KILL after a grace period. */
+export async function stopService(id: string, name: string): Promise<ServiceInfo> {
+  runningWorkspace(id);
+  await controlCall(id, { op: "signal", id: name, signo: signalNumber("TERM") }, SERVICE_CODES);
+  let { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES);
+  if ((reply.info as ManagedInfo).state !== "exited") {
+    await controlCall(id, { op: "signal", id: name, signo: signalNumber("KILL") }, SERVICE_CODES);
+    ({ reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES));
+  }
+  await updateWorkspace(id, touch);
+  return serviceInfo(id, reply.info as ManagedInfo);
+}
