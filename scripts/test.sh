@@ -11,7 +11,7 @@ step format && npx prettier --check . >/dev/null
 step typecheck && npx tsc -p tsconfig.json --noEmit
 step build && npm run --silent build
 step agent-tests && make -s -C guest test
-step environment && node dist/cli.js env pull debian:12 >/dev/null
+step environment && node dist/cli.js env pull debian:12 >/dev/null && node dist/cli.js env pull debian:12-base >/dev/null
 step vitest
 report=$(mktemp)
 status=0
