@@ -1,0 +1,152 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runPyro } from "../helpers/cli.js";
+import { connectMcp } from "../helpers/mcp-client.js";
+import { useTempPyroHome } from "../helpers/pyro-home.js";
+
+const SECRET = "pyro-scan-4b7e91d2-do-not-leak";
+const FILE_SECRET = "pyro-scan-file-8a2c55f0-value";
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(path) : entry.isFile() ? [path] : [];
+  });
+}
+
+describe("a secret never leaks: every operation, then a scan of every byte pyro wrote or returned", () => {
+  let home: ReturnType<typeof useTempPyroHome>;
+  let scratch: string;
+  beforeAll(() => {
+    home = useTempPyroHome();
+    scratch = mkdtempSync("/tmp/pyro-scan-");
+  });
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+    home.cleanup();
+  });
+
+  it("masks the value everywhere and keeps it only in the owner-only store and the guest's /run", async () => {
+    const returned: string[] = [];
+    const pyro = async (...args: string[]): Promise<string> => {
+      const result = await runPyro(args);
+      returned.push(result.stdout, result.stderr);
+      if (result.code !== 0) throw new Error(`pyro ${args.join(" ")}: ${result.stderr}`);
+      return result.stdout;
+    };
+    const secretFile = join(scratch, "token.txt");
+    writeFileSync(secretFile, FILE_SECRET);
+    mkdirSync(join(scratch, "seed"));
+    writeFileSync(join(scratch, "seed", "app.txt"), "v1\n");
+    const id = (
+      await pyro(
+        "workspace",
+        "create",
+        "debian:12-base",
+        "--mem-mib",
+        "512",
+        "--seed-path",
+        join(scratch, "seed"),
+        "--secret",
+        `TOKEN=${SECRET}`,
+        "--secret-file",
+        `FILE_TOKEN=${secretFile}`,
+        "--id-only",
+      )
+    ).trim();
+
+    const inGuest = await pyro(
+      "workspace",
+      "exec",
+      id,
+      "--json",
+      "--",
+      "stat -c '%a %n' /run/pyro-secrets/TOKEN; cat /run/pyro-secrets/TOKEN",
+    );
+    expect(inGuest).toContain("600 /run/pyro-secrets/TOKEN");
+    expect(inGuest).toContain("[secret:TOKEN]");
+    await pyro(
+      "workspace",
+      "exec",
+      id,
+      "--secret-env",
+      "TOKEN",
+      "--secret-env",
+      "FILE_TOKEN=FT",
+      "--",
+      "echo $TOKEN $FT; echo $TOKEN >&2",
+    );
+    const shell = (await pyro("workspace", "shell", "open", id, "--secret-env", "TOKEN", "--id-only")).trim();
+    await pyro("workspace", "shell", "write", id, shell, "--input", "echo shell:$TOKEN");
+    expect(
+      await pyro("workspace", "shell", "read", id, shell, "--wait-for-idle-ms", "800", "--plain"),
+    ).toContain("shell:[secret:TOKEN]");
+    await pyro(
+      "workspace",
+      "service",
+      "start",
+      id,
+      "leaky",
+      "--secret-env",
+      "TOKEN",
+      "--ready-command",
+      "true",
+      "--",
+      "echo service:$TOKEN; exec sleep 600",
+    );
+    expect(await pyro("workspace", "service", "logs", id, "leaky")).toContain("service:[secret:TOKEN]");
+    await pyro("workspace", "file", "write", id, "notes.txt", "--text", "no secret here");
+    for (const args of [
+      ["status", id],
+      ["list"],
+      ["logs", id],
+      ["diff", id],
+      ["service", "list", id],
+      ["snapshot", "list", id],
+    ]) {
+      await pyro("workspace", ...args, "--json");
+      await pyro("workspace", ...args);
+    }
+    await pyro("workspace", "export", id, ".", "--output", join(scratch, "export"));
+    await pyro("workspace", "snapshot", "create", id, "s1");
+    await pyro("workspace", "reset", id, "--snapshot", "s1");
+    expect(await pyro("workspace", "exec", id, "--", "cat /run/pyro-secrets/FILE_TOKEN")).toContain(
+      "[secret:FILE_TOKEN]",
+    );
+    const failing = await runPyro(["workspace", "exec", id, "--secret-env", "MISSING", "--", "true"]);
+    returned.push(failing.stdout, failing.stderr);
+
+    const mcp = await connectMcp("workspace-full");
+    try {
+      for (const [name, args] of [
+        ["workspace_status", {}],
+        ["workspace_exec", { command: "echo $TOKEN", secret_env: ["TOKEN"] }],
+        ["service_logs", { service_name: "leaky" }],
+        ["workspace_logs", {}],
+      ] as const) {
+        returned.push(JSON.stringify(await mcp.callTool({ name, arguments: { workspace_id: id, ...args } })));
+      }
+    } finally {
+      await mcp.close();
+    }
+
+    const store = join(home.home, "workspaces", id, "secrets");
+    expect(statSync(join(store, "TOKEN")).mode & 0o777).toBe(0o600);
+    for (const text of returned) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(FILE_SECRET);
+    }
+    // Every file pyro wrote (state, logs, baseline, snapshots, exports, the VM's disk overlay —
+    // the guest keeps secrets on /run, a tmpfs), apart from the owner-only store.
+    const written = [...filesUnder(home.home), ...filesUnder(join(scratch, "export"))].filter(
+      (path) => !path.startsWith(store),
+    );
+    for (const path of written) {
+      const bytes = readFileSync(path);
+      expect(bytes.includes(SECRET), path).toBe(false);
+      expect(bytes.includes(FILE_SECRET), path).toBe(false);
+    }
+    await pyro("workspace", "delete", id);
+  });
+});
