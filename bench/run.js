@@ -2,9 +2,10 @@
 /**
  * pyro's benchmark: every figure is a median measured in this run, and every comparison is a
  * ratio against a baseline measured in the same run. Needs `npm run build` and debian:12.
- * Usage: npm run bench [-- --quick] [-- --only spine|workspace]
+ * Usage: npm run bench [-- --quick] [-- --only spine|workspace|shells]
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { benchShells } from "./shells.js";
 import { benchSpine } from "./spine.js";
 import { benchWorkspace } from "./workspace.js";
 
@@ -16,6 +17,7 @@ process.env.PYRO_HOME = home;
 try {
   if (only === null || only === "spine") await benchSpine({ quick, home });
   if (only === null || only === "workspace") await benchWorkspace({ quick, home });
+  if (only === null || only === "shells") await benchShells({ quick });
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
