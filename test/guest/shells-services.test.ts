@@ -109,6 +109,7 @@ describe("shells and services in a real microVM", () => {
       serviceName: "web2",
       command: `${HTTP_SERVER} 8082`,
       readiness: { type: "http", url: "http://127.0.0.1:8082/" },
+      readyTimeoutSeconds: 10,
     });
     expect(http.ready).toBe(true);
     const command = await pyro.startService({

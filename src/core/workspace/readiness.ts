@@ -40,7 +40,8 @@ const PROBES = {
     'case "$1" in http://*) ;; *) echo "https readiness needs curl in the guest" >&2; exit 2;; esac',
     'rest=${1#http://}; hostport=${rest%%/*}; path=/${rest#*/}; [ "$rest" = "$hostport" ] && path=/',
     'host=${hostport%:*}; port=${hostport##*:}; [ "$host" = "$hostport" ] && port=80',
-    'exec timeout 3 bash -c \'exec 3<>/dev/tcp/$0/$1 && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3 && head -n1 <&3 | grep -qE "^HTTP/[0-9.]+ [23]"\' "$host" "$port" "$path"',
+    // The status line is read with bash's own `read`: no pipe, so no SIGPIPE when the server closes early.
+    `exec timeout 3 bash -c 'trap "" PIPE; exec 3<>/dev/tcp/$0/$1 || exit 1; printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3; read -r status <&3; case "$status" in "HTTP/"*" 2"*|"HTTP/"*" 3"*) exit 0;; esac; exit 1' "$host" "$port" "$path"`,
   ].join("\n"),
 };
 
