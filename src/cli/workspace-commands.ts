@@ -105,6 +105,8 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     });
 
   for (const [verb, operation, description] of [
+    ["stop", "workspace_stop", "Stop the sandbox (the guest flushes and powers off)"],
+    ["start", "workspace_start", "Boot a stopped workspace's disk again"],
     ["status", "workspace_status", "Show a workspace's state"],
     ["logs", "workspace_logs", "Show the command history"],
     ["delete", "workspace_delete", "Delete a workspace and everything it has"],
@@ -298,6 +300,59 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     );
 
   registerShellsAndServices(workspace, setExit);
+
+  const disk = workspace.command("disk").description("Inspect a stopped workspace's disk without booting it");
+  disk
+    .command("list")
+    .argument("<workspace-id>", "workspace id")
+    .argument("[path]", "path on the disk (default /workspace)")
+    .option("--recursive", "list the whole tree")
+    .option("--json", "print JSON")
+    .action(async (id: string, path: string | undefined, flags: Flags) =>
+      setExit(
+        await runForCli(
+          "workspace_disk_list",
+          stripUndefined({ workspace_id: id, path, recursive: flags.recursive === true }),
+          {
+            json: json(flags),
+            scope: "workspace-disk",
+          },
+        ),
+      ),
+    );
+  disk
+    .command("read")
+    .argument("<workspace-id>", "workspace id")
+    .argument("<path>", "file on the disk")
+    .option("--max-bytes <n>", "read at most N bytes", integerOption("--max-bytes"))
+    .option("--json", "print JSON")
+    .action(async (id: string, path: string, flags: Flags) =>
+      setExit(
+        await runForCli(
+          "workspace_disk_read",
+          stripUndefined({ workspace_id: id, path, max_bytes: flags.maxBytes }),
+          {
+            json: json(flags),
+            scope: "workspace-disk",
+          },
+        ),
+      ),
+    );
+  disk
+    .command("export")
+    .argument("<workspace-id>", "workspace id")
+    .requiredOption("--output <file>", "host file for the raw ext4 image")
+    .option("--overwrite", "replace the output if it exists")
+    .option("--json", "print JSON")
+    .action(async (id: string, flags: Flags) =>
+      setExit(
+        await runForCli(
+          "workspace_disk_export",
+          { workspace_id: id, output_path: flags.output, overwrite: flags.overwrite === true },
+          { json: json(flags), scope: "workspace-disk" },
+        ),
+      ),
+    );
 
   const snapshot = workspace.command("snapshot").description("Named snapshots of /workspace");
   for (const [verb, operation] of [

@@ -67,6 +67,14 @@ export const ERROR_CATALOG = {
     exit: 67,
     hint: "Secrets are given at create time with --secret NAME=VALUE or --secret-file NAME=PATH.",
   },
+  WORKSPACE_RUNNING: {
+    exit: 68,
+    hint: "Disk tools read a stopped workspace: run `pyro workspace stop ID` first.",
+  },
+  NO_DISK: {
+    exit: 69,
+    hint: "Host-compat workspaces have no disk image; use file and export tools instead.",
+  },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },

@@ -4,6 +4,7 @@ import type { Operation, Profile } from "./types.js";
 import { SHELL_SERVICE_OPERATIONS } from "./shells-services.js";
 import { SNAPSHOT_OPERATIONS } from "./snapshots.js";
 import { VM_OPERATIONS } from "./vm.js";
+import { WORKSPACE_DISK_OPERATIONS } from "./workspace-disk.js";
 import { WORKSPACE_FILE_OPERATIONS } from "./workspace-files.js";
 import { WORKSPACE_OPERATIONS } from "./workspace.js";
 
@@ -15,6 +16,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...WORKSPACE_FILE_OPERATIONS,
   ...SNAPSHOT_OPERATIONS,
   ...SHELL_SERVICE_OPERATIONS,
+  ...WORKSPACE_DISK_OPERATIONS,
   doctor,
 ] as unknown as Operation[];
 

@@ -47,6 +47,13 @@ import {
   shellSignal,
   shellWrite,
 } from "../operations/shells-services.js";
+import {
+  workspaceDiskExport,
+  workspaceDiskList,
+  workspaceDiskRead,
+  workspaceStart,
+  workspaceStop,
+} from "../operations/workspace-disk.js";
 import { snakeKeys, type CamelKeys } from "./case.js";
 
 type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<z.input<Input>> : never;
@@ -278,5 +285,33 @@ export class Pyro {
 
   stopService(workspaceId: string, serviceName: string): Promise<OutputOf<typeof serviceStop>> {
     return this.call(serviceStop, { workspaceId, serviceName });
+  }
+
+  // Stop, start and offline disk tools.
+
+  stopWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceStop>> {
+    return this.call(workspaceStop, { workspaceId });
+  }
+
+  startWorkspace(workspaceId: string): Promise<OutputOf<typeof workspaceStart>> {
+    return this.call(workspaceStart, { workspaceId });
+  }
+
+  listWorkspaceDisk(
+    options: OptionsOf<typeof workspaceDiskList>,
+  ): Promise<OutputOf<typeof workspaceDiskList>> {
+    return this.call(workspaceDiskList, options);
+  }
+
+  readWorkspaceDisk(
+    options: OptionsOf<typeof workspaceDiskRead>,
+  ): Promise<OutputOf<typeof workspaceDiskRead>> {
+    return this.call(workspaceDiskRead, options);
+  }
+
+  exportWorkspaceDisk(
+    options: OptionsOf<typeof workspaceDiskExport>,
+  ): Promise<OutputOf<typeof workspaceDiskExport>> {
+    return this.call(workspaceDiskExport, options);
   }
 }

@@ -9,18 +9,21 @@ import { readWorkspaceRecord, type WorkspaceRecord } from "./record.js";
  */
 export function runningWorkspace(id: string): { record: WorkspaceRecord; run: GuestRunner } {
   const record = readWorkspaceRecord(id);
-  let alive = false;
+  let vm = null;
   try {
-    alive = isSupervisorAlive(loadVm(id));
+    vm = loadVm(id);
   } catch (error) {
     if (!(error instanceof PyroError)) throw error;
   }
-  if (!alive) {
+  if (vm === null || !isSupervisorAlive(vm)) {
+    const stopped = vm?.state === "stopped";
     throw new PyroError(
       "WORKSPACE_NOT_RUNNING",
-      `workspace ${id} has no running sandbox (its VM stopped or died)`,
+      `workspace ${id} has no running sandbox (${stopped ? "it is stopped" : "its VM stopped or died"})`,
       {
-        hint: `Run \`pyro workspace reset ${id}\` to recreate it from the baseline (your last snapshot is kept).`,
+        hint: stopped
+          ? `Run \`pyro workspace start ${id}\`.`
+          : `Run \`pyro workspace start ${id}\` to boot its disk again, or \`pyro workspace reset ${id}\` to recreate it from the baseline.`,
       },
     );
   }
