@@ -2,9 +2,10 @@
 /**
  * pyro's benchmark: every figure is a median measured in this run, and every comparison is a
  * ratio against a baseline measured in the same run. Needs `npm run build` and debian:12.
- * Usage: npm run bench [-- --quick] [-- --only spine|workspace|shells]
+ * Usage: npm run bench [-- --quick] [-- --only spine|workspace|shells|disk]
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { benchDisk } from "./disk.js";
 import { benchShells } from "./shells.js";
 import { benchSpine } from "./spine.js";
 import { benchWorkspace } from "./workspace.js";
@@ -18,6 +19,7 @@ try {
   if (only === null || only === "spine") await benchSpine({ quick, home });
   if (only === null || only === "workspace") await benchWorkspace({ quick, home });
   if (only === null || only === "shells") await benchShells({ quick });
+  if (only === null || only === "disk") await benchDisk({ quick, home });
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
