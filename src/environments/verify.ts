@@ -3,11 +3,12 @@
  *
  * A full check hashes every file against the manifest; a root image is gigabytes, which would cost
  * seconds on every VM boot. So after each full check we keep a stamp (verified.json) with the size,
- * inode, mtime and ctime of every file, the manifest included. A later check whose stat results
- * all match the stamp trusts the earlier digests; any difference (rewrite, truncation, copy, touch —
- * ctime cannot be set back) or a missing stamp forces a full re-hash. The trade-off: this catches
- * accidental damage and partial copies, not a deliberate forger with write access to the cache,
- * who could rewrite the stamp as easily as the files.
+ * inode and mtime of every file, the manifest included. A later check whose stat results all
+ * match the stamp trusts the earlier digests; any difference (rewrite, truncation, copy, touch) or
+ * a missing stamp forces a full re-hash. ctime is left out on purpose: every VM holds a hard link
+ * to the root image (so a rebuild never pulls the disk from under it), and linking changes ctime.
+ * The trade-off: this catches accidental damage and partial copies, not a deliberate forger with
+ * write access to the cache, who could rewrite the stamp as easily as the files.
  */
 import { lstat, readFile, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
@@ -26,7 +27,6 @@ interface FileIdentity {
   size: string;
   ino: string;
   mtimeNs: string;
-  ctimeNs: string;
 }
 
 type Stamp = Record<string, FileIdentity>;
@@ -91,7 +91,6 @@ function identityOf(stats: BigIntStats): FileIdentity {
     size: stats.size.toString(),
     ino: stats.ino.toString(),
     mtimeNs: stats.mtimeNs.toString(),
-    ctimeNs: stats.ctimeNs.toString(),
   };
 }
 

@@ -81,6 +81,33 @@ describe("shells and services in a real microVM", () => {
     });
   });
 
+  it("says when a cursor's bytes were dropped from the bounded buffer and returns what remains", async () => {
+    const shell = await pyro.openShell({ workspaceId: id });
+    await pyro.writeShell({
+      workspaceId: id,
+      shellId: shell.shell_id,
+      input: "head -c 1500000 /dev/zero | tr '\\0' x; echo; echo END-OF-FLOOD",
+    });
+    const settled = await pyro.readShell({
+      workspaceId: id,
+      shellId: shell.shell_id,
+      cursor: 0,
+      maxChars: 16,
+      waitForIdleMs: 2000,
+    });
+    expect(settled.dropped_bytes).toBeGreaterThan(0);
+    expect(settled.cursor).toBe(settled.dropped_bytes);
+    const tail = await pyro.readShell({
+      workspaceId: id,
+      shellId: shell.shell_id,
+      cursor: settled.cursor,
+      maxChars: 1024 * 1024,
+    });
+    expect(tail.output).toContain("END-OF-FLOOD");
+    expect(tail.next_cursor - tail.cursor).toBeLessThanOrEqual(1024 * 1024);
+    await pyro.closeShell(id, shell.shell_id);
+  });
+
   it("refuses a 10 MB write to a shell with a clear error", async () => {
     const shell = await pyro.openShell({ workspaceId: id });
     await expect(

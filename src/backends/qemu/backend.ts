@@ -1,4 +1,6 @@
 import { execFile, spawn } from "node:child_process";
+import { linkSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { connectUnixWithRetry } from "../connect-unix.js";
@@ -26,18 +28,17 @@ export const qemuBackend: Backend = {
         hint: "apt-get install qemu-utils",
       });
     }
-    // The overlay takes every write; the cached base image is only ever read.
-    await run(qemuImg, [
-      "create",
-      "-q",
-      "-f",
-      "qcow2",
-      "-b",
-      spec.boot.rootfs,
-      "-F",
-      "raw",
-      spec.files.overlay,
-    ]);
+    // The overlay takes every write; the base image is only ever read. The base is a hard link
+    // in the VM's own folder, so rebuilding or pruning the cached environment never changes
+    // or removes the disk under an existing VM (a copy where the two are on different filesystems).
+    const base = join(dirname(spec.files.overlay), "base.ext4");
+    rmSync(base, { force: true });
+    try {
+      linkSync(spec.boot.rootfs, base);
+    } catch {
+      await run("cp", ["--sparse=always", "--reflink=auto", spec.boot.rootfs, base]);
+    }
+    await run(qemuImg, ["create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", spec.files.overlay]);
   },
 
   async launch(spec: LaunchSpec): Promise<LaunchedVmm> {
