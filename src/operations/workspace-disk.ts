@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { diskExport, diskList, diskRead } from "../core/workspace/disk.js";
 import { startWorkspace, stopWorkspace } from "../core/workspace/lifecycle.js";
+import { fileContent, renderFileContent } from "./file-content.js";
 import { defineOperation } from "./types.js";
 import { renderWorkspace } from "./workspace.js";
 import { kv, workspaceIdParam } from "./workspace-params.js";
@@ -76,21 +77,8 @@ export const workspaceDiskRead = defineOperation({
       .describe("Read at most this many bytes."),
   }),
   profiles: ["workspace-full"],
-  handler: async (input) => {
-    const file = await diskRead(input.workspace_id, input.path, input.max_bytes);
-    const text = file.content.toString("utf8");
-    const isText = Buffer.from(text, "utf8").equals(file.content) && !file.content.includes(0);
-    return {
-      workspace_id: file.workspace_id,
-      path: file.path,
-      size: file.size,
-      truncated: file.truncated,
-      encoding: isText ? ("utf8" as const) : ("base64" as const),
-      content: isText ? text : file.content.toString("base64"),
-    };
-  },
-  render: (output) =>
-    `${output.encoding === "utf8" ? output.content : `(binary, base64)\n${output.content}`}\n[workspace-disk] ${kv({ path: output.path, size: output.size, truncated: output.truncated })}`,
+  handler: async (input) => fileContent(await diskRead(input.workspace_id, input.path, input.max_bytes)),
+  render: (output) => renderFileContent(output, "workspace-disk"),
 });
 
 export const workspaceDiskExport = defineOperation({

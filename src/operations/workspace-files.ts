@@ -7,6 +7,7 @@ import {
   readWorkspaceFile,
   writeWorkspaceFile,
 } from "../core/workspace/files.js";
+import { fileContent, renderFileContent } from "./file-content.js";
 import { defineOperation } from "./types.js";
 import { kv, workspaceIdParam, workspacePathParam } from "./workspace-params.js";
 
@@ -52,21 +53,9 @@ export const workspaceFileRead = defineOperation({
       .describe(`Read at most this many bytes (default 262144, at most ${MAX_READ_BYTES}).`),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: async (input) => {
-    const file = await readWorkspaceFile(input.workspace_id, input.path, input.max_bytes);
-    const text = file.content.toString("utf8");
-    const isText = Buffer.from(text, "utf8").equals(file.content) && !file.content.includes(0);
-    return {
-      workspace_id: file.workspace_id,
-      path: file.path,
-      size: file.size,
-      truncated: file.truncated,
-      encoding: isText ? ("utf8" as const) : ("base64" as const),
-      content: isText ? text : file.content.toString("base64"),
-    };
-  },
-  render: (output) =>
-    `${output.encoding === "utf8" ? output.content : `(binary, base64)\n${output.content}`}\n[workspace-file] ${kv({ path: output.path, size: output.size, truncated: output.truncated })}`,
+  handler: async (input) =>
+    fileContent(await readWorkspaceFile(input.workspace_id, input.path, input.max_bytes)),
+  render: (output) => renderFileContent(output, "workspace-file"),
 });
 
 export const workspaceFileWrite = defineOperation({
