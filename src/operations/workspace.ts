@@ -10,6 +10,7 @@ import {
 import { resetWorkspace } from "../core/workspace/reset.js";
 import { pushWorkspaceSync } from "../core/workspace/sync.js";
 import { listWorkspaces, type WorkspaceInfo } from "../core/workspace/views.js";
+import { reapExpired } from "../core/vm-views.js";
 import {
   allowHostCompatParam,
   commandParam,
@@ -93,8 +94,9 @@ export const workspaceCreate = defineOperation({
   }),
   profiles: ["workspace-core", "workspace-full"],
   fullProfileOnly: ["secrets", "secret_files", "network_policy"],
-  handler: (input, context) =>
-    createWorkspace({
+  handler: (input, context) => {
+    reapExpired(); // each create also clears what expired, so TTLs hold without a cron job
+    return createWorkspace({
       secrets: input.secrets ?? {},
       secretFiles: input.secret_files ?? {},
       networkPolicy: input.network_policy,
@@ -108,7 +110,8 @@ export const workspaceCreate = defineOperation({
       name: input.name,
       labels: input.labels ?? {},
       onPhase: context.onPhase,
-    }),
+    });
+  },
   render: renderWorkspace,
 });
 
@@ -120,6 +123,7 @@ export const workspaceList = defineOperation({
   input: z.object({}),
   profiles: ["workspace-core", "workspace-full"],
   handler: async () => {
+    reapExpired(); // expired workspaces go before they would be listed
     const workspaces = listWorkspaces();
     return { workspaces, count: workspaces.length };
   },
