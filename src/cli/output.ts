@@ -59,11 +59,11 @@ export async function runForCliQuiet(
   options: RunOptions,
 ): Promise<{ output: unknown; exitCode: number; render: (output: unknown) => string }> {
   // Loaded on demand, so `pyro --help` and `pyro --version` do not pay for the schemas.
-  const [{ operationByName }, { invokeOperation }] = await Promise.all([
-    import("../operations/registry.js"),
+  const [{ loadOperation }, { invokeOperation }] = await Promise.all([
+    import("../operations/lazy.js"),
     import("../operations/invoke.js"),
   ]);
-  const operation = operationByName(operationName);
+  const operation = await loadOperation(operationName);
   if (operation === undefined) throw new PyroError("INTERNAL", `no operation ${operationName}`);
   const render = (output: unknown): string => operation.render(output);
   try {

@@ -23,7 +23,3 @@ export const OPERATIONS: readonly Operation[] = [
 export function operationsForProfile(profile: Profile): Operation[] {
   return OPERATIONS.filter((operation) => operation.profiles.includes(profile));
 }
-
-export function operationByName(name: string): Operation | undefined {
-  return OPERATIONS.find((operation) => operation.name === name);
-}

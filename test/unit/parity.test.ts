@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { buildProgram } from "../../src/cli/program.js";
+import { loadOperation } from "../../src/operations/lazy.js";
 import { OPERATIONS, operationsForProfile } from "../../src/operations/registry.js";
 import { Pyro } from "../../src/sdk/pyro.js";
 
@@ -27,6 +28,10 @@ describe("one operation table, three surfaces", () => {
         const command = findCommand(program, operation.cli);
         expect(command, `pyro ${operation.cli.join(" ")}`).toBeDefined();
         expect(command?.options.map((option) => option.long)).toContain("--json");
+      });
+
+      it("is found by the CLI's on-demand loader", async () => {
+        expect((await loadOperation(operation.name))?.name).toBe(operation.name);
       });
 
       it("is an SDK method", () => {
