@@ -6,20 +6,9 @@
 #include <string.h>
 
 #include "frame.h"
+#include "check.h"
 
-static int passed, failed;
 
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (cond) {                                     \
-			passed++;                               \
-		} else {                                        \
-			failed++;                               \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                    \
-			printf("\n");                           \
-		}                                               \
-	} while (0)
 
 /* The message each valid vector must hold (see /docs and the TS golden tests). */
 struct expect {

@@ -15,22 +15,11 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "check.h"
 
-static int passed, failed;
 static const char *agent_path;
 static char workdir[64];
 
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (cond) {                                     \
-			passed++;                               \
-		} else {                                        \
-			failed++;                               \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                    \
-			printf("\n");                           \
-		}                                               \
-	} while (0)
 
 static long long now_ms(void)
 {

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { runForCli } from "./output.js";
-
-type Flags = Record<string, unknown>;
+import { runForCli, type Flags } from "./output.js";
 
 /** `pyro env …`: the environment catalog and cache. */
 export function registerEnv(program: Command, setExit: (code: number) => void): void {

@@ -91,3 +91,11 @@ export function integerOption(flag: string): (value: string) => number {
 export function stripUndefined(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
+
+/** Parsed command options, as commander hands them to an action. */
+export type Flags = Record<string, unknown>;
+
+/** Accumulates a repeatable option's values. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export const wantsJson = (flags: Flags): boolean => flags.json === true;

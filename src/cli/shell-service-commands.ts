@@ -1,12 +1,15 @@
 import type { Command } from "commander";
 import { PyroError } from "../errors/index.js";
 import { commandFromArgs } from "./command-args.js";
-import { integerOption, runForCli, runForCliQuiet, stripUndefined } from "./output.js";
-
-type Flags = Record<string, unknown>;
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const json = (flags: Flags): boolean => flags.json === true;
+import {
+  integerOption,
+  runForCli,
+  runForCliQuiet,
+  stripUndefined,
+  type Flags,
+  collect,
+  wantsJson,
+} from "./output.js";
 
 /** The one readiness check given by --ready-file/--ready-tcp/--ready-http/--ready-command. */
 function readinessFrom(flags: Flags): Record<string, string> | undefined {
@@ -44,7 +47,9 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
         secret_env: flags.secretEnv,
       });
       if (flags.idOnly !== true)
-        return setExit(await runForCli("shell_open", input, { json: json(flags), scope: "workspace-shell" }));
+        return setExit(
+          await runForCli("shell_open", input, { json: wantsJson(flags), scope: "workspace-shell" }),
+        );
       const { output, exitCode } = await runForCliQuiet("shell_open", input, {
         json: false,
         scope: "workspace-shell",
@@ -69,7 +74,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
             input: flags.input,
             append_newline: flags.newline !== false,
           },
-          { json: json(flags), scope: "workspace-shell" },
+          { json: wantsJson(flags), scope: "workspace-shell" },
         ),
       ),
     );
@@ -98,7 +103,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
             plain: flags.plain === true,
             wait_for_idle_ms: flags.waitForIdleMs,
           }),
-          { json: json(flags), scope: "workspace-shell" },
+          { json: wantsJson(flags), scope: "workspace-shell" },
         ),
       ),
     );
@@ -113,7 +118,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
         await runForCli(
           "shell_signal",
           stripUndefined({ workspace_id: id, shell_id: shellId, signal_name: flags.signal }),
-          { json: json(flags), scope: "workspace-shell" },
+          { json: wantsJson(flags), scope: "workspace-shell" },
         ),
       ),
     );
@@ -127,7 +132,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
         await runForCli(
           "shell_close",
           { workspace_id: id, shell_id: shellId },
-          { json: json(flags), scope: "workspace-shell" },
+          { json: wantsJson(flags), scope: "workspace-shell" },
         ),
       ),
     );
@@ -175,7 +180,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
             secret_env: flags.secretEnv,
             published_ports: flags.publish,
           }),
-          { json: json(flags), scope: "workspace-service" },
+          { json: wantsJson(flags), scope: "workspace-service" },
         ),
       ),
     );
@@ -188,7 +193,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
         await runForCli(
           "service_list",
           { workspace_id: id },
-          { json: json(flags), scope: "workspace-service" },
+          { json: wantsJson(flags), scope: "workspace-service" },
         ),
       ),
     );
@@ -206,7 +211,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
           await runForCli(
             operation,
             { workspace_id: id, service_name: name },
-            { json: json(flags), scope: "workspace-service" },
+            { json: wantsJson(flags), scope: "workspace-service" },
           ),
         ),
       );
@@ -222,7 +227,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
         await runForCli(
           "service_logs",
           stripUndefined({ workspace_id: id, service_name: name, tail_lines: flags.tailLines }),
-          { json: json(flags), scope: "workspace-service" },
+          { json: wantsJson(flags), scope: "workspace-service" },
         ),
       ),
     );

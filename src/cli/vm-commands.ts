@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { commandFromArgs } from "./command-args.js";
-import { integerOption, runForCli, stripUndefined } from "./output.js";
-
-type Flags = Record<string, unknown>;
+import { integerOption, runForCli, stripUndefined, type Flags } from "./output.js";
 
 /** `pyro vm …`: the VM lifecycle, one command per vm_* operation. */
 export function registerVm(program: Command, setExit: (code: number) => void): void {

@@ -5,11 +5,15 @@ import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { commandFromArgs } from "./command-args.js";
 import { forwardTo } from "./forward.js";
 import { registerShellsAndServices } from "./shell-service-commands.js";
-import { integerOption, runForCli, runForCliQuiet, stripUndefined } from "./output.js";
-
-type Flags = Record<string, unknown>;
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+import {
+  integerOption,
+  runForCli,
+  runForCliQuiet,
+  stripUndefined,
+  type Flags,
+  collect,
+  wantsJson,
+} from "./output.js";
 
 /** Repeated KEY=VALUE options into an object; a pair without "=" is a usage error (never echoing a secret). */
 function pairsFrom(flag: string, pairs: string[] | undefined): Record<string, string> | undefined {
@@ -25,8 +29,6 @@ function pairsFrom(flag: string, pairs: string[] | undefined): Record<string, st
 
 const labelsFrom = (pairs: string[] | undefined): Record<string, string> | undefined =>
   pairsFrom("--label", pairs);
-
-const json = (flags: Flags): boolean => flags.json === true;
 
 /** `pyro workspace …`: persistent sandboxes, one command per workspace_* and snapshot_* operation. */
 export function registerWorkspace(program: Command, setExit: (code: number) => void): void {
@@ -68,7 +70,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
       });
       if (flags.idOnly !== true)
         return setExit(
-          await runForCli("workspace_create", input, { json: json(flags), scope: "workspace-create" }),
+          await runForCli("workspace_create", input, { json: wantsJson(flags), scope: "workspace-create" }),
         );
       const { output, exitCode } = await runForCliQuiet("workspace_create", input, {
         json: false,
@@ -83,7 +85,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .description("List workspaces, most recent activity first")
     .option("--json", "print JSON")
     .action(async (flags: Flags) =>
-      setExit(await runForCli("workspace_list", {}, { json: json(flags), scope: "workspace" })),
+      setExit(await runForCli("workspace_list", {}, { json: wantsJson(flags), scope: "workspace" })),
     );
 
   workspace
@@ -101,7 +103,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         labels: labelsFrom(flags.label as string[] | undefined),
         clear_labels: flags.clearLabel,
       });
-      setExit(await runForCli("workspace_update", input, { json: json(flags), scope: "workspace" }));
+      setExit(await runForCli("workspace_update", input, { json: wantsJson(flags), scope: "workspace" }));
     });
 
   for (const [verb, operation, description] of [
@@ -119,7 +121,11 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
       .option("--json", "print JSON")
       .action(async (id: string, flags: Flags) =>
         setExit(
-          await runForCli(operation, { workspace_id: id }, { json: json(flags), scope: `workspace-${verb}` }),
+          await runForCli(
+            operation,
+            { workspace_id: id },
+            { json: wantsJson(flags), scope: `workspace-${verb}` },
+          ),
         ),
       );
   }
@@ -138,7 +144,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_sync_push",
           stripUndefined({ workspace_id: id, source_path: source, dest: flags.dest }),
-          { json: json(flags), scope: "workspace-sync" },
+          { json: wantsJson(flags), scope: "workspace-sync" },
         ),
       ),
     );
@@ -164,17 +170,17 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         cwd: flags.cwd,
         secret_env: flags.secretEnv,
       });
-      const streaming = json(flags)
+      const streaming = wantsJson(flags)
         ? {}
         : { onStdout: forwardTo(process.stdout), onStderr: forwardTo(process.stderr) };
       const { output, exitCode } = await runForCliQuiet("workspace_exec", input, {
-        json: json(flags),
+        json: wantsJson(flags),
         scope: "workspace-exec",
         context: streaming,
       });
       if (exitCode !== 0) return setExit(exitCode);
       const outcome = output as WorkspaceExecOutcome;
-      if (json(flags)) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+      if (wantsJson(flags)) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
       const { renderWorkspaceExec } = await import("../operations/workspace.js");
       process.stderr.write(`${renderWorkspaceExec(outcome)}\n`);
       setExit(outcome.timed_out ? EXIT_TIMED_OUT : outcome.exit_code);
@@ -192,7 +198,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_file_list",
           stripUndefined({ workspace_id: id, path, recursive: flags.recursive === true }),
-          { json: json(flags), scope: "workspace-file" },
+          { json: wantsJson(flags), scope: "workspace-file" },
         ),
       ),
     );
@@ -207,7 +213,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
       const input = stripUndefined({ workspace_id: id, path, max_bytes: flags.maxBytes });
       if (flags.contentOnly !== true) {
         return setExit(
-          await runForCli("workspace_file_read", input, { json: json(flags), scope: "workspace-file" }),
+          await runForCli("workspace_file_read", input, { json: wantsJson(flags), scope: "workspace-file" }),
         );
       }
       const { output, exitCode } = await runForCliQuiet("workspace_file_read", input, {
@@ -232,7 +238,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_file_write",
           stripUndefined({ workspace_id: id, path, text: flags.text, text_file: flags.textFile }),
-          { json: json(flags), scope: "workspace-file" },
+          { json: wantsJson(flags), scope: "workspace-file" },
         ),
       ),
     );
@@ -261,7 +267,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_patch_apply",
           { workspace_id: id, patch },
-          { json: json(flags), scope: "workspace-patch" },
+          { json: wantsJson(flags), scope: "workspace-patch" },
         ),
       );
     });
@@ -279,7 +285,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_export",
           { workspace_id: id, path, output_path: flags.output, overwrite: flags.overwrite === true },
-          { json: json(flags), scope: "workspace-export" },
+          { json: wantsJson(flags), scope: "workspace-export" },
         ),
       ),
     );
@@ -293,7 +299,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .action(async (id: string, flags: Flags) =>
       setExit(
         await runForCli("workspace_reset", stripUndefined({ workspace_id: id, snapshot: flags.snapshot }), {
-          json: json(flags),
+          json: wantsJson(flags),
           scope: "workspace-reset",
         }),
       ),
@@ -314,7 +320,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
           "workspace_disk_list",
           stripUndefined({ workspace_id: id, path, recursive: flags.recursive === true }),
           {
-            json: json(flags),
+            json: wantsJson(flags),
             scope: "workspace-disk",
           },
         ),
@@ -332,7 +338,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
           "workspace_disk_read",
           stripUndefined({ workspace_id: id, path, max_bytes: flags.maxBytes }),
           {
-            json: json(flags),
+            json: wantsJson(flags),
             scope: "workspace-disk",
           },
         ),
@@ -349,7 +355,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "workspace_disk_export",
           { workspace_id: id, output_path: flags.output, overwrite: flags.overwrite === true },
-          { json: json(flags), scope: "workspace-disk" },
+          { json: wantsJson(flags), scope: "workspace-disk" },
         ),
       ),
     );
@@ -369,7 +375,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
           await runForCli(
             operation,
             { workspace_id: id, snapshot_name: name },
-            { json: json(flags), scope: "workspace-snapshot" },
+            { json: wantsJson(flags), scope: "workspace-snapshot" },
           ),
         ),
       );
@@ -383,7 +389,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         await runForCli(
           "snapshot_list",
           { workspace_id: id },
-          { json: json(flags), scope: "workspace-snapshot" },
+          { json: wantsJson(flags), scope: "workspace-snapshot" },
         ),
       ),
     );

@@ -39,11 +39,4 @@ export class OutputRing {
     const data = Buffer.concat(this.chunks).subarray(from - this.start, from - this.start + max);
     return { from, data, next: from + data.length, dropped };
   }
-
-  /** The last `lines` lines kept (for service logs). */
-  tailLines(lines: number): string {
-    const text = Buffer.concat(this.chunks).toString("utf8");
-    const all = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
-    return all.slice(-lines).join("\n");
-  }
 }

@@ -1,12 +1,11 @@
 import { readFile as readHostFile } from "node:fs/promises";
 import { PyroError } from "../../errors/index.js";
-import { listFiles, readFile, writeFile } from "./guest-files.js";
+import { DEFAULT_READ_LIMIT, listFiles, readFile, writeFile } from "./guest-files.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { applyPlan, guestReadCurrent, planPatch } from "./patch.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
 
-export const DEFAULT_READ_LIMIT = 1024 * 1024;
 export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
 export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
