@@ -1,6 +1,6 @@
 /* pyro-agent: runs commands for the host over one framed byte stream
  * (docs/protocol.md). Single-threaded: one poll() loop over the channel, the
- * commands' pipes and a signalfd for SIGCHLD. */
+ * commands' pipes, forwarded connections and a signalfd for SIGCHLD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +16,7 @@
 
 #include "channel.h"
 #include "exec.h"
+#include "forward.h"
 #include "frame.h"
 #include "init.h"
 #include "log.h"
@@ -56,6 +57,7 @@ static void die(int code)
 static void drop_connection(int exit_code)
 {
 	cmd_kill_all();
+	fwd_kill_all();
 	if (!ag.guest)
 		exit(exit_code);
 	if (ag.connected)
@@ -73,6 +75,7 @@ static void protocol_error(const char *code, const char *msg)
 	agent_log("protocol error: %s", msg);
 	chan_send_error(0, code, "%s", msg);
 	cmd_kill_all();
+	fwd_kill_all();
 	if (!ag.guest)
 		exit(1);
 	ag.discard = 1;
@@ -115,8 +118,9 @@ static void on_hello(const struct frame *f)
 	if (ag.hello) {
 		/* A virtio port cannot always tell us the host reconnected between two
 		 * probes; a repeated HELLO is a new session, so the old one's commands go. */
-		agent_log("new session: dropping running commands");
+		agent_log("new session: dropping running commands and connections");
 		cmd_kill_all();
+		fwd_kill_all();
 	}
 	ag.hello = 1;
 	send_hello_ack();
@@ -137,6 +141,12 @@ static void resolve_cwd(const struct msg_exec *m, char *out, size_t cap)
 	}
 }
 
+/* Commands and connections share stream ids. */
+static int stream_busy(uint32_t stream)
+{
+	return cmd_find(stream) || fwd_find(stream);
+}
+
 static void on_exec(const struct frame *f)
 {
 	struct msg_exec m;
@@ -147,8 +157,8 @@ static void on_exec(const struct frame *f)
 	const char *code = NULL;
 	if (f->stream == 0) {
 		chan_send_error(0, "BAD_MESSAGE", "EXEC needs a stream id >= 1");
-	} else if (cmd_find(f->stream)) {
-		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is running a command", f->stream);
+	} else if (stream_busy(f->stream)) {
+		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is in use", f->stream);
 	} else if (cmd_count() >= MAX_CMDS) {
 		chan_send_error(f->stream, "TOO_MANY_STREAMS", "at most %d commands may run at once", MAX_CMDS);
 	} else if ((m.nargs > 0) == (m.has_shell != 0)) {
@@ -166,10 +176,28 @@ static void on_exec(const struct frame *f)
 	msg_exec_free(&m);
 }
 
+static void on_connect(const struct frame *f)
+{
+	uint32_t port;
+	const char *err;
+	msg_decode_u32_msg(f->body, f->len, TAG_PORT, &port, &err); /* validated by dispatch */
+	if (f->stream == 0)
+		chan_send_error(0, "BAD_MESSAGE", "CONNECT needs a stream id >= 1");
+	else if (stream_busy(f->stream))
+		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is in use", f->stream);
+	else if (fwd_count() >= MAX_CONNS)
+		chan_send_error(f->stream, "TOO_MANY_STREAMS", "at most %d connections may be open at once", MAX_CONNS);
+	else if (port == 0 || port > 65535)
+		chan_send_error(f->stream, "BAD_MESSAGE", "port %u is out of range", port);
+	else
+		fwd_connect(f->stream, (uint16_t)port);
+}
+
 static void on_shutdown(void)
 {
 	agent_log("shutdown requested");
 	cmd_kill_all();
+	fwd_kill_all();
 	if (ag.guest)
 		guest_kill_all(2000);
 	sync();
@@ -189,6 +217,7 @@ static void dispatch(const struct frame *f)
 	if (msg_validate(f->type, f->body, f->len, &err) < 0)
 		return protocol_error("BAD_MESSAGE", err);
 	struct cmd *c;
+	struct conn *k;
 	uint32_t signo;
 	struct msg_resize rs;
 	switch (f->type) {
@@ -201,16 +230,22 @@ static void dispatch(const struct frame *f)
 		return on_shutdown();
 	case T_EXEC:
 		return on_exec(f);
+	case T_CONNECT:
+		return on_connect(f);
 	case T_STDIN:
-		/* STDIN/SIGNAL racing with EXIT are normal: ignore unknown streams
+		/* STDIN/SIGNAL racing with EXIT or CLOSED are normal: ignore unknown streams
 		 * rather than answer with an ERROR the host could pin on a reused id. */
 		if ((c = cmd_find(f->stream)))
 			cmd_stdin(c, f->body, f->len, f->flags & FLAG_END);
+		else if ((k = fwd_find(f->stream)))
+			fwd_stdin(k, f->body, f->len, f->flags & FLAG_END);
 		return;
 	case T_SIGNAL:
 		msg_decode_u32_msg(f->body, f->len, TAG_SIGNO, &signo, &err);
 		if ((c = cmd_find(f->stream)) && signo > 0 && signo < NSIG)
 			cmd_signal(c, (int)signo);
+		else if ((k = fwd_find(f->stream)))
+			fwd_abort(k);
 		return;
 	case T_RESIZE:
 		msg_decode_resize(f->body, f->len, &rs, &err);
@@ -299,7 +334,7 @@ static void reap_children(void)
 
 static void event_loop(void)
 {
-	static struct pollfd pfd[2 + 3 * MAX_CMDS];
+	static struct pollfd pfd[2 + 3 * MAX_CMDS + MAX_CONNS];
 	for (;;) {
 		int64_t now = now_ms();
 		int64_t next = cmd_tick(now);
@@ -312,10 +347,11 @@ static void event_loop(void)
 		}
 		int n = 0;
 		pfd[n++] = (struct pollfd){ ag.sfd, POLLIN, 0 };
-		/* Stop reading while stdin queues are full; a hang-up is still reported. */
-		short want = cmd_stdin_backlog() > STDIN_QUEUE_MAX ? 0 : POLLIN;
+		/* Stop reading while stdin and socket queues are full; a hang-up is still reported. */
+		short want = cmd_stdin_backlog() + fwd_backlog() > STDIN_QUEUE_MAX ? 0 : POLLIN;
 		pfd[n++] = (struct pollfd){ ag.connected ? chan.rfd : -1, want, 0 };
 		n = cmd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
+		n = fwd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
 		int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
@@ -327,6 +363,7 @@ static void event_loop(void)
 			reap_children();
 		/* Output before new input: keeps frames of a stream in order and lets EXIT follow its data. */
 		cmd_pollevents(pfd, n);
+		fwd_pollevents(pfd, n);
 		if (ag.connected && pfd[1].revents) {
 			if (!want && !(pfd[1].revents & POLLIN))
 				drop_connection(0);

@@ -23,7 +23,8 @@ int type_known(uint8_t type)
 	switch (type) {
 	case T_HELLO: case T_HELLO_ACK: case T_PING: case T_PONG: case T_SHUTDOWN:
 	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
-	case T_STDOUT: case T_STDERR: case T_EXIT: case T_ERROR:
+	case T_STDOUT: case T_STDERR: case T_EXIT: case T_CONNECT: case T_CONNECTED: case T_CLOSED:
+	case T_ERROR:
 		return 1;
 	}
 	return 0;
@@ -493,6 +494,21 @@ int msg_decode_error(const uint8_t *b, size_t n, struct msg_error *m, const char
 	return each_field(b, n, m, error_field, err) < 0 ? -1 : 0;
 }
 
+static int closed_field(void *mp, uint8_t tag, struct bytes v, const char **err)
+{
+	struct msg_closed *m = mp;
+	if (tag != TAG_CLOSE_ERROR)
+		return 0;
+	m->has_error = 1;
+	return want_str(v, &m->error, err);
+}
+
+int msg_decode_closed(const uint8_t *b, size_t n, struct msg_closed *m, const char **err)
+{
+	memset(m, 0, sizeof(*m));
+	return each_field(b, n, m, closed_field, err) < 0 ? -1 : 0;
+}
+
 int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 {
 	union {
@@ -502,6 +518,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		struct msg_exit exit;
 		struct msg_error error;
 		struct msg_resize resize;
+		struct msg_closed closed;
 		uint32_t u;
 	} m;
 	switch (type) {
@@ -517,7 +534,9 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 	case T_STARTED: return msg_decode_u32_msg(b, n, TAG_PID, &m.u, err);
 	case T_EXIT: return msg_decode_exit(b, n, &m.exit, err);
 	case T_ERROR: return msg_decode_error(b, n, &m.error, err);
-	case T_SHUTDOWN: case T_SHUTDOWN_ACK:
+	case T_CONNECT: return msg_decode_u32_msg(b, n, TAG_PORT, &m.u, err);
+	case T_CLOSED: return msg_decode_closed(b, n, &m.closed, err);
+	case T_SHUTDOWN: case T_SHUTDOWN_ACK: case T_CONNECTED:
 	case T_PING: case T_PONG: case T_STDIN: case T_STDOUT: case T_STDERR:
 		return 0; /* raw bytes (or ignored) */
 	}
@@ -606,5 +625,14 @@ long msg_encode_error(uint8_t *out, size_t cap, const struct msg_error *m)
 	tlv_writer_init(&w, out, cap);
 	tlv_put_bytes(&w, TAG_ERROR_CODE, m->code);
 	tlv_put_bytes(&w, TAG_ERROR_MESSAGE, m->message);
+	return tlv_end(&w);
+}
+
+long msg_encode_closed(uint8_t *out, size_t cap, const struct msg_closed *m)
+{
+	struct tlv_writer w;
+	tlv_writer_init(&w, out, cap);
+	if (m->has_error)
+		tlv_put_bytes(&w, TAG_CLOSE_ERROR, m->error);
 	return tlv_end(&w);
 }

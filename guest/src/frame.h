@@ -26,6 +26,9 @@ enum msg_type {
 	T_STDOUT = 0x21,
 	T_STDERR = 0x22,
 	T_EXIT = 0x23,
+	T_CONNECT = 0x30,
+	T_CONNECTED = 0x31,
+	T_CLOSED = 0x32,
 	T_ERROR = 0x7f,
 };
 
@@ -55,6 +58,8 @@ enum tag {
 	TAG_DURATION_MS = 0x33,
 	TAG_ERROR_CODE = 0x40,
 	TAG_ERROR_MESSAGE = 0x41,
+	TAG_PORT = 0x50,
+	TAG_CLOSE_ERROR = 0x51,
 };
 
 /* A decoded frame; body points into the caller's buffer. */
@@ -139,6 +144,10 @@ struct msg_exit {
 struct msg_error {
 	struct bytes code, message;
 };
+struct msg_closed {
+	int has_error;
+	struct bytes error;
+};
 
 int msg_decode_hello(const uint8_t *b, size_t n, struct msg_hello *m, const char **err);
 int msg_decode_hello_ack(const uint8_t *b, size_t n, struct msg_hello_ack *m, const char **err);
@@ -149,6 +158,7 @@ int msg_decode_resize(const uint8_t *b, size_t n, struct msg_resize *m, const ch
 int msg_decode_u32_msg(const uint8_t *b, size_t n, uint8_t tag, uint32_t *v, const char **err);
 int msg_decode_exit(const uint8_t *b, size_t n, struct msg_exit *m, const char **err);
 int msg_decode_error(const uint8_t *b, size_t n, struct msg_error *m, const char **err);
+int msg_decode_closed(const uint8_t *b, size_t n, struct msg_closed *m, const char **err);
 /* Decodes a body by type and throws the result away: does this body parse? */
 int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err);
 
@@ -159,6 +169,7 @@ long msg_encode_resize(uint8_t *out, size_t cap, const struct msg_resize *m);
 long msg_encode_u32_msg(uint8_t *out, size_t cap, uint8_t tag, uint32_t v);
 long msg_encode_exit(uint8_t *out, size_t cap, const struct msg_exit *m);
 long msg_encode_error(uint8_t *out, size_t cap, const struct msg_error *m);
+long msg_encode_closed(uint8_t *out, size_t cap, const struct msg_closed *m);
 
 struct bytes bytes_of(const char *s);
 int bytes_eq(struct bytes b, const char *s);

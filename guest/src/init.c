@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 #include "util.h"
 
 #define MODULES_DIR "/pyro/modules/"
@@ -148,15 +149,20 @@ static unsigned long parse_rootflags(const char *opts, char *data, size_t cap)
 	return flags;
 }
 
-static int mount_root(void)
+static void read_cmdline(char *out, size_t cap)
 {
-	char cmdline[4096] = "", dev[256], fstype[64], flagstr[512], data[512];
+	out[0] = 0;
 	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
-		cmdline[n > 0 ? n : 0] = 0;
+		ssize_t n = read(fd, out, cap - 1);
+		out[n > 0 ? n : 0] = 0;
 		close(fd);
 	}
+}
+
+static int mount_root(const char *cmdline)
+{
+	char dev[256], fstype[64], flagstr[512], data[512];
 	cmdline_get(cmdline, "pyro.root", "/dev/vda", dev, sizeof(dev));
 	cmdline_get(cmdline, "pyro.rootfstype", "ext4", fstype, sizeof(fstype));
 	cmdline_get(cmdline, "pyro.rootflags", "", flagstr, sizeof(flagstr));
@@ -271,7 +277,9 @@ int guest_setup(void)
 	do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	load_modules();
-	if (mount_root() < 0 || switch_root() < 0)
+	char cmdline[4096], net[128];
+	read_cmdline(cmdline, sizeof(cmdline));
+	if (mount_root(cmdline) < 0 || switch_root() < 0)
 		return -1;
 	do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666,mode=0620,gid=5");
 	do_mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -281,6 +289,9 @@ int guest_setup(void)
 	if (sethostname("pyro", 4) < 0)
 		agent_log("sethostname: %s", strerror(errno));
 	setup_loopback();
+	cmdline_get(cmdline, "pyro.net", "", net, sizeof(net));
+	if (net[0])
+		guest_network_setup(net);
 	return 0;
 }
 

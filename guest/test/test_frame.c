@@ -20,10 +20,11 @@ struct expect {
 	struct msg_hello hello;
 	struct msg_hello_ack ack;
 	struct msg_exec exec;
-	uint32_t u32; /* SIGNAL signo / STARTED pid */
+	uint32_t u32; /* SIGNAL signo / STARTED pid / CONNECT port */
 	struct msg_exit exit;
 	struct msg_error error;
 	struct msg_resize resize;
+	struct msg_closed closed;
 	int seen;
 };
 
@@ -109,6 +110,11 @@ static void build_expectations(void)
 	raw(add("stderr", 2, T_STDERR, 0), "hi\n", 3);
 	add("exit_ok", 1, T_EXIT, 0)->exit = (struct msg_exit){ 0, 0, 0, 95 };
 	add("exit_killed", 2, T_EXIT, 0)->exit = (struct msg_exit){ -1, 9, 1, 30000 };
+	add("connect", 6, T_CONNECT, 0)->u32 = 8080;
+	raw(add("connected", 6, T_CONNECTED, 0), "", 0);
+	raw(add("stdout_end", 6, T_STDOUT, FLAG_END), "", 0);
+	add("closed", 6, T_CLOSED, 0);
+	add("closed_error", 7, T_CLOSED, 0)->closed = (struct msg_closed){ 1, B("Connection reset by peer") };
 	add("error_stream", 4, T_ERROR, 0)->error = (struct msg_error){ B("CWD_NOT_FOUND"), B("no such directory: /nope") };
 	add("error_conn", 0, T_ERROR, 0)->error = (struct msg_error){ B("BAD_FRAME"), B("frame too large") };
 }
@@ -138,6 +144,8 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 	case T_SIGNAL: return msg_encode_u32_msg(out, cap, TAG_SIGNO, e->u32);
 	case T_RESIZE: return msg_encode_resize(out, cap, &e->resize);
 	case T_STARTED: return msg_encode_u32_msg(out, cap, TAG_PID, e->u32);
+	case T_CONNECT: return msg_encode_u32_msg(out, cap, TAG_PORT, e->u32);
+	case T_CLOSED: return msg_encode_closed(out, cap, &e->closed);
 	case T_EXIT: return msg_encode_exit(out, cap, &e->exit);
 	case T_ERROR: return msg_encode_error(out, cap, &e->error);
 	default:
@@ -198,9 +206,10 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		break;
 	}
 	case T_SIGNAL:
-	case T_STARTED: {
+	case T_STARTED:
+	case T_CONNECT: {
 		uint32_t v = 0;
-		uint8_t tag = e->type == T_SIGNAL ? TAG_SIGNO : TAG_PID;
+		uint8_t tag = e->type == T_SIGNAL ? TAG_SIGNO : e->type == T_STARTED ? TAG_PID : TAG_PORT;
 		CHECK(msg_decode_u32_msg(f->body, f->len, tag, &v, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(v == e->u32, "%s: value %u, want %u", e->name, v, e->u32);
 		len = msg_encode_u32_msg(out, cap, tag, v);
@@ -221,6 +230,14 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 			      m.timed_out == e->exit.timed_out && m.duration_ms == e->exit.duration_ms,
 		      "%s: fields differ (%d %u %u %u)", e->name, m.exit_code, m.signal, m.timed_out, m.duration_ms);
 		len = msg_encode_exit(out, cap, &m);
+		break;
+	}
+	case T_CLOSED: {
+		struct msg_closed m;
+		CHECK(msg_decode_closed(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.has_error == e->closed.has_error && (!m.has_error || beq(m.error, e->closed.error)),
+		      "%s: fields differ", e->name);
+		len = msg_encode_closed(out, cap, &m);
 		break;
 	}
 	case T_ERROR: {
@@ -386,6 +403,9 @@ static void check_truncation(void)
 	struct msg_exec d;
 	CHECK(msg_decode_exec(nul, sizeof(nul), &d, &err) < 0, "NUL in arg accepted");
 	CHECK(msg_decode_u32_msg(NULL, 0, TAG_SIGNO, &u, &err) < 0, "SIGNAL without signo accepted");
+	CHECK(msg_validate(T_CONNECT, NULL, 0, &err) < 0, "CONNECT without port accepted");
+	uint8_t closed_nul[] = { TAG_CLOSE_ERROR, 0, 0, 0, 3, 'a', 0, 'b' };
+	CHECK(msg_validate(T_CLOSED, closed_nul, sizeof(closed_nul), &err) < 0, "NUL in CLOSED error accepted");
 	struct msg_hello h;
 	CHECK(msg_decode_hello(NULL, 0, &h, &err) < 0, "HELLO without version accepted");
 	uint8_t badtime[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_HOST_TIME_MS, 0, 0, 0, 4, 0, 0, 0, 1 };

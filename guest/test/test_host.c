@@ -1,14 +1,18 @@
 /* Host-mode tests: runs the real agent binary (`pyro-agent --host`) over pipes
  * and checks the protocol end to end: handshake, exec, streams, exit codes,
- * timeouts, signals, stdin, floods, terminals, malformed input, EOF and shutdown. */
+ * timeouts, signals, stdin, floods, terminals, forwarded connections,
+ * malformed input, EOF and shutdown. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -670,6 +674,234 @@ static void test_pty(struct agent *a)
 	expect_frame(a, &f, 0, T_PONG, "ping after stray RESIZE");
 }
 
+/* ---- forwarded connections ---- */
+
+/* A non-blocking listening TCP socket on 127.0.0.1 with an ephemeral port. */
+static int tcp_listen(uint32_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		abort();
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int tcp_accept(int lfd)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	return fd;
+}
+
+/* Reads up to cap bytes within timeout_ms: > 0 bytes, 0 EOF, -1 error (errno) or timeout (ETIMEDOUT). */
+static ssize_t tcp_read(int fd, void *buf, size_t cap, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	if (poll(&p, 1, timeout_ms) != 1) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return read(fd, buf, cap);
+}
+
+static void send_connect(struct agent *a, uint32_t stream, uint32_t port)
+{
+	uint8_t b[16];
+	send_frame(a, stream, T_CONNECT, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_PORT, port));
+}
+
+/* Connects stream to port and accepts the agent's connection on lfd; -1 on failure. */
+static int forward_open(struct agent *a, uint32_t stream, int lfd, uint32_t port)
+{
+	struct frame f;
+	send_connect(a, stream, port);
+	if (!expect_frame(a, &f, stream, T_CONNECTED, "CONNECTED"))
+		return -1;
+	CHECK(f.len == 0, "CONNECTED has no fields");
+	return tcp_accept(lfd);
+}
+
+/* Collects STDOUT on stream until want bytes arrived; returns how many did. */
+static size_t expect_stdout(struct agent *a, uint32_t stream, char *buf, size_t want)
+{
+	size_t got = 0;
+	struct frame f;
+	while (got < want && recv_frame(a, &f, 5000) == 1 && f.stream == stream && f.type == T_STDOUT &&
+	       got + f.len <= want) {
+		memcpy(buf + got, f.body, f.len);
+		got += f.len;
+	}
+	return got;
+}
+
+static void expect_closed(struct agent *a, uint32_t stream, const char *what)
+{
+	struct frame f;
+	if (expect_frame(a, &f, stream, T_CLOSED, what)) {
+		struct msg_closed m;
+		const char *err;
+		CHECK(msg_decode_closed(f.body, f.len, &m, &err) == 0 && !m.has_error, "%s: CLOSED without error",
+		      what);
+	}
+}
+
+static void test_forward(struct agent *a)
+{
+	uint32_t port;
+	int lfd = tcp_listen(&port);
+	struct frame f;
+	char buf[64];
+
+	/* Both ways, then a stream id shared with commands. */
+	int s = forward_open(a, 50, lfd, port);
+	CHECK(s >= 0, "forward: accepted");
+	send_frame(a, 50, T_STDIN, 0, "ping", 4);
+	struct frame pong;
+	send_frame(a, 0, T_PING, 0, "p", 1);
+	expect_frame(a, &pong, 0, T_PONG, "forward: ping flushes STDIN");
+	CHECK(tcp_read(s, buf, sizeof(buf), 2000) == 4 && !memcmp(buf, "ping", 4), "forward: STDIN reaches the socket");
+	CHECK(write(s, "pong", 4) == 4, "forward: server writes");
+	CHECK(expect_stdout(a, 50, buf, 4) == 4 && !memcmp(buf, "pong", 4), "forward: socket bytes arrive as STDOUT");
+	send_exec(a, 50, &(struct req){ .shell = "true" });
+	if (expect_frame(a, &f, 50, T_ERROR, "EXEC on a connection stream"))
+		CHECK(bytes_eq(error_code(&f), "STREAM_IN_USE"), "EXEC on a connection: STREAM_IN_USE");
+	send_connect(a, 50, port);
+	if (expect_frame(a, &f, 50, T_ERROR, "CONNECT twice"))
+		CHECK(bytes_eq(error_code(&f), "STREAM_IN_USE"), "CONNECT twice: STREAM_IN_USE");
+
+	/* Host half-closes: the server reads EOF and may still answer; its close ends the stream. */
+	send_frame(a, 50, T_STDIN, FLAG_END, NULL, 0);
+	send_frame(a, 0, T_PING, 0, "p", 1);
+	expect_frame(a, &pong, 0, T_PONG, "forward: ping after END");
+	CHECK(tcp_read(s, buf, sizeof(buf), 2000) == 0, "forward: END half-closes the socket");
+	CHECK(write(s, "bye", 3) == 3, "forward: server writes after the host's END");
+	CHECK(expect_stdout(a, 50, buf, 3) == 3 && !memcmp(buf, "bye", 3), "forward: data after half-close");
+	close(s);
+	if (expect_frame(a, &f, 50, T_STDOUT, "forward: EOF"))
+		CHECK(f.len == 0 && f.flags == FLAG_END, "forward: EOF is an empty STDOUT with END");
+	expect_closed(a, 50, "forward: both directions done");
+
+	/* The server half-closes first; the host's late bytes and END still arrive. */
+	s = forward_open(a, 50, lfd, port);
+	shutdown(s, SHUT_WR);
+	if (expect_frame(a, &f, 50, T_STDOUT, "server EOF first"))
+		CHECK(f.len == 0 && f.flags == FLAG_END, "server EOF first: STDOUT END");
+	send_frame(a, 50, T_STDIN, FLAG_END, "late", 4);
+	expect_closed(a, 50, "server EOF first: CLOSED after END");
+	CHECK(tcp_read(s, buf, sizeof(buf), 2000) == 4 && tcp_read(s, buf, sizeof(buf), 2000) == 0,
+	      "server EOF first: late bytes then EOF");
+	close(s);
+
+	/* SIGNAL aborts: CLOSED at once, the server sees a reset. */
+	s = forward_open(a, 51, lfd, port);
+	uint8_t b[16];
+	send_frame(a, 51, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 15));
+	expect_closed(a, 51, "abort");
+	CHECK(tcp_read(s, buf, sizeof(buf), 2000) < 0 && errno == ECONNRESET, "abort: the server sees a reset");
+	close(s);
+
+	/* Nothing listening: CONNECT_FAILED naming the error, and the stream is free again. */
+	uint32_t closed_port;
+	close(tcp_listen(&closed_port));
+	send_connect(a, 52, closed_port);
+	if (expect_frame(a, &f, 52, T_ERROR, "refused")) {
+		struct msg_error e;
+		const char *err;
+		msg_decode_error(f.body, f.len, &e, &err);
+		CHECK(bytes_eq(e.code, "CONNECT_FAILED") && memmem(e.message.p, e.message.n, "refused", 7),
+		      "refused: CONNECT_FAILED: %.*s", (int)e.message.n, (const char *)e.message.p);
+	}
+	s = forward_open(a, 52, lfd, port);
+	CHECK(s >= 0, "refused: stream reusable");
+	close(s);
+	if (expect_frame(a, &f, 52, T_STDOUT, "peer close"))
+		CHECK(f.flags == FLAG_END, "peer close: STDOUT END");
+	send_frame(a, 52, T_STDIN, FLAG_END, NULL, 0);
+	expect_closed(a, 52, "peer close, then END");
+
+	/* Ports outside 1..65535 are refused on the stream, without ending the connection. */
+	send_connect(a, 53, 0);
+	if (expect_frame(a, &f, 53, T_ERROR, "port 0"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "port 0: BAD_MESSAGE");
+	send_connect(a, 53, 70000);
+	if (expect_frame(a, &f, 53, T_ERROR, "port 70000"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "port 70000: BAD_MESSAGE");
+
+	/* 4 MiB to a server that reads late: the agent's bounded queue throttles the channel. */
+	s = forward_open(a, 54, lfd, port);
+	static uint8_t chunk[MAX_BODY];
+	memset(chunk, 'y', sizeof(chunk));
+	for (int i = 0; i < 64; i++)
+		send_frame(a, 54, T_STDIN, 0, chunk, sizeof(chunk));
+	send_frame(a, 54, T_STDIN, FLAG_END, NULL, 0);
+	recv_frame(a, &f, 300); /* writes what the agent takes; nothing is read by the server yet */
+	size_t total = 0;
+	ssize_t n;
+	static uint8_t big[MAX_BODY];
+	long long deadline = now_ms() + 10000;
+	for (;;) {
+		n = read(s, big, sizeof(big));
+		if (n > 0)
+			total += (size_t)n;
+		if (n == 0 || now_ms() > deadline)
+			break;
+		if (n < 0)
+			recv_frame(a, &f, 5); /* keep feeding the agent */
+	}
+	CHECK(n == 0 && total == 64u * MAX_BODY, "forward 4 MiB in: %zu bytes", total);
+
+	/* 2 MB out: chunks of at most MAX_BODY, then EOF and CLOSED. */
+	size_t sent = 0, got = 0, max_chunk = 0;
+	int eof = 0;
+	deadline = now_ms() + 10000;
+	while (!eof && now_ms() < deadline) {
+		if (sent < 2000000) {
+			n = write(s, big, sent + sizeof(big) > 2000000 ? 2000000 - sent : sizeof(big));
+			if (n > 0 && (sent += (size_t)n) == 2000000)
+				shutdown(s, SHUT_WR);
+		}
+		if (recv_frame(a, &f, 5) == 1) {
+			CHECK(f.stream == 54 && f.type == T_STDOUT, "forward out: STDOUT only (type %#x)", f.type);
+			got += f.len;
+			max_chunk = f.len > max_chunk ? f.len : max_chunk;
+			eof = f.flags & FLAG_END;
+		}
+	}
+	CHECK(eof && got == 2000000 && max_chunk <= MAX_BODY, "forward 2 MB out: %zu bytes", got);
+	expect_closed(a, 54, "forward 4 MiB in, 2 MB out");
+	close(s);
+
+	/* At most MAX_CONNS (64) at once; the kernel's backlog completes them without accept(). */
+	int connected = 0, refused = 0, aborted = 0;
+	for (uint32_t i = 0; i < 65; i++)
+		send_connect(a, 100 + i, port);
+	for (int i = 0; i < 65 && recv_frame(a, &f, 5000) == 1; i++) {
+		connected += f.type == T_CONNECTED;
+		refused += f.type == T_ERROR && f.stream == 164 && bytes_eq(error_code(&f), "TOO_MANY_STREAMS");
+	}
+	CHECK(connected == 64 && refused == 1, "64 connections, the 65th refused (%d, %d)", connected, refused);
+	for (uint32_t i = 0; i < 64; i++)
+		send_frame(a, 100 + i, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 9));
+	for (int i = 0; i < 64 && recv_frame(a, &f, 5000) == 1; i++)
+		aborted += f.type == T_CLOSED;
+	CHECK(aborted == 64, "64 connections aborted (%d)", aborted);
+	for (int fd; (fd = accept(lfd, NULL, NULL)) >= 0;)
+		close(fd); /* drop them from the backlog */
+
+	/* A new HELLO closes open connections. */
+	s = forward_open(a, 55, lfd, port);
+	hello(a);
+	CHECK(tcp_read(s, buf, sizeof(buf), 2000) <= 0, "new session closes connections");
+	close(s);
+	close(lfd);
+}
+
 static void test_malformed(void)
 {
 	/* Reserved bytes set: ERROR BAD_FRAME on stream 0, commands killed, exit 1. */
@@ -772,6 +1004,7 @@ int main(int argc, char **argv)
 	test_concurrency(a);
 	test_flood(a);
 	test_pty(a);
+	test_forward(a);
 	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
 	struct frame f;
 	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "final shutdown");

@@ -19,6 +19,9 @@ export const MessageType = {
   STDOUT: 0x21,
   STDERR: 0x22,
   EXIT: 0x23,
+  CONNECT: 0x30,
+  CONNECTED: 0x31,
+  CLOSED: 0x32,
   /** Supervisor-only: a request from a local client to the VM's supervisor (never sent to a guest). */
   CONTROL: 0x60,
   CONTROL_REPLY: 0x61,
@@ -59,4 +62,6 @@ export const Tag = {
   DURATION_MS: 0x33,
   ERROR_CODE: 0x40,
   ERROR_MESSAGE: 0x41,
+  PORT: 0x50,
+  CLOSE_ERROR: 0x51,
 } as const;

@@ -34,6 +34,11 @@ export interface ExitStatus {
   durationMs: number;
 }
 
+/** How a forwarded connection ended; `error` names a socket error or is absent. */
+export interface Closed {
+  error?: string;
+}
+
 export interface ErrorMessage {
   code: string;
   message: string;
@@ -94,7 +99,8 @@ export const encode = {
     frame(MessageType.RESIZE, stream, encodeFields([u32(Tag.COLS, size.cols), u32(Tag.ROWS, size.rows)])),
   started: (stream: number, pid: number): Frame =>
     frame(MessageType.STARTED, stream, encodeFields([u32(Tag.PID, pid)])),
-  stdout: (stream: number, data: Buffer): Frame => frame(MessageType.STDOUT, stream, data),
+  stdout: (stream: number, data: Buffer, end = false): Frame =>
+    frame(MessageType.STDOUT, stream, data, end ? FLAG_END : 0),
   stderr: (stream: number, data: Buffer): Frame => frame(MessageType.STDERR, stream, data),
   exit: (stream: number, status: ExitStatus): Frame =>
     frame(
@@ -107,6 +113,11 @@ export const encode = {
         u32(Tag.DURATION_MS, status.durationMs),
       ]),
     ),
+  connect: (stream: number, port: number): Frame =>
+    frame(MessageType.CONNECT, stream, encodeFields([u32(Tag.PORT, port)])),
+  connected: (stream: number): Frame => frame(MessageType.CONNECTED, stream, Buffer.alloc(0)),
+  closed: (stream: number, closed: Closed = {}): Frame =>
+    frame(MessageType.CLOSED, stream, encodeFields(optional(closed.error, (v) => str(Tag.CLOSE_ERROR, v)))),
   error: (stream: number, error: ErrorMessage): Frame =>
     frame(
       MessageType.ERROR,
@@ -181,6 +192,11 @@ export const decode = {
       timedOut: (r.u32(Tag.TIMED_OUT) ?? 0) === 1,
       durationMs: r.u32(Tag.DURATION_MS) ?? 0,
     };
+  },
+  connect: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.PORT), "port"),
+  closed(body: Buffer): Closed {
+    const error = FieldReader.of(body).str(Tag.CLOSE_ERROR);
+    return error === undefined ? {} : { error };
   },
   error(body: Buffer): ErrorMessage {
     const r = FieldReader.of(body);

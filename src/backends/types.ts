@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import type { Duplex } from "node:stream";
+import type { GuestNetwork } from "./network/guest-network.js";
 
 /** Everything a backend needs to start one VM. Backends never read or write pyro's state files. */
 export interface LaunchSpec {
@@ -12,6 +13,8 @@ export interface LaunchSpec {
   /** Per-VM files the backend may create. */
   files: { agentSocket: string; consoleLog: string; overlay: string; scratch: string };
   accel: "kvm" | "tcg" | "none";
+  /** The guest's network interface; null gives it loopback only. */
+  network: GuestNetwork | null;
 }
 
 export interface LaunchedVmm {

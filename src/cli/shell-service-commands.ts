@@ -161,7 +161,7 @@ export function registerShellsAndServices(workspace: Command, setExit: (code: nu
     .option("--secret-env <NAME[=ENV]>", "pass a secret as an environment variable (repeatable)", collect)
     .option(
       "--publish <host:guest>",
-      "publish a guest port on 127.0.0.1 (repeatable; needs networking)",
+      "publish a guest port on the host's 127.0.0.1 (repeatable; host port 0 = any free one; needs --network-policy egress+published-ports)",
       collect,
     )
     .option("--json", "print JSON")

@@ -1,3 +1,4 @@
+import { networkAvailability } from "./network/plan.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { qemuBinary } from "../backends/qemu/backend.js";
@@ -28,7 +29,14 @@ export interface DoctorReport {
   backends: { qemu: string | null; qemu_img: string | null; firecracker: string | null; selected: string };
   environment_cache: { dir: string; installed: string[] };
   capabilities: { vm_boot: boolean; guest_exec: boolean; guest_network: boolean };
-  networking: { tun: boolean; ip_forward: boolean; offered: boolean; reason: string };
+  networking: {
+    tun: boolean;
+    ip_forward: boolean;
+    offered: boolean;
+    policies: string[];
+    helper: string | null;
+    reason: string;
+  };
   state_dir: string;
   reaped: ReapReport;
   ok: boolean;
@@ -152,6 +160,16 @@ export async function runDoctor(): Promise<DoctorReport> {
   const vmBoot = qemu !== null && qemuImg !== null && agent !== null && resolved !== null;
   const tun = existsSync("/dev/net/tun") && readable("/dev/net/tun");
   const ipForward = readFileSafe("/proc/sys/net/ipv4/ip_forward").trim() === "1";
+  const network = networkAvailability();
+  checks.push(
+    network.egress
+      ? pass("networking", `policies off, egress, egress+published-ports: ${network.reason}`)
+      : warn(
+          "networking",
+          `policy off only: ${network.reason}`,
+          network.passt === null ? "apt-get install passt" : "Give the host an IPv4 default route.",
+        ),
+  );
   const reaped = reapExpired();
   return {
     platform: {
@@ -171,12 +189,16 @@ export async function runDoctor(): Promise<DoctorReport> {
       selected: vmBoot ? `qemu (${kvm.usable === true ? "kvm" : "tcg"})` : "none",
     },
     environment_cache: { dir: environmentCacheDir(), installed },
-    capabilities: { vm_boot: vmBoot, guest_exec: vmBoot, guest_network: false },
+    capabilities: { vm_boot: vmBoot, guest_exec: vmBoot, guest_network: vmBoot && network.egress },
     networking: {
       tun,
       ip_forward: ipForward,
-      offered: false,
-      reason: "guest networking is not offered by this version; guests have loopback only",
+      offered: vmBoot && network.egress,
+      policies: network.egress ? ["off", "egress", "egress+published-ports"] : ["off"],
+      helper: network.passt,
+      reason: network.egress
+        ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
+        : network.reason,
     },
     state_dir: pyroHome(),
     reaped,

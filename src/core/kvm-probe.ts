@@ -155,6 +155,7 @@ async function probeBoot(
       scratch: join(dir, "scratch"),
     },
     accel: "kvm" as const,
+    network: null,
   };
   const started = Date.now();
   let vmm: Awaited<ReturnType<typeof qemuBackend.launch>> | null = null;

@@ -11,6 +11,9 @@ import { withFileLock } from "./file-lock.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
 import { silentPhases, type PhaseReporter } from "./phases.js";
 import { isOwnProcess } from "../platform/processes.js";
+import type { GuestNetwork } from "../backends/network/guest-network.js";
+import { planGuestNetwork } from "./network/plan.js";
+import { allowsEgress, type NetworkPolicy } from "./network/policy.js";
 import { checkSocketPath, vmDir, vmsDir } from "./paths.js";
 import { startSupervisor } from "./supervisor/start.js";
 import { connectSupervisor } from "./vm-connection.js";
@@ -22,7 +25,7 @@ export interface CreateVmOptions {
   vcpuCount: number;
   memMib: number;
   ttlSeconds: number;
-  network: boolean;
+  networkPolicy: NetworkPolicy;
   allowHostCompat: boolean;
   backend?: string | undefined;
   /** One-shot VM owned by this process: torn down when the process goes away. */
@@ -54,9 +57,8 @@ export function loadVm(id: string): VmRecord {
 export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   const onPhase = options.onPhase ?? silentPhases;
   getEnvironmentSpec(options.environment);
-  if (options.network) {
-    throw new PyroError("NETWORK_UNAVAILABLE", "guest networking is not available in this version");
-  }
+  const network = allowsEgress(options.networkPolicy);
+  if (network) planGuestNetwork(); // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
   const wantsGuest = (options.backend ?? process.env.PYRO_BACKEND) !== "host";
   let boot: LaunchSpec["boot"] = null;
@@ -77,6 +79,11 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     agentBinary,
   });
   if (choice.backend === "host") boot = null;
+  if (network && choice.backend === "host") {
+    throw new PyroError("NETWORK_UNAVAILABLE", "host-compat mode cannot give a guest its own network", {
+      hint: "Network policies need a guest backend (QEMU); run `pyro doctor`.",
+    });
+  }
 
   const id = options.placement?.id ?? newVmId();
   const dir = options.placement?.dir ?? vmDir(id);
@@ -94,7 +101,9 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     vcpu_count: options.vcpuCount,
     mem_mib: options.memMib,
     ttl_seconds: options.ttlSeconds,
-    network: options.network,
+    network,
+    network_policy: options.networkPolicy,
+    network_plan: null,
     ephemeral: options.ephemeral ?? false,
     owner_pid: options.ephemeral ? process.pid : null,
     state: "created",
@@ -108,7 +117,7 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     last_error: null,
   };
   try {
-    await backendByName(choice.backend).prepare(launchSpec(record));
+    await backendByName(choice.backend).prepare(launchSpec(record, null));
     writeVmRecord(dir, record);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
@@ -117,7 +126,7 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   return record;
 }
 
-function launchSpec(record: VmRecord): LaunchSpec {
+function launchSpec(record: VmRecord, network: GuestNetwork | null): LaunchSpec {
   const files = vmFiles(vmDir(record.id));
   return {
     id: record.id,
@@ -132,6 +141,7 @@ function launchSpec(record: VmRecord): LaunchSpec {
       scratch: files.scratch,
     },
     accel: record.accel,
+    network,
   };
 }
 
@@ -157,15 +167,18 @@ export async function startVm(id: string): Promise<VmRecord> {
     // A previous run may have left sockets and its exit note behind.
     for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`])
       rmSync(stale, { force: true });
+    // Planned at each boot: the host's uplink may have changed since the last one.
+    const network = record.network ? planGuestNetwork() : null;
     updateVmRecord(dir, (r) => {
       r.state = "starting";
+      r.network_plan = network;
     });
     const report = await startSupervisor(
       {
         id,
         dir,
         backend: record.backend,
-        launch: launchSpec(record),
+        launch: launchSpec(record, network),
         supervisorSocket: files.supervisorSocket,
         bootTimeoutMs: BOOT_TIMEOUT_MS,
         expiresAtMs: Date.parse(record.expires_at),

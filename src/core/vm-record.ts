@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { PyroError } from "../errors/index.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
+import { GuestNetwork } from "../backends/network/guest-network.js";
+import { NetworkPolicy } from "./network/policy.js";
 
 export const VM_RECORD_SCHEMA = 1;
 
@@ -26,7 +28,11 @@ export const VmRecord = z.object({
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
   ttl_seconds: z.number().int(),
+  /** The guest has a network device (any policy but off). */
   network: z.boolean(),
+  network_policy: NetworkPolicy.default("off"),
+  /** How the current (or last) boot wired the guest's network; null without one. */
+  network_plan: GuestNetwork.nullable().default(null),
   /** One-shot VMs (run, exec) are torn down when their owner process goes away. */
   ephemeral: z.boolean(),
   owner_pid: z.number().int().nullable(),

@@ -17,6 +17,8 @@ export interface VmInfo {
   mem_mib: number;
   ttl_seconds: number;
   network_enabled: boolean;
+  network_policy: VmRecord["network_policy"];
+  guest_ip: string | null;
   created_at: string;
   started_at: string | null;
   expires_at: string;
@@ -53,6 +55,8 @@ export function vmInfo(record: VmRecord): VmInfo {
     mem_mib: record.mem_mib,
     ttl_seconds: record.ttl_seconds,
     network_enabled: record.network,
+    network_policy: record.network_policy,
+    guest_ip: record.network_plan?.address ?? null,
     created_at: record.created_at,
     started_at: record.started_at,
     expires_at: record.expires_at,

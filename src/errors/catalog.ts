@@ -35,7 +35,15 @@ export const ERROR_CATALOG = {
   VM_EXPIRED: { exit: 68, hint: "Its TTL ran out; create a new VM (and pass a longer --ttl-seconds)." },
   NETWORK_UNAVAILABLE: {
     exit: 69,
-    hint: "Run without --network; guest networking is not offered by this version.",
+    hint: "Run `pyro doctor` to see what networking this host offers, or use network policy off.",
+  },
+  NETWORK_POLICY_DENIED: {
+    exit: 64,
+    hint: "Create the workspace with --network-policy egress+published-ports to publish ports.",
+  },
+  PORT_IN_USE: {
+    exit: 75,
+    hint: "Pick another host port (0 lets the host choose one), or stop what holds it.",
   },
   WORKSPACE_NOT_FOUND: { exit: 67, hint: "Run `pyro workspace list` to see workspace ids." },
   WORKSPACE_NOT_RUNNING: { exit: 68, hint: "Run `pyro workspace reset ID` to recreate its sandbox." },

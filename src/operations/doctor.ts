@@ -16,7 +16,7 @@ function renderDoctor(report: DoctorReport): string {
     `capabilities: vm_boot=${caps.vm_boot} guest_exec=${caps.guest_exec} guest_network=${caps.guest_network}`,
   );
   lines.push(
-    `networking: tun=${report.networking.tun} ip_forward=${report.networking.ip_forward} (${report.networking.reason})`,
+    `networking: policies ${report.networking.policies.join(", ")} (${report.networking.reason}); tun=${report.networking.tun} ip_forward=${report.networking.ip_forward}`,
   );
   lines.push(`state: ${report.state_dir}; reaped ${report.reaped.count} dead VM(s)`);
   return lines.join("\n");

@@ -49,7 +49,9 @@ export const ttlSecondsParam = z
 export const networkParam = z
   .boolean()
   .default(false)
-  .describe("Give the guest network access (not offered by this version; must be false).");
+  .describe(
+    "Give the guest outbound network access (NAT through the host; the host's own loopback stays unreachable).",
+  );
 
 export const allowHostCompatParam = z
   .boolean()

@@ -1,5 +1,5 @@
+import { parsePortSpec } from "../core/network/publishing.js";
 import { z } from "zod";
-import { PyroError } from "../errors/index.js";
 import { checkHttpUrl, parseTcpTarget, type Readiness } from "../core/workspace/readiness.js";
 import {
   listServices,
@@ -168,7 +168,11 @@ function toReadiness(value: z.infer<typeof readinessParam>): Readiness | null {
 }
 
 function renderService(info: ServiceInfo): string {
-  return `[workspace-service] ${kv({ workspace_id: info.workspace_id, service_name: info.service_name, state: info.state, ready: info.ready, pid: info.pid, exit_code: info.exit_code })}`;
+  const line = `[workspace-service] ${kv({ workspace_id: info.workspace_id, service_name: info.service_name, state: info.state, ready: info.ready, pid: info.pid, exit_code: info.exit_code })}`;
+  const ports = info.published_ports.map(
+    (p) => `\n  published ${p.host_address}:${p.host_port} -> guest port ${p.guest_port}`,
+  );
+  return line + ports.join("");
 }
 
 export const serviceStart = defineOperation({
@@ -203,26 +207,20 @@ export const serviceStart = defineOperation({
       .nullable()
       .default(null)
       .describe(
-        "HOSTPORT:GUESTPORT pairs to publish on 127.0.0.1 (needs networking; not offered by this version).",
+        "HOSTPORT:GUESTPORT pairs: each guest port answers on the host's 127.0.0.1:HOSTPORT (0 = any free port) until the service stops. Needs network policy egress+published-ports.",
       ),
   }),
   profiles: ["workspace-full"],
-  handler: (input) => {
-    if (input.published_ports !== null && input.published_ports.length > 0) {
-      throw new PyroError(
-        "NETWORK_UNAVAILABLE",
-        "publishing ports needs guest networking, which this version does not offer",
-      );
-    }
-    return startService(input.workspace_id, input.service_name, {
+  handler: (input) =>
+    startService(input.workspace_id, input.service_name, {
       command: input.command,
       cwd: input.cwd,
       readiness: toReadiness(input.readiness),
       readyTimeoutSeconds: input.ready_timeout_seconds,
       readyIntervalMs: input.ready_interval_ms,
       secretEnv: input.secret_env ?? [],
-    });
-  },
+      publish: (input.published_ports ?? []).map(parsePortSpec),
+    }),
   render: renderService,
 });
 

@@ -1,3 +1,4 @@
+import { networkInfo, renderNetworkInfo } from "../core/network/info.js";
 import { z } from "zod";
 import { createVm, deleteVm, startVm, stopVm } from "../core/vm-manager.js";
 import { execInVm, type ExecOutcome } from "../core/vm-exec.js";
@@ -46,7 +47,7 @@ const createOptions = (input: {
   vcpuCount: input.vcpu_count,
   memMib: input.mem_mib,
   ttlSeconds: input.ttl_seconds,
-  network: input.network,
+  networkPolicy: input.network ? ("egress" as const) : ("off" as const),
   allowHostCompat: input.allow_host_compat,
   backend: input.backend === "auto" ? undefined : input.backend,
 });
@@ -58,7 +59,7 @@ export function renderVmInfo(info: VmInfo): string {
     `  state           ${info.state}${info.ended ? ` (${info.ended})` : ""}`,
     `  backend         ${info.backend} (accel ${info.accel}, execution_mode ${info.execution_mode})`,
     `  resources       ${info.vcpu_count} vCPU, ${info.mem_mib} MiB`,
-    `  network         ${info.network_enabled ? "enabled" : "off"}`,
+    `  network         ${info.network_policy}`,
     `  created         ${info.created_at}`,
     `  expires         ${info.expires_at} (ttl ${info.ttl_seconds}s)`,
   ];
@@ -217,19 +218,8 @@ export const vmNetworkInfo = defineOperation({
   description: "Show a VM's network policy, guest address and published ports.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: async (input) => {
-    const info = statusVm(input.vm_id);
-    return {
-      vm_id: info.vm_id,
-      network_enabled: info.network_enabled,
-      policy: info.network_enabled ? "egress" : "off",
-      guest_ip: null,
-      published_ports: [] as Array<{ host_port: number; guest_port: number }>,
-      interfaces: info.network_enabled ? ["lo", "eth0"] : ["lo"],
-    };
-  },
-  render: (output) =>
-    `VM ${output.vm_id}: network ${output.policy} (interfaces: ${output.interfaces.join(", ")}; no published ports)`,
+  handler: (input) => networkInfo(input.vm_id),
+  render: renderNetworkInfo,
 });
 
 export const vmReapExpired = defineOperation({

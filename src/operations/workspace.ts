@@ -1,3 +1,4 @@
+import { NetworkPolicy } from "../core/network/policy.js";
 import { z } from "zod";
 import { createWorkspace } from "../core/workspace/create.js";
 import { execWorkspace, type WorkspaceExecOutcome } from "../core/workspace/exec.js";
@@ -37,7 +38,11 @@ export function renderWorkspace(info: WorkspaceInfo): string {
     `  state            ${info.state}${info.ended ? ` (${info.ended})` : ""}`,
     `  workspace path   ${info.workspace_path}`,
     `  seed             ${seed}`,
-    `  network policy   ${info.network_policy}`,
+    `  network policy   ${info.network_policy}${info.guest_ip ? ` (guest address ${info.guest_ip})` : ""}`,
+    ...(info.published_ports ?? []).map(
+      (p) =>
+        `  published        ${p.host_address}:${p.host_port} -> guest port ${p.guest_port}${p.service ? ` (${p.service})` : ""}`,
+    ),
     `  execution mode   ${info.execution_mode ?? "-"} (backend ${info.backend ?? "-"}, accel ${info.accel ?? "-"})`,
     `  resources        ${info.vcpu_count} vCPU, ${info.mem_mib} MiB, ttl ${info.ttl_seconds}s (expires ${info.expires_at ?? "-"})`,
     `  commands         ${info.command_count} (resets ${info.reset_count})`,
@@ -87,10 +92,9 @@ export const workspaceCreate = defineOperation({
       .nullable()
       .default(null)
       .describe("Secrets as NAME → host file holding the value."),
-    network_policy: z
-      .enum(["off", "egress", "egress+published-ports"])
-      .default("off")
-      .describe("Guest networking (only 'off' in this version)."),
+    network_policy: NetworkPolicy.default("off").describe(
+      "off: loopback only. egress: outbound NAT and DNS (the host's loopback stays unreachable). egress+published-ports: also lets services publish guest ports on the host's 127.0.0.1.",
+    ),
   }),
   profiles: ["workspace-core", "workspace-full"],
   fullProfileOnly: ["secrets", "secret_files", "network_policy"],

@@ -9,9 +9,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `pyro` CLI as a real child process. */
-export function runPyro(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  const child = spawnPyro(args, env);
+/**
+ * Runs the built `pyro` CLI as a real child process; `prefix` wraps it (for example
+ * `ip netns exec NS` to run it inside a test's network namespace).
+ */
+export function runPyro(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  prefix: string[] = [],
+): Promise<CliResult> {
+  const child = spawnPyro(args, env, prefix);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -19,8 +26,13 @@ export function runPyro(args: string[], env: Record<string, string | undefined> 
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
-export function spawnPyro(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], {
+export function spawnPyro(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  prefix: string[] = [],
+): ChildProcess {
+  const [command, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
+  return spawn(command, rest, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -2,11 +2,18 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI } from "./cli.js";
 
-/** A real `pyro mcp serve` child driven by the MCP SDK's own client. */
-export async function connectMcp(profile: string | null): Promise<Client> {
-  const args = [CLI, "mcp", "serve", ...(profile === null ? [] : ["--profile", profile])];
+/** A real `pyro mcp serve` child driven by the MCP SDK's own client (`prefix` wraps the command). */
+export async function connectMcp(profile: string | null, prefix: string[] = []): Promise<Client> {
+  const [command, ...args] = [
+    ...prefix,
+    process.execPath,
+    CLI,
+    "mcp",
+    "serve",
+    ...(profile === null ? [] : ["--profile", profile]),
+  ] as [string, ...string[]];
   const transport = new StdioClientTransport({
-    command: process.execPath,
+    command,
     args,
     env: Object.fromEntries(
       Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),

@@ -27,6 +27,7 @@ describe("the QEMU backend's disk overlay", () => {
       agentBinary: "/nonexistent",
       files,
       accel: "tcg",
+      network: null,
     });
     const base = join(vm, "base.ext4");
     expect(statSync(base).ino).toBe(statSync(cached).ino);

@@ -39,6 +39,11 @@ export const VALID_VECTORS: Record<string, Frame> = {
   stderr: encode.stderr(2, Buffer.from("hi\n")),
   exit_ok: encode.exit(1, { exitCode: 0, signal: 0, timedOut: false, durationMs: 95 }),
   exit_killed: encode.exit(2, { exitCode: -1, signal: 9, timedOut: true, durationMs: 30000 }),
+  connect: encode.connect(6, 8080),
+  connected: encode.connected(6),
+  stdout_end: encode.stdout(6, Buffer.alloc(0), true),
+  closed: encode.closed(6),
+  closed_error: encode.closed(7, { error: "Connection reset by peer" }),
   error_stream: encode.error(4, { code: "CWD_NOT_FOUND", message: "no such directory: /nope" }),
   error_conn: encode.error(0, { code: "BAD_FRAME", message: "frame too large" }),
 };

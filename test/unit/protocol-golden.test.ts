@@ -35,6 +35,10 @@ function decodeMessage(bytes: Buffer): unknown {
       return decode.resize(frame.body);
     case MessageType.STARTED:
       return decode.started(frame.body);
+    case MessageType.CONNECT:
+      return decode.connect(frame.body);
+    case MessageType.CLOSED:
+      return decode.closed(frame.body);
     case MessageType.ERROR:
       return decode.error(frame.body);
     default:
@@ -78,6 +82,11 @@ describe("golden frame vectors", () => {
       signal: 9,
       timedOut: true,
       durationMs: 30000,
+    });
+    expect(decodeMessage(vectors.get("connect") as Buffer)).toBe(8080);
+    expect(decodeMessage(vectors.get("closed") as Buffer)).toEqual({});
+    expect(decodeMessage(vectors.get("closed_error") as Buffer)).toEqual({
+      error: "Connection reset by peer",
     });
     expect(decodeMessage(vectors.get("hello") as Buffer)).toEqual({
       version: 1,

@@ -13,6 +13,7 @@ const input = {
   agentSocket: "/vm/a.sock",
   consoleLog: "/vm/console.log",
   tscKhz: 2596128,
+  network: null,
 };
 
 const valueAfter = (args: string[], flag: string): string[] =>
@@ -47,7 +48,17 @@ describe("QEMU command line", () => {
     const args = qemuCommandLine({ ...input, accel: "kvm" });
     expect(valueAfter(args, "-accel")).toEqual(["kvm"]);
     expect(valueAfter(args, "-cpu")).toEqual(["host"]);
-    expect(kernelCommandLine({ accel: "kvm", tscKhz: 2596128 })).not.toContain("tsc_early_khz");
+    expect(kernelCommandLine({ accel: "kvm", tscKhz: 2596128, network: null })).not.toContain(
+      "tsc_early_khz",
+    );
+  });
+
+  it("has no network device with policy off, and a virtio-net on the helper's fd otherwise", () => {
+    expect(valueAfter(qemuCommandLine(input), "-netdev")).toEqual([]);
+    const args = qemuCommandLine({ ...input, network: { fd: 3, kernelArg: "pyro.net=x" } });
+    expect(valueAfter(args, "-netdev")).toEqual(["stream,id=net0,addr.type=fd,addr.str=3"]);
+    expect(valueAfter(args, "-device")).toContain("virtio-net-device,netdev=net0");
+    expect(valueAfter(args, "-append")[0]).toMatch(/ pyro\.net=x( |$)/);
   });
 
   it("reads the host TSC rate from cpuinfo", () => {

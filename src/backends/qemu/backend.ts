@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type StdioOptions } from "node:child_process";
 import { linkSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -6,10 +6,13 @@ import { PyroError } from "../../errors/index.js";
 import { connectUnixWithRetry } from "../connect-unix.js";
 import { findExecutable } from "../../platform/find-executable.js";
 import type { Backend, LaunchSpec, LaunchedVmm } from "../types.js";
+import { guestNetworkKernelArg } from "../network/guest-network.js";
 import { qemuCommandLine } from "./command-line.js";
 import { hostTscKhz } from "./host-tsc.js";
+import { startNetworkHelper } from "./network-helper.js";
 
 const run = promisify(execFile);
+const NETWORK_FD = 3;
 
 export function qemuBinary(): string | null {
   return findExecutable(process.env.PYRO_QEMU_BIN ?? "qemu-system-x86_64");
@@ -50,6 +53,7 @@ export const qemuBackend: Backend = {
     }
     if (spec.boot === null || spec.accel === "none")
       throw new PyroError("INTERNAL", "qemu launch without boot artifacts");
+    const helper = spec.network === null ? null : await startNetworkHelper(spec);
     const args = qemuCommandLine({
       id: spec.id,
       accel: spec.accel,
@@ -61,8 +65,15 @@ export const qemuBackend: Backend = {
       agentSocket: spec.files.agentSocket,
       consoleLog: spec.files.consoleLog,
       tscKhz: hostTscKhz(),
+      network:
+        spec.network === null ? null : { fd: NETWORK_FD, kernelArg: guestNetworkKernelArg(spec.network) },
     });
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const stdio: StdioOptions = ["ignore", "ignore", "pipe"];
+    if (helper !== null) stdio.push(helper.vmEnd);
+    const child = spawn(binary, args, { stdio });
+    // Both children hold their ends now; the helper quits when QEMU's end closes.
+    helper?.vmEnd.destroy();
+    child.once("error", () => helper?.process.kill("SIGKILL"));
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       if (stderr.length < 8192) stderr += chunk.toString("utf8");
@@ -70,7 +81,7 @@ export const qemuBackend: Backend = {
     const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
     return {
       process: child,
-      diagnostics: () => stderr.trim(),
+      diagnostics: () => [stderr.trim(), helper?.diagnostics() ?? ""].filter(Boolean).join("\n"),
       async connectAgent(deadlineMs: number) {
         try {
           return await connectUnixWithRetry(spec.files.agentSocket, deadlineMs, () => !exited());

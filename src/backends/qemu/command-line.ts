@@ -13,6 +13,8 @@ export interface QemuCommandLineInput {
   agentSocket: string;
   consoleLog: string;
   tscKhz: number | null;
+  /** A network device on this inherited fd (a stream socket to the network helper), configured by the kernel arg. */
+  network: { fd: number; kernelArg: string } | null;
 }
 
 const BASE_KERNEL_ARGS = [
@@ -31,8 +33,9 @@ const BASE_KERNEL_ARGS = [
   "pyro.root=/dev/vda",
 ];
 
-export function kernelCommandLine(input: Pick<QemuCommandLineInput, "accel" | "tscKhz">): string {
+export function kernelCommandLine(input: Pick<QemuCommandLineInput, "accel" | "tscKhz" | "network">): string {
   const args = [...BASE_KERNEL_ARGS];
+  if (input.network !== null) args.push(input.network.kernelArg);
   // Under emulation the guest must be told the TSC rate, or it may hang calibrating it.
   if (input.accel === "tcg" && input.tscKhz !== null) args.push(`tsc_early_khz=${input.tscKhz}`);
   return args.join(" ");
@@ -81,5 +84,13 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     // Free-page reporting hands memory the guest no longer uses back to the host.
     "-device",
     "virtio-balloon-device,free-page-reporting=on",
+    ...(input.network === null
+      ? []
+      : [
+          "-netdev",
+          `stream,id=net0,addr.type=fd,addr.str=${input.network.fd}`,
+          "-device",
+          "virtio-net-device,netdev=net0",
+        ]),
   ];
 }

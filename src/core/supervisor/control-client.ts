@@ -4,9 +4,12 @@ import { loadVm } from "../vm-manager.js";
 import { decodeControl, encodeControl } from "./control-codec.js";
 import type { ControlReply, ControlRequest } from "./control.js";
 
-/** Error codes for a supervisor's refusals, chosen by the caller (shell or service). */
+/** Error codes for a supervisor's refusals, chosen by the caller (shell, service or port). */
 export type RefusalCodes = Partial<
-  Record<"NOT_FOUND" | "EXISTS" | "ENDED" | "LIMIT" | "NOT_READY", ErrorCode>
+  Record<
+    "NOT_FOUND" | "EXISTS" | "ENDED" | "LIMIT" | "NOT_READY" | "PORT_IN_USE" | "INVALID_ARGUMENT",
+    ErrorCode
+  >
 >;
 
 /** Sends one control request to a VM's supervisor and returns its reply (refusals become PyroErrors). */

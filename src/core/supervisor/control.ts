@@ -1,6 +1,7 @@
 import type { ExecRequest } from "../../agent-protocol/messages.js";
 import { CONTROL_DATA_BUDGET, decodeControl, encodeControl } from "./control-codec.js";
 import { ManagedProcess, type ManagedInfo } from "./managed.js";
+import { PortError, PublishedPorts } from "./published-ports.js";
 import type { StreamRouter } from "./router.js";
 
 /** Requests a local client sends to the supervisor (not to the guest). */
@@ -19,7 +20,17 @@ export type ControlRequest =
   | { op: "resize"; id: string; cols: number; rows: number }
   | { op: "wait"; id: string; timeout_ms: number }
   | { op: "list" }
-  | { op: "remove"; id: string };
+  | { op: "remove"; id: string }
+  | PortRequest;
+
+/**
+ * Published ports: host 127.0.0.1:host_port relayed to guest_port (host_port 0 = any free port);
+ * `owner` is a label (a service name) reported back as `service`.
+ */
+export type PortRequest =
+  | { op: "publish"; host_port: number; guest_port: number; owner?: string }
+  | { op: "unpublish"; host_port: number }
+  | { op: "ports" };
 
 export type ControlReply =
   ({ ok: true } & Record<string, unknown>) | { ok: false; code: string; message: string };
@@ -27,11 +38,14 @@ export type ControlReply =
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
 
-/** The supervisor's side of shells and services: a registry of managed processes. */
+/** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
+  private readonly ports: PublishedPorts;
 
-  constructor(private readonly router: () => StreamRouter | null) {}
+  constructor(private readonly router: () => StreamRouter | null) {
+    this.ports = new PublishedPorts(router);
+  }
 
   async handle(body: Buffer): Promise<Buffer> {
     try {
@@ -43,9 +57,10 @@ export class ControlHandler {
     }
   }
 
-  /** The VM stopped: every shell and service ended with it. */
+  /** The VM stopped: every shell and service ended with it, and its ports are closed. */
   endAll(reason: string): void {
     for (const process of this.processes.values()) process.finish(null, null, reason);
+    this.ports.closeAll();
   }
 
   private find(id: string): ManagedProcess | null {
@@ -60,6 +75,8 @@ export class ControlHandler {
       return { reply: { ok: true, processes: [...this.processes.values()].map((p) => p.info) } };
     }
     if (request.op === "start") return { reply: this.start(request) };
+    if (request.op === "publish" || request.op === "unpublish" || request.op === "ports")
+      return { reply: await this.port(request) };
     const process = this.find(request.id);
     if (process === null)
       return { reply: { ok: false, code: "NOT_FOUND", message: `no shell or service ${request.id}` } };
@@ -101,9 +118,25 @@ export class ControlHandler {
     if (this.processes.size >= MAX_MANAGED) {
       return { ok: false, code: "LIMIT", message: `at most ${MAX_MANAGED} shells and services per VM` };
     }
-    const process = new ManagedProcess(router, request.kind, request.name, request.request);
+    const process = new ManagedProcess(router, request.kind, request.name, request.request, (info) => {
+      if (info.kind === "service") this.ports.releaseOwner(info.name);
+    });
     this.processes.set(process.info.id, process);
     return { ok: true, info: process.info };
+  }
+
+  private async port(request: PortRequest): Promise<ControlReply> {
+    try {
+      if (request.op === "ports") return { ok: true, ports: this.ports.list() };
+      if (request.op === "unpublish") return { ok: true, port: this.ports.unpublish(request.host_port) };
+      return {
+        ok: true,
+        port: await this.ports.publish(request.host_port, request.guest_port, request.owner),
+      };
+    } catch (error) {
+      if (error instanceof PortError) return { ok: false, code: error.code, message: error.message };
+      throw error;
+    }
   }
 
   /**

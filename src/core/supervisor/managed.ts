@@ -35,6 +35,7 @@ export class ManagedProcess {
     kind: ManagedInfo["kind"],
     name: string,
     request: ExecRequest,
+    private readonly onEnded: (info: ManagedInfo) => void = () => undefined,
   ) {
     this.info = {
       id: kind === "service" ? name : `sh-${randomBytes(4).toString("hex")}`,
@@ -130,6 +131,7 @@ export class ManagedProcess {
     this.info.signal = signal;
     this.info.error = error;
     this.info.ended_at = new Date().toISOString();
+    this.onEnded(this.info);
     this.notify();
   }
 }

@@ -13,7 +13,7 @@ interface Route {
   client: ClientConnection | null; // null once the client left: frames are swallowed until EXIT
   clientStream: number;
   isExec: boolean;
-  /** Streams the supervisor runs itself (shells, services) get their frames here. */
+  /** Streams the supervisor runs itself (shells, services, published ports) get their frames here. */
   own?: (frame: Frame) => void;
 }
 
@@ -27,6 +27,7 @@ export class StreamRouter {
   private readonly routes = new Map<number, Route>();
   private readonly byClient = new Map<ClientConnection, Map<number, number>>();
   private nextGuestStream = 1;
+  private holds = 0;
 
   constructor(private readonly guest: FrameChannel) {}
 
@@ -79,7 +80,10 @@ export class StreamRouter {
     if (route === undefined)
       throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
     const final =
-      frame.type === MessageType.EXIT || frame.type === MessageType.ERROR || frame.type === MessageType.PONG;
+      frame.type === MessageType.EXIT ||
+      frame.type === MessageType.ERROR ||
+      frame.type === MessageType.PONG ||
+      frame.type === MessageType.CLOSED;
     if (final) {
       this.routes.delete(frame.stream);
       if (route.client !== null) this.streamsOf(route.client).delete(route.clientStream);
@@ -91,20 +95,33 @@ export class StreamRouter {
     if (route.client === null || route.client.channel.isClosed) return;
     if (!route.client.channel.send({ ...frame, stream: route.clientStream })) {
       // Keep memory bounded: stop reading the guest until this client has taken its data.
-      this.guest.pause();
-      void route.client.channel.drained().then(() => this.guest.resume());
+      this.holdGuest(route.client.channel.drained());
     }
   }
 
-  /** A guest stream owned by the supervisor itself; its frames go to `onFrame` until EXIT or ERROR. */
+  /** A guest stream owned by the supervisor itself; its frames go to `onFrame` until EXIT, ERROR or CLOSED. */
   openOwnStream(onFrame: (frame: Frame) => void): number {
     const guestStream = this.allocate();
     this.routes.set(guestStream, { client: null, clientStream: 0, isExec: true, own: onFrame });
     return guestStream;
   }
 
-  sendToGuest(frame: Frame): void {
-    this.guest.send(frame);
+  /** Returns false when the guest channel is congested (see `guestDrained`). */
+  sendToGuest(frame: Frame): boolean {
+    return this.guest.send(frame);
+  }
+
+  guestDrained(): Promise<void> {
+    return this.guest.drained();
+  }
+
+  /** Stops reading the guest until `until` settles (nested holds resume after the last one). */
+  holdGuest(until: Promise<void>): void {
+    if (this.holds++ === 0) this.guest.pause();
+    const release = (): void => {
+      if (--this.holds === 0) this.guest.resume();
+    };
+    void until.then(release, release);
   }
 
   /** A client went away: its running commands are killed, their remaining output discarded. */

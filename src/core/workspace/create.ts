@@ -40,12 +40,6 @@ async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const onPhase = options.onPhase ?? silentPhases;
-  if ((options.networkPolicy ?? "off") !== "off") {
-    throw new PyroError(
-      "NETWORK_UNAVAILABLE",
-      `network policy ${options.networkPolicy} is not offered by this version`,
-    );
-  }
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
@@ -67,7 +61,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     ttl_seconds: options.ttlSeconds,
     allow_host_compat: options.allowHostCompat,
     backend: "qemu",
-    network_policy: "off",
+    network_policy: options.networkPolicy ?? "off",
     created_at: now,
     last_activity_at: now,
     reset_count: 0,
@@ -88,7 +82,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       vcpuCount: options.vcpuCount,
       memMib: options.memMib,
       ttlSeconds: options.ttlSeconds,
-      network: false,
+      networkPolicy: options.networkPolicy ?? "off",
       allowHostCompat: options.allowHostCompat,
       backend: options.backend,
       placement: { id, dir: files.vm },

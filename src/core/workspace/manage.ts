@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { listPublishedPorts } from "../supervisor/ports-client.js";
 import { deleteVm } from "../vm-manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
@@ -6,8 +7,10 @@ import { validateLabels, validateName } from "./naming.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
-export function statusWorkspace(id: string): WorkspaceInfo {
-  return workspaceInfo(readWorkspaceRecord(id));
+export async function statusWorkspace(id: string): Promise<WorkspaceInfo> {
+  const info = workspaceInfo(readWorkspaceRecord(id));
+  const published = info.state === "running" ? await listPublishedPorts(id).catch(() => []) : [];
+  return { ...info, published_ports: published };
 }
 
 export interface WorkspaceChanges {

@@ -58,3 +58,33 @@ export async function probeReady(run: GuestRunner, readiness: Readiness, cwd: st
   const outcome = await run(argv, { cwd, timeoutSeconds: 10 });
   return outcome.exit_code === 0;
 }
+
+/**
+ * The published host port that serves an http readiness URL's guest port, if any: such a
+ * service counts as ready only once it also answers through that port from the host.
+ */
+export function publishedPortFor(
+  readiness: Readiness,
+  ports: readonly { host_port: number; guest_port: number }[],
+): number | null {
+  if (readiness.type !== "http") return null;
+  const url = new URL(readiness.url);
+  if (url.protocol !== "http:") return null;
+  const guestPort = url.port === "" ? 80 : Number(url.port);
+  return ports.find((p) => p.guest_port === guestPort)?.host_port ?? null;
+}
+
+/** GET on the host's 127.0.0.1:hostPort with the URL's path; true on 2xx/3xx. */
+export async function probeHttpOnHost(url: string, hostPort: number): Promise<boolean> {
+  const parsed = new URL(url);
+  try {
+    const response = await fetch(`http://127.0.0.1:${hostPort}${parsed.pathname}${parsed.search}`, {
+      redirect: "manual",
+      signal: AbortSignal.timeout(3_000),
+    });
+    await response.body?.cancel();
+    return response.status >= 200 && response.status < 400;
+  } catch {
+    return false;
+  }
+}

@@ -30,7 +30,7 @@ export async function resetWorkspace(
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
       ttlSeconds: record.ttl_seconds,
-      network: false,
+      networkPolicy: record.network_policy,
       allowHostCompat: record.allow_host_compat,
       backend: record.backend,
       placement: { id, dir: workspaceFiles(id).vm },

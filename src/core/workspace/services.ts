@@ -5,7 +5,15 @@ import { controlCall } from "../supervisor/control-client.js";
 import type { ManagedInfo } from "../supervisor/managed.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
-import { probeReady, type Readiness } from "./readiness.js";
+import {
+  checkPublishingAllowed,
+  publishPorts,
+  unpublishPorts,
+  type PortRequest,
+} from "../network/publishing.js";
+import { listPublishedPorts } from "../supervisor/ports-client.js";
+import type { PublishedPort } from "../supervisor/published-ports.js";
+import { probeHttpOnHost, probeReady, publishedPortFor, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
 import { maskSecrets, secretEnvironment } from "./secrets.js";
 import { signalNumber } from "./signals.js";
@@ -30,9 +38,16 @@ export interface ServiceInfo {
   cwd: string;
   started_at: string;
   ended_at: string | null;
+  /** Host ports relaying to this service; released when it stops. */
+  published_ports: PublishedPort[];
 }
 
-function serviceInfo(id: string, info: ManagedInfo, ready: boolean | null = null): ServiceInfo {
+function serviceInfo(
+  id: string,
+  info: ManagedInfo,
+  ports: readonly PublishedPort[],
+  ready: boolean | null = null,
+): ServiceInfo {
   return {
     workspace_id: id,
     service_name: info.name,
@@ -44,6 +59,7 @@ function serviceInfo(id: string, info: ManagedInfo, ready: boolean | null = null
     cwd: info.cwd,
     started_at: info.started_at,
     ended_at: info.ended_at,
+    published_ports: ports.filter((p) => p.service === info.name),
   };
 }
 
@@ -54,6 +70,8 @@ export interface StartServiceOptions {
   readyTimeoutSeconds: number;
   readyIntervalMs: number;
   secretEnv?: string[];
+  /** Guest ports to publish on the host's 127.0.0.1 (policy egress+published-ports). */
+  publish?: PortRequest[];
 }
 
 /**
@@ -76,13 +94,27 @@ export async function startService(
   const env = defaultGuestEnv(secretEnvironment(id, options.secretEnv ?? []));
   const command =
     typeof options.command === "string" ? { shell: options.command } : { args: options.command };
-  const { reply } = await controlCall(
-    id,
-    { op: "start", kind: "service", name, request: { ...command, env, cwd } },
-    SERVICE_CODES,
-  );
+  const publish = options.publish ?? [];
+  if (publish.length > 0) checkPublishingAllowed(id);
+  // Ports first: a taken host port fails the start before the service runs.
+  const ports = publish.length > 0 ? await publishPorts(id, publish, name) : [];
+  let reply: Record<string, unknown>;
+  try {
+    ({ reply } = await controlCall(
+      id,
+      { op: "start", kind: "service", name, request: { ...command, env, cwd } },
+      SERVICE_CODES,
+    ));
+  } catch (error) {
+    await unpublishPorts(
+      id,
+      ports.map((p) => p.host_port),
+    ).catch(() => undefined);
+    throw error;
+  }
   await updateWorkspace(id, touch);
-  if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo);
+  if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo, ports);
+  const hostPort = publishedPortFor(options.readiness, ports);
 
   const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
   for (;;) {
@@ -97,7 +129,11 @@ export async function startService(
         },
       );
     }
-    if (await probeReady(run, options.readiness, cwd)) return serviceInfo(id, info, true);
+    const ready =
+      (await probeReady(run, options.readiness, cwd)) &&
+      (hostPort === null ||
+        (await probeHttpOnHost(options.readiness.type === "http" ? options.readiness.url : "", hostPort)));
+    if (ready) return serviceInfo(id, info, ports, true);
     if (Date.now() >= deadline) {
       await stopService(id, name);
       throw new PyroError(
@@ -124,15 +160,16 @@ export async function listServices(
 ): Promise<{ workspace_id: string; services: ServiceInfo[]; count: number }> {
   runningWorkspace(id);
   const { reply } = await controlCall(id, { op: "list" }, {});
+  const ports = await listPublishedPorts(id);
   const services = (reply.processes as ManagedInfo[])
     .filter((p) => p.kind === "service")
-    .map((p) => serviceInfo(id, p));
+    .map((p) => serviceInfo(id, p, ports));
   return { workspace_id: id, services, count: services.length };
 }
 
 export async function statusService(id: string, name: string): Promise<ServiceInfo> {
   runningWorkspace(id);
-  return serviceInfo(id, await serviceState(id, name));
+  return serviceInfo(id, await serviceState(id, name), await listPublishedPorts(id));
 }
 
 /** The last lines of a service's output (stdout and stderr, merged as they came), secrets masked. */
@@ -164,5 +201,6 @@ export async function stopService(id: string, name: string): Promise<ServiceInfo
     ({ reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES));
   }
   await updateWorkspace(id, touch);
-  return serviceInfo(id, reply.info as ManagedInfo);
+  // Its published ports were released by the supervisor when it ended.
+  return serviceInfo(id, reply.info as ManagedInfo, []);
 }

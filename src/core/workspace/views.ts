@@ -3,6 +3,7 @@ import { workspacesDir } from "../paths.js";
 import { vmInfo, type VmInfo } from "../vm-views.js";
 import { loadVm } from "../vm-manager.js";
 import { PyroError } from "../../errors/index.js";
+import type { PublishedPort } from "../supervisor/published-ports.js";
 import { readWorkspaceRecord, workspaceFiles, type WorkspaceRecord } from "./record.js";
 
 export interface WorkspaceInfo {
@@ -14,6 +15,9 @@ export interface WorkspaceInfo {
   workspace_path: "/workspace";
   seed: WorkspaceRecord["seed"];
   network_policy: WorkspaceRecord["network_policy"];
+  guest_ip: string | null;
+  /** Only filled by status, which asks the running VM. */
+  published_ports?: PublishedPort[];
   execution_mode: VmInfo["execution_mode"] | null;
   backend: VmInfo["backend"] | null;
   accel: VmInfo["accel"] | null;
@@ -46,6 +50,7 @@ export function workspaceInfo(record: WorkspaceRecord): WorkspaceInfo {
     workspace_path: "/workspace",
     seed: record.seed,
     network_policy: record.network_policy,
+    guest_ip: vm?.guest_ip ?? null,
     execution_mode: vm?.execution_mode ?? null,
     backend: vm?.backend ?? null,
     accel: vm?.accel ?? null,

@@ -1,0 +1,37 @@
+/* Forwarded TCP connections: CONNECT opens a socket to 127.0.0.1:port, STDIN
+ * feeds it, what it sends goes out as STDOUT, CLOSED ends the stream. */
+#ifndef PYRO_FORWARD_H
+#define PYRO_FORWARD_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_CONNS 64
+
+struct conn;
+
+struct conn *fwd_find(uint32_t stream);
+int fwd_count(void);
+
+/* Starts a non-blocking connect on stream and answers CONNECTED, or ERROR
+ * CONNECT_FAILED, itself (now or once the connect completes). The caller has
+ * checked the stream, the port and the cap. */
+void fwd_connect(uint32_t stream, uint16_t port);
+
+/* STDIN for a connection: end = half-close once the queued bytes are written. */
+void fwd_stdin(struct conn *c, const uint8_t *p, size_t n, int end);
+/* SIGNAL: resets the connection at once and sends CLOSED. */
+void fwd_abort(struct conn *c);
+/* Bytes queued towards all sockets; counts in the agent's stdin backlog. */
+size_t fwd_backlog(void);
+
+/* One pollfd per connection from index at; returns the new count. */
+int fwd_pollfds(struct pollfd *pfd, int at, int cap);
+/* Handles the revents of the fds added by fwd_pollfds; n = total pollfds. */
+void fwd_pollevents(const struct pollfd *pfd, int n);
+
+/* Closes every connection without sending anything (disconnect, new session, shutdown). */
+void fwd_kill_all(void);
+
+#endif

@@ -1,0 +1,109 @@
+import type { Socket } from "node:net";
+import { FLAG_END, MAX_BODY, MessageType } from "../../agent-protocol/constants.js";
+import type { Frame } from "../../agent-protocol/frame.js";
+import { decode, encode } from "../../agent-protocol/messages.js";
+import type { StreamRouter } from "./router.js";
+
+const ABORT_SIGNAL = 9;
+
+/**
+ * One accepted TCP connection relayed to a guest port over its own guest stream: CONNECT, then
+ * STDIN/STDOUT both ways with half-close, until CLOSED (docs/protocol.md, "Connections").
+ */
+export class PortRelay {
+  private readonly stream: number;
+  private open = true; // the guest stream is live: no CLOSED or ERROR seen, no abort sent
+  private inputEnded = false; // the client's FIN went out as STDIN END
+  private outputEnded = false; // the guest socket's EOF came as STDOUT END
+
+  constructor(
+    private readonly router: StreamRouter,
+    private readonly socket: Socket,
+    guestPort: number,
+  ) {
+    socket.pause(); // nothing may reach the guest before CONNECTED
+    socket.on("data", (chunk: Buffer) => this.toGuest(chunk));
+    socket.on("end", () => this.endInput());
+    socket.on("error", () => undefined); // "close" follows
+    socket.on("close", () => {
+      if (!(this.inputEnded && this.outputEnded)) this.abort();
+    });
+    this.stream = router.openOwnStream((frame) => this.fromGuest(frame));
+    router.sendToGuest(encode.connect(this.stream, guestPort));
+  }
+
+  /** Resets the client's connection and aborts the guest's. */
+  abort(): void {
+    if (this.open) {
+      this.open = false;
+      this.router.sendToGuest(encode.signal(this.stream, ABORT_SIGNAL));
+    }
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  private toGuest(chunk: Buffer): void {
+    if (!this.open) return;
+    let congested = false;
+    for (let offset = 0; offset < chunk.length; offset += MAX_BODY) {
+      const piece = chunk.subarray(offset, offset + MAX_BODY);
+      if (!this.router.sendToGuest(encode.stdin(this.stream, piece))) congested = true;
+    }
+    if (congested) {
+      this.socket.pause();
+      void this.router.guestDrained().then(() => {
+        if (this.open) this.socket.resume();
+      });
+    }
+  }
+
+  private endInput(): void {
+    this.inputEnded = true;
+    if (this.open) this.router.sendToGuest(encode.stdin(this.stream, Buffer.alloc(0), true));
+  }
+
+  private fromGuest(frame: Frame): void {
+    switch (frame.type) {
+      case MessageType.CONNECTED:
+        if (this.open) this.socket.resume();
+        return;
+      case MessageType.STDOUT:
+        if (this.socket.destroyed) return;
+        if (frame.body.length > 0 && !this.socket.write(frame.body)) {
+          // Keep memory bounded: stop reading the guest until this client has taken its data.
+          this.router.holdGuest(drainOrClose(this.socket));
+        }
+        if ((frame.flags & FLAG_END) !== 0) {
+          this.outputEnded = true;
+          this.socket.end();
+        }
+        return;
+      case MessageType.CLOSED:
+      case MessageType.ERROR: {
+        this.open = false;
+        const clean =
+          frame.type === MessageType.CLOSED &&
+          decode.closed(frame.body).error === undefined &&
+          this.inputEnded &&
+          this.outputEnded;
+        // A clean end lets buffered bytes reach the client; anything else resets it at once.
+        if (clean) this.socket.end(() => this.socket.destroy());
+        else if (!this.socket.destroyed) this.socket.resetAndDestroy();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+function drainOrClose(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
+}
