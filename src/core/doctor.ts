@@ -167,7 +167,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       : warn(
           "networking",
           `policy off only: ${network.reason}`,
-          network.passt === null ? "apt-get install passt" : "Give the host an IPv4 default route.",
+          "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
         ),
   );
   const reaped = reapExpired();
@@ -195,7 +195,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       ip_forward: ipForward,
       offered: vmBoot && network.egress,
       policies: network.egress ? ["off", "egress", "egress+published-ports"] : ["off"],
-      helper: network.passt,
+      helper: network.helper,
       reason: network.egress
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
         : network.reason,

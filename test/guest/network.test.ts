@@ -103,7 +103,7 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
     let second: string | null = null;
     try {
       const status = (await pyro("workspace", "status", id, "--json")).json();
-      expect(status).toMatchObject({ network_policy: "egress+published-ports", guest_ip: "198.51.100.1" });
+      expect(status).toMatchObject({ network_policy: "egress+published-ports", guest_ip: "10.0.2.15" });
 
       const probe = await pyro(
         "workspace",
@@ -113,7 +113,7 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
         "--",
         "bash",
         "-c",
-        `for t in ${LAB_SERVER}/9099 127.0.0.1/9099; do timeout 3 bash -c "exec 3<>/dev/tcp/$t && cat <&3" && echo "REACHED $t"; done; ${FETCH_LAB}`,
+        `for t in 10.0.2.2/9099 10.0.2.3/9099 127.0.0.1/9099; do timeout 3 bash -c "exec 3<>/dev/tcp/$t && cat <&3" && echo "REACHED $t"; done; ${FETCH_LAB}`,
       );
       const probed = probe.json();
       expect(probed.stdout).not.toContain("REACHED");
@@ -155,7 +155,7 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
       const info = (await pyro("vm", "network-info", id, "--json")).json();
       expect(info).toMatchObject({
         policy: "egress+published-ports",
-        guest_ip: "198.51.100.1",
+        guest_ip: "10.0.2.15",
         published_ports: [{ host_port: hostPort }],
       });
       expect((await pyro("vm", "network-info", id)).stdout).toContain(`127.0.0.1:${hostPort} -> 8080 (web)`);
@@ -260,7 +260,7 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
     expect(seen.network).toMatchObject({
       policy: "egress+published-ports",
       network_enabled: true,
-      dns: "198.51.100.2",
+      dns: "10.0.2.3",
     });
     expect(seen.after_stop).toEqual([]);
     expect(seen.refused_after_stop).toBe(true);

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { guestNetworkKernelArg, type GuestNetwork } from "../../src/backends/network/guest-network.js";
-import { passtArgs } from "../../src/backends/network/passt.js";
-import { readDefaultRoute, readResolvers } from "../../src/core/network/host-route.js";
+import { netstackArgs } from "../../src/backends/network/netstack.js";
+import { readDefaultRoute } from "../../src/core/network/host-route.js";
 import { parsePortSpec } from "../../src/core/network/publishing.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-net-"));
@@ -16,13 +16,12 @@ const file = (name: string, text: string): string => {
 };
 
 const plan: GuestNetwork = {
-  address: "192.0.2.2",
+  address: "10.0.2.15",
   prefix_length: 24,
-  gateway: "192.0.2.1",
-  dns: "192.0.2.1",
-  mtu: 65520,
-  host_interface: "eth0",
-  helper: "passt",
+  gateway: "10.0.2.2",
+  dns: "10.0.2.3",
+  mtu: 1500,
+  helper: "pyro-netstack",
 };
 
 describe("guest network plan", () => {
@@ -41,23 +40,13 @@ describe("guest network plan", () => {
     expect(readDefaultRoute(join(dir, "missing"))).toBeNull();
   });
 
-  it("reads IPv4 resolvers only", () => {
-    const conf = file("resolv", "# c\nnameserver 10.0.0.53\nnameserver ::1\nsearch x\nnameserver 1.2.3.4\n");
-    expect(readResolvers(conf)).toEqual(["10.0.0.53", "1.2.3.4"]);
-  });
-
   it("tells the agent the whole interface config on the kernel command line", () => {
-    expect(guestNetworkKernelArg(plan)).toBe("pyro.net=192.0.2.2/24,192.0.2.1,192.0.2.1,65520");
+    expect(guestNetworkKernelArg(plan)).toBe("pyro.net=10.0.2.15/24,10.0.2.2,10.0.2.3,1500");
     expect(guestNetworkKernelArg({ ...plan, dns: null })).toContain(",-,");
   });
 
-  it("starts passt on the inherited fd with the gateway not mapped to the host's loopback", () => {
-    const args = passtArgs(plan, 3);
-    expect(args).toEqual(expect.arrayContaining(["--no-map-gw", "--ipv4-only", "--foreground"]));
-    expect(args.join(" ")).toContain("--fd 3");
-    expect(args.join(" ")).toContain("--tcp-ports none --udp-ports none");
-    expect(args.join(" ")).toContain("--dns-forward 192.0.2.1");
-    expect(passtArgs({ ...plan, dns: null }, 3).join(" ")).toContain("--dns none");
+  it("starts pyro-netstack on the inherited fd with the guest's MTU", () => {
+    expect(netstackArgs(plan, 3)).toEqual(["--fd", "3", "--mtu", "1500"]);
   });
 
   it("parses HOSTPORT:GUESTPORT, and GUESTPORT alone as any host port", () => {

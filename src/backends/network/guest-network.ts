@@ -1,15 +1,14 @@
 import { z } from "zod";
 
-/** How a guest with egress is wired: what its eth0 gets and how the host side reaches out. */
+/** How a guest with egress is wired: what its eth0 gets, as pyro-netstack presents it. */
 export const GuestNetwork = z.object({
   address: z.string(),
   prefix_length: z.number().int(),
   gateway: z.string(),
-  /** What the guest asks for names; the helper forwards it to the host's first resolver. */
+  /** pyro-netstack answers DNS here with the host's resolvers. */
   dns: z.string().nullable(),
   mtu: z.number().int(),
-  host_interface: z.string(),
-  helper: z.literal("passt"),
+  helper: z.literal("pyro-netstack"),
 });
 export type GuestNetwork = z.infer<typeof GuestNetwork>;
 

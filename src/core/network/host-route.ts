@@ -1,13 +1,4 @@
 import { readFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-
-/** The host's IPv4 default route and the address of the interface it leaves by. */
-export interface HostUplink {
-  interface: string;
-  gateway: string;
-  address: string;
-  prefixLength: number;
-}
 
 const RTF_UP = 0x1;
 
@@ -37,25 +28,4 @@ export function readDefaultRoute(
     if (best === null || candidate.metric < best.metric) best = candidate;
   }
   return best === null ? null : { interface: best.interface, gateway: best.gateway };
-}
-
-export function readHostUplink(): HostUplink | null {
-  const route = readDefaultRoute();
-  if (route === null) return null;
-  const ipv4 = networkInterfaces()[route.interface]?.find((entry) => entry.family === "IPv4");
-  if (ipv4?.cidr === undefined || ipv4.cidr === null) return null;
-  const prefixLength = Number(ipv4.cidr.split("/")[1]);
-  return { ...route, address: ipv4.address, prefixLength };
-}
-
-/** IPv4 nameservers of /etc/resolv.conf, in order. */
-export function readResolvers(resolvConf = "/etc/resolv.conf"): string[] {
-  try {
-    return readFileSync(resolvConf, "utf8")
-      .split("\n")
-      .map((line) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line)?.[1])
-      .filter((address): address is string => address !== undefined);
-  } catch {
-    return [];
-  }
 }

@@ -1,0 +1,67 @@
+/**
+ * The part of bench/network.js that runs inside the lab's pyro-side namespace: it drives the
+ * SDK and prints its figures as one JSON line.
+ */
+import { Pyro } from "../dist/index.js";
+import { LAB_HTTP_PORT, LAB_SERVER } from "../test/fixtures/netns-lab.mjs";
+import { median, timeRuns } from "./stats.js";
+
+const quick = process.argv[2] === "quick";
+const BYTES = 100 * 1000 * 1000;
+const HTTP_SERVER = `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>8080,Listen=>16,ReuseAddr=>1) or die; while($c=$s->accept){<$c>; print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 3\\r\\n\\r\\nok\\n"; close $c}'`;
+// The guest times its own download (from the request to the last byte) with bash and date.
+const GUEST_DOWNLOAD = `s=$(date +%s%N); exec 3<>/dev/tcp/${LAB_SERVER}/${LAB_HTTP_PORT}; printf 'GET /bytes/${BYTES} HTTP/1.0\\r\\n\\r\\n' >&3; n=$(cat <&3 | wc -c); e=$(date +%s%N); echo "$n $(( (e - s) / 1000000 ))"`;
+
+async function hostDownload() {
+  const response = await fetch(`http://${LAB_SERVER}:${LAB_HTTP_PORT}/bytes/${BYTES}`);
+  let total = 0;
+  for await (const chunk of response.body) total += chunk.length;
+  if (total !== BYTES) throw new Error(`host download got ${total} bytes`);
+}
+
+async function get(url) {
+  const response = await fetch(url);
+  await response.text();
+}
+
+const pyro = new Pyro();
+const ws = await pyro.createWorkspace({ memMib: 1024, networkPolicy: "egress+published-ports" });
+const id = ws.workspace_id;
+try {
+  const rounds = quick ? 2 : 5;
+  const guestMs = [];
+  for (let i = 0; i < rounds; i += 1) {
+    const run = await pyro.execWorkspace({
+      workspaceId: id,
+      command: ["bash", "-c", GUEST_DOWNLOAD],
+      timeoutSeconds: 300,
+    });
+    const [received, ms] = run.stdout.trim().split(" ").map(Number);
+    if (received < BYTES) throw new Error(`guest download got ${received} bytes: ${run.stderr}`);
+    guestMs.push(ms);
+  }
+  const hostMs = await timeRuns(rounds, hostDownload);
+  const service = await pyro.startService({
+    workspaceId: id,
+    serviceName: "web",
+    command: HTTP_SERVER,
+    readiness: { type: "http", url: "http://127.0.0.1:8080/" },
+    publishedPorts: ["0:8080"],
+  });
+  const published = `http://127.0.0.1:${service.published_ports[0].host_port}/`;
+  const requests = quick ? 20 : 100;
+  await get(published); // warm: the first request pays for perl's first accept
+  const publishedMs = await timeRuns(requests, () => get(published));
+  const directMs = await timeRuns(requests, () => get(`http://${LAB_SERVER}:${LAB_HTTP_PORT}/hello`));
+  process.stdout.write(
+    `${JSON.stringify({
+      bytes: BYTES,
+      guestDownloadMs: median(guestMs),
+      hostDownloadMs: median(hostMs),
+      publishedMs: median(publishedMs),
+      directMs: median(directMs),
+    })}\n`,
+  );
+} finally {
+  await pyro.deleteWorkspace(id);
+}
