@@ -244,6 +244,26 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
     }
   });
 
+  it("doctor reports which policies this host can offer, and why not", async () => {
+    const offered = (await pyro("doctor", "--json")).json();
+    expect(offered.capabilities).toMatchObject({ guest_network: true });
+    expect(offered.networking).toMatchObject({
+      offered: true,
+      policies: ["off", "egress", "egress+published-ports"],
+      helper: expect.stringContaining("pyro-netstack"),
+    });
+    const missing = await runPyro(["doctor"], { PYRO_NETSTACK_BIN: "/nonexistent/pyro-netstack" }, ns);
+    expect(missing.stdout).toMatch(/WARN networking: policy off only: pyro-netstack is not built/);
+    expect(missing.stdout).toContain("fix: Install libslirp-dev");
+    const refused = await runPyro(
+      ["run", "debian:12", "--network", "--", "true"],
+      { PYRO_NETSTACK_BIN: "/nonexistent/pyro-netstack" },
+      ns,
+    );
+    expect(refused.code).toBe(69);
+    expect(refused.stderr).toContain("NETWORK_UNAVAILABLE");
+  });
+
   it("works the same through the SDK", () => {
     const output = execFileSync("ip", ["netns", "exec", lab.pyroNs, process.execPath, SDK_SCENARIO], {
       env: process.env,

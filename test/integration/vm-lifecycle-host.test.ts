@@ -88,6 +88,18 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     expect(existsSync(join(home.home, "vms", vmId))).toBe(false);
   });
 
+  it("refuses a network in host-compat mode, which cannot isolate one, and creates nothing", async () => {
+    const before = (await pyro.listVms()).count;
+    await expect(pyro.createVm({ ...hostVm, network: true })).rejects.toMatchObject({
+      code: "NETWORK_UNAVAILABLE",
+      hint: expect.stringContaining("guest backend"),
+    });
+    await expect(
+      pyro.createWorkspace({ ...hostVm, networkPolicy: "egress+published-ports" }),
+    ).rejects.toMatchObject({ code: "NETWORK_UNAVAILABLE" });
+    expect((await pyro.listVms()).count).toBe(before);
+  });
+
   it("reports unknown VMs and bad ids clearly", async () => {
     await expect(pyro.statusVm("000000000000")).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
     await expect(pyro.startVm("../../etc")).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
