@@ -32,6 +32,7 @@
 static struct {
 	int guest;           /* PID 1 in a VM (else host mode) */
 	const char *workdir; /* host mode: what /workspace maps to */
+	const char *home;    /* host mode: what HOME is set to, if given */
 	int connected;       /* guest: a host is on the port */
 	int hello;           /* handshake done on this connection */
 	int discard;         /* after a protocol error: drop input until the host goes away */
@@ -147,6 +148,19 @@ static int stream_busy(uint32_t stream)
 	return cmd_find(stream) || fwd_find(stream);
 }
 
+/* Host mode with --home: HOME points into the sandbox's scratch dir, not at the host user's
+ * home, so a shell does not run the host's rc files (which may hang it or touch the host). */
+static void resolve_home(struct msg_exec *m)
+{
+	static char home[4200];
+	if (ag.guest || !ag.home)
+		return;
+	snprintf(home, sizeof(home), "HOME=%s", ag.home);
+	for (uint32_t i = 0; i < m->nenv; i++)
+		if (m->env[i].n >= 5 && !memcmp(m->env[i].p, "HOME=", 5))
+			m->env[i] = bytes_of(home);
+}
+
 static void on_exec(const struct frame *f)
 {
 	struct msg_exec m;
@@ -165,6 +179,7 @@ static void on_exec(const struct frame *f)
 		chan_send_error(f->stream, "BAD_MESSAGE", "EXEC needs exactly one of arg and shell");
 	} else {
 		resolve_cwd(&m, cwd, sizeof(cwd));
+		resolve_home(&m);
 		struct cmd *c = cmd_start(f->stream, &m, cwd, ag.devnull, &code, msg, sizeof(msg));
 		if (!c) {
 			chan_send_error(f->stream, code, "%s", msg);
@@ -375,7 +390,7 @@ static void event_loop(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pyro-agent [--version] [--host --workdir DIR]\n");
+	fprintf(stderr, "usage: pyro-agent [--version] [--host --workdir DIR [--home DIR]]\n");
 	exit(2);
 }
 
@@ -390,6 +405,8 @@ int main(int argc, char **argv)
 			host = 1;
 		} else if (!strcmp(argv[i], "--workdir") && i + 1 < argc) {
 			ag.workdir = argv[++i];
+		} else if (!strcmp(argv[i], "--home") && i + 1 < argc) {
+			ag.home = argv[++i];
 		} else {
 			usage();
 		}
@@ -399,6 +416,7 @@ int main(int argc, char **argv)
 		usage();
 	if (host && !ag.workdir)
 		usage();
+
 
 	/* SIGCHLD arrives through the signalfd; a dead reader must give EPIPE, not kill us. */
 	sigset_t mask;

@@ -50,8 +50,9 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
   it("vm_exec runs one command and deletes the VM", async () => {
     const created = await pyro.createVm(hostVm);
     await pyro.startVm(created.vm_id);
-    const result = await pyro.execVm({ vmId: created.vm_id, command: "echo once" });
-    expect(result.stdout).toBe("once\n");
+    // HOME is the sandbox's own, so shells never run the host user's rc files.
+    const result = await pyro.execVm({ vmId: created.vm_id, command: 'echo once; echo "$HOME"' });
+    expect(result.stdout).toMatch(new RegExp(`^once\n${home.home}/vms/${created.vm_id}/scratch/home\n$`));
     expect(result.cleanup.deleted).toBe(true);
     await expect(pyro.statusVm(created.vm_id)).rejects.toBeInstanceOf(PyroError);
   });

@@ -15,10 +15,19 @@ export const hostBackend: Backend = {
 
   async prepare(spec: LaunchSpec): Promise<void> {
     await mkdir(join(spec.files.scratch, "workspace"), { recursive: true, mode: 0o700 });
+    await mkdir(join(spec.files.scratch, "home"), { recursive: true, mode: 0o700 });
   },
 
   async launch(spec: LaunchSpec): Promise<LaunchedVmm> {
-    const child = spawn(spec.agentBinary, ["--host", "--workdir", join(spec.files.scratch, "workspace")], {
+    // HOME inside the scratch folder: commands never run the host user's shell rc files.
+    const args = [
+      "--host",
+      "--workdir",
+      join(spec.files.scratch, "workspace"),
+      "--home",
+      join(spec.files.scratch, "home"),
+    ];
+    const child = spawn(spec.agentBinary, args, {
       stdio: ["pipe", "pipe", "inherit"],
       cwd: spec.files.scratch,
     });
