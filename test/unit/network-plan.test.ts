@@ -6,6 +6,7 @@ import { guestNetworkKernelArg, type GuestNetwork } from "../../src/backends/net
 import { netstackArgs } from "../../src/backends/network/netstack.js";
 import { readDefaultRoute } from "../../src/core/network/host-route.js";
 import { parsePortSpec } from "../../src/core/network/publishing.js";
+import { hostCheckFor } from "../../src/core/workspace/readiness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-net-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,5 +59,21 @@ describe("guest network plan", () => {
         expect.objectContaining({ code: "INVALID_ARGUMENT" }),
       );
     }
+  });
+
+  it("checks http readiness through the published port that serves the URL's guest port", () => {
+    const ports = [
+      { host_port: 18080, guest_port: 8080 },
+      { host_port: 18081, guest_port: 80 },
+    ];
+    const http = (url: string) => ({ type: "http" as const, url });
+    expect(hostCheckFor(http("http://127.0.0.1:8080/health"), ports)).toEqual({
+      url: "http://127.0.0.1:8080/health",
+      hostPort: 18080,
+    });
+    expect(hostCheckFor(http("http://localhost/"), ports)?.hostPort).toBe(18081);
+    expect(hostCheckFor(http("http://127.0.0.1:9000/"), ports)).toBeNull();
+    expect(hostCheckFor(http("https://127.0.0.1:8080/"), ports)).toBeNull();
+    expect(hostCheckFor({ type: "tcp", host: "127.0.0.1", port: 8080 }, ports)).toBeNull();
   });
 });

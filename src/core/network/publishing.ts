@@ -9,13 +9,14 @@ export interface PortRequest {
   guest_port: number;
 }
 
+const invalid = (what: string, text: string): PyroError =>
+  new PyroError("INVALID_ARGUMENT", `invalid ${what} ${JSON.stringify(text)}`, {
+    hint: "Publish as HOSTPORT:GUESTPORT, e.g. 8080:80 (host port 0 lets the host choose).",
+  });
+
 function port(text: string, what: string, allowZero: boolean): number {
   const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= (allowZero ? 0 : 1) && value <= 65535)) {
-    throw new PyroError("INVALID_ARGUMENT", `invalid ${what} ${JSON.stringify(text)}`, {
-      hint: "Publish as HOSTPORT:GUESTPORT, e.g. 8080:80 (host port 0 lets the host choose).",
-    });
-  }
+  if (!(value >= (allowZero ? 0 : 1) && value <= 65535)) throw invalid(what, text);
   return value;
 }
 
@@ -23,7 +24,7 @@ function port(text: string, what: string, allowZero: boolean): number {
 export function parsePortSpec(spec: string): PortRequest {
   const parts = spec.trim().split(":");
   if (parts.length === 1) return { host_port: 0, guest_port: port(parts[0] as string, "guest port", false) };
-  if (parts.length !== 2) port(spec, "port mapping", false); // throws: not a port
+  if (parts.length !== 2) throw invalid("port mapping", spec);
   return {
     host_port: port(parts[0] as string, "host port", true),
     guest_port: port(parts[1] as string, "guest port", false),

@@ -60,18 +60,19 @@ export async function probeReady(run: GuestRunner, readiness: Readiness, cwd: st
 }
 
 /**
- * The published host port that serves an http readiness URL's guest port, if any: such a
- * service counts as ready only once it also answers through that port from the host.
+ * The host-side check for an http readiness URL whose guest port is published: such a service
+ * counts as ready only once it also answers through that port from the host.
  */
-export function publishedPortFor(
+export function hostCheckFor(
   readiness: Readiness,
   ports: readonly { host_port: number; guest_port: number }[],
-): number | null {
+): { url: string; hostPort: number } | null {
   if (readiness.type !== "http") return null;
   const url = new URL(readiness.url);
   if (url.protocol !== "http:") return null;
   const guestPort = url.port === "" ? 80 : Number(url.port);
-  return ports.find((p) => p.guest_port === guestPort)?.host_port ?? null;
+  const hostPort = ports.find((p) => p.guest_port === guestPort)?.host_port;
+  return hostPort === undefined ? null : { url: readiness.url, hostPort };
 }
 
 /** GET on the host's 127.0.0.1:hostPort with the URL's path; true on 2xx/3xx. */

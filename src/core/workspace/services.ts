@@ -13,7 +13,7 @@ import {
 } from "../network/publishing.js";
 import { listPublishedPorts } from "../supervisor/ports-client.js";
 import type { PublishedPort } from "../supervisor/published-ports.js";
-import { probeHttpOnHost, probeReady, publishedPortFor, type Readiness } from "./readiness.js";
+import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
 import { maskSecrets, secretEnvironment } from "./secrets.js";
 import { signalNumber } from "./signals.js";
@@ -114,7 +114,7 @@ export async function startService(
   }
   await updateWorkspace(id, touch);
   if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo, ports);
-  const hostPort = publishedPortFor(options.readiness, ports);
+  const hostCheck = hostCheckFor(options.readiness, ports);
 
   const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
   for (;;) {
@@ -131,8 +131,7 @@ export async function startService(
     }
     const ready =
       (await probeReady(run, options.readiness, cwd)) &&
-      (hostPort === null ||
-        (await probeHttpOnHost(options.readiness.type === "http" ? options.readiness.url : "", hostPort)));
+      (hostCheck === null || (await probeHttpOnHost(hostCheck.url, hostCheck.hostPort)));
     if (ready) return serviceInfo(id, info, ports, true);
     if (Date.now() >= deadline) {
       await stopService(id, name);
