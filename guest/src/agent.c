@@ -233,7 +233,7 @@ static void dispatch(const struct frame *f)
 		return protocol_error("BAD_MESSAGE", err);
 	struct cmd *c;
 	struct conn *k;
-	uint32_t signo;
+	uint32_t signo, acked;
 	struct msg_resize rs;
 	switch (f->type) {
 	case T_HELLO:
@@ -254,6 +254,11 @@ static void dispatch(const struct frame *f)
 			cmd_stdin(c, f->body, f->len, f->flags & FLAG_END);
 		else if ((k = fwd_find(f->stream)))
 			fwd_stdin(k, f->body, f->len, f->flags & FLAG_END);
+		return;
+	case T_ACK:
+		msg_decode_u32_msg(f->body, f->len, TAG_ACK_BYTES, &acked, &err);
+		if ((k = fwd_find(f->stream)))
+			fwd_ack(k, acked);
 		return;
 	case T_SIGNAL:
 		msg_decode_u32_msg(f->body, f->len, TAG_SIGNO, &signo, &err);

@@ -20,6 +20,7 @@ struct conn {
 	int wr_end;  /* the host half-closed: shut down writing once the queue drains */
 	int wr_done; /* shutdown(SHUT_WR) done */
 	int rd_done; /* socket EOF forwarded as STDOUT END */
+	size_t unacked; /* bytes sent as STDOUT that the host has not acknowledged */
 	int pfd_at;  /* this connection's pollfd slot, or -1 */
 };
 
@@ -176,6 +177,16 @@ size_t fwd_backlog(void)
 	return n;
 }
 
+static int readable(const struct conn *c)
+{
+	return !c->rd_done && c->unacked < FWD_WINDOW;
+}
+
+void fwd_ack(struct conn *c, uint32_t bytes)
+{
+	c->unacked = bytes >= c->unacked ? 0 : c->unacked - bytes;
+}
+
 int fwd_pollfds(struct pollfd *pfd, int at, int cap)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
@@ -185,7 +196,9 @@ int fwd_pollfds(struct pollfd *pfd, int at, int cap)
 			continue;
 		short ev = POLLOUT;
 		if (!c->connecting)
-			ev = (short)((c->rd_done ? 0 : POLLIN) | (c->q_off < c->q_len ? POLLOUT : 0));
+			ev = (short)((readable(c) ? POLLIN : 0) | (c->q_off < c->q_len ? POLLOUT : 0));
+		if (ev == 0 && !c->rd_done)
+			continue; /* window full: not even a hang-up matters until the host acknowledges */
 		c->pfd_at = at;
 		pfd[at++] = (struct pollfd){ c->fd, ev, 0 };
 	}
@@ -197,6 +210,7 @@ static int forward(struct conn *c)
 {
 	ssize_t n = recv(c->fd, chan_out + HEADER_SIZE, MAX_BODY, 0);
 	if (n > 0) {
+		c->unacked += (size_t)n;
 		chan_send_out(c->stream, T_STDOUT, 0, (size_t)n);
 	} else if (n == 0) {
 		c->rd_done = 1;
@@ -222,7 +236,7 @@ void fwd_pollevents(const struct pollfd *pfd, int n)
 		int err = 0;
 		if ((re & (POLLOUT | POLLERR)) && c->q_off < c->q_len)
 			err = flush(c);
-		if (!err && !c->rd_done && (re & (POLLIN | POLLHUP | POLLERR))) {
+		if (!err && readable(c) && (re & (POLLIN | POLLHUP | POLLERR))) {
 			err = forward(c);
 		} else if (!err && c->rd_done && (re & (POLLHUP | POLLERR))) {
 			err = sock_error(c->fd); /* reset while we wait for the host */

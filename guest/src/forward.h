@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #define MAX_CONNS 64
+/* Bytes a connection may send the host before the host acknowledges them (ACK): a client
+ * that reads slowly holds up its own connection, never the channel. */
+#define FWD_WINDOW (256u * 1024u)
 
 struct conn;
 
@@ -21,6 +24,8 @@ void fwd_connect(uint32_t stream, uint16_t port);
 
 /* STDIN for a connection: end = half-close once the queued bytes are written. */
 void fwd_stdin(struct conn *c, const uint8_t *p, size_t n, int end);
+/* ACK: the host delivered this many more of the connection's bytes. */
+void fwd_ack(struct conn *c, uint32_t bytes);
 /* SIGNAL: resets the connection at once and sends CLOSED. */
 void fwd_abort(struct conn *c);
 /* Bytes queued towards all sockets; counts in the agent's stdin backlog. */

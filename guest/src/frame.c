@@ -24,6 +24,7 @@ int type_known(uint8_t type)
 	case T_HELLO: case T_HELLO_ACK: case T_PING: case T_PONG: case T_SHUTDOWN:
 	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
 	case T_STDOUT: case T_STDERR: case T_EXIT: case T_CONNECT: case T_CONNECTED: case T_CLOSED:
+	case T_ACK:
 	case T_ERROR:
 		return 1;
 	}
@@ -535,6 +536,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 	case T_EXIT: return msg_decode_exit(b, n, &m.exit, err);
 	case T_ERROR: return msg_decode_error(b, n, &m.error, err);
 	case T_CONNECT: return msg_decode_u32_msg(b, n, TAG_PORT, &m.u, err);
+	case T_ACK: return msg_decode_u32_msg(b, n, TAG_ACK_BYTES, &m.u, err);
 	case T_CLOSED: return msg_decode_closed(b, n, &m.closed, err);
 	case T_SHUTDOWN: case T_SHUTDOWN_ACK: case T_CONNECTED:
 	case T_PING: case T_PONG: case T_STDIN: case T_STDOUT: case T_STDERR:

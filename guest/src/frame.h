@@ -29,6 +29,7 @@ enum msg_type {
 	T_CONNECT = 0x30,
 	T_CONNECTED = 0x31,
 	T_CLOSED = 0x32,
+	T_ACK = 0x33,
 	T_ERROR = 0x7f,
 };
 
@@ -60,6 +61,7 @@ enum tag {
 	TAG_ERROR_MESSAGE = 0x41,
 	TAG_PORT = 0x50,
 	TAG_CLOSE_ERROR = 0x51,
+	TAG_ACK_BYTES = 0x52,
 };
 
 /* A decoded frame; body points into the caller's buffer. */

@@ -111,6 +111,7 @@ static void build_expectations(void)
 	add("exit_ok", 1, T_EXIT, 0)->exit = (struct msg_exit){ 0, 0, 0, 95 };
 	add("exit_killed", 2, T_EXIT, 0)->exit = (struct msg_exit){ -1, 9, 1, 30000 };
 	add("connect", 6, T_CONNECT, 0)->u32 = 8080;
+	add("ack", 6, T_ACK, 0)->u32 = 65536;
 	raw(add("connected", 6, T_CONNECTED, 0), "", 0);
 	raw(add("stdout_end", 6, T_STDOUT, FLAG_END), "", 0);
 	add("closed", 6, T_CLOSED, 0);
@@ -145,6 +146,7 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 	case T_RESIZE: return msg_encode_resize(out, cap, &e->resize);
 	case T_STARTED: return msg_encode_u32_msg(out, cap, TAG_PID, e->u32);
 	case T_CONNECT: return msg_encode_u32_msg(out, cap, TAG_PORT, e->u32);
+	case T_ACK: return msg_encode_u32_msg(out, cap, TAG_ACK_BYTES, e->u32);
 	case T_CLOSED: return msg_encode_closed(out, cap, &e->closed);
 	case T_EXIT: return msg_encode_exit(out, cap, &e->exit);
 	case T_ERROR: return msg_encode_error(out, cap, &e->error);
@@ -207,9 +209,13 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 	}
 	case T_SIGNAL:
 	case T_STARTED:
-	case T_CONNECT: {
+	case T_CONNECT:
+	case T_ACK: {
 		uint32_t v = 0;
-		uint8_t tag = e->type == T_SIGNAL ? TAG_SIGNO : e->type == T_STARTED ? TAG_PID : TAG_PORT;
+		uint8_t tag = e->type == T_SIGNAL    ? TAG_SIGNO
+			      : e->type == T_STARTED ? TAG_PID
+			      : e->type == T_CONNECT ? TAG_PORT
+						     : TAG_ACK_BYTES;
 		CHECK(msg_decode_u32_msg(f->body, f->len, tag, &v, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(v == e->u32, "%s: value %u, want %u", e->name, v, e->u32);
 		len = msg_encode_u32_msg(out, cap, tag, v);

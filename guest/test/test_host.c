@@ -18,8 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frame.h"
 #include "check.h"
+#include "forward.h" /* FWD_WINDOW */
+#include "frame.h"
 
 static const char *agent_path;
 static char workdir[64];
@@ -856,9 +857,11 @@ static void test_forward(struct agent *a)
 	}
 	CHECK(n == 0 && total == 64u * MAX_BODY, "forward 4 MiB in: %zu bytes", total);
 
-	/* 2 MB out: chunks of at most MAX_BODY, then EOF and CLOSED. */
-	size_t sent = 0, got = 0, max_chunk = 0;
-	int eof = 0;
+	/* 2 MB out: chunks of at most MAX_BODY, then EOF and CLOSED. Unacknowledged, the agent
+	 * stops after FWD_WINDOW bytes; once acknowledging, everything arrives. */
+	size_t sent = 0, got = 0, max_chunk = 0, stalled_at = 0;
+	int eof = 0, acking = 0;
+	long long quiet_since = now_ms();
 	deadline = now_ms() + 10000;
 	while (!eof && now_ms() < deadline) {
 		if (sent < 2000000) {
@@ -871,8 +874,18 @@ static void test_forward(struct agent *a)
 			got += f.len;
 			max_chunk = f.len > max_chunk ? f.len : max_chunk;
 			eof = f.flags & FLAG_END;
+			quiet_since = now_ms();
+			if (acking && f.len > 0)
+				send_frame(a, 54, T_ACK, 0, b,
+					   (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_ACK_BYTES, (uint32_t)f.len));
+		} else if (!acking && now_ms() - quiet_since > 300) {
+			stalled_at = got;
+			acking = 1;
+			send_frame(a, 54, T_ACK, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_ACK_BYTES, (uint32_t)got));
 		}
 	}
+	CHECK(stalled_at >= FWD_WINDOW && stalled_at < FWD_WINDOW + MAX_BODY,
+	      "forward out: waits for ACK after the window (%zu bytes)", stalled_at);
 	CHECK(eof && got == 2000000 && max_chunk <= MAX_BODY, "forward 2 MB out: %zu bytes", got);
 	expect_closed(a, 54, "forward 4 MiB in, 2 MB out");
 	close(s);

@@ -22,6 +22,7 @@ export const MessageType = {
   CONNECT: 0x30,
   CONNECTED: 0x31,
   CLOSED: 0x32,
+  ACK: 0x33,
   /** Supervisor-only: a request from a local client to the VM's supervisor (never sent to a guest). */
   CONTROL: 0x60,
   CONTROL_REPLY: 0x61,
@@ -64,4 +65,5 @@ export const Tag = {
   ERROR_MESSAGE: 0x41,
   PORT: 0x50,
   CLOSE_ERROR: 0x51,
+  ACK_BYTES: 0x52,
 } as const;

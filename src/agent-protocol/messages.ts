@@ -116,6 +116,8 @@ export const encode = {
   connect: (stream: number, port: number): Frame =>
     frame(MessageType.CONNECT, stream, encodeFields([u32(Tag.PORT, port)])),
   connected: (stream: number): Frame => frame(MessageType.CONNECTED, stream, Buffer.alloc(0)),
+  ack: (stream: number, bytes: number): Frame =>
+    frame(MessageType.ACK, stream, encodeFields([u32(Tag.ACK_BYTES, bytes)])),
   closed: (stream: number, closed: Closed = {}): Frame =>
     frame(MessageType.CLOSED, stream, encodeFields(optional(closed.error, (v) => str(Tag.CLOSE_ERROR, v)))),
   error: (stream: number, error: ErrorMessage): Frame =>

@@ -112,6 +112,30 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     await unpublishPort(vmId, port.host_port);
   });
 
+  it("lets a client that stops reading hold up only its own connection", async () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    const firehose = createServer((socket) => socket.on("error", () => undefined).end(data));
+    servers.push(firehose);
+    const slowPort = await publishPort(vmId, 0, await listen(firehose));
+    const slow = await open(slowPort.host_port);
+    slow.pause(); // reads nothing for now: the guest side must wait, not the whole VM
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const echo = await publishPort(vmId, 0, echoPort);
+    const other = await open(echo.host_port);
+    const answer = readAll(other);
+    const started = Date.now();
+    other.end("still flowing");
+    expect((await answer).toString()).toBe("still flowing");
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    const received = readAll(slow);
+    slow.resume();
+    expect(sha256(await received)).toBe(sha256(data));
+    await unpublishPort(vmId, slowPort.host_port);
+    await unpublishPort(vmId, echo.host_port);
+  });
+
   it("half-closes each direction on its own", async () => {
     // The guest server says hello, ends its side, then still reads what the client sends.
     let lateData!: Promise<Buffer>;

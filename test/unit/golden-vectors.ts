@@ -40,6 +40,7 @@ export const VALID_VECTORS: Record<string, Frame> = {
   exit_ok: encode.exit(1, { exitCode: 0, signal: 0, timedOut: false, durationMs: 95 }),
   exit_killed: encode.exit(2, { exitCode: -1, signal: 9, timedOut: true, durationMs: 30000 }),
   connect: encode.connect(6, 8080),
+  ack: encode.ack(6, 65536),
   connected: encode.connected(6),
   stdout_end: encode.stdout(6, Buffer.alloc(0), true),
   closed: encode.closed(6),

@@ -5,6 +5,8 @@ import { decode, encode } from "../../agent-protocol/messages.js";
 import type { StreamRouter } from "./router.js";
 
 const ABORT_SIGNAL = 9;
+/** The agent's FWD_WINDOW (guest/src/forward.h): unacknowledged bytes per connection. */
+const FORWARD_WINDOW = 256 * 1024;
 
 /**
  * One accepted TCP connection relayed to a guest port over its own guest stream: CONNECT, then
@@ -68,9 +70,14 @@ export class PortRelay {
         return;
       case MessageType.STDOUT:
         if (this.socket.destroyed) return;
-        if (frame.body.length > 0 && !this.socket.write(frame.body)) {
-          // Keep memory bounded: stop reading the guest until this client has taken its data.
-          this.router.holdGuest(drainOrClose(this.socket));
+        if (frame.body.length > 0) {
+          // The agent sends at most a window of unacknowledged bytes, so a slow client holds up
+          // only its own connection. A guest that ignores the window is cut off, not buffered.
+          if (this.socket.writableLength > 2 * FORWARD_WINDOW) return this.abort();
+          const bytes = frame.body.length;
+          this.socket.write(frame.body, () => {
+            if (this.open) this.router.sendToGuest(encode.ack(this.stream, bytes));
+          });
         }
         if ((frame.flags & FLAG_END) !== 0) {
           this.outputEnded = true;
@@ -94,16 +101,4 @@ export class PortRelay {
         return;
     }
   }
-}
-
-function drainOrClose(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
-  });
 }

@@ -116,7 +116,7 @@ export class StreamRouter {
   }
 
   /** Stops reading the guest until `until` settles (nested holds resume after the last one). */
-  holdGuest(until: Promise<void>): void {
+  private holdGuest(until: Promise<void>): void {
     if (this.holds++ === 0) this.guest.pause();
     const release = (): void => {
       if (--this.holds === 0) this.guest.resume();
