@@ -9,6 +9,10 @@ import { median, timeRuns } from "./stats.js";
 const quick = process.argv[2] === "quick";
 const BYTES = 100 * 1000 * 1000;
 const HTTP_SERVER = `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>8080,Listen=>16,ReuseAddr=>1) or die; while($c=$s->accept){<$c>; print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 3\\r\\n\\r\\nok\\n"; close $c}'`;
+const PUBLISHED_BYTES = 20 * 1024 * 1024;
+// Sends PUBLISHED_BYTES to each connection, for the published-port throughput figure (the
+// readiness probe hangs up at once, hence SIGPIPE ignored).
+const BULK_SERVER = `perl -MIO::Socket::INET -e '$SIG{PIPE}="IGNORE"; $s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>8081,Listen=>4,ReuseAddr=>1) or die; $b="x" x 65536; while($c=$s->accept){print $c $b for 1..${PUBLISHED_BYTES / 65536}; close $c}'`;
 // The guest times its own download (from the request to the last byte) with bash and date.
 const GUEST_DOWNLOAD = `s=$(date +%s%N); exec 3<>/dev/tcp/${LAB_SERVER}/${LAB_HTTP_PORT}; printf 'GET /bytes/${BYTES} HTTP/1.0\\r\\n\\r\\n' >&3; n=$(cat <&3 | wc -c); e=$(date +%s%N); echo "$n $(( (e - s) / 1000000 ))"`;
 
@@ -17,6 +21,17 @@ async function hostDownload() {
   let total = 0;
   for await (const chunk of response.body) total += chunk.length;
   if (total !== BYTES) throw new Error(`host download got ${total} bytes`);
+}
+
+async function readThrough(port) {
+  const { connect } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    let total = 0;
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.on("data", (chunk) => (total += chunk.length));
+    socket.on("end", () => (total === PUBLISHED_BYTES ? resolve() : reject(new Error(`got ${total} bytes`))));
+    socket.on("error", reject);
+  });
 }
 
 async function get(url) {
@@ -53,6 +68,14 @@ try {
   await get(published); // warm: the first request pays for perl's first accept
   const publishedMs = await timeRuns(requests, () => get(published));
   const directMs = await timeRuns(requests, () => get(`http://${LAB_SERVER}:${LAB_HTTP_PORT}/hello`));
+  const bulk = await pyro.startService({
+    workspaceId: id,
+    serviceName: "bulk",
+    command: BULK_SERVER,
+    readiness: { type: "tcp", address: "127.0.0.1:8081" },
+    publishedPorts: ["0:8081"],
+  });
+  const bulkMs = await timeRuns(rounds, () => readThrough(bulk.published_ports[0].host_port));
   process.stdout.write(
     `${JSON.stringify({
       bytes: BYTES,
@@ -60,6 +83,8 @@ try {
       hostDownloadMs: median(hostMs),
       publishedMs: median(publishedMs),
       directMs: median(directMs),
+      publishedBytes: PUBLISHED_BYTES,
+      publishedBulkMs: median(bulkMs),
     })}\n`,
   );
 } finally {

@@ -39,6 +39,14 @@ export async function benchNetwork({ quick }) {
       ["HTTP GET through a published port (median)", formatMs(figures.publishedMs)],
       ["HTTP GET to a host server, no VM (median)", formatMs(figures.directMs)],
       ["ratio published / direct", `${(figures.publishedMs / figures.directMs).toFixed(1)}x`],
+      [
+        `read ${figures.publishedBytes / 2 ** 20} MiB from a guest service through a published port (median)`,
+        `${formatMs(figures.publishedBulkMs)}, ${mbps(figures.publishedBytes, figures.publishedBulkMs)}`,
+      ],
+      [
+        "ratio published-port MB/s / guest egress MB/s",
+        `${(figures.publishedBytes / figures.publishedBulkMs / (figures.bytes / figures.guestDownloadMs)).toFixed(2)}x`,
+      ],
     ]);
   } finally {
     lab.close();
