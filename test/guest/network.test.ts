@@ -152,6 +152,20 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
         .filter((line) => line.includes(`:${hostPort} `));
       expect(bound).toHaveLength(1);
       expect(bound[0]).toContain(`127.0.0.1:${hostPort}`);
+      // A start that fails (the name is taken) leaves no port of its own behind.
+      const again = await pyro(
+        "workspace",
+        "service",
+        "start",
+        id,
+        "web",
+        "--publish",
+        `${hostPort + 1}:8080`,
+        "--",
+        "true",
+      );
+      expect(again.stderr).toContain("SERVICE_EXISTS");
+      expect(listeners()).not.toContain(`:${hostPort + 1} `);
       const info = (await pyro("vm", "network-info", id, "--json")).json();
       expect(info).toMatchObject({
         policy: "egress+published-ports",

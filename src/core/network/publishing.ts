@@ -57,15 +57,13 @@ export async function publishPorts(
       published.push(await publishPort(vmId, request.host_port, request.guest_port, service));
     }
   } catch (error) {
-    await unpublishPorts(
-      vmId,
-      published.map((p) => p.host_port),
-    ).catch(() => undefined);
+    await releasePorts(vmId, published);
     throw error;
   }
   return published;
 }
 
-export async function unpublishPorts(vmId: string, hostPorts: readonly number[]): Promise<void> {
-  for (const hostPort of hostPorts) await unpublishPort(vmId, hostPort);
+/** Undoes publishPorts after a failure; what cannot be released goes when the VM stops. */
+export async function releasePorts(vmId: string, ports: readonly PublishedPort[]): Promise<void> {
+  for (const port of ports) await unpublishPort(vmId, port.host_port).catch(() => undefined);
 }

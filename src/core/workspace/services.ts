@@ -8,7 +8,7 @@ import { resolveWorkspacePath } from "./paths.js";
 import {
   checkPublishingAllowed,
   publishPorts,
-  unpublishPorts,
+  releasePorts,
   type PortRequest,
 } from "../network/publishing.js";
 import { listPublishedPorts } from "../supervisor/ports-client.js";
@@ -106,10 +106,7 @@ export async function startService(
       SERVICE_CODES,
     ));
   } catch (error) {
-    await unpublishPorts(
-      id,
-      ports.map((p) => p.host_port),
-    ).catch(() => undefined);
+    await releasePorts(id, ports);
     throw error;
   }
   await updateWorkspace(id, touch);
