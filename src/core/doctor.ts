@@ -1,3 +1,4 @@
+import { NetworkPolicy } from "./network/policy.js";
 import { networkAvailability } from "./network/plan.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
@@ -194,7 +195,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       tun,
       ip_forward: ipForward,
       offered: vmBoot && network.egress,
-      policies: network.egress ? ["off", "egress", "egress+published-ports"] : ["off"],
+      policies: network.egress ? [...NetworkPolicy.options] : ["off"],
       helper: network.helper,
       reason: network.egress
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`

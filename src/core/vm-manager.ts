@@ -101,7 +101,6 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     vcpu_count: options.vcpuCount,
     mem_mib: options.memMib,
     ttl_seconds: options.ttlSeconds,
-    network,
     network_policy: options.networkPolicy,
     network_plan: null,
     ephemeral: options.ephemeral ?? false,
@@ -168,7 +167,7 @@ export async function startVm(id: string): Promise<VmRecord> {
     for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`])
       rmSync(stale, { force: true });
     // Planned at each boot: the host's uplink may have changed since the last one.
-    const network = record.network ? planGuestNetwork() : null;
+    const network = allowsEgress(record.network_policy) ? planGuestNetwork() : null;
     updateVmRecord(dir, (r) => {
       r.state = "starting";
       r.network_plan = network;

@@ -28,8 +28,7 @@ export const VmRecord = z.object({
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
   ttl_seconds: z.number().int(),
-  /** The guest has a network device (any policy but off). */
-  network: z.boolean(),
+  /** Any policy but off gives the guest a network device (policy.ts: allowsEgress). */
   network_policy: NetworkPolicy.default("off"),
   /** How the current (or last) boot wired the guest's network; null without one. */
   network_plan: GuestNetwork.nullable().default(null),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { vmDir, workspaceDir, workspacesDir } from "./paths.js";
 import { isProcessAlive } from "../platform/processes.js";
 import { isSupervisorAlive, killOrphanVmm, listVmIds, loadVm } from "./vm-manager.js";
+import { allowsEgress } from "./network/policy.js";
 import { readVmRecord, type VmRecord, type VmState } from "./vm-record.js";
 import { describeExit, vmExitOf } from "./vm-status.js";
 
@@ -54,7 +55,7 @@ export function vmInfo(record: VmRecord): VmInfo {
     vcpu_count: record.vcpu_count,
     mem_mib: record.mem_mib,
     ttl_seconds: record.ttl_seconds,
-    network_enabled: record.network,
+    network_enabled: allowsEgress(record.network_policy),
     network_policy: record.network_policy,
     guest_ip: record.network_plan?.address ?? null,
     created_at: record.created_at,

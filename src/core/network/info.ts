@@ -1,5 +1,5 @@
 import { isSupervisorAlive, loadVm } from "../vm-manager.js";
-import type { NetworkPolicy } from "./policy.js";
+import { allowsEgress, type NetworkPolicy } from "./policy.js";
 import { listPublishedPorts } from "../supervisor/ports-client.js";
 import type { PublishedPort } from "../supervisor/published-ports.js";
 
@@ -24,18 +24,19 @@ export async function networkInfo(vmId: string): Promise<NetworkInfo> {
   const record = loadVm(vmId);
   const plan = record.network_plan;
   const running = record.state === "running" && isSupervisorAlive(record);
+  const enabled = allowsEgress(record.network_policy);
   return {
     vm_id: record.id,
     policy: record.network_policy,
-    network_enabled: record.network,
-    interfaces: record.network ? ["lo", "eth0"] : ["lo"],
+    network_enabled: enabled,
+    interfaces: enabled ? ["lo", "eth0"] : ["lo"],
     guest_ip: plan?.address ?? null,
     prefix_length: plan?.prefix_length ?? null,
     gateway: plan?.gateway ?? null,
     dns: plan?.dns ?? null,
     mtu: plan?.mtu ?? null,
     helper: plan === null ? null : plan.helper,
-    published_ports: running && record.network ? await listPublishedPorts(vmId) : [],
+    published_ports: running && enabled ? await listPublishedPorts(vmId) : [],
   };
 }
 

@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../network/policy.js";
 import { createWriteStream, mkdirSync, rmSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { PyroError } from "../../errors/index.js";
@@ -24,7 +25,7 @@ export interface CreateWorkspaceOptions {
   /** Secrets: NAME → value, and NAME → host file to read the value from. */
   secrets?: Record<string, string>;
   secretFiles?: Record<string, string>;
-  networkPolicy?: "off" | "egress" | "egress+published-ports";
+  networkPolicy?: NetworkPolicy;
   onPhase?: PhaseReporter;
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { NetworkPolicy } from "../network/policy.js";
 import { PyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
 import { workspaceDir } from "../paths.js";
@@ -23,7 +24,7 @@ export const WorkspaceRecord = z.object({
   allow_host_compat: z.boolean(),
   /** The backend chosen at create time; reset recreates the sandbox with the same one. */
   backend: BackendName,
-  network_policy: z.enum(["off", "egress", "egress+published-ports"]),
+  network_policy: NetworkPolicy,
   created_at: z.string(),
   last_activity_at: z.string(),
   reset_count: z.number().int(),
