@@ -83,6 +83,18 @@ export const ERROR_CATALOG = {
     exit: 69,
     hint: "Host-compat workspaces have no disk image; use file and export tools instead.",
   },
+  LIMIT_EXCEEDED: {
+    exit: 81,
+    hint: "A size or count limit was reached; the message names the limit and how to raise it.",
+  },
+  HOST_PATH_DENIED: {
+    exit: 82,
+    hint: "Start the MCP server with `pyro mcp serve --allow-host-path DIR` to allow that folder.",
+  },
+  HOST_DISK_FULL: {
+    exit: 83,
+    hint: "Free space on the host filesystem named in the message, or write elsewhere.",
+  },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },
