@@ -25,6 +25,17 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          // The guest as an attacker: each case attacks one boundary and checks the host is unchanged.
+          name: "hostile",
+          include: ["test/hostile/**/*.test.ts"],
+          sequence: { groupOrder: 3 },
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          maxWorkers: 2,
+        },
+      },
     ],
   },
 });
