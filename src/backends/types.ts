@@ -19,6 +19,8 @@ export interface LaunchSpec {
 
 export interface LaunchedVmm {
   process: ChildProcess;
+  /** Helper processes serving this VM (the network helper); they must not outlive it. */
+  helpers: ChildProcess[];
   /** Opens the byte stream to the agent (retrying until the VMM offers it or the deadline passes). */
   connectAgent(deadlineMs: number): Promise<Duplex>;
   /** What the VMM said on stderr (bounded), for error messages. */

@@ -12,6 +12,7 @@ import {
 } from "../environments/index.js";
 import { agentBinaryPath } from "./agent-binary.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
+import { vmmHardeningChecks } from "./doctor-vmm.js";
 import { kvmStatus, type KvmStatus } from "./kvm-probe.js";
 import { pyroHome } from "./paths.js";
 import { reapExpired, type ReapReport } from "./vm-views.js";
@@ -111,6 +112,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       ? pass("qemu-img", qemuImg)
       : fail("qemu-img", "not found", "apt-get install qemu-utils"),
   );
+  if (qemu !== null) checks.push(...(await vmmHardeningChecks()));
   checks.push(
     firecracker !== null
       ? pass("firecracker", firecracker)

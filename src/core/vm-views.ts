@@ -35,12 +35,8 @@ export function vmInfo(record: VmRecord): VmInfo {
   let ended: string | null = null;
   if ((state === "running" || state === "starting") && !isSupervisorAlive(record)) {
     const exit = vmExitOf(vmDir(record.id));
-    state =
-      exit?.reason === "ttl_expired"
-        ? "expired"
-        : exit === null || exit.reason === "shutdown"
-          ? "stopped"
-          : "failed";
+    // No exit note at all: the supervisor and its guard both vanished (a host crash, a reboot).
+    state = exit?.reason === "ttl_expired" ? "expired" : exit?.reason === "shutdown" ? "stopped" : "failed";
     ended = exit === null ? "the supervisor is gone" : describeExit(exit);
   }
   if (state !== "expired" && Date.parse(record.expires_at) <= Date.now() && state !== "running")

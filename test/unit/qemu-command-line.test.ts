@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { kernelCommandLine, qemuCommandLine } from "../../src/backends/qemu/command-line.js";
+import { kernelCommandLine, qemuCommandLine, sandboxOption } from "../../src/backends/qemu/command-line.js";
 import { hostTscKhz } from "../../src/backends/qemu/host-tsc.js";
+import { vmmUser } from "../../src/platform/vmm-user.js";
 
 const input = {
   id: "abc123",
@@ -11,7 +12,7 @@ const input = {
   initrd: "/home/initrd.cpio",
   overlay: "/vm/disk.qcow2",
   agentSocket: "/vm/a.sock",
-  consoleLog: "/vm/console.log",
+  runAs: null,
   tscKhz: 2596128,
   network: null,
 };
@@ -34,7 +35,44 @@ describe("QEMU command line", () => {
     const args = qemuCommandLine(input);
     expect(valueAfter(args, "-chardev")).toContain("socket,id=agent,path=/vm/a.sock,server=on,wait=off");
     expect(valueAfter(args, "-device")).toContain("virtserialport,chardev=agent,name=org.pyro.agent");
-    expect(valueAfter(args, "-chardev")).toContain("file,id=console,path=/vm/console.log");
+  });
+
+  it("sends the serial console to stdout, never straight to a file QEMU would let grow", () => {
+    const args = qemuCommandLine(input);
+    expect(valueAfter(args, "-chardev")).toContain("stdio,id=console,signal=off");
+    expect(valueAfter(args, "-serial")).toEqual(["chardev:console"]);
+    expect(args.join(" ")).not.toMatch(/chardev file|file,id=console/);
+  });
+
+  it("always runs QEMU under its seccomp sandbox with spawning, obsolete and resource calls denied", () => {
+    for (const runAs of [null, "pyro-vmm"]) {
+      const sandbox = valueAfter(qemuCommandLine({ ...input, runAs }), "-sandbox");
+      expect(sandbox).toHaveLength(1);
+      expect((sandbox[0] as string).split(",")).toEqual(
+        expect.arrayContaining(["on", "obsolete=deny", "spawn=deny", "resourcecontrol=deny"]),
+      );
+    }
+  });
+
+  it("denies set*id calls without -runas, and drops to the given user with it", () => {
+    const plain = qemuCommandLine(input);
+    expect(valueAfter(plain, "-sandbox")[0]).toContain("elevateprivileges=deny");
+    expect(valueAfter(plain, "-runas")).toEqual([]);
+    const dropped = qemuCommandLine({ ...input, runAs: "pyro-vmm" });
+    expect(valueAfter(dropped, "-runas")).toEqual(["pyro-vmm"]);
+    // QEMU 7.2 filters before -runas: denying set*id there kills it at the drop.
+    expect(sandboxOption("pyro-vmm")).toContain("elevateprivileges=allow");
+  });
+
+  it("picks a dedicated user, else nobody, only when running as root", () => {
+    const passwd = "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/usr/sbin/nologin\n";
+    expect(vmmUser(1000, passwd)).toBeNull();
+    expect(vmmUser(0, passwd)).toEqual({ name: "nobody", uid: 65534 });
+    expect(vmmUser(0, `${passwd}pyro-vmm:x:998:998::/:/usr/sbin/nologin\n`)).toEqual({
+      name: "pyro-vmm",
+      uid: 998,
+    });
+    expect(vmmUser(0, "root:x:0:0::/root:/bin/sh\n")).toBeNull();
   });
 
   it("caps the TCG translation cache, reports free pages and pins the TSC rate under TCG", () => {

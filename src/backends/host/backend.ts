@@ -34,6 +34,7 @@ export const hostBackend: Backend = {
     const channel = Duplex.from({ readable: child.stdout, writable: child.stdin });
     return {
       process: child,
+      helpers: [],
       diagnostics: () => "",
       async connectAgent() {
         if (child.exitCode !== null) {

@@ -5,9 +5,12 @@ import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { connectUnixWithRetry } from "../connect-unix.js";
 import { findExecutable } from "../../platform/find-executable.js";
+import type { Readable } from "node:stream";
+import { vmmUser } from "../../platform/vmm-user.js";
 import type { Backend, LaunchSpec, LaunchedVmm } from "../types.js";
 import { guestNetworkKernelArg } from "../network/guest-network.js";
 import { qemuCommandLine } from "./command-line.js";
+import { ConsoleLog } from "./console-log.js";
 import { hostTscKhz } from "./host-tsc.js";
 import { startNetworkHelper } from "./network-helper.js";
 
@@ -63,14 +66,16 @@ export const qemuBackend: Backend = {
       initrd: spec.boot.initramfs,
       overlay: spec.files.overlay,
       agentSocket: spec.files.agentSocket,
-      consoleLog: spec.files.consoleLog,
+      runAs: vmmUser()?.name ?? null,
       tscKhz: hostTscKhz(),
       network:
         spec.network === null ? null : { fd: NETWORK_FD, kernelArg: guestNetworkKernelArg(spec.network) },
     });
-    const stdio: StdioOptions = ["ignore", "ignore", "pipe"];
+    const consoleLog = new ConsoleLog(spec.files.consoleLog);
+    const stdio: StdioOptions = ["ignore", "pipe", "pipe"];
     if (helper !== null) stdio.push(helper.vmEnd);
     const child = spawn(binary, args, { stdio });
+    consoleLog.follow(child.stdout as Readable);
     // Both children hold their ends now; the helper quits when QEMU's end closes.
     helper?.vmEnd.destroy();
     child.once("error", () => helper?.process.kill("SIGKILL"));
@@ -81,6 +86,7 @@ export const qemuBackend: Backend = {
     const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
     return {
       process: child,
+      helpers: helper === null ? [] : [helper.process],
       diagnostics: () => [stderr.trim(), helper?.diagnostics() ?? ""].filter(Boolean).join("\n"),
       async connectAgent(deadlineMs: number) {
         try {

@@ -19,7 +19,15 @@ export interface SupervisorConfig {
 
 /** How a VM's run ended (exit.json), read by later status calls. */
 export interface VmExit {
-  reason: "shutdown" | "ttl_expired" | "owner_exited" | "vmm_exited" | "protocol_error" | "boot_failed";
+  reason:
+    | "shutdown"
+    | "ttl_expired"
+    | "owner_exited"
+    | "vmm_exited"
+    | "protocol_error"
+    | "boot_failed"
+    /** Written by the death guard (death-guard.ts), not by the supervisor. */
+    | "supervisor_died";
   at: string;
   detail: string;
   vmm_exit_code: number | null;

@@ -1,8 +1,10 @@
 import { MAX_BODY } from "../../agent-protocol/constants.js";
 import { PyroError } from "../../errors/index.js";
 
-/** Room left for raw bytes in one control frame after a JSON header of typical size. */
-export const CONTROL_DATA_BUDGET = MAX_BODY - 4096;
+/** How many raw bytes fit in one control frame after this header (negative: the header alone is too big). */
+export function controlDataRoom(header: unknown): number {
+  return MAX_BODY - 4 - Buffer.byteLength(JSON.stringify(header));
+}
 
 /** A control body: u32 length of a JSON header, the header, then raw bytes (terminal output, input). */
 export function encodeControl(header: unknown, data: Buffer = Buffer.alloc(0)): Buffer {

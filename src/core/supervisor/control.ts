@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ExecRequest } from "../../agent-protocol/messages.js";
-import { CONTROL_DATA_BUDGET, decodeControl, encodeControl } from "./control-codec.js";
+import { boundedText } from "./bounded-text.js";
+import { controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import { ManagedProcess, type ManagedInfo } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
 import type { StreamRouter } from "./router.js";
@@ -37,6 +39,8 @@ export type ControlReply =
 
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
+/** How long a write waits for the guest to take earlier input before it is refused. */
+const STDIN_WAIT_MS = 10_000;
 
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
@@ -71,9 +75,7 @@ export class ControlHandler {
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
-    if (request.op === "list") {
-      return { reply: { ok: true, processes: [...this.processes.values()].map((p) => p.info) } };
-    }
+    if (request.op === "list") return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
     if (request.op === "start") return { reply: this.start(request) };
     if (request.op === "publish" || request.op === "unpublish" || request.op === "ports")
       return { reply: await this.port(request) };
@@ -82,10 +84,7 @@ export class ControlHandler {
       return { reply: { ok: false, code: "NOT_FOUND", message: `no shell or service ${request.id}` } };
     switch (request.op) {
       case "write":
-        if (!process.running)
-          return { reply: { ok: false, code: "ENDED", message: `${request.id} has ended` } };
-        process.write(data);
-        return { reply: { ok: true } };
+        return { reply: await this.write(process, request.id, data) };
       case "read":
         return this.read(process, request);
       case "signal":
@@ -104,6 +103,30 @@ export class ControlHandler {
         this.processes.delete(request.id);
         return { reply: { ok: true, info: process.info } };
     }
+  }
+
+  /**
+   * Input is queued only while the agent channel has room, and the reply waits until it has room
+   * again: a writer faster than the guest reads is slowed to the guest's pace, and one the guest
+   * ignores is refused, so host memory holds at most one write per request in flight.
+   */
+  private async write(process: ManagedProcess, id: string, data: Buffer): Promise<ControlReply> {
+    if (!process.running) return { ok: false, code: "ENDED", message: `${id} has ended` };
+    if (!(await this.guestHasRoom())) {
+      return {
+        ok: false,
+        code: "BUSY",
+        message: `the guest has not taken earlier input for ${STDIN_WAIT_MS / 1000} s; nothing was written`,
+      };
+    }
+    await Promise.race([process.write(data), delay(STDIN_WAIT_MS)]);
+    return { ok: true };
+  }
+
+  private guestHasRoom(): Promise<boolean> {
+    const router = this.router();
+    if (router === null) return Promise.resolve(false);
+    return Promise.race([router.guestDrained().then(() => true), delay(STDIN_WAIT_MS).then(() => false)]);
   }
 
   private start(request: Extract<ControlRequest, { op: "start" }>): ControlReply {
@@ -158,18 +181,37 @@ export class ControlHandler {
         await process.changed(Math.min(idle - quietFor, deadline - Date.now()));
       }
     }
-    const max = Math.min(request.max_bytes, CONTROL_DATA_BUDGET);
-    const chunk = process.output.read(request.cursor, max);
-    return {
-      reply: {
-        ok: true,
-        from: chunk.from,
-        next: chunk.next,
-        dropped: chunk.dropped,
-        end: process.output.end,
-        info: process.info,
-      },
-      data: chunk.data,
-    };
+    const header = (chunk: { from: number; next: number; dropped: number }): ControlReply => ({
+      ok: true,
+      from: chunk.from,
+      next: chunk.next,
+      dropped: chunk.dropped,
+      end: process.output.end,
+      info: process.info,
+    });
+    // The bytes get whatever room the header (with offsets at their widest) leaves.
+    const widest = Number.MAX_SAFE_INTEGER;
+    const room = controlDataRoom(header({ from: widest, next: widest, dropped: widest }));
+    const chunk = process.output.read(request.cursor, Math.min(request.max_bytes, room));
+    return { reply: header(chunk), data: chunk.data };
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return sleep(ms, undefined, { ref: false });
+}
+
+/**
+ * Every shell and service, in one reply that always fits a frame: with many of them and long
+ * working directories it might not, and then each one's cwd and error are shortened.
+ */
+function listReply(infos: ManagedInfo[]): ControlReply {
+  const full: ControlReply = { ok: true, processes: infos };
+  if (controlDataRoom(full) >= 0) return full;
+  const short = infos.map((info) => ({
+    ...info,
+    cwd: boundedText(info.cwd, 64),
+    error: info.error === null ? null : boundedText(info.error, 64),
+  }));
+  return { ok: true, processes: short };
 }

@@ -2,10 +2,12 @@ import { randomBytes } from "node:crypto";
 import { MessageType } from "../../agent-protocol/constants.js";
 import type { Frame } from "../../agent-protocol/frame.js";
 import { decode, encode, type ExecRequest } from "../../agent-protocol/messages.js";
+import { boundedText } from "./bounded-text.js";
 import { OutputRing } from "./output-ring.js";
 import type { StreamRouter } from "./router.js";
 
 export const OUTPUT_CAPACITY = 1024 * 1024;
+const STDIN_CHUNK = 65536;
 
 export interface ManagedInfo {
   id: string;
@@ -62,10 +64,17 @@ export class ManagedProcess {
     return this.info.state !== "exited";
   }
 
-  write(data: Buffer): void {
-    for (let offset = 0; offset < data.length; offset += 65536) {
-      this.router.sendToGuest(encode.stdin(this.stream, data.subarray(offset, offset + 65536)));
+  /**
+   * Sends input to the process; resolves once the agent channel has room again, so a writer that
+   * waits for each write goes no faster than the guest takes input.
+   */
+  async write(data: Buffer): Promise<void> {
+    let congested = false;
+    for (let offset = 0; offset < data.length; offset += STDIN_CHUNK) {
+      const chunk = data.subarray(offset, offset + STDIN_CHUNK);
+      congested = !this.router.sendToGuest(encode.stdin(this.stream, chunk)) || congested;
     }
+    if (congested) await this.router.guestDrained();
   }
 
   signal(signo: number): void {
@@ -114,7 +123,8 @@ export class ManagedProcess {
       }
       case MessageType.ERROR: {
         const error = decode.error(frame.body);
-        this.finish(null, null, `${error.code}: ${error.message}`);
+        // Kept and repeated in every later reply about this process: bounded, whatever the guest sent.
+        this.finish(null, null, boundedText(`${error.code}: ${error.message}`));
         break;
       }
       default:

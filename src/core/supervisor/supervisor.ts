@@ -11,6 +11,7 @@ import { writeJsonAtomic } from "../../platform/atomic-file.js";
 import { isProcessAlive } from "../../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
 import { ControlHandler } from "./control.js";
+import { startDeathGuard, type DeathGuard } from "./death-guard.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -26,6 +27,7 @@ function log(message: string): void {
  */
 export class Supervisor {
   private vmm: LaunchedVmm | null = null;
+  private guard: DeathGuard | null = null;
   private guest: FrameChannel | null = null;
   private router: StreamRouter | null = null;
   private server: Server | null = null;
@@ -73,6 +75,8 @@ export class Supervisor {
   private async boot(): Promise<void> {
     const deadline = Date.now() + this.config.bootTimeoutMs;
     this.vmm = await this.backend.launch(this.config.launch);
+    // From here on, this process dying by any means takes the VMM and its helpers with it.
+    this.guard = startDeathGuard([this.vmm.process, ...this.vmm.helpers], exitPath(this.config.dir));
     this.vmm.process.once("exit", (code, signal) => {
       void this.end("vmm_exited", `VMM exited (code ${code}, signal ${signal})`, code, signal);
     });
@@ -283,6 +287,9 @@ export class Supervisor {
 
   private finish(reason: VmExit["reason"], detail: string, code: number | null, signal: string | null): void {
     log(`ending: ${reason}: ${detail}`);
+    for (const helper of this.vmm?.helpers ?? [])
+      if (helper.exitCode === null && helper.signalCode === null) helper.kill("SIGKILL");
+    this.guard?.release();
     this.control.endAll(`the VM stopped: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
