@@ -7,7 +7,7 @@ import type { ControlReply, ControlRequest } from "./control.js";
 /** Error codes for a supervisor's refusals, chosen by the caller (shell, service or port). */
 export type RefusalCodes = Partial<
   Record<
-    "NOT_FOUND" | "EXISTS" | "ENDED" | "LIMIT" | "NOT_READY" | "PORT_IN_USE" | "INVALID_ARGUMENT",
+    "NOT_FOUND" | "EXISTS" | "ENDED" | "LIMIT" | "BUSY" | "NOT_READY" | "PORT_IN_USE" | "INVALID_ARGUMENT",
     ErrorCode
   >
 >;

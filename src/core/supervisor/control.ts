@@ -116,7 +116,7 @@ export class ControlHandler {
       return {
         ok: false,
         code: "BUSY",
-        message: `the guest has not taken earlier input for ${STDIN_WAIT_MS / 1000} s; nothing was written`,
+        message: `${id} has not read its earlier input for ${STDIN_WAIT_MS / 1000} s (input waits for the guest to take it); nothing was written`,
       };
     }
     await Promise.race([process.write(data), delay(STDIN_WAIT_MS)]);

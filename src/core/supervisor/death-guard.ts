@@ -5,7 +5,7 @@ import type { Writable } from "node:stream";
 /**
  * A tiny shell that reads its stdin, a pipe whose write end only the supervisor holds. The kernel
  * closes that end however the supervisor dies (SIGKILL and crashes included), so `read` returns
- * and the shell SIGKILLs the VM's processes, then records why in the exit note. A parent-death
+ * and the shell records why in the exit note, then SIGKILLs the VM's processes. A parent-death
  * signal cannot do this for QEMU: `-runas` changes its credentials, which clears it.
  *
  * Each target is PID:STARTTIME (field 22 of /proc/PID/stat), so a pid reused by another process is
@@ -16,15 +16,17 @@ const GUARD_SCRIPT = [
   '[ "$word" = release ] && exit 0',
   "note=$1",
   "shift",
+  // The note first, so that once the VM is gone its status already says why.
+  'if [ ! -e "$note" ]; then',
+  "  at=$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  `  printf '{"reason":"supervisor_died","at":"%s","detail":"%s","vmm_exit_code":null,"vmm_signal":"SIGKILL"}' "$at" "the supervisor died, so its VM was killed with it" > "$note.guard" && mv -f "$note.guard" "$note"`,
+  "fi",
   'for target in "$@"; do',
   "  pid=${target%%:*}",
   '  read -r stat 2>/dev/null < "/proc/$pid/stat" || continue',
   "  set -- ${stat##*) }",
   '  [ "${20}" = "${target#*:}" ] && kill -9 "$pid" 2>/dev/null',
   "done",
-  '[ -e "$note" ] && exit 0',
-  "at=$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  `printf '{"reason":"supervisor_died","at":"%s","detail":"%s","vmm_exit_code":null,"vmm_signal":"SIGKILL"}' "$at" "the supervisor died, so its VM was killed with it" > "$note.guard" && mv -f "$note.guard" "$note"`,
 ].join("\n");
 
 export interface DeathGuard {

@@ -14,6 +14,7 @@ const SHELL_CODES = {
   NOT_FOUND: "SHELL_NOT_FOUND",
   ENDED: "SHELL_ENDED",
   LIMIT: "INVALID_ARGUMENT",
+  BUSY: "LIMIT_EXCEEDED",
 } as const;
 
 export interface ShellInfo {
