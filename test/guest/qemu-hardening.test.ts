@@ -1,0 +1,71 @@
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vmmHardeningChecks } from "../../src/core/doctor-vmm.js";
+import { loadVm } from "../../src/core/vm-manager.js";
+import { vmmUser } from "../../src/platform/vmm-user.js";
+import { Pyro } from "../../src/sdk/pyro.js";
+import { processesMentioning } from "../helpers/processes.js";
+import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { installedGuestKernel } from "./guest-env.js";
+
+const pyro = new Pyro();
+
+function statusField(pid: number, field: string): string {
+  const match = new RegExp(`^${field}:\\s+(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match?.[1]?.trim() ?? "";
+}
+
+describe("QEMU runs confined", () => {
+  let home: ReturnType<typeof useTempPyroHome>;
+  let id: string;
+  let qemu: number;
+  beforeAll(async () => {
+    home = useTempPyroHome();
+    const guestKernel = await installedGuestKernel();
+    id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
+    expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
+      guestKernel,
+    );
+    qemu = loadVm(id).vmm_pid as number;
+  });
+  afterAll(async () => {
+    await pyro.deleteWorkspace(id).catch(() => undefined);
+    expect(processesMentioning(id)).toEqual([]);
+    home.cleanup();
+  });
+
+  it("under its seccomp filter, with no way to gain privileges", () => {
+    expect(readFileSync(`/proc/${qemu}/cmdline`, "utf8")).toContain(`pyro-${id}`);
+    expect(statusField(qemu, "Seccomp")).toBe("2");
+    expect(statusField(qemu, "NoNewPrivs")).toBe("1");
+    expect(statusField(qemu, "CapEff")).toMatch(/^0+$/);
+  });
+
+  it("as an unprivileged user when pyro is root, having opened its files first", () => {
+    const user = vmmUser();
+    if (process.geteuid?.() === 0) {
+      expect(user).not.toBeNull();
+      const uid = String(user?.uid);
+      expect(statusField(qemu, "Uid").split(/\s+/)).toEqual([uid, uid, uid, uid]);
+      // The disk it writes through was opened as root and is not the unprivileged user's.
+      expect(statSync(join(home.home, "workspaces", id, "vm", "disk.qcow2")).uid).toBe(0);
+    } else {
+      expect(user).toBeNull();
+      expect(statusField(qemu, "Uid").split(/\s+/)[1]).toBe(String(process.geteuid?.()));
+    }
+  });
+
+  it("and pyro doctor reports exactly that, measured", async () => {
+    const checks = await vmmHardeningChecks();
+    const byName = Object.fromEntries(checks.map((check) => [check.name, check]));
+    expect(byName["vmm sandbox"]).toMatchObject({
+      status: "PASS",
+      detail: expect.stringContaining("Seccomp: 2"),
+    });
+    expect(byName["vmm user"]?.status).toBe("PASS");
+    if (process.geteuid?.() === 0)
+      expect(byName["vmm user"]?.detail).toContain(`to ${vmmUser()?.name} (uid ${vmmUser()?.uid})`);
+    expect(byName["vmm lifetime"]?.status).toBe("PASS");
+  });
+});
