@@ -33,9 +33,14 @@ export class ConsoleLog {
     if (this.fd < 0) return;
     const half = Math.floor(this.maxBytes / 2);
     const data = chunk.length > half ? chunk.subarray(chunk.length - half) : chunk;
-    if (this.size + data.length > this.maxBytes) this.cut(half);
-    writeSync(this.fd, data);
-    this.size += data.length;
+    try {
+      if (this.size + data.length > this.maxBytes) this.cut(half);
+      writeSync(this.fd, data);
+      this.size += data.length;
+    } catch {
+      // A full or failing host disk: stop logging, but keep draining so the guest's console never blocks.
+      this.close();
+    }
   }
 
   close(): void {
