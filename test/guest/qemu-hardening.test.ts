@@ -1,3 +1,4 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,6 +6,8 @@ import { vmmHardeningChecks } from "../../src/core/doctor-vmm.js";
 import { loadVm } from "../../src/core/vm-manager.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";
 import { Pyro } from "../../src/sdk/pyro.js";
+import { runPyro } from "../helpers/cli.js";
+import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
@@ -56,16 +59,32 @@ describe("QEMU runs confined", () => {
     }
   });
 
-  it("and pyro doctor reports exactly that, measured", async () => {
-    const checks = await vmmHardeningChecks();
-    const byName = Object.fromEntries(checks.map((check) => [check.name, check]));
-    expect(byName["vmm sandbox"]).toMatchObject({
-      status: "PASS",
-      detail: expect.stringContaining("Seccomp: 2"),
-    });
-    expect(byName["vmm user"]?.status).toBe("PASS");
-    if (process.geteuid?.() === 0)
-      expect(byName["vmm user"]?.detail).toContain(`to ${vmmUser()?.name} (uid ${vmmUser()?.uid})`);
-    expect(byName["vmm lifetime"]?.status).toBe("PASS");
+  it("and pyro doctor reports exactly that, measured, on the SDK, the CLI and MCP", async () => {
+    const expectVmmLines = (checks: Array<{ name: string; status: string; detail: string }>): void => {
+      const byName = Object.fromEntries(checks.map((check) => [check.name, check]));
+      expect(byName["vmm sandbox"]).toMatchObject({
+        status: "PASS",
+        detail: expect.stringContaining("Seccomp: 2"),
+      });
+      expect(byName["vmm user"]?.status).toBe("PASS");
+      if (process.geteuid?.() === 0)
+        expect(byName["vmm user"]?.detail).toContain(`to ${vmmUser()?.name} (uid ${vmmUser()?.uid})`);
+      expect(byName["vmm lifetime"]?.status).toBe("PASS");
+    };
+    expectVmmLines(await vmmHardeningChecks());
+    expectVmmLines((await pyro.doctor()).checks);
+    const cli = await runPyro(["doctor"]);
+    expect(cli.stdout).toMatch(/^PASS vmm sandbox: QEMU runs under seccomp \(-sandbox on,obsolete=deny,/m);
+    expect(cli.stdout).toMatch(/^PASS vmm user: /m);
+    const mcp = await connectMcp("workspace-full");
+    try {
+      const result = (await mcp.callTool({ name: "doctor", arguments: {} })) as CallToolResult;
+      expectVmmLines(
+        (result.structuredContent as { checks: Array<{ name: string; status: string; detail: string }> })
+          .checks,
+      );
+    } finally {
+      await mcp.close();
+    }
   });
 });

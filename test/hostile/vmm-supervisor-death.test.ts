@@ -1,8 +1,11 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadVm } from "../../src/core/vm-manager.js";
 import { Pyro } from "../../src/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
+import { runPyro } from "../helpers/cli.js";
+import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
@@ -80,6 +83,27 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
       const status = await pyro.statusWorkspace(id);
       expect(status.state).toBe(state);
       if (signal !== "SIGTERM") expect(status.ended).toContain("supervisor died");
+      if (signal === "SIGKILL") {
+        // The same answer on the CLI and over MCP.
+        const cli = await runPyro(["workspace", "status", id, "--json"]);
+        expect(JSON.parse(cli.stdout)).toMatchObject({
+          state,
+          ended: expect.stringContaining("supervisor died"),
+        });
+        const mcp = await connectMcp(null);
+        try {
+          const result = (await mcp.callTool({
+            name: "workspace_status",
+            arguments: { workspace_id: id },
+          })) as CallToolResult;
+          expect(result.structuredContent).toMatchObject({
+            state,
+            ended: expect.stringContaining("supervisor died"),
+          });
+        } finally {
+          await mcp.close();
+        }
+      }
       const refused = Date.now();
       await expect(pyro.execWorkspace({ workspaceId: id, command: "true" })).rejects.toMatchObject({
         code: "WORKSPACE_NOT_RUNNING",
