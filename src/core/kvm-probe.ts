@@ -8,6 +8,7 @@ import { qemuBackend, qemuBinary } from "../backends/qemu/backend.js";
 import { toPyroError } from "../errors/index.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { pyroHome } from "./paths.js";
+import { startDeathGuard, type DeathGuard } from "./supervisor/death-guard.js";
 
 export interface BootArtifacts {
   kernel: string;
@@ -159,9 +160,12 @@ async function probeBoot(
   };
   const started = Date.now();
   let vmm: Awaited<ReturnType<typeof qemuBackend.launch>> | null = null;
+  let guard: DeathGuard | null = null;
   try {
     await qemuBackend.prepare(spec);
     vmm = await qemuBackend.launch(spec);
+    // Should this process be killed mid-probe, the probe's QEMU goes with it.
+    guard = startDeathGuard([vmm.process], join(dir, "exit.json"));
     const stream = await vmm.connectAgent(started + PROBE_TIMEOUT_MS);
     const remaining = Math.max(1_000, started + PROBE_TIMEOUT_MS - Date.now());
     const client = await AgentClient.connect(stream, { client: "pyro-kvm-probe", timeoutMs: remaining });
@@ -183,6 +187,7 @@ async function probeBoot(
     return { usable: false, evidence: evidence.join(" | ") };
   } finally {
     vmm?.process.kill("SIGKILL");
+    guard?.release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@ import { PyroError, toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
 import { isProcessAlive } from "../../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
+import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
 import { startDeathGuard, type DeathGuard } from "./death-guard.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
@@ -154,7 +155,8 @@ export class Supervisor {
         return;
       case MessageType.ERROR: {
         const error = decode.error(frame.body);
-        throw new FrameError("BAD_MESSAGE", `agent error ${error.code}: ${error.message}`);
+        // Guest text, repeated to every client and kept in exit.json: bounded.
+        throw new FrameError("BAD_MESSAGE", `agent error ${boundedText(`${error.code}: ${error.message}`)}`);
       }
       default:
         throw new FrameError(
