@@ -279,12 +279,19 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .argument("<path>", "path inside /workspace")
     .requiredOption("--output <hostpath>", "host path to create")
     .option("--overwrite", "replace the output path if it exists")
+    .option("--trust-git-metadata", "keep .git hooks and program-running config keys as the guest wrote them")
     .option("--json", "print JSON")
     .action(async (id: string, path: string, flags: Flags) =>
       setExit(
         await runForCli(
           "workspace_export",
-          { workspace_id: id, path, output_path: flags.output, overwrite: flags.overwrite === true },
+          {
+            workspace_id: id,
+            path,
+            output_path: flags.output,
+            overwrite: flags.overwrite === true,
+            trust_git_metadata: flags.trustGitMetadata === true,
+          },
           { json: wantsJson(flags), scope: "workspace-export" },
         ),
       ),

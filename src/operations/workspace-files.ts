@@ -8,6 +8,7 @@ import {
   writeWorkspaceFile,
 } from "../core/workspace/files.js";
 import { fileContent, renderFileContent } from "./file-content.js";
+import { renderGitMetadata } from "./git-metadata-render.js";
 import { defineOperation } from "./types.js";
 import { kv, workspaceIdParam, workspacePathParam } from "./workspace-params.js";
 
@@ -125,13 +126,27 @@ export const workspaceExport = defineOperation({
     path: workspacePathParam,
     output_path: z.string().min(1).describe("Host path to create (its parent directory must exist)."),
     overwrite: z.boolean().default(false).describe("Replace output_path if it already exists."),
+    trust_git_metadata: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Keep .git hooks and config keys that run programs (core.fsmonitor, filters, aliases, …) as the guest wrote them; by default they are removed.",
+      ),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => exportWorkspace(input.workspace_id, input.path, input.output_path, input.overwrite),
+  handler: (input) =>
+    exportWorkspace(
+      input.workspace_id,
+      input.path,
+      input.output_path,
+      input.overwrite,
+      input.trust_git_metadata,
+    ),
   render: (output) =>
     [
       `[workspace-export] ${kv({ workspace_id: output.workspace_id, path: output.path, output_path: output.output_path, artifact_type: output.artifact_type, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,
       ...output.skipped.map((entry) => `skipped ${entry.path}: ${entry.reason}`),
+      ...renderGitMetadata(output.git_metadata),
     ].join("\n"),
 });
 
