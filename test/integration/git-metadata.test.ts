@@ -1,5 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -47,7 +56,9 @@ function hostileRepo(name: string): { dir: string; markers: string } {
     ].join("\n"),
   );
   writeFileSync(join(dir, "evil.cfg"), `[core]\n\teditor = ${touch("editor")}\n`);
-  writeFileSync(join(dir, ".git", "hooks", "post-checkout"), `#!/bin/sh\n${touch("hook")}\n`, { mode: 0o755 });
+  writeFileSync(join(dir, ".git", "hooks", "post-checkout"), `#!/bin/sh\n${touch("hook")}\n`, {
+    mode: 0o755,
+  });
   return { dir, markers };
 }
 
@@ -68,7 +79,8 @@ describe("neutraliseGitMetadata", () => {
   it("the hostile repository does run its programs when left alone (the test can fail)", () => {
     const { dir, markers } = hostileRepo("trusted");
     runEverything(dir);
-    for (const marker of ["fsmonitor", "clean", "hook", "alias"]) expect(existsSync(join(markers, marker))).toBe(true);
+    for (const marker of ["fsmonitor", "clean", "hook", "alias"])
+      expect(existsSync(join(markers, marker))).toBe(true);
   });
 
   it("removes hooks and executing keys, keeps objects, refs and inert keys, and git runs nothing", async () => {
@@ -145,7 +157,7 @@ describe("parseGitConfig", () => {
   });
 
   it("gives up on what git would refuse", () => {
-    for (const bad of ["key = v\n", "[core]\n\tfsmonitor = \"open\n", "[core]\n\tx = \\q\n", "[core\n"])
+    for (const bad of ["key = v\n", '[core]\n\tfsmonitor = "open\n', "[core]\n\tx = \\q\n", "[core\n"])
       expect(parseGitConfig(bad)).toBeNull();
   });
 });

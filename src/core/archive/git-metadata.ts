@@ -33,12 +33,16 @@ const PREAMBLE = [
  * refs, the index and everything else are kept. Symlinks are never followed; directories the
  * guest made unwritable are opened up while they are worked on and restored afterwards.
  */
-export async function neutraliseGitMetadata(stagedRoot: string, rootName: string): Promise<GitMetadataReport> {
+export async function neutraliseGitMetadata(
+  stagedRoot: string,
+  rootName: string,
+): Promise<GitMetadataReport> {
   const report: GitMetadataReport = { trusted: false, git_dirs: [], removed: [], removed_count: 0 };
   const restore: Array<[string, number]> = [];
   const remove = (path: string, key?: string): void => {
     report.removed_count += 1;
-    if (report.removed.length < MAX_REPORTED) report.removed.push(key === undefined ? { path } : { path, key });
+    if (report.removed.length < MAX_REPORTED)
+      report.removed.push(key === undefined ? { path } : { path, key });
   };
   try {
     const pending: Array<[string, string]> = [[stagedRoot, "."]];
@@ -74,7 +78,10 @@ export async function neutraliseGitMetadata(stagedRoot: string, rootName: string
  * Git's own test (is_git_directory) wants HEAD and objects/ + refs/ (or a commondir file); any
  * directory that could pass it, or is named .git, is treated as a repository.
  */
-function isGitDirectory(name: string, entries: ReadonlyArray<{ name: string; isDirectory(): boolean }>): boolean {
+function isGitDirectory(
+  name: string,
+  entries: ReadonlyArray<{ name: string; isDirectory(): boolean }>,
+): boolean {
   if (name === ".git") return true;
   const names = new Set(entries.map((entry) => entry.name));
   const dirs = new Set(entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name));

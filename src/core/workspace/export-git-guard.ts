@@ -9,7 +9,8 @@ export function gitExportGuard(trusted: boolean, exportedPath: string) {
   let report: GitMetadataReport = { trusted, git_dirs: [], removed: [], removed_count: 0 };
   return {
     beforePlace: async (staged: string, artifactType: ArtifactType): Promise<void> => {
-      if (!trusted && artifactType === "directory") report = await neutraliseGitMetadata(staged, exportedPath);
+      if (!trusted && artifactType === "directory")
+        report = await neutraliseGitMetadata(staged, exportedPath);
     },
     report: (): GitMetadataReport => report,
   };

@@ -34,7 +34,12 @@ export async function exportWorkspace(
   const source = archiveFromGuest(run, relative);
   const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
   const [result] = await Promise.all([
-    extractGuestTar(source.stream, output, { expect, overwrite, root: relative, beforePlace: git.beforePlace }),
+    extractGuestTar(source.stream, output, {
+      expect,
+      overwrite,
+      root: relative,
+      beforePlace: git.beforePlace,
+    }),
     source.done,
   ]);
   return {
