@@ -145,7 +145,7 @@ export function parseGitConfig(text: string): GitConfigEntry[] | null {
 
 /** Writes entries back as config text; sections are repeated as needed to keep the order. */
 export function formatGitConfig(entries: readonly GitConfigEntry[], preamble: readonly string[]): string {
-  const lines = preamble.map((line) => `# ${line.replace(/[\0-\x1f\x7f]/g, "?")}`);
+  const lines = preamble.map((line) => `# ${showControls(line)}`);
   let current: string | null = null;
   for (const entry of entries) {
     const header =
@@ -159,10 +159,10 @@ export function formatGitConfig(entries: readonly GitConfigEntry[], preamble: re
 
 /** True when `formatGitConfig` can write the entry so that git reads back exactly the same. */
 export function writableEntry(entry: GitConfigEntry): boolean {
-  const plain = (text: string): boolean => !/[\0-\x08\x0a-\x1f\x7f]/.test(text);
+  // Subsections cannot hold escapes for control characters; values can hold \n, \t and \b.
   return (
-    (entry.subsection === null || plain(entry.subsection)) &&
-    (entry.value === null || !/[\0\r\x0b\x0c\x0e-\x1f\x7f]/.test(entry.value))
+    (entry.subsection === null || !hasControl(entry.subsection, "\t")) &&
+    (entry.value === null || !hasControl(entry.value, "\t\n\b"))
   );
 }
 
@@ -172,7 +172,7 @@ function quote(text: string): string {
     .replace(/"/g, '\\"')
     .replace(/\n/g, "\\n")
     .replace(/\t/g, "\\t")
-    .replace(/\x08/g, "\\b");
+    .replaceAll("\b", "\\b");
   return `"${escaped}"`;
 }
 
@@ -182,6 +182,23 @@ export function entryKey(entry: GitConfigEntry): string {
     entry.subsection === null
       ? `${entry.section}.${entry.name}`
       : `${entry.section}.${entry.subsection}.${entry.name}`;
-  const shown = key.replace(/[\0-\x1f\x7f]/g, "?");
+  const shown = showControls(key);
   return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+}
+
+function isControl(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
+}
+
+function hasControl(text: string, allowed: string): boolean {
+  for (const char of text) if (isControl(char) && !allowed.includes(char)) return true;
+  return false;
+}
+
+/** The text with every control character shown as `?` (for one-line reports). */
+export function showControls(text: string): string {
+  let shown = "";
+  for (const char of text) shown += isControl(char) ? "?" : char;
+  return shown;
 }
