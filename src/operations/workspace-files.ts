@@ -88,12 +88,24 @@ export const workspacePatchApply = defineOperation({
     "Apply a unified diff (add, modify, delete files) to /workspace, all or nothing: if any hunk fails, nothing changes and the error names the file and hunk.",
   input: z.object({
     workspace_id: workspaceIdParam,
-    patch: z.string().min(1).describe("The unified diff text (git diff format works)."),
+    patch: z
+      .string()
+      .min(1)
+      .describe("The unified diff text: git diff (a/ b/), diff -ruN dirA dirB, or bare relative paths."),
+    strip: z
+      .number()
+      .int()
+      .min(0)
+      .max(32)
+      .optional()
+      .describe(
+        "Remove this many leading path components from the patch's file names, like patch -pN. Default: found automatically when every path agrees (reported as strip).",
+      ),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch),
+  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch, input.strip),
   render: (output) =>
-    `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted })}`,
+    `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted, strip: output.strip, strip_detected: output.strip_detected })}`,
 });
 
 export const workspaceDiff = defineOperation({
