@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +84,19 @@ describe("guest-written git metadata on export", () => {
     expect(result.stdout).toContain("git metadata removed: hidden.d/config core.fsmonitor");
     useExport(out);
     expect(readdirSync(markers)).toEqual([]);
+    // The flag keeps the hook file as written (run only in the SDK case below).
+    const kept = join(scratch, "cli-trusted-out");
+    const trusted = await runPyro([
+      "workspace",
+      "export",
+      id,
+      "repo",
+      "--output",
+      kept,
+      "--trust-git-metadata",
+    ]);
+    expect(trusted.stdout).toContain("git metadata kept as the guest wrote it");
+    expect(readFileSync(join(kept, ".git", "hooks", "post-checkout"), "utf8")).toContain("/hook");
   });
 
   it("MCP: the export reports what it removed in its structured result", async () => {
@@ -95,6 +108,7 @@ describe("guest-written git metadata on export", () => {
         arguments: { workspace_id: id, path: "/workspace", output_path: out },
       })) as CallToolResult;
       expect(result.isError ?? false).toBe(false);
+      expect(readdirSync(join(out, "repo", ".git"))).not.toContain("hooks");
       const git = (result.structuredContent as { git_metadata: Record<string, unknown> }).git_metadata;
       expect(git).toMatchObject({ trusted: false });
       expect(git.git_dirs).toEqual(expect.arrayContaining(["repo/.git", "hidden.d"]));
@@ -116,7 +130,13 @@ describe("guest-written git metadata on export", () => {
       outputPath: out,
       trustGitMetadata: true,
     });
-    expect(result.git_metadata).toEqual({ trusted: true, git_dirs: [], removed: [], removed_count: 0 });
+    expect(result.git_metadata).toEqual({
+      trusted: true,
+      git_dirs: [],
+      git_dir_count: 0,
+      removed: [],
+      removed_count: 0,
+    });
     useExport(out);
     expect(readdirSync(markers).sort()).toEqual(["fsmonitor", "hidden", "hook"]);
   });

@@ -116,6 +116,10 @@ describe("sharp edges on every surface (host-compat backend)", () => {
     expect(cli.stdout, cli.stderr).toMatch(/service_name=web state=running ready=true/);
     const tool = await call("service_status", { workspace_id: id, service_name: "web" });
     expect(tool.structuredContent).toMatchObject({ ready: true });
+    const list = await call("service_list", { workspace_id: id });
+    expect(list.structuredContent).toMatchObject({
+      services: expect.arrayContaining([expect.objectContaining({ service_name: "web", ready: true })]),
+    });
     await pyro.stopService(id, "web");
     await pyro.stopService(id, "plain");
     // The same name started again without a check is not taken for ready.

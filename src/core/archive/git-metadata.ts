@@ -8,8 +8,9 @@ import { entryKey, formatGitConfig, parseGitConfig, writableEntry } from "./git-
 export interface GitMetadataReport {
   /** True when the caller kept the guest's hooks and config as they were. */
   trusted: boolean;
-  /** Git directories found, relative to the exported root ("." for the root itself). */
+  /** Git directories found, relative to the exported root ("." for the root itself). At most MAX_REPORTED. */
   git_dirs: string[];
+  git_dir_count: number;
   /** What was removed: a hook file, a whole file, or one config key (`key`). At most MAX_REPORTED. */
   removed: Array<{ path: string; key?: string }>;
   /** Everything removed, including what did not fit in `removed`. */
@@ -37,7 +38,13 @@ export async function neutraliseGitMetadata(
   stagedRoot: string,
   rootName: string,
 ): Promise<GitMetadataReport> {
-  const report: GitMetadataReport = { trusted: false, git_dirs: [], removed: [], removed_count: 0 };
+  const report: GitMetadataReport = {
+    trusted: false,
+    git_dirs: [],
+    git_dir_count: 0,
+    removed: [],
+    removed_count: 0,
+  };
   const restore: Array<[string, number]> = [];
   const remove = (path: string, key?: string): void => {
     report.removed_count += 1;
@@ -57,7 +64,8 @@ export async function neutraliseGitMetadata(
       const name = relative === "." ? basename(rootName) : basename(relative);
       const gitDirectory = isGitDirectory(name, entries);
       if (gitDirectory) {
-        report.git_dirs.push(relative);
+        report.git_dir_count += 1;
+        if (report.git_dirs.length < MAX_REPORTED) report.git_dirs.push(relative);
         await neutraliseGitDirectory(dir, relative, remove);
       }
       for (const entry of entries) {

@@ -6,7 +6,13 @@ import type { ArtifactType } from "../archive/index.js";
  * `beforePlace` neutralises the staged tree (unless trusted), `report` says what it did.
  */
 export function gitExportGuard(trusted: boolean, exportedPath: string) {
-  let report: GitMetadataReport = { trusted, git_dirs: [], removed: [], removed_count: 0 };
+  let report: GitMetadataReport = {
+    trusted,
+    git_dirs: [],
+    git_dir_count: 0,
+    removed: [],
+    removed_count: 0,
+  };
   return {
     beforePlace: async (staged: string, artifactType: ArtifactType): Promise<void> => {
       if (!trusted && artifactType === "directory")
