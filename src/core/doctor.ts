@@ -11,6 +11,7 @@ import {
   resolveInstalled,
 } from "../environments/index.js";
 import { agentBinaryPath } from "./agent-binary.js";
+import { runtimeVerdict, type RuntimeVerdict } from "./doctor-verdict.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
 import { kvmStatus, type KvmStatus } from "./kvm-probe.js";
 import { pyroHome } from "./paths.js";
@@ -23,7 +24,7 @@ export interface DoctorCheck {
   fix: string | null;
 }
 
-export interface DoctorReport {
+export interface DoctorReport extends RuntimeVerdict {
   platform: { os: string; arch: string; kernel: string; node: string; cpus: number; memory_mib: number };
   checks: DoctorCheck[];
   kvm: KvmStatus;
@@ -173,6 +174,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   );
   const reaped = reapExpired();
   return {
+    ...runtimeVerdict(checks),
     platform: {
       os: platform(),
       arch: arch(),

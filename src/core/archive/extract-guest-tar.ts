@@ -19,6 +19,8 @@ export interface ExtractOptions {
   /** Replace an existing output (atomically); without it an existing output is OUTPUT_EXISTS. */
   overwrite?: boolean;
   limits?: TarLimits;
+  /** Runs on the finished staging copy before it is placed at the output (e.g. git-metadata.ts). */
+  beforePlace?: (staged: string, artifactType: ArtifactType) => Promise<void>;
 }
 
 export interface ExtractResult {
@@ -55,6 +57,7 @@ export async function extractGuestTar(
       options.expect === "file"
         ? await extractFile(readTarEntries(source, limits), staged, root, limits)
         : await extractDirectory(readTarEntries(source, limits), staged, root, limits);
+    await options.beforePlace?.(staged, result.artifact_type);
     await placeOutput(staged, output, overwrite);
     return result;
   } catch (error) {

@@ -143,7 +143,7 @@ export async function diskList(id: string, path = "/workspace", recursive = fals
     const dir = pending.shift() as string;
     const { stdout, stderr } = await debugfs(image, `ls -p "${dir}"`);
     if (/not found|File not found/i.test(stderr))
-      throw new PyroError("FILE_NOT_FOUND", `${dir} does not exist on the disk`);
+      throw new PyroError("FILE_NOT_FOUND", `${dir} does not exist on the disk`, { hint: diskListHint(id) });
     for (const entry of parseListing(stdout, dir)) {
       if (entries.length >= MAX_ENTRIES) {
         truncated = true;
@@ -162,7 +162,7 @@ export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024)
   const target = diskPath(path);
   const listing = await debugfs(image, `stat "${target}"`);
   if (/not found/i.test(listing.stderr))
-    throw new PyroError("FILE_NOT_FOUND", `${target} does not exist on the disk`);
+    throw new PyroError("FILE_NOT_FOUND", `${target} does not exist on the disk`, { hint: diskListHint(id) });
   const type = /Type: (\w+)/.exec(listing.stdout)?.[1];
   if (type === "symlink") {
     const link = /Fast link dest: "(.*)"/.exec(listing.stdout)?.[1] ?? null;
@@ -210,7 +210,9 @@ export async function diskExport(id: string, output: string, overwrite = false) 
   const overlay = stoppedDisk(id);
   const target = resolve(output);
   if (!existsSync(dirname(target)))
-    throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`);
+    throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {
+      hint: "Create the output's parent directory on the host first.",
+    });
   if (existsSync(target) && !overwrite) throw new PyroError("OUTPUT_EXISTS", `${target} already exists`);
   const partial = join(dirname(target), `.${basename(target)}.pyro-partial-${process.pid}`);
   try {
@@ -222,4 +224,9 @@ export async function diskExport(id: string, output: string, overwrite = false) 
   }
   const size = statSync(target).size;
   return { workspace_id: id, output_path: target, bytes: size, format: "raw-ext4" };
+}
+
+/** A stopped workspace's files are listed from its disk; `file list` needs it running. */
+function diskListHint(id: string): string {
+  return `List the stopped disk with \`pyro workspace disk list ${id} [DIR]\`.`;
 }

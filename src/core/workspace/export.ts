@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { extractGuestTar } from "../archive/index.js";
 import { loadVm } from "../vm-manager.js";
+import type { GitMetadataReport } from "../archive/git-metadata.js";
+import { gitExportGuard } from "./export-git-guard.js";
 import { archiveFromGuest, pathKind } from "./guest-tar.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
@@ -13,6 +15,7 @@ export interface ExportResult {
   entry_count: number;
   bytes_written: number;
   skipped: Array<{ path: string; reason: string }>;
+  git_metadata: GitMetadataReport;
   execution_mode: string;
 }
 
@@ -22,14 +25,21 @@ export async function exportWorkspace(
   path: string,
   outputPath: string,
   overwrite = false,
+  trustGitMetadata = false,
 ): Promise<ExportResult> {
   const { run } = runningWorkspace(id);
   const relative = resolveWorkspacePath(path);
   const expect = await pathKind(run, relative);
   const output = resolve(outputPath);
   const source = archiveFromGuest(run, relative);
+  const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
   const [result] = await Promise.all([
-    extractGuestTar(source.stream, output, { expect, overwrite, root: relative }),
+    extractGuestTar(source.stream, output, {
+      expect,
+      overwrite,
+      root: relative,
+      beforePlace: git.beforePlace,
+    }),
     source.done,
   ]);
   return {
@@ -37,6 +47,7 @@ export async function exportWorkspace(
     path: relative === "." ? "/workspace" : `/workspace/${relative}`,
     output_path: output,
     ...result,
+    git_metadata: git.report(),
     execution_mode: loadVm(id).execution_mode,
   };
 }

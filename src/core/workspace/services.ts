@@ -15,6 +15,7 @@ import { listPublishedPorts } from "../supervisor/ports-client.js";
 import type { PublishedPort } from "../supervisor/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
+import { markServiceReady, serviceReady } from "./service-ready.js";
 import { maskSecrets, secretEnvironment } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
@@ -52,7 +53,7 @@ function serviceInfo(
     workspace_id: id,
     service_name: info.name,
     state: info.state,
-    ready,
+    ready: ready ?? serviceReady(id, info.name, info.started_at),
     pid: info.pid,
     exit_code: info.exit_code,
     signal: info.signal,
@@ -129,7 +130,10 @@ export async function startService(
     const ready =
       (await probeReady(run, options.readiness, cwd)) &&
       (hostCheck === null || (await probeHttpOnHost(hostCheck.url, hostCheck.hostPort)));
-    if (ready) return serviceInfo(id, info, ports, true);
+    if (ready) {
+      markServiceReady(id, name, info.started_at);
+      return serviceInfo(id, info, ports, true);
+    }
     if (Date.now() >= deadline) {
       await stopService(id, name);
       throw new PyroError(
