@@ -28,10 +28,14 @@ export async function exportWorkspace(
   const expect = await pathKind(run, relative);
   const output = resolve(outputPath);
   const source = archiveFromGuest(run, relative);
-  const [result] = await Promise.all([
+  // The host side's failure (a limit, a full disk) explains the guest's, not the other way round.
+  const [extracted, finished] = await Promise.allSettled([
     extractGuestTar(source.stream, output, { expect, overwrite, root: relative }),
     source.done,
   ]);
+  if (extracted.status === "rejected") throw extracted.reason;
+  if (finished.status === "rejected") throw finished.reason;
+  const result = extracted.value;
   return {
     workspace_id: id,
     path: relative === "." ? "/workspace" : `/workspace/${relative}`,
