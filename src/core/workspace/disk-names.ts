@@ -1,15 +1,15 @@
 /**
  * How names from a workspace disk are shown: printable ASCII and valid UTF-8 text as they are;
  * every other byte (control bytes, invalid UTF-8, C1 controls, line separators), the backslash and
- * a `/` inside a name as `\xHH`. The form is one-to-one, so a shown path can be given back to
+ * a `/` inside a name as `\xHH` (`keepSlashes` for whole paths, such as a link's target). The form is one-to-one, so a shown path can be given back to
  * address the same file, and no name can pass for a different path or line.
  */
-export function escapeDiskName(name: Buffer): string {
+export function escapeDiskName(name: Buffer, keepSlashes = false): string {
   let shown = "";
   let index = 0;
   while (index < name.length) {
     const byte = name[index] as number;
-    if (byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x2f) {
+    if (byte >= 0x20 && byte < 0x7f && byte !== 0x5c && (keepSlashes || byte !== 0x2f)) {
       shown += String.fromCharCode(byte);
       index += 1;
       continue;

@@ -195,7 +195,7 @@ export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024)
   if (type === "symlink") {
     const link = /^Fast link dest: "(.*)"$/m.exec(await statInode(image, found.inode))?.[1];
     const shown =
-      link === undefined ? "" : ` to ${escapeDiskName(Buffer.from(link, "latin1")).slice(0, 1024)}`;
+      link === undefined ? "" : ` to ${escapeDiskName(Buffer.from(link, "latin1"), true).slice(0, 1024)}`;
     throw new PyroError(
       "INVALID_ARGUMENT",
       `${target} is a symbolic link${shown}; links are reported, not followed`,

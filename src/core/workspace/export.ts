@@ -29,10 +29,13 @@ export async function exportWorkspace(
   const output = resolve(outputPath);
   const source = archiveFromGuest(run, relative);
   // The host side's failure (a limit, a full disk) explains the guest's, not the other way round.
-  const [extracted, finished] = await Promise.allSettled([
-    extractGuestTar(source.stream, output, { expect, overwrite, root: relative }),
-    source.done,
-  ]);
+  const extraction = extractGuestTar(source.stream, output, { expect, overwrite, root: relative }).catch(
+    (error: unknown) => {
+      source.stream.destroy(); // ends the guest's tar, which may never have been read from
+      throw error;
+    },
+  );
+  const [extracted, finished] = await Promise.allSettled([extraction, source.done]);
   if (extracted.status === "rejected") throw extracted.reason;
   if (finished.status === "rejected") throw finished.reason;
   const result = extracted.value;
