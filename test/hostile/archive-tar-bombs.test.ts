@@ -12,8 +12,10 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PyroError } from "../../src/errors/index.js";
+import { ERROR_CATALOG, PyroError } from "../../src/errors/index.js";
 import { Pyro } from "../../src/sdk/pyro.js";
+import { runPyro } from "../helpers/cli.js";
+import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
@@ -116,6 +118,40 @@ describe("tar bombs into seed and sync", () => {
     const archive = join(scratch, "sparse.tar");
     writeFileSync(archive, Buffer.concat([header("sparse.bin", 0, "S"), Buffer.alloc(1024)]));
     await refusedEverywhere(archive, "ARCHIVE_UNSAFE", "not supported");
+  });
+
+  it("CLI: a bomb pushed with `workspace sync push` exits with LIMIT_EXCEEDED's code, naming the setting", async () => {
+    const archive = join(scratch, "cli-huge.tar");
+    writeFileSync(archive, Buffer.concat([header("huge.bin", 100 * 1024 ** 3), Buffer.alloc(4096)]));
+    const result = await runPyro(["workspace", "sync", "push", id, archive]);
+    expect(result.code).toBe(ERROR_CATALOG.LIMIT_EXCEEDED.exit);
+    expect(result.stderr).toContain("LIMIT_EXCEEDED");
+    expect(result.stderr).toContain("PYRO_MAX_SEED_BYTES");
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const entries = await pyro.listWorkspaceFiles({ workspaceId: id, path: ".", recursive: true });
+    expect(JSON.stringify(entries.entries)).toBe(workspaceBefore);
+    expect(childProcesses()).toEqual([]);
+  });
+
+  it("MCP: a snapshot over PYRO_MAX_SNAPSHOT_BYTES is a LIMIT_EXCEEDED tool error and leaves no archive", async () => {
+    await pyro.execWorkspace({ workspaceId: id, command: "head -c 3000000 /dev/zero > filler.bin" });
+    process.env.PYRO_MAX_SNAPSHOT_BYTES = "1M";
+    const client = await connectMcp("workspace-full");
+    try {
+      const result = await client.callTool({
+        name: "snapshot_create",
+        arguments: { workspace_id: id, snapshot_name: "over" },
+      });
+      expect(result.isError).toBe(true);
+      expect(result.structuredContent).toMatchObject({ error: { code: "LIMIT_EXCEEDED" } });
+      expect(JSON.stringify(result.content)).toContain("PYRO_MAX_SNAPSHOT_BYTES");
+    } finally {
+      await client.close();
+      delete process.env.PYRO_MAX_SNAPSHOT_BYTES;
+      await pyro.execWorkspace({ workspaceId: id, command: "rm filler.bin" });
+    }
+    expect(readdirSync(join(home.home, "workspaces", id, "snapshots"))).toEqual([]);
+    expect((await pyro.listSnapshots(id)).count).toBe(0);
   });
 
   it("refuses a directory source over PYRO_MAX_SEED_BYTES", async () => {
