@@ -47,8 +47,10 @@ export async function listTree(root: string): Promise<TreeListing> {
       listing.paths.push(path);
       listing.entry_count += 1;
     }
-    // Reversed so the stack pops them in sorted order.
-    pending.push(...subdirectories.reverse());
+    // Reversed so the stack pops them in sorted order; one at a time, as a spread of a huge
+    // directory's list would overflow the call stack.
+    for (let index = subdirectories.length - 1; index >= 0; index -= 1)
+      pending.push(subdirectories[index] as string);
   }
   for (const { path, target } of links) {
     if (symlinks.escapes(path)) {
