@@ -17,6 +17,8 @@ export interface ExecOptions {
   captureLimitBytes?: number;
   /** Bytes for the command's stdin (streamed with backpressure); without it stdin is /dev/null. */
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
+  /** Kills the command (SIGKILL) when aborted, e.g. once nobody reads its output any more. */
+  abort?: AbortSignal;
 }
 
 export interface ExecOutcome {
@@ -72,6 +74,9 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
         },
       },
     );
+    const kill = (): void => client.signal(pending.stream, SIGKILL);
+    if (options.abort?.aborted === true) kill();
+    options.abort?.addEventListener("abort", kill, { once: true });
     let stdinError: unknown = null;
     if (options.stdin) {
       const stream = pending.stream;

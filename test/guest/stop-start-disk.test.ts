@@ -125,7 +125,7 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     const full = await pyro
       .exportWorkspaceDisk({ workspaceId: id, outputPath: join(tiny, "disk.img") })
       .catch((e: unknown) => e);
-    expect(full).toMatchObject({ code: "EXEC_FAILED", hint: expect.stringContaining("full") });
+    expect(full).toMatchObject({ code: "HOST_DISK_FULL", message: expect.stringContaining(tiny) });
     expect(readdirSync(tiny)).toEqual([]);
     execFileSync("umount", [tiny]);
     await pyro.startWorkspace(id);

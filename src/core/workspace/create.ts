@@ -1,15 +1,16 @@
 import type { NetworkPolicy } from "../network/policy.js";
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { mkdirSync, rmSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
+import { workspacesDir } from "../paths.js";
 import { silentPhases, type PhaseReporter } from "../phases.js";
 import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
-import { vmRunner, type GuestRunner } from "./guest-runner.js";
-import { archiveFromGuest, extractIntoGuest } from "./guest-tar.js";
+import { vmRunner } from "./guest-runner.js";
+import { extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, guestSecretsDir, materialiseSecrets, storeSecrets } from "./secrets.js";
 import { tarOfSource } from "./source-tar.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
+import { writeWorkspaceArchive } from "./workspace-archive.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export interface CreateWorkspaceOptions {
@@ -29,12 +30,6 @@ export interface CreateWorkspaceOptions {
   onPhase?: PhaseReporter;
 }
 
-/** Captures /workspace as the immutable baseline archive that diff compares against. */
-async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
-  const { stream, done } = archiveFromGuest(run, ".");
-  await Promise.all([pipeline(stream, createWriteStream(path, { mode: 0o600, flags: "wx" })), done]);
-}
-
 /**
  * Creates a workspace: a VM of its own kept in the workspace folder, /workspace seeded from a
  * directory or archive, and the baseline captured. Nothing is left behind if any step fails.
@@ -44,7 +39,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
-  const seed = options.seedPath ? await tarOfSource(options.seedPath) : null;
+  const seed = options.seedPath ? await tarOfSource(options.seedPath, workspacesDir()) : null;
   const secrets = collectSecrets(options.secrets ?? {}, options.secretFiles ?? {});
 
   const id = newVmId();
@@ -100,7 +95,8 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       await extractIntoGuest(run, ".", seed.stream);
     }
     onPhase("baseline", { workspace_id: id });
-    await captureBaseline(run, files.baseline);
+    // The immutable baseline archive that diff compares against.
+    await writeWorkspaceArchive(run, files.baseline);
   } catch (error) {
     await deleteVm(id).catch(() => undefined);
     rmSync(files.dir, { recursive: true, force: true });

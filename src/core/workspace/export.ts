@@ -32,16 +32,21 @@ export async function exportWorkspace(
   const expect = await pathKind(run, relative);
   const output = resolve(outputPath);
   const source = archiveFromGuest(run, relative);
+  // The host side's failure (a limit, a full disk) explains the guest's, not the other way round.
   const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
-  const [result] = await Promise.all([
-    extractGuestTar(source.stream, output, {
-      expect,
-      overwrite,
-      root: relative,
-      beforePlace: git.beforePlace,
-    }),
-    source.done,
-  ]);
+  const extraction = extractGuestTar(source.stream, output, {
+    expect,
+    overwrite,
+    root: relative,
+    beforePlace: git.beforePlace,
+  }).catch((error: unknown) => {
+    source.stream.destroy(); // ends the guest's tar, which may never have been read from
+    throw error;
+  });
+  const [extracted, finished] = await Promise.allSettled([extraction, source.done]);
+  if (extracted.status === "rejected") throw extracted.reason;
+  if (finished.status === "rejected") throw finished.reason;
+  const result = extracted.value;
   return {
     workspace_id: id,
     path: relative === "." ? "/workspace" : `/workspace/${relative}`,
