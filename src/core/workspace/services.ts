@@ -15,7 +15,7 @@ import { listPublishedPorts } from "../supervisor/ports-client.js";
 import type { PublishedPort } from "../supervisor/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
-import { maskSecrets, secretEnvironment } from "./secrets.js";
+import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 const SERVICE_CODES = {
@@ -102,7 +102,7 @@ export async function startService(
   try {
     ({ reply } = await controlCall(
       id,
-      { op: "start", kind: "service", name, request: { ...command, env, cwd } },
+      { op: "start", kind: "service", name, request: { ...command, env, cwd }, mask_dir: secretsDir(id) },
       SERVICE_CODES,
     ));
   } catch (error) {
