@@ -162,14 +162,18 @@ export class SecretMasker {
   }
 
   /**
-   * The stream ended: what was held back comes out. A stream cut short (truncated) should not
-   * flush, since its held bytes may be the start of a value.
+   * The stream ended: what was held back comes out. For a stream cut short (a truncated read),
+   * `cut` drops the trailing bytes that could be the start of a value instead of showing them.
    */
-  flush(): Buffer {
-    if (this.automaton === null) return Buffer.alloc(0);
+  flush(cut = false): Buffer {
+    const a = this.automaton;
+    if (a === null) return Buffer.alloc(0);
     const pieces: Buffer[] = [];
     if (this.region !== null) this.close(this.held, this.heldStart, pieces);
-    if (this.position > this.emitted) pieces.push(this.held.subarray(this.emitted - this.heldStart));
+    const until = cut ? this.position - (a.depth[this.state] as number) : this.position;
+    if (until > this.emitted) {
+      pieces.push(this.held.subarray(this.emitted - this.heldStart, until - this.heldStart));
+    }
     this.state = 0;
     this.held = Buffer.alloc(0);
     this.heldStart = this.emitted = this.position;
@@ -212,7 +216,7 @@ export function maskBytes(data: Buffer, secrets: SecretValues | CompiledSecrets)
  */
 export function maskPrefix(data: Buffer, secrets: SecretValues | CompiledSecrets): Buffer {
   const masker = new SecretMasker(secrets);
-  return masker.active ? masker.push(data) : data;
+  return masker.active ? Buffer.concat([masker.push(data), masker.flush(true)]) : data;
 }
 
 export function maskString(text: string, secrets: SecretValues | CompiledSecrets): string {

@@ -68,6 +68,8 @@ describe("secret masker", () => {
   it("drops a partial value at the end of a truncated read instead of showing it", () => {
     const values = secrets({ T: "secret-value" });
     expect(maskPrefix(Buffer.from("head secret-val"), values).toString()).toBe("head ");
+    expect(maskPrefix(Buffer.from("head secret-value"), values).toString()).toBe("head [secret:T]");
+    expect(maskPrefix(Buffer.from("secret-value secret-"), values).toString()).toBe("[secret:T] ");
     expect(maskBytes(Buffer.from("head secret-val"), values).toString()).toBe("head secret-val");
   });
 
