@@ -95,6 +95,9 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
     );
     expect(run.stdout).toBe("a[secret:KEY]b\n");
     expect(run.stderr).toBe("[secret:KEY]");
+    // The CLI streams output live: each one-byte frame is masked as bytes, never decoded alone.
+    const live = await cli("workspace", "exec", id, "--secret-env", "KEY", "--", 'printf "a%sb\n" "$KEY"');
+    expect(live.stdout).toBe("a[secret:KEY]b\n");
     expectNoLeak();
   });
 
