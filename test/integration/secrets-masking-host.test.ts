@@ -74,7 +74,10 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
 
   it("masks values echoed in errors: a create's own inline secret, a refused cwd, a bad path", async () => {
     const bad = { ...HOST, name: `bad\u0001${SECRET}`, secrets: { API: SECRET } };
-    const sdk = await pyro.createWorkspace(bad).catch((error: unknown) => error as Error);
+    const sdk = (await pyro.createWorkspace(bad).then(
+      () => new Error("created"),
+      (error: unknown) => error,
+    )) as Error;
     expect(sdk.message).toContain("[secret:API]");
     expect(sdk.message).not.toContain(SECRET);
     const viaMcp = await mcp.callTool({
@@ -91,9 +94,10 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
     const cli = await runPyro(["workspace", "exec", id, "--cwd", `/root/${SECRET}`, "--", "true"]);
     expect(cli.stderr).toContain("[secret:API]");
     expect(cli.stderr).not.toContain(SECRET);
-    const read = await pyro
-      .readWorkspaceFile({ workspaceId: id, path: `../${SECRET}` })
-      .catch((error: unknown) => error as { code: string; details: unknown; message: string });
+    const read = (await pyro.readWorkspaceFile({ workspaceId: id, path: `../${SECRET}` }).then(
+      () => ({ code: "none", details: null, message: "" }),
+      (error: unknown) => error,
+    )) as { code: string; details: unknown; message: string };
     expect(read.code).toBe("PATH_OUTSIDE_WORKSPACE");
     expect(JSON.stringify([read.message, read.details])).not.toContain(SECRET);
     expect((await pyro.listWorkspaces()).count).toBe(1);
