@@ -2,7 +2,7 @@ import { constants } from "node:os";
 import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
 import { OutputCapture } from "./output-capture.js";
-import { SecretMasker, type SecretValues } from "./secret-masker.js";
+import { CompiledSecrets, SecretMasker, type SecretValues } from "./secret-masker.js";
 import { connectSupervisor } from "./vm-connection.js";
 import { loadVm } from "./vm-manager.js";
 
@@ -17,7 +17,7 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void | Promise<void>;
   captureLimitBytes?: number;
   /** Values masked in the output before it is captured or streamed (a workspace's secrets). */
-  secrets?: SecretValues;
+  secrets?: SecretValues | CompiledSecrets;
   /** Bytes for the command's stdin (streamed with backpressure); without it stdin is /dev/null. */
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
 }
@@ -55,7 +55,7 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
   const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
   const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
   const timeoutMs = options.timeoutSeconds * 1000;
-  const secrets = options.secrets ?? new Map<string, Buffer>();
+  const secrets = CompiledSecrets.of(options.secrets ?? []);
   const stdoutMask = new SecretMasker(secrets);
   const stderrMask = new SecretMasker(secrets);
   const toStdout = (chunk: Buffer): void | Promise<void> => {

@@ -3,7 +3,7 @@ import { diffIndexes, indexTar } from "../archive/index.js";
 import { archiveFromGuest } from "./guest-tar.js";
 import { workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
-import { maskBytes, maskDeep, maskPrefix } from "../secret-masker.js";
+import { CompiledSecrets, maskBytes, maskDeep, maskPrefix } from "../secret-masker.js";
 import { maskableSecrets } from "./secrets.js";
 
 export interface WorkspaceDiff {
@@ -41,7 +41,7 @@ export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
   });
   const diff = diffIndexes(baseline, now, {});
   // Guest text: secret values are masked; a patch cut short drops a trailing partial value too.
-  const secrets = maskableSecrets(id);
+  const secrets = CompiledSecrets.of(maskableSecrets(id));
   const patch = Buffer.from(diff.patch);
   const masked = diff.patch_truncated ? maskPrefix(patch, secrets) : maskBytes(patch, secrets);
   return { workspace_id: id, ...maskDeep(diff, secrets), patch: masked.toString("utf8") };

@@ -6,7 +6,7 @@ import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
 import { runningWorkspace } from "./running.js";
-import { maskString, type SecretValues } from "../secret-masker.js";
+import { CompiledSecrets, maskString } from "../secret-masker.js";
 import { maskableSecrets, secretEnvironment } from "./secrets.js";
 
 export interface WorkspaceExecOptions {
@@ -28,7 +28,7 @@ export interface WorkspaceExecOutcome extends ExecOutcome {
 }
 
 /** The command as kept in the history: caller text, so secret values are masked before it is stored. */
-function maskedCommand(command: string | string[], secrets: SecretValues): string | string[] {
+function maskedCommand(command: string | string[], secrets: CompiledSecrets): string | string[] {
   return typeof command === "string"
     ? maskString(command, secrets)
     : command.map((arg) => maskString(arg, secrets));
@@ -46,7 +46,7 @@ export async function execWorkspace(
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
   const env = secretEnvironment(id, options.secretEnv ?? []);
-  const secrets = maskableSecrets(id);
+  const secrets = CompiledSecrets.of(maskableSecrets(id));
   const started_at = new Date().toISOString();
   const sequence = (
     await updateWorkspace(id, (record) => {
