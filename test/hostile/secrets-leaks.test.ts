@@ -13,7 +13,8 @@ const TRICKLE_AGENT = fileURLToPath(new URL("../fixtures/trickle-agent.mjs", imp
 const HOST = { backend: "host", allowHostCompat: true } as const;
 const TOKEN = "pyro-hostile-51f3-token-value";
 const KEY = "ключ-秘密-🔑-a9c4"; // multi-byte: Cyrillic (2 bytes), CJK (3), emoji (4)
-const VALUES = [TOKEN, KEY];
+const LONG = `${"a".repeat(4095)}b`; // a guest can print its prefix forever to make pyro hold bytes
+const VALUES = [TOKEN, KEY, LONG];
 
 describe("hostile: a guest (and a caller) trying to get a secret value back out of pyro", () => {
   let home: ReturnType<typeof useTempPyroHome>;
@@ -60,7 +61,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
   beforeAll(async () => {
     home = useTempPyroHome();
     process.env.PYRO_AGENT_BIN = TRICKLE_AGENT;
-    id = (await pyro.createWorkspace({ ...HOST, secrets: { TOKEN, KEY } })).workspace_id;
+    id = (await pyro.createWorkspace({ ...HOST, secrets: { TOKEN, KEY, LONG } })).workspace_id;
     mcp = await connectMcp("workspace-full");
   });
   afterAll(async () => {
@@ -98,6 +99,35 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
     // The CLI streams output live: each one-byte frame is masked as bytes, never decoded alone.
     const live = await cli("workspace", "exec", id, "--secret-env", "KEY", "--", 'printf "a%sb\n" "$KEY"');
     expect(live.stdout).toBe("a[secret:KEY]b\n");
+    expectNoLeak();
+  });
+
+  it("a flood of near-matches: pyro holds back at most one value's length and stays linear", async () => {
+    const started = Date.now();
+    const run = keep(
+      await pyro.execWorkspace({ workspaceId: id, command: "head -c 100000 /dev/zero | tr '\\0' a" }),
+    );
+    expect(run.stdout).toBe("a".repeat(100_000)); // nothing lost once the stream ends
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const shell = keep(await pyro.openShell({ workspaceId: id }));
+    keep(
+      await pyro.writeShell({
+        workspaceId: id,
+        shellId: shell.shell_id,
+        input: "head -c 8000 /dev/zero | tr '\\0' a",
+      }),
+    );
+    let seen = 0;
+    for (let tries = 0; tries < 20 && seen < 4000; tries++) {
+      seen =
+        keep(
+          await pyro.readShell({ workspaceId: id, shellId: shell.shell_id, cursor: 0, waitForIdleMs: 300 }),
+        ).output.split("a").length - 1;
+    }
+    // The last 4095 'a's could still start LONG: they stay held while the shell waits (the
+    // prompt that follows them releases them), never more than that.
+    expect(seen).toBeGreaterThanOrEqual(8000 - 4095);
+    keep(await pyro.closeShell(id, shell.shell_id));
     expectNoLeak();
   });
 
