@@ -208,6 +208,14 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
       .split("\n")
       .filter((line) => line !== "");
     expect(holders.sort()).toEqual([join(store, "FILE_TOKEN"), join(store, "TOKEN")]);
+
+    // Last, once the scan is done: a file on the disk itself, read offline from a stopped workspace.
+    await pyro("workspace", "exec", id, "--", "cat /run/pyro-secrets/TOKEN > disk-leak.txt && sync");
+    await pyro("workspace", "stop", id);
+    expect(await pyro("workspace", "disk", "read", id, "/workspace/disk-leak.txt")).toContain(
+      "[secret:TOKEN]",
+    );
+    for (const text of returned) expect(text).not.toContain(SECRET);
     await pyro("workspace", "delete", id);
   });
 });
