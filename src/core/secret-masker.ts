@@ -104,8 +104,12 @@ export class SecretMasker {
   private state = 0;
   /** Absolute offset of the next input byte. */
   private position = 0;
-  /** Raw input bytes [heldStart, position) that may still be needed. */
-  private held: Buffer = Buffer.alloc(0);
+  /**
+   * Raw input bytes that may still be needed, [heldStart, position), at store[storeAt…] in a
+   * reused buffer: they move only when it fills, so a trickling guest costs O(1) a byte.
+   */
+  private store: Buffer = Buffer.alloc(0);
+  private storeAt = 0;
   private heldStart = 0;
   /** Everything before this offset has been emitted, as itself or inside a marker. */
   private emitted = 0;
@@ -125,10 +129,12 @@ export class SecretMasker {
   push(chunk: Buffer): Buffer {
     const a = this.automaton;
     if (a === null) return chunk;
-    const buf = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
-    const base = this.heldStart;
+    this.append(chunk);
+    const buf = this.store;
+    const base = this.heldStart - this.storeAt; // buf[p - base] is the byte at absolute offset p
+    const from = this.position - base;
     const pieces: Buffer[] = [];
-    for (let i = this.position - base; i < buf.length; i++) {
+    for (let i = from; i < from + chunk.length; i++) {
       const byte = buf[i] as number;
       let node = this.state;
       for (;;) {
@@ -145,8 +151,7 @@ export class SecretMasker {
       const length = a.outLength[node] as number;
       if (length > 0) this.match(this.position - length, a.names[a.out[node] as number] as string);
       const region = this.region;
-      if (region !== null && this.position - (a.depth[node] as number) >= region.end)
-        this.close(buf, base, pieces);
+      if (region !== null && this.position - (a.depth[node] as number) >= region.end) this.close(pieces);
     }
     // Raw bytes before anything a future match could cover are final.
     const limit = Math.min(this.region?.start ?? Infinity, this.position - (a.depth[this.state] as number));
@@ -154,11 +159,12 @@ export class SecretMasker {
       pieces.push(buf.subarray(this.emitted - base, limit - base));
       this.emitted = limit;
     }
+    // Copied out: the buffer is reused for what comes next.
+    const out = Buffer.concat(pieces);
     const keepFrom =
       this.region !== null && this.emitted >= this.region.start ? this.region.end : this.emitted;
-    this.held = Buffer.from(buf.subarray(keepFrom - base));
-    this.heldStart = keepFrom;
-    return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+    this.drop(keepFrom);
+    return out;
   }
 
   /**
@@ -169,15 +175,40 @@ export class SecretMasker {
     const a = this.automaton;
     if (a === null) return Buffer.alloc(0);
     const pieces: Buffer[] = [];
-    if (this.region !== null) this.close(this.held, this.heldStart, pieces);
+    if (this.region !== null) this.close(pieces);
     const until = cut ? this.position - (a.depth[this.state] as number) : this.position;
     if (until > this.emitted) {
-      pieces.push(this.held.subarray(this.emitted - this.heldStart, until - this.heldStart));
+      const base = this.heldStart - this.storeAt;
+      pieces.push(this.store.subarray(this.emitted - base, until - base));
     }
+    const out = Buffer.concat(pieces);
     this.state = 0;
-    this.held = Buffer.alloc(0);
     this.heldStart = this.emitted = this.position;
-    return Buffer.concat(pieces);
+    this.store = Buffer.alloc(0);
+    this.storeAt = 0;
+    return out;
+  }
+
+  /** Appends after the held bytes; they move to the front (or a larger buffer) only when it is full. */
+  private append(chunk: Buffer): void {
+    const held = this.position - this.heldStart;
+    if (this.storeAt + held + chunk.length > this.store.length) {
+      const target =
+        held + chunk.length > this.store.length / 2
+          ? Buffer.allocUnsafe(Math.max(2 * (held + chunk.length), 256))
+          : this.store;
+      this.store.copy(target, 0, this.storeAt, this.storeAt + held);
+      this.store = target;
+      this.storeAt = 0;
+    }
+    chunk.copy(this.store, this.storeAt + held);
+  }
+
+  /** Forgets the held bytes before `offset`. */
+  private drop(offset: number): void {
+    if (offset <= this.heldStart) return;
+    this.storeAt += offset - this.heldStart;
+    this.heldStart = offset;
   }
 
   private match(start: number, name: string): void {
@@ -194,9 +225,11 @@ export class SecretMasker {
     region.end = this.position;
   }
 
-  private close(buf: Buffer, base: number, pieces: Buffer[]): void {
+  private close(pieces: Buffer[]): void {
     const region = this.region as NonNullable<typeof this.region>;
-    if (region.start > this.emitted) pieces.push(buf.subarray(this.emitted - base, region.start - base));
+    const base = this.heldStart - this.storeAt;
+    if (region.start > this.emitted)
+      pieces.push(this.store.subarray(this.emitted - base, region.start - base));
     pieces.push(marker(region.names.keys()));
     this.emitted = region.end;
     this.region = null;
