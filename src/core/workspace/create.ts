@@ -9,6 +9,7 @@ import { extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, guestSecretsDir, materialiseSecrets, storeSecrets } from "./secrets.js";
 import { tarOfSource } from "./source-tar.js";
+import { maskDeep } from "../secret-masker.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
 import { writeWorkspaceArchive } from "./workspace-archive.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
@@ -41,6 +42,8 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
   const seed = options.seedPath ? await tarOfSource(options.seedPath, workspacesDir()) : null;
   const secrets = collectSecrets(options.secrets ?? {}, options.secretFiles ?? {});
+  // Caller text kept in workspace.json and shown by list and status: no secret value in it.
+  const kept = maskDeep({ labels, source: options.seedPath ?? null }, secrets);
 
   const id = newVmId();
   const files = workspaceFiles(id);
@@ -50,7 +53,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     schema: 1,
     id,
     name,
-    labels,
+    labels: kept.labels,
     environment: options.environment,
     vcpu_count: options.vcpuCount,
     mem_mib: options.memMib,
@@ -64,7 +67,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     command_count: 0,
     seed: {
       mode: seed?.mode ?? "empty",
-      source: options.seedPath ?? null,
+      source: kept.source,
       entry_count: seed?.entry_count ?? 0,
       bytes: seed?.bytes ?? 0,
     },

@@ -63,6 +63,8 @@ export function workspaceFiles(id: string): {
 
 const ID_PATTERN = /^[a-f0-9]{12}$/;
 
+export const isWorkspaceId = (id: string): boolean => ID_PATTERN.test(id);
+
 export function readWorkspaceRecord(id: string): WorkspaceRecord {
   const path = workspaceFiles(id).record;
   if (!ID_PATTERN.test(id) || !existsSync(path)) {

@@ -16,7 +16,7 @@ import type { PublishedPort } from "../supervisor/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
 import { markServiceReady, serviceReady } from "./service-ready.js";
-import { maskSecrets, secretEnvironment } from "./secrets.js";
+import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 const SERVICE_CODES = {
@@ -103,7 +103,7 @@ export async function startService(
   try {
     ({ reply } = await controlCall(
       id,
-      { op: "start", kind: "service", name, request: { ...command, env, cwd } },
+      { op: "start", kind: "service", name, request: { ...command, env, cwd }, mask_dir: secretsDir(id) },
       SERVICE_CODES,
     ));
   } catch (error) {
