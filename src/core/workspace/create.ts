@@ -1,4 +1,4 @@
-import type { NetworkPolicy } from "../network/policy.js";
+import { checkPrivateEgress, type NetworkPolicy } from "../network/policy.js";
 import { createWriteStream, mkdirSync, rmSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { PyroError } from "../../errors/index.js";
@@ -26,6 +26,7 @@ export interface CreateWorkspaceOptions {
   secrets?: Record<string, string>;
   secretFiles?: Record<string, string>;
   networkPolicy?: NetworkPolicy;
+  allowPrivateEgress?: boolean;
   onPhase?: PhaseReporter;
 }
 
@@ -41,6 +42,7 @@ async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const onPhase = options.onPhase ?? silentPhases;
+  checkPrivateEgress(options.networkPolicy ?? "off", options.allowPrivateEgress ?? false);
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
@@ -63,6 +65,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     allow_host_compat: options.allowHostCompat,
     backend: "qemu",
     network_policy: options.networkPolicy ?? "off",
+    allow_private_egress: options.allowPrivateEgress ?? false,
     created_at: now,
     last_activity_at: now,
     reset_count: 0,
@@ -84,6 +87,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       memMib: options.memMib,
       ttlSeconds: options.ttlSeconds,
       networkPolicy: options.networkPolicy ?? "off",
+      allowPrivateEgress: options.allowPrivateEgress ?? false,
       allowHostCompat: options.allowHostCompat,
       backend: options.backend,
       placement: { id, dir: files.vm },
