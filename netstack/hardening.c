@@ -40,7 +40,7 @@ static void install_seccomp(void)
 		SCMP_SYS(gettimeofday), SCMP_SYS(nanosleep),  SCMP_SYS(connect),     SCMP_SYS(bind),
 		SCMP_SYS(getsockname),	SCMP_SYS(getpeername), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 		SCMP_SYS(sendto),	SCMP_SYS(recvfrom),   SCMP_SYS(sendmsg),     SCMP_SYS(recvmsg),
-		SCMP_SYS(shutdown),	SCMP_SYS(fcntl),      SCMP_SYS(brk),	     SCMP_SYS(mmap),
+		SCMP_SYS(shutdown),	SCMP_SYS(fcntl),      SCMP_SYS(brk),
 		SCMP_SYS(munmap),	SCMP_SYS(mremap),     SCMP_SYS(madvise),     SCMP_SYS(exit),
 		SCMP_SYS(exit_group),	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
 		SCMP_SYS(gettid),	SCMP_SYS(getppid),    SCMP_SYS(getrandom),   SCMP_SYS(fstat),
@@ -62,7 +62,9 @@ static void install_seccomp(void)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
-	/* No executable memory. */
+	/* No new executable memory. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
