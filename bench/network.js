@@ -40,6 +40,10 @@ export async function benchNetwork({ quick }) {
         `${(figures.guestDownloadMs / figures.unfilteredDownloadMs).toFixed(3)}x (target <= 1.05x)`,
       ],
       [
+        "pyro-netstack CPU per download, filtered / unfiltered (median)",
+        `${formatMs(figures.helperCpuMs)} / ${formatMs(figures.unfilteredHelperCpuMs)}`,
+      ],
+      [
         "same download on the host side (median)",
         `${formatMs(figures.hostDownloadMs)}, ${mbps(figures.bytes, figures.hostDownloadMs)}`,
       ],

@@ -9,7 +9,8 @@ import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 // --allow-private-egress widens egress, so without egress it is refused on every surface before
-// anything is created. (What it does with egress is proven in test/hostile/network-egress.test.ts.)
+// anything is created; with egress it is recorded. (What it does to the guest's traffic is proven
+// in test/hostile/network-egress.test.ts.)
 const HOST = ["--backend", "host", "--allow-host-compat"];
 
 describe("--allow-private-egress without egress", () => {
@@ -81,5 +82,46 @@ describe("--allow-private-egress without egress", () => {
       await mcp.close();
     }
     nothingCreated();
+  });
+
+  it("with egress, is recorded in the VM's network info (SDK vm create and MCP vm_create; not booted)", async () => {
+    const pyro = new Pyro();
+    const vm = await pyro.createVm({ network: true, allowPrivateEgress: true });
+    try {
+      expect(vm).toMatchObject({ network_policy: "egress", allow_private_egress: true });
+      expect(await pyro.networkInfoVm(vm.vm_id)).toMatchObject({
+        policy: "egress",
+        allow_private_egress: true,
+      });
+    } finally {
+      await pyro.deleteVm(vm.vm_id);
+    }
+    const mcp = await connectMcp("workspace-full");
+    try {
+      const created = (await mcp.callTool({
+        name: "vm_create",
+        arguments: { network: true, allow_private_egress: true },
+      })) as CallToolResult;
+      expect(created.isError, JSON.stringify(created.content)).toBeFalsy();
+      const vmId = (created.structuredContent as { vm_id: string }).vm_id;
+      const plain = (await mcp.callTool({
+        name: "vm_create",
+        arguments: { network: true },
+      })) as CallToolResult;
+      const plainId = (plain.structuredContent as { vm_id: string }).vm_id;
+      for (const [id, allowed] of [
+        [vmId, true],
+        [plainId, false],
+      ] as const) {
+        const info = (await mcp.callTool({
+          name: "vm_network_info",
+          arguments: { vm_id: id },
+        })) as CallToolResult;
+        expect(info.structuredContent).toMatchObject({ policy: "egress", allow_private_egress: allowed });
+        await mcp.callTool({ name: "vm_delete", arguments: { vm_id: id } });
+      }
+    } finally {
+      await mcp.close();
+    }
   });
 });
