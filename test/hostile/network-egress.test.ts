@@ -182,6 +182,8 @@ describe.skipIf(!canCreateLab() || !canBuildSender)("a guest attacking pyro-nets
     for (const [listener, count] of Object.entries(seen)) {
       expect(count, listener).toEqual({ tcp: 0, udp: 0 });
     }
+    // The helper counted them, in its VM's supervisor log.
+    expect(vmLog(id)).toMatch(/pyro-netstack: refused \d+ frame\(s\) from the guest: loopback 127\/8/);
   });
 
   it("makes every refused address class fail fast, crafted frames and ordinary sockets alike", async () => {
