@@ -49,6 +49,10 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .option("--backend <name>", "auto, qemu, firecracker or host")
     .option("--allow-host-compat", "allow running without isolation when no VM can run")
     .option("--network-policy <policy>", "off (default), egress or egress+published-ports")
+    .option(
+      "--allow-private-egress",
+      "let egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10)",
+    )
     .option("--secret <NAME=VALUE>", "a secret (repeatable)", collect)
     .option("--secret-file <NAME=PATH>", "a secret read from a host file (repeatable)", collect)
     .option("--id-only", "print only the new workspace's id")
@@ -65,6 +69,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
         network_policy: flags.networkPolicy,
+        allow_private_egress: flags.allowPrivateEgress,
         secrets: pairsFrom("--secret", flags.secret as string[] | undefined),
         secret_files: pairsFrom("--secret-file", flags.secretFile as string[] | undefined),
       });

@@ -1,5 +1,6 @@
 import { NetworkPolicy } from "./network/policy.js";
 import { networkAvailability } from "./network/plan.js";
+import { netstackHardeningChecks } from "./network/netstack-hardening.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { qemuBinary } from "../backends/qemu/backend.js";
@@ -172,6 +173,7 @@ export async function runDoctor(): Promise<DoctorReport> {
           "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
         ),
   );
+  checks.push(...netstackHardeningChecks(network.helper));
   const reaped = reapExpired();
   return {
     ...runtimeVerdict(checks),

@@ -1,4 +1,4 @@
-import type { NetworkPolicy } from "../network/policy.js";
+import { checkPrivateEgress, type NetworkPolicy } from "../network/policy.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
 import { workspacesDir } from "../paths.js";
@@ -28,6 +28,7 @@ export interface CreateWorkspaceOptions {
   secrets?: Record<string, string>;
   secretFiles?: Record<string, string>;
   networkPolicy?: NetworkPolicy;
+  allowPrivateEgress?: boolean;
   onPhase?: PhaseReporter;
 }
 
@@ -37,6 +38,7 @@ export interface CreateWorkspaceOptions {
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const onPhase = options.onPhase ?? silentPhases;
+  checkPrivateEgress(options.networkPolicy ?? "off", options.allowPrivateEgress ?? false);
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
@@ -61,6 +63,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     allow_host_compat: options.allowHostCompat,
     backend: "qemu",
     network_policy: options.networkPolicy ?? "off",
+    allow_private_egress: options.allowPrivateEgress ?? false,
     created_at: now,
     last_activity_at: now,
     reset_count: 0,
@@ -82,6 +85,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       memMib: options.memMib,
       ttlSeconds: options.ttlSeconds,
       networkPolicy: options.networkPolicy ?? "off",
+      allowPrivateEgress: options.allowPrivateEgress ?? false,
       allowHostCompat: options.allowHostCompat,
       backend: options.backend,
       placement: { id, dir: files.vm },

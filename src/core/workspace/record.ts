@@ -25,6 +25,7 @@ export const WorkspaceRecord = z.object({
   /** The backend chosen at create time; reset recreates the sandbox with the same one. */
   backend: BackendName,
   network_policy: NetworkPolicy,
+  allow_private_egress: z.boolean().default(false),
   created_at: z.string(),
   last_activity_at: z.string(),
   reset_count: z.number().int(),
