@@ -2,11 +2,14 @@
  * The part of bench/network.js that runs inside the lab's pyro-side namespace: it drives the
  * SDK and prints its figures as one JSON line.
  */
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Pyro } from "../dist/index.js";
 import { LAB_HTTP_PORT, LAB_SERVER } from "../test/fixtures/netns-lab.mjs";
 import { median, timeRuns } from "./stats.js";
 
 const quick = process.argv[2] === "quick";
+const UNFILTERED = fileURLToPath(new URL("../netstack/build/pyro-netstack-unfiltered", import.meta.url));
 const BYTES = 100 * 1000 * 1000;
 const HTTP_SERVER = `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>8080,Listen=>16,ReuseAddr=>1) or die; while($c=$s->accept){<$c>; print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 3\\r\\n\\r\\nok\\n"; close $c}'`;
 const PUBLISHED_BYTES = 20 * 1024 * 1024;
@@ -39,13 +42,33 @@ async function get(url) {
   await response.text();
 }
 
-const pyro = new Pyro();
-const ws = await pyro.createWorkspace({ memMib: 1024, networkPolicy: "egress+published-ports" });
-const id = ws.workspace_id;
-try {
-  const rounds = quick ? 2 : 5;
-  const guestMs = [];
+/**
+ * CPU time (user + system, ms) used so far by the workspace's pyro-netstack: the child named
+ * pyro-netstack of the supervisor whose command line names the workspace. Wall time under TCG is
+ * dominated by the emulated guest; this is what the helper itself spends.
+ */
+function helperCpuMs(id) {
+  const ticks = 100; // USER_HZ on Linux
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(pyro-netstack")) continue; // comm is cut to 15 bytes
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (!readFileSync(`/proc/${fields[1]}/cmdline`, "utf8").includes(id)) continue;
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no pyro-netstack found for workspace ${id}`);
+}
+
+/** Medians of the guest's download time and of the helper's CPU time per download. */
+async function guestDownloads(id, rounds) {
+  const times = [];
+  const cpu = [];
   for (let i = 0; i < rounds; i += 1) {
+    const cpuBefore = helperCpuMs(id);
     const run = await pyro.execWorkspace({
       workspaceId: id,
       command: ["bash", "-c", GUEST_DOWNLOAD],
@@ -53,8 +76,42 @@ try {
     });
     const [received, ms] = run.stdout.trim().split(" ").map(Number);
     if (received < BYTES) throw new Error(`guest download got ${received} bytes: ${run.stderr}`);
-    guestMs.push(ms);
+    times.push(ms);
+    cpu.push(helperCpuMs(id) - cpuBefore);
   }
+  return { ms: median(times), cpuMs: median(cpu) };
+}
+
+/**
+ * The same downloads through pyro-netstack-unfiltered (the frame filter compiled out; built by
+ * `make -C netstack unfiltered` for this comparison only), in a workspace of its own that is gone
+ * before the main one starts, so one VM runs at a time.
+ */
+async function unfilteredDownloads(rounds) {
+  const previous = process.env.PYRO_NETSTACK_BIN;
+  process.env.PYRO_NETSTACK_BIN = UNFILTERED;
+  try {
+    const ws = await pyro.createWorkspace({ memMib: 1024, networkPolicy: "egress+published-ports" });
+    try {
+      return await guestDownloads(ws.workspace_id, rounds);
+    } finally {
+      await pyro.deleteWorkspace(ws.workspace_id);
+    }
+  } finally {
+    if (previous === undefined) delete process.env.PYRO_NETSTACK_BIN;
+    else process.env.PYRO_NETSTACK_BIN = previous;
+  }
+}
+
+const pyro = new Pyro();
+const rounds = quick ? 2 : 5;
+// One VM at a time: first the comparison without the filter, in a workspace of the same shape.
+const unfiltered = await unfilteredDownloads(rounds);
+const ws = await pyro.createWorkspace({ memMib: 1024, networkPolicy: "egress+published-ports" });
+const id = ws.workspace_id;
+let figures;
+try {
+  const guest = await guestDownloads(id, rounds);
   const hostMs = await timeRuns(rounds, hostDownload);
   const service = await pyro.startService({
     workspaceId: id,
@@ -76,17 +133,19 @@ try {
     publishedPorts: ["0:8081"],
   });
   const bulkMs = await timeRuns(rounds, () => readThrough(bulk.published_ports[0].host_port));
-  process.stdout.write(
-    `${JSON.stringify({
-      bytes: BYTES,
-      guestDownloadMs: median(guestMs),
-      hostDownloadMs: median(hostMs),
-      publishedMs: median(publishedMs),
-      directMs: median(directMs),
-      publishedBytes: PUBLISHED_BYTES,
-      publishedBulkMs: median(bulkMs),
-    })}\n`,
-  );
+  figures = {
+    bytes: BYTES,
+    guestDownloadMs: guest.ms,
+    helperCpuMs: guest.cpuMs,
+    hostDownloadMs: median(hostMs),
+    publishedMs: median(publishedMs),
+    directMs: median(directMs),
+    publishedBytes: PUBLISHED_BYTES,
+    publishedBulkMs: median(bulkMs),
+  };
 } finally {
   await pyro.deleteWorkspace(id);
 }
+figures.unfilteredDownloadMs = unfiltered.ms;
+figures.unfilteredHelperCpuMs = unfiltered.cpuMs;
+process.stdout.write(`${JSON.stringify(figures)}\n`);

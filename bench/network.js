@@ -1,8 +1,9 @@
 /**
  * Network figures, measured inside a private namespace pair (test/fixtures/netns-lab.mjs) so no
- * packet leaves the machine: a 100 MB download into the guest through pyro-netstack vs the same
- * download on the host side, and an HTTP request through a published port vs one straight to
- * a host server. Needs root (network namespaces); skipped otherwise.
+ * packet leaves the machine: a 100 MB download into the guest through pyro-netstack, with its
+ * frame filter and without it, vs the same download on the host side, and an HTTP request through
+ * a published port vs one straight to a host server. Needs root (network namespaces); skipped
+ * otherwise.
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,8 @@ export async function benchNetwork({ quick }) {
     report("Network", [["skipped", "needs root and iproute2 for network namespaces"]]);
     return;
   }
+  // The frame filter's cost is measured against a copy built without it (never used by pyro).
+  execFileSync("make", ["-s", "-C", fileURLToPath(new URL("../netstack", import.meta.url)), "unfiltered"]);
   const lab = await createLab();
   try {
     const [command, args] = lab.inPyroNamespace(process.execPath, INNER, quick ? "quick" : "full");
@@ -27,6 +30,18 @@ export async function benchNetwork({ quick }) {
       [
         `download ${figures.bytes / 1e6} MB into the guest (median)`,
         `${formatMs(figures.guestDownloadMs)}, ${mbps(figures.bytes, figures.guestDownloadMs)}`,
+      ],
+      [
+        "same download without the frame filter (median)",
+        `${formatMs(figures.unfilteredDownloadMs)}, ${mbps(figures.bytes, figures.unfilteredDownloadMs)}`,
+      ],
+      [
+        "frame filter cost (download time filtered / unfiltered)",
+        `${(figures.guestDownloadMs / figures.unfilteredDownloadMs).toFixed(3)}x (target <= 1.05x)`,
+      ],
+      [
+        "pyro-netstack CPU per download, filtered / unfiltered (median)",
+        `${formatMs(figures.helperCpuMs)} / ${formatMs(figures.unfilteredHelperCpuMs)}`,
       ],
       [
         "same download on the host side (median)",

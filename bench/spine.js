@@ -37,6 +37,7 @@ async function bootToAgent(home, environment, agent) {
       scratch: dir,
     },
     accel: "tcg",
+    network: null,
   };
   await qemuBackend.prepare(spec);
   const started = performance.now();
@@ -77,7 +78,7 @@ export async function benchSpine({ quick, home }) {
     vcpuCount: 1,
     memMib: 512,
     ttlSeconds: 600,
-    network: false,
+    networkPolicy: "off",
     allowHostCompat: false,
   });
   try {

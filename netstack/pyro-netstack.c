@@ -1,31 +1,38 @@
 /* pyro-netstack: the user-mode network of one VM.
  *
- * usage: pyro-netstack --fd N [--mtu BYTES]
+ * usage: pyro-netstack --fd N [--mtu BYTES] [--allow-private-egress]
+ *        pyro-netstack --hardening-report
  *
  * Fd N is a connected stream socket whose other end is QEMU's `-netdev stream`: Ethernet
  * frames, each preceded by its length as a 32-bit big-endian integer. libslirp turns the
  * guest's TCP and UDP into ordinary sockets of this process (NAT) and answers DNS on 10.0.2.3
- * with the host's resolvers. Unlike QEMU's built-in slirp it runs with disable_host_loopback:
- * addresses of the virtual network never lead to services on the host's 127.0.0.1.
+ * with the host's resolvers. Every frame passes the frame filter (frame-filter.h) first: no
+ * packet for the host itself (loopback, its interfaces' addresses, link-local) or for a private
+ * range (unless --allow-private-egress) ever reaches libslirp. libslirp also runs with
+ * disable_host_loopback, so 10.0.2.2 never leads to the host's 127.0.0.1.
  *
- * Guest view: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3. Exits 0 when QEMU closes its
- * end, 1 on a broken stream, 2 on bad usage. */
+ * Once its stack is up the helper hardens itself (hardening.h); --hardening-report does the same
+ * and prints what is in force. Guest view: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3. Exits 0
+ * when QEMU closes its end, 1 on a broken stream or when its supervisor is gone, 2 on bad usage. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <slirp/libslirp.h>
 
+#include "frame-filter.h"
+#include "hardening.h"
+#include "host-addrs.h"
+
 #define MAX_FRAME (65536 + 14)
 #define MAX_POLL 1024
-#define NOBODY 65534
+#define HOST_ADDRS_EVERY_MS 5000
+#define REPORT_EVERY_MS 10000
 
 struct timer {
 	SlirpTimerCb cb;
@@ -42,6 +49,10 @@ static struct {
 	int npfd;
 	uint8_t in[4 + MAX_FRAME];
 	size_t in_len;
+	struct ff_policy policy;
+	int64_t host_addrs_at;
+	uint64_t refused[FF_CLASSES], unreported[FF_CLASSES];
+	int64_t reported_at[FF_CLASSES];
 } ns;
 
 static int64_t now_ns(void)
@@ -174,6 +185,39 @@ static int get_revents(int idx, void *opaque)
 	return out;
 }
 
+#ifndef PYRO_NETSTACK_UNFILTERED
+/* Counts a refusal; one stderr line per class at most every REPORT_EVERY_MS. */
+static void count_refusal(enum ff_class why)
+{
+	int64_t now = now_ns() / 1000000;
+	ns.refused[why]++;
+	ns.unreported[why]++;
+	if (ns.reported_at[why] != 0 && now - ns.reported_at[why] < REPORT_EVERY_MS)
+		return;
+	fprintf(stderr, "pyro-netstack: refused %llu frame(s) from the guest: %s (%llu in all)\n",
+		(unsigned long long)ns.unreported[why], ff_class_name(why), (unsigned long long)ns.refused[why]);
+	ns.unreported[why] = 0;
+	ns.reported_at[why] = now;
+}
+#endif
+
+/* The frame filter: a frame libslirp may see, or a refusal the guest hears about at once. */
+static void input_frame(const uint8_t *frame, size_t len)
+{
+#ifndef PYRO_NETSTACK_UNFILTERED
+	enum ff_class why = ff_check(frame, len, &ns.policy);
+	if (why != FF_PASS) {
+		uint8_t reply[FF_REPLY_MAX];
+		size_t n = ff_reply(frame, len, why, reply);
+		if (n > 0)
+			send_packet(reply, n, NULL);
+		count_refusal(why);
+		return;
+	}
+#endif
+	slirp_input(ns.slirp, frame, (int)len);
+}
+
 /* Feeds every complete frame in the input buffer to libslirp. */
 static void take_frames(void)
 {
@@ -187,7 +231,7 @@ static void take_frames(void)
 		}
 		if (ns.in_len - off < 4 + len)
 			break;
-		slirp_input(ns.slirp, p + 4, (int)len);
+		input_frame(p + 4, len);
 		off += 4 + len;
 	}
 	memmove(ns.in, ns.in + off, ns.in_len - off);
@@ -219,31 +263,45 @@ static uint32_t timer_timeout(uint32_t timeout)
 	return timeout;
 }
 
-/* Nothing here needs root once the sockets can be made: run as nobody. */
-static void drop_privileges(void)
+/* The host's addresses change (DHCP, VPNs, new containers): they are read again periodically. */
+static void refresh_host_addrs(void)
 {
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (getuid() != 0)
+	int64_t now = now_ns() / 1000000;
+	if (ns.host_addrs_at != 0 && now - ns.host_addrs_at < HOST_ADDRS_EVERY_MS)
 		return;
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-		die("drop privileges");
+	ns.host_addrs_at = now;
+	if (host_addrs_refresh(&ns.policy) < 0)
+		fprintf(stderr, "pyro-netstack: reading the host's addresses: %s\n", strerror(errno));
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: pyro-netstack --fd N [--mtu 576..65520] [--allow-private-egress]\n"
+			"       pyro-netstack --hardening-report\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	int fd = -1, mtu = 1500;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--fd"))
-			fd = atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "--mtu"))
-			mtu = atoi(argv[i + 1]);
+	bool report = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--fd") && i + 1 < argc)
+			fd = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
+			mtu = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--allow-private-egress"))
+			ns.policy.allow_private = true;
+		else if (!strcmp(argv[i], "--hardening-report"))
+			report = true;
+		else
+			return usage();
 	}
-	if (fd < 0 || (argc - 1) % 2 != 0 || mtu < 576 || mtu > 65520) {
-		fprintf(stderr, "usage: pyro-netstack --fd N [--mtu 576..65520]\n");
-		return 2;
-	}
+	if ((fd < 0 && !report) || mtu < 576 || mtu > 65520)
+		return usage();
+	pid_t supervisor = getppid();
 	ns.fd = fd;
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+	if (!report && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		die("fd");
 
 	static const SlirpCb callbacks = {
@@ -273,9 +331,23 @@ int main(int argc, char **argv)
 	ns.slirp = slirp_new(&cfg, &callbacks, NULL);
 	if (!ns.slirp)
 		die("slirp_new");
-	drop_privileges();
+	harden(supervisor);
+	refresh_host_addrs();
+	if (report) {
+		hardening_report(stdout);
+#ifdef PYRO_NETSTACK_UNFILTERED
+		printf("frame_filter off\n");
+#else
+		printf("frame_filter on (%zu host addresses refused%s)\n", ns.policy.n_host,
+		       ns.policy.allow_private ? ", private ranges allowed" : "");
+#endif
+		return 0;
+	}
 
 	for (;;) {
+		if (getppid() != supervisor)
+			return 1; /* the parent death signal is the fast path; this is the backstop */
+		refresh_host_addrs();
 		uint32_t timeout = 1000;
 		ns.npfd = 0;
 		int vm = add_poll(fd, SLIRP_POLL_IN, NULL);

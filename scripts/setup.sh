@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils          # the VMM and qcow2 overlays
-  libslirp-dev                        # building pyro-netstack (guest egress)
+  libslirp-dev libseccomp-dev         # building pyro-netstack (guest egress, its seccomp filter)
   iproute2                            # network namespaces for the network tests
   mmdebstrap e2fsprogs lz4 kmod dpkg  # building environments from Debian's archive
   musl-tools make gcc                 # building the static guest agent

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: static checks, the native agent tests, then unit, integration and guest
-# tiers. The guest tier boots real VMs (TCG where KVM cannot run them) and needs debian:12.
+# The whole test suite: static checks, the native agent and frame filter tests, then unit,
+# integration and guest tiers. The guest tier boots real VMs (TCG where KVM cannot run them) and needs debian:12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ step format && npx prettier --check . >/dev/null
 step typecheck && npx tsc -p tsconfig.json --noEmit
 step build && npm run --silent build
 step agent-tests && make -s -C guest test
+step netstack-tests && make -s -C netstack test
 step environment && node dist/cli.js env pull debian:12 >/dev/null && node dist/cli.js env pull debian:12-base >/dev/null
 step vitest
 report=$(mktemp)

@@ -1,4 +1,23 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { processesMentioning } from "./helpers/processes.js";
+
+// Several checkouts may run tests on one machine at once: only this checkout's leftovers count.
+const CHECKOUT = fileURLToPath(new URL("..", import.meta.url));
+
+/** True when the process or one of its ancestors was started from this checkout. */
+function startedHere(pid: number): boolean {
+  for (let current = pid, depth = 0; current > 1 && depth < 8; depth++) {
+    try {
+      if (readFileSync(`/proc/${current}/cmdline`, "utf8").includes(CHECKOUT)) return true;
+      const stat = readFileSync(`/proc/${current}/stat`, "utf8");
+      current = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
 
 /**
  * Test homes live under /tmp/pyro-t-*. After the run, no VMM, agent or supervisor of theirs may
@@ -7,7 +26,7 @@ import { processesMentioning } from "./helpers/processes.js";
 export default function setup(): () => void {
   return () => {
     const leftovers = processesMentioning("/tmp/pyro-t-").concat(processesMentioning("pyro-t-"));
-    const unique = [...new Set(leftovers)].filter((pid) => pid !== process.pid);
+    const unique = [...new Set(leftovers)].filter((pid) => pid !== process.pid && startedHere(pid));
     for (const pid of unique) {
       try {
         process.kill(pid, "SIGKILL");

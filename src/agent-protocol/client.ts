@@ -319,8 +319,7 @@ export class AgentClient {
 
 /** Maps an agent-side error code onto pyro's catalog. */
 function agentError(code: string, message: string): PyroError {
-  if (code === "CWD_NOT_FOUND")
-    return new PyroError("EXEC_FAILED", message, { hint: "Pass an existing --cwd." });
+  if (code === "CWD_NOT_FOUND") return new PyroError("CWD_NOT_FOUND", message);
   if (code === "PROTOCOL_ERROR") return new PyroError("PROTOCOL_ERROR", message);
   if (code === "BAD_FRAME" || code === "BAD_MESSAGE" || code === "VERSION_MISMATCH") {
     return new PyroError("PROTOCOL_ERROR", `${code}: ${message}`);

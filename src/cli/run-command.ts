@@ -20,6 +20,10 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     )
     .option("--ttl-seconds <n>", "VM lifetime cap in seconds (default 600)", integerOption("--ttl-seconds"))
     .option("--network", "give the guest network access")
+    .option(
+      "--allow-private-egress",
+      "let egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10)",
+    )
     .option("--backend <name>", "auto, qemu, firecracker or host")
     .option("--allow-host-compat", "allow running without isolation when no VM can run")
     .option("--json", "print the result as JSON instead of streaming output")
@@ -33,6 +37,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
         timeout_seconds: flags.timeoutSeconds,
         ttl_seconds: flags.ttlSeconds,
         network: flags.network,
+        allow_private_egress: flags.allowPrivateEgress,
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
       });

@@ -15,6 +15,10 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
     .option("--mem-mib <n>", "guest memory in MiB (default 1024)", integerOption("--mem-mib"))
     .option("--ttl-seconds <n>", "lifetime in seconds (default 600)", integerOption("--ttl-seconds"))
     .option("--network", "give the guest network access")
+    .option(
+      "--allow-private-egress",
+      "let egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10)",
+    )
     .option("--backend <name>", "auto, qemu, firecracker or host")
     .option("--allow-host-compat", "allow running without isolation when no VM can run")
     .option("--json", "print JSON")
@@ -25,6 +29,7 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
         mem_mib: flags.memMib,
         ttl_seconds: flags.ttlSeconds,
         network: flags.network,
+        allow_private_egress: flags.allowPrivateEgress,
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
       });

@@ -49,6 +49,10 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .option("--backend <name>", "auto, qemu, firecracker or host")
     .option("--allow-host-compat", "allow running without isolation when no VM can run")
     .option("--network-policy <policy>", "off (default), egress or egress+published-ports")
+    .option(
+      "--allow-private-egress",
+      "let egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10)",
+    )
     .option("--secret <NAME=VALUE>", "a secret (repeatable)", collect)
     .option("--secret-file <NAME=PATH>", "a secret read from a host file (repeatable)", collect)
     .option("--id-only", "print only the new workspace's id")
@@ -65,6 +69,7 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
         backend: flags.backend,
         allow_host_compat: flags.allowHostCompat,
         network_policy: flags.networkPolicy,
+        allow_private_egress: flags.allowPrivateEgress,
         secrets: pairsFrom("--secret", flags.secret as string[] | undefined),
         secret_files: pairsFrom("--secret-file", flags.secretFile as string[] | undefined),
       });
@@ -251,6 +256,11 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .argument("<workspace-id>", "workspace id")
     .option("--patch <text>", "the diff text")
     .option("--patch-file <file>", "host file holding the diff")
+    .option(
+      "--strip <n>",
+      "remove N leading path components, like patch -pN (default: detected)",
+      integerOption("--strip"),
+    )
     .option("--json", "print JSON")
     .action(async (id: string, flags: Flags) => {
       let patch = flags.patch as string | undefined;
@@ -260,13 +270,15 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
       if (patch === undefined) {
         const { readFile } = await import("node:fs/promises");
         patch = await readFile(flags.patchFile as string, "utf8").catch((error: Error) => {
-          throw new PyroError("FILE_NOT_FOUND", `cannot read ${String(flags.patchFile)}: ${error.message}`);
+          throw new PyroError("FILE_NOT_FOUND", `cannot read ${String(flags.patchFile)}: ${error.message}`, {
+            hint: "--patch-file is a path on the host; check it exists and is readable.",
+          });
         });
       }
       setExit(
         await runForCli(
           "workspace_patch_apply",
-          { workspace_id: id, patch },
+          stripUndefined({ workspace_id: id, patch, strip: flags.strip }),
           { json: wantsJson(flags), scope: "workspace-patch" },
         ),
       );
@@ -279,12 +291,19 @@ export function registerWorkspace(program: Command, setExit: (code: number) => v
     .argument("<path>", "path inside /workspace")
     .requiredOption("--output <hostpath>", "host path to create")
     .option("--overwrite", "replace the output path if it exists")
+    .option("--trust-git-metadata", "keep .git hooks and program-running config keys as the guest wrote them")
     .option("--json", "print JSON")
     .action(async (id: string, path: string, flags: Flags) =>
       setExit(
         await runForCli(
           "workspace_export",
-          { workspace_id: id, path, output_path: flags.output, overwrite: flags.overwrite === true },
+          {
+            workspace_id: id,
+            path,
+            output_path: flags.output,
+            overwrite: flags.overwrite === true,
+            trust_git_metadata: flags.trustGitMetadata === true,
+          },
           { json: wantsJson(flags), scope: "workspace-export" },
         ),
       ),

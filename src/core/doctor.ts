@@ -1,5 +1,6 @@
 import { NetworkPolicy } from "./network/policy.js";
 import { networkAvailability } from "./network/plan.js";
+import { netstackHardeningChecks } from "./network/netstack-hardening.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { qemuBinary } from "../backends/qemu/backend.js";
@@ -11,6 +12,7 @@ import {
   resolveInstalled,
 } from "../environments/index.js";
 import { agentBinaryPath } from "./agent-binary.js";
+import { runtimeVerdict, type RuntimeVerdict } from "./doctor-verdict.js";
 import { composeGuestInitrd } from "./guest-initrd.js";
 import { vmmHardeningChecks } from "./doctor-vmm.js";
 import { kvmStatus, type KvmStatus } from "./kvm-probe.js";
@@ -24,7 +26,7 @@ export interface DoctorCheck {
   fix: string | null;
 }
 
-export interface DoctorReport {
+export interface DoctorReport extends RuntimeVerdict {
   platform: { os: string; arch: string; kernel: string; node: string; cpus: number; memory_mib: number };
   checks: DoctorCheck[];
   kvm: KvmStatus;
@@ -173,8 +175,10 @@ export async function runDoctor(): Promise<DoctorReport> {
           "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
         ),
   );
+  checks.push(...netstackHardeningChecks(network.helper));
   const reaped = reapExpired();
   return {
+    ...runtimeVerdict(checks),
     platform: {
       os: platform(),
       arch: arch(),

@@ -2,6 +2,7 @@ import { constants } from "node:os";
 import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
 import { OutputCapture } from "./output-capture.js";
+import { CompiledSecrets, SecretMasker, type SecretValues } from "./secret-masker.js";
 import { connectSupervisor } from "./vm-connection.js";
 import { loadVm } from "./vm-manager.js";
 
@@ -15,8 +16,12 @@ export interface ExecOptions {
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;
   captureLimitBytes?: number;
+  /** Values masked in the output before it is captured or streamed (a workspace's secrets). */
+  secrets?: SecretValues | CompiledSecrets;
   /** Bytes for the command's stdin (streamed with backpressure); without it stdin is /dev/null. */
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
+  /** Kills the command (SIGKILL) when aborted, e.g. once nobody reads its output any more. */
+  abort?: AbortSignal;
 }
 
 export interface ExecOutcome {
@@ -52,6 +57,17 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
   const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
   const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
   const timeoutMs = options.timeoutSeconds * 1000;
+  const secrets = CompiledSecrets.of(options.secrets ?? []);
+  const stdoutMask = new SecretMasker(secrets);
+  const stderrMask = new SecretMasker(secrets);
+  const toStdout = (chunk: Buffer): void | Promise<void> => {
+    stdout.push(chunk);
+    return chunk.length > 0 ? options.onStdout?.(chunk) : undefined;
+  };
+  const toStderr = (chunk: Buffer): void | Promise<void> => {
+    stderr.push(chunk);
+    return chunk.length > 0 ? options.onStderr?.(chunk) : undefined;
+  };
   try {
     const pending = client.exec(
       {
@@ -62,16 +78,14 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
         ...(options.stdin ? { stdin: true } : {}),
       },
       {
-        onStdout: (chunk) => {
-          stdout.push(chunk);
-          return options.onStdout?.(chunk);
-        },
-        onStderr: (chunk) => {
-          stderr.push(chunk);
-          return options.onStderr?.(chunk);
-        },
+        // Masked before anything keeps or shows it: a value split across frames is still caught.
+        onStdout: (chunk) => toStdout(stdoutMask.push(chunk)),
+        onStderr: (chunk) => toStderr(stderrMask.push(chunk)),
       },
     );
+    const kill = (): void => client.signal(pending.stream, SIGKILL);
+    if (options.abort?.aborted === true) kill();
+    options.abort?.addEventListener("abort", kill, { once: true });
     let stdinError: unknown = null;
     if (options.stdin) {
       const stream = pending.stream;
@@ -91,6 +105,8 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
     });
     const status = await Promise.race([pending.result, stuck]).finally(() => clearTimeout(watchdog));
     if (stdinError !== null) throw stdinError;
+    await toStdout(stdoutMask.flush());
+    await toStderr(stderrMask.flush());
     return {
       exit_code: status.timedOut
         ? EXIT_TIMED_OUT

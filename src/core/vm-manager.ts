@@ -13,7 +13,7 @@ import { silentPhases, type PhaseReporter } from "./phases.js";
 import { isOwnProcess } from "../platform/processes.js";
 import type { GuestNetwork } from "../backends/network/guest-network.js";
 import { planGuestNetwork } from "./network/plan.js";
-import { allowsEgress, type NetworkPolicy } from "./network/policy.js";
+import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/policy.js";
 import { checkSocketPath, vmDir, vmsDir } from "./paths.js";
 import { startSupervisor } from "./supervisor/start.js";
 import { connectSupervisor } from "./vm-connection.js";
@@ -26,6 +26,8 @@ export interface CreateVmOptions {
   memMib: number;
   ttlSeconds: number;
   networkPolicy: NetworkPolicy;
+  /** Lets egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10). */
+  allowPrivateEgress?: boolean;
   allowHostCompat: boolean;
   backend?: string | undefined;
   /** One-shot VM owned by this process: torn down when the process goes away. */
@@ -57,8 +59,10 @@ export function loadVm(id: string): VmRecord {
 export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   const onPhase = options.onPhase ?? silentPhases;
   getEnvironmentSpec(options.environment);
+  const allowPrivateEgress = options.allowPrivateEgress ?? false;
+  checkPrivateEgress(options.networkPolicy, allowPrivateEgress);
   const network = allowsEgress(options.networkPolicy);
-  if (network) planGuestNetwork(); // fails early, naming what is missing
+  if (network) planGuestNetwork(allowPrivateEgress); // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
   const wantsGuest = (options.backend ?? process.env.PYRO_BACKEND) !== "host";
   let boot: LaunchSpec["boot"] = null;
@@ -102,6 +106,7 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     mem_mib: options.memMib,
     ttl_seconds: options.ttlSeconds,
     network_policy: options.networkPolicy,
+    allow_private_egress: allowPrivateEgress,
     network_plan: null,
     ephemeral: options.ephemeral ?? false,
     owner_pid: options.ephemeral ? process.pid : null,
@@ -167,7 +172,9 @@ export async function startVm(id: string): Promise<VmRecord> {
     for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`])
       rmSync(stale, { force: true });
     // Planned at each boot: the host's uplink may have changed since the last one.
-    const network = allowsEgress(record.network_policy) ? planGuestNetwork() : null;
+    const network = allowsEgress(record.network_policy)
+      ? planGuestNetwork(record.allow_private_egress)
+      : null;
     updateVmRecord(dir, (r) => {
       r.state = "starting";
       r.network_plan = network;

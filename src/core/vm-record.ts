@@ -30,6 +30,8 @@ export const VmRecord = z.object({
   ttl_seconds: z.number().int(),
   /** Any policy but off gives the guest a network device (policy.ts: allowsEgress). */
   network_policy: NetworkPolicy.default("off"),
+  /** Egress may reach private ranges too (the frame filter refuses them otherwise). */
+  allow_private_egress: z.boolean().default(false),
   /** How the current (or last) boot wired the guest's network; null without one. */
   network_plan: GuestNetwork.nullable().default(null),
   /** One-shot VMs (run, exec) are torn down when their owner process goes away. */

@@ -19,6 +19,7 @@ export interface VmInfo {
   ttl_seconds: number;
   network_enabled: boolean;
   network_policy: VmRecord["network_policy"];
+  allow_private_egress: boolean;
   guest_ip: string | null;
   created_at: string;
   started_at: string | null;
@@ -53,6 +54,7 @@ export function vmInfo(record: VmRecord): VmInfo {
     ttl_seconds: record.ttl_seconds,
     network_enabled: allowsEgress(record.network_policy),
     network_policy: record.network_policy,
+    allow_private_egress: record.allow_private_egress,
     guest_ip: record.network_plan?.address ?? null,
     created_at: record.created_at,
     started_at: record.started_at,

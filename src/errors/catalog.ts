@@ -95,6 +95,10 @@ export const ERROR_CATALOG = {
     exit: 83,
     hint: "Free space on the host filesystem named in the message, or write elsewhere.",
   },
+  CWD_NOT_FOUND: {
+    exit: 84,
+    hint: "Pass a --cwd that is a directory inside /workspace (see `pyro workspace file list ID`).",
+  },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },

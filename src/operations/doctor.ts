@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { runDoctor, type DoctorReport } from "../core/doctor.js";
+import { verdictLine } from "../core/doctor-verdict.js";
 import { defineOperation } from "./types.js";
 
 function renderDoctor(report: DoctorReport): string {
   const lines = [
+    verdictLine(report),
     `platform: ${report.platform.os} ${report.platform.arch}, kernel ${report.platform.kernel}, node ${report.platform.node}, ${report.platform.cpus} CPUs, ${report.platform.memory_mib} MiB`,
   ];
   for (const check of report.checks) {

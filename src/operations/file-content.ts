@@ -1,3 +1,5 @@
+import { CompiledSecrets, maskBytes, maskPrefix } from "../core/secret-masker.js";
+import { maskableSecrets } from "../core/workspace/secrets.js";
 import { kv } from "./workspace-params.js";
 
 export interface FileContent {
@@ -9,7 +11,11 @@ export interface FileContent {
   content: string;
 }
 
-/** File bytes as a result: UTF-8 text when they are text, base64 otherwise (said in `encoding`). */
+/**
+ * File bytes as a result: UTF-8 text when they are text, base64 otherwise (said in `encoding`).
+ * Secret values are masked in the bytes, before any encoding; a read cut short drops a trailing
+ * partial value rather than showing its start.
+ */
 export function fileContent(file: {
   workspace_id: string;
   path: string;
@@ -17,15 +23,17 @@ export function fileContent(file: {
   truncated: boolean;
   content: Buffer;
 }): FileContent {
-  const text = file.content.toString("utf8");
-  const isText = Buffer.from(text, "utf8").equals(file.content) && !file.content.includes(0);
+  const secrets = CompiledSecrets.of(maskableSecrets(file.workspace_id));
+  const content = file.truncated ? maskPrefix(file.content, secrets) : maskBytes(file.content, secrets);
+  const text = content.toString("utf8");
+  const isText = Buffer.from(text, "utf8").equals(content) && !content.includes(0);
   return {
     workspace_id: file.workspace_id,
     path: file.path,
     size: file.size,
     truncated: file.truncated,
     encoding: isText ? "utf8" : "base64",
-    content: isText ? text : file.content.toString("base64"),
+    content: isText ? text : content.toString("base64"),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import { silentPhases } from "../core/phases.js";
 import { PyroError } from "../errors/index.js";
+import { maskDeep } from "../core/secret-masker.js";
+import { maskError, secretsFor } from "./secret-masking.js";
 import type { Operation, OperationContext } from "./types.js";
 
 /** Validates raw input against the operation's schema and runs it. Bad input → INVALID_ARGUMENT. */
@@ -14,11 +16,27 @@ export async function invokeOperation<Output>(
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join(".") || "input"}: ${issue.message}`,
     );
-    throw new PyroError("INVALID_ARGUMENT", `invalid input for ${operation.name}: ${problems.join("; ")}`, {
-      details: {
-        issues: parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+    const error = new PyroError(
+      "INVALID_ARGUMENT",
+      `invalid input for ${operation.name}: ${problems.join("; ")}`,
+      {
+        details: {
+          issues: parsed.error.issues.map((issue) => ({
+            path: issue.path.join("."),
+            message: issue.message,
+          })),
+        },
       },
-    });
+    );
+    throw maskError(error, secretsFor(rawInput));
   }
-  return operation.handler(parsed.data, { onPhase: silentPhases, ...context });
+  // Whatever comes back, result or error, can carry guest output or caller text: secret values
+  // of the workspaces involved are masked here, once for all three surfaces.
+  let output: Output;
+  try {
+    output = await operation.handler(parsed.data, { onPhase: silentPhases, ...context });
+  } catch (error) {
+    throw maskError(error, secretsFor(parsed.data));
+  }
+  return maskDeep(output, secretsFor(parsed.data, output));
 }

@@ -53,6 +53,13 @@ export const networkParam = z
     "Give the guest outbound network access (NAT through the host; the host's own loopback stays unreachable).",
   );
 
+export const allowPrivateEgressParam = z
+  .boolean()
+  .default(false)
+  .describe(
+    "Let egress reach private ranges (10/8, 172.16/12, 192.168/16, 100.64/10), e.g. a LAN service. Needs egress; the host's own addresses stay unreachable.",
+  );
+
 export const allowHostCompatParam = z
   .boolean()
   .default(false)

@@ -6,6 +6,7 @@ import { runInVm, type RunOutcome } from "../core/vm-run.js";
 import { listVms, reapExpired, statusVm, vmInfo, type ReapReport, type VmInfo } from "../core/vm-views.js";
 import {
   allowHostCompatParam,
+  allowPrivateEgressParam,
   commandParam,
   environmentParam,
   memMibParam,
@@ -30,6 +31,7 @@ const vmShape = {
   mem_mib: memMibParam,
   ttl_seconds: ttlSecondsParam,
   network: networkParam,
+  allow_private_egress: allowPrivateEgressParam,
   allow_host_compat: allowHostCompatParam,
   backend: backendParam,
 };
@@ -40,6 +42,7 @@ const createOptions = (input: {
   mem_mib: number;
   ttl_seconds: number;
   network: boolean;
+  allow_private_egress: boolean;
   allow_host_compat: boolean;
   backend?: string | undefined;
 }) => ({
@@ -48,6 +51,7 @@ const createOptions = (input: {
   memMib: input.mem_mib,
   ttlSeconds: input.ttl_seconds,
   networkPolicy: input.network ? ("egress" as const) : ("off" as const),
+  allowPrivateEgress: input.allow_private_egress,
   allowHostCompat: input.allow_host_compat,
   backend: input.backend === "auto" ? undefined : input.backend,
 });
@@ -59,7 +63,7 @@ export function renderVmInfo(info: VmInfo): string {
     `  state           ${info.state}${info.ended ? ` (${info.ended})` : ""}`,
     `  backend         ${info.backend} (accel ${info.accel}, execution_mode ${info.execution_mode})`,
     `  resources       ${info.vcpu_count} vCPU, ${info.mem_mib} MiB`,
-    `  network         ${info.network_policy}`,
+    `  network         ${info.network_policy}${info.allow_private_egress ? " (private ranges allowed)" : ""}`,
     `  created         ${info.created_at}`,
     `  expires         ${info.expires_at} (ttl ${info.ttl_seconds}s)`,
   ];

@@ -8,6 +8,7 @@ import {
   writeWorkspaceFile,
 } from "../core/workspace/files.js";
 import { fileContent, renderFileContent } from "./file-content.js";
+import { renderGitMetadata } from "./git-metadata-render.js";
 import { defineOperation } from "./types.js";
 import { kv, workspaceIdParam, workspacePathParam } from "./workspace-params.js";
 
@@ -87,12 +88,24 @@ export const workspacePatchApply = defineOperation({
     "Apply a unified diff (add, modify, delete files) to /workspace, all or nothing: if any hunk fails, nothing changes and the error names the file and hunk.",
   input: z.object({
     workspace_id: workspaceIdParam,
-    patch: z.string().min(1).describe("The unified diff text (git diff format works)."),
+    patch: z
+      .string()
+      .min(1)
+      .describe("The unified diff text: git diff (a/ b/), diff -ruN dirA dirB, or bare relative paths."),
+    strip: z
+      .number()
+      .int()
+      .min(0)
+      .max(32)
+      .optional()
+      .describe(
+        "Remove this many leading path components from the patch's file names, like patch -pN. Default: found automatically when every path agrees (reported as strip).",
+      ),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch),
+  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch, input.strip),
   render: (output) =>
-    `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted })}`,
+    `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted, strip: output.strip, strip_detected: output.strip_detected })}`,
 });
 
 export const workspaceDiff = defineOperation({
@@ -125,13 +138,27 @@ export const workspaceExport = defineOperation({
     path: workspacePathParam,
     output_path: z.string().min(1).describe("Host path to create (its parent directory must exist)."),
     overwrite: z.boolean().default(false).describe("Replace output_path if it already exists."),
+    trust_git_metadata: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Keep .git hooks and config keys that run programs (core.fsmonitor, filters, aliases, …) as the guest wrote them; by default they are removed.",
+      ),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => exportWorkspace(input.workspace_id, input.path, input.output_path, input.overwrite),
+  handler: (input) =>
+    exportWorkspace(
+      input.workspace_id,
+      input.path,
+      input.output_path,
+      input.overwrite,
+      input.trust_git_metadata,
+    ),
   render: (output) =>
     [
       `[workspace-export] ${kv({ workspace_id: output.workspace_id, path: output.path, output_path: output.output_path, artifact_type: output.artifact_type, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,
       ...output.skipped.map((entry) => `skipped ${entry.path}: ${entry.reason}`),
+      ...renderGitMetadata(output.git_metadata),
     ].join("\n"),
 });
 

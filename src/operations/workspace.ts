@@ -14,6 +14,7 @@ import { listWorkspaces, type WorkspaceInfo } from "../core/workspace/views.js";
 import { reapExpired } from "../core/vm-views.js";
 import {
   allowHostCompatParam,
+  allowPrivateEgressParam,
   commandParam,
   environmentParam,
   memMibParam,
@@ -38,7 +39,7 @@ export function renderWorkspace(info: WorkspaceInfo): string {
     `  state            ${info.state}${info.ended ? ` (${info.ended})` : ""}`,
     `  workspace path   ${info.workspace_path}`,
     `  seed             ${seed}`,
-    `  network policy   ${info.network_policy}${info.guest_ip ? ` (guest address ${info.guest_ip})` : ""}`,
+    `  network policy   ${info.network_policy}${info.allow_private_egress ? ", private ranges allowed" : ""}${info.guest_ip ? ` (guest address ${info.guest_ip})` : ""}`,
     ...(info.published_ports ?? []).map(
       (p) =>
         `  published        ${p.host_address}:${p.host_port} -> guest port ${p.guest_port}${p.service ? ` (${p.service})` : ""}`,
@@ -95,15 +96,17 @@ export const workspaceCreate = defineOperation({
     network_policy: NetworkPolicy.default("off").describe(
       "off: loopback only. egress: outbound NAT and DNS (the host's loopback stays unreachable). egress+published-ports: also lets services publish guest ports on the host's 127.0.0.1.",
     ),
+    allow_private_egress: allowPrivateEgressParam,
   }),
   profiles: ["workspace-core", "workspace-full"],
-  fullProfileOnly: ["secrets", "secret_files", "network_policy"],
+  fullProfileOnly: ["secrets", "secret_files", "network_policy", "allow_private_egress"],
   handler: (input, context) => {
     reapExpired(); // each create also clears what expired, so TTLs hold without a cron job
     return createWorkspace({
       secrets: input.secrets ?? {},
       secretFiles: input.secret_files ?? {},
       networkPolicy: input.network_policy,
+      allowPrivateEgress: input.allow_private_egress,
       environment: input.environment,
       vcpuCount: input.vcpu_count,
       memMib: input.mem_mib,

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Pyro } from "../../src/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
@@ -113,6 +114,57 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
     const failing = await runPyro(["workspace", "exec", id, "--secret-env", "MISSING", "--", "true"]);
     returned.push(failing.stdout, failing.stderr);
 
+    // Guest files holding the value, on a tmpfs inside /workspace so no disk block ever holds it.
+    await pyro(
+      "workspace",
+      "exec",
+      id,
+      "--",
+      'mkdir -p mem && mount -t tmpfs none mem && cat /run/pyro-secrets/TOKEN > mem/leak.txt && touch "mem/name-$(cat /run/pyro-secrets/TOKEN)"',
+    );
+    expect(await pyro("workspace", "file", "read", id, "mem/leak.txt")).toContain("[secret:TOKEN]");
+    await pyro("workspace", "file", "read", id, "mem/leak.txt", "--json");
+    expect(await pyro("workspace", "file", "list", id, "mem", "--json")).toContain("name-[secret:TOKEN]");
+    expect(await pyro("workspace", "diff", id)).toContain("[secret:TOKEN]");
+    await pyro("workspace", "diff", id, "--json");
+    // Caller text: a command line and a cwd holding the value, in history and in errors.
+    await pyro("workspace", "exec", id, "--", `echo ${SECRET} > /dev/null`);
+    expect(await pyro("workspace", "logs", id)).toContain("echo [secret:TOKEN] > /dev/null");
+    for (const args of [
+      ["exec", id, "--cwd", `/etc/${SECRET}`, "--", "true"],
+      ["exec", id, "--cwd", `missing-${SECRET}`, "--", "true"],
+      ["file", "read", id, `missing-${FILE_SECRET}`],
+    ]) {
+      const refused = await runPyro(["workspace", ...args]);
+      returned.push(refused.stdout, refused.stderr);
+      expect(refused.code).not.toBe(0);
+    }
+    // Shell reads at every window size across the value: no window shows any of it.
+    const sdk = new Pyro();
+    const windowShell = await sdk.openShell({ workspaceId: id, secretEnv: ["TOKEN"] });
+    await sdk.writeShell({ workspaceId: id, shellId: windowShell.shell_id, input: 'echo "<$TOKEN>"' });
+    let screen = "";
+    for (let tries = 0; tries < 40 && !screen.includes("<[secret:TOKEN]>"); tries++) {
+      screen = (
+        await sdk.readShell({ workspaceId: id, shellId: windowShell.shell_id, cursor: 0, waitForIdleMs: 300 })
+      ).output;
+    }
+    returned.push(screen);
+    const at = Buffer.from(screen).indexOf("<[secret:TOKEN]>");
+    expect(at).toBeGreaterThanOrEqual(0);
+    for (let window = 1; window <= SECRET.length + 1; window++) {
+      for (let cursor = Math.max(0, at - SECRET.length); cursor < at + 16; cursor += window) {
+        const read = await sdk.readShell({
+          workspaceId: id,
+          shellId: windowShell.shell_id,
+          cursor,
+          maxChars: window,
+        });
+        returned.push(read.output);
+      }
+    }
+    await sdk.closeShell(id, windowShell.shell_id);
+
     const mcp = await connectMcp("workspace-full");
     try {
       for (const [name, args] of [
@@ -120,6 +172,10 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
         ["workspace_exec", { command: "echo $TOKEN", secret_env: ["TOKEN"] }],
         ["service_logs", { service_name: "leaky" }],
         ["workspace_logs", {}],
+        ["workspace_diff", {}],
+        ["workspace_file_read", { path: "mem/leak.txt" }],
+        ["workspace_file_list", { path: "mem" }],
+        ["workspace_exec", { command: "true", cwd: `/etc/${SECRET}` }],
       ] as const) {
         returned.push(JSON.stringify(await mcp.callTool({ name, arguments: { workspace_id: id, ...args } })));
       }
@@ -152,6 +208,14 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
       .split("\n")
       .filter((line) => line !== "");
     expect(holders.sort()).toEqual([join(store, "FILE_TOKEN"), join(store, "TOKEN")]);
+
+    // Last, once the scan is done: a file on the disk itself, read offline from a stopped workspace.
+    await pyro("workspace", "exec", id, "--", "cat /run/pyro-secrets/TOKEN > disk-leak.txt && sync");
+    await pyro("workspace", "stop", id);
+    expect(await pyro("workspace", "disk", "read", id, "/workspace/disk-leak.txt")).toContain(
+      "[secret:TOKEN]",
+    );
+    for (const text of returned) expect(text).not.toContain(SECRET);
     await pyro("workspace", "delete", id);
   });
 });

@@ -109,6 +109,13 @@ describe("stop, start and offline disk tools in a real microVM", () => {
       code: "OUTPUT_EXISTS",
     });
     expect(readFileSync(image, "utf8")).toBe("keep");
+    // A miss on a stopped disk points to the disk listing, which works in this state.
+    await expect(pyro.readWorkspaceDisk({ workspaceId: id, path: "no-such.txt" })).rejects.toMatchObject({
+      code: "FILE_NOT_FOUND",
+      hint: expect.stringContaining(`pyro workspace disk list ${id}`),
+    });
+    const miss = await runPyro(["workspace", "disk", "read", id, "no-such.txt"]);
+    expect(miss.stderr).toContain(`hint: List the stopped disk with \`pyro workspace disk list ${id}`);
     await expect(
       pyro.exportWorkspaceDisk({ workspaceId: id, outputPath: join(scratch, "no-such-dir", "x.img") }),
     ).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
@@ -118,7 +125,7 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     const full = await pyro
       .exportWorkspaceDisk({ workspaceId: id, outputPath: join(tiny, "disk.img") })
       .catch((e: unknown) => e);
-    expect(full).toMatchObject({ code: "EXEC_FAILED", hint: expect.stringContaining("full") });
+    expect(full).toMatchObject({ code: "HOST_DISK_FULL", message: expect.stringContaining(tiny) });
     expect(readdirSync(tiny)).toEqual([]);
     execFileSync("umount", [tiny]);
     await pyro.startWorkspace(id);

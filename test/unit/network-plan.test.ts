@@ -23,6 +23,7 @@ const plan: GuestNetwork = {
   dns: "10.0.2.3",
   mtu: 1500,
   helper: "pyro-netstack",
+  allow_private_egress: false,
 };
 
 describe("guest network plan", () => {
@@ -48,6 +49,13 @@ describe("guest network plan", () => {
 
   it("starts pyro-netstack on the inherited fd with the guest's MTU", () => {
     expect(netstackArgs(plan, 3)).toEqual(["--fd", "3", "--mtu", "1500"]);
+    expect(netstackArgs({ ...plan, allow_private_egress: true }, 3)).toEqual([
+      "--fd",
+      "3",
+      "--mtu",
+      "1500",
+      "--allow-private-egress",
+    ]);
   });
 
   it("parses HOSTPORT:GUESTPORT, and GUESTPORT alone as any host port", () => {

@@ -9,6 +9,8 @@ export const GuestNetwork = z.object({
   dns: z.string().nullable(),
   mtu: z.number().int(),
   helper: z.literal("pyro-netstack"),
+  /** Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) are refused unless this is set. */
+  allow_private_egress: z.boolean().default(false),
 });
 export type GuestNetwork = z.infer<typeof GuestNetwork>;
 

@@ -11,5 +11,6 @@ export function netstackBinary(): string | null {
 
 /** pyro-netstack serves one guest over an inherited socket and quits when it closes. */
 export function netstackArgs(plan: GuestNetwork, fd: number): string[] {
-  return ["--fd", String(fd), "--mtu", String(plan.mtu)];
+  const args = ["--fd", String(fd), "--mtu", String(plan.mtu)];
+  return plan.allow_private_egress ? [...args, "--allow-private-egress"] : args;
 }

@@ -14,6 +14,7 @@ export interface NetworkHelper {
 }
 
 const HELPER_FD = 3;
+const LOG_CAP = 64 * 1024;
 
 /**
  * Starts pyro-netstack for one VM on one end of a socket pair; QEMU gets the other. No socket file is
@@ -32,8 +33,12 @@ export async function startNetworkHelper(spec: LaunchSpec): Promise<NetworkHelpe
   });
   helperEnd.destroy();
   let stderr = "";
+  let logged = 0;
   child.stderr?.on("data", (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString("utf8");
+    // Its refusal counts go to the supervisor's log, bounded however long the VM lives.
+    if (logged < LOG_CAP) process.stderr.write(chunk.subarray(0, LOG_CAP - logged));
+    logged += chunk.length;
   });
   child.once("error", (error) => (stderr += `pyro-netstack: ${error.message}`));
   return { process: child, vmEnd, diagnostics: () => stderr.trim() };

@@ -1,11 +1,11 @@
-import { MAX_COMPONENT_BYTES } from "./limits.js";
+import { MAX_COMPONENT_BYTES, MAX_PATH_DEPTH } from "./limits.js";
 
 /** A tar entry name checked and normalised to a relative path; `""` is the archive root (`.`, `./`). */
 export type ParsedEntryName = { ok: true; path: string } | { ok: false; reason: string };
 
 /**
  * Checks a raw entry name (or hard-link target) and normalises it: no leading `./`, no empty or
- * `.` segments, no trailing `/`. Absolute names, `..` segments, NUL bytes and over-long names are
+ * `.` segments, no trailing `/`. Absolute names, `..` segments, NUL bytes, over-long and over-deep names are
  * refused rather than repaired, because a name that needs repairing was crafted, not produced by tar.
  */
 export function parseEntryName(raw: string, maxNameBytes: number): ParsedEntryName {
@@ -16,6 +16,9 @@ export function parseEntryName(raw: string, maxNameBytes: number): ParsedEntryNa
   if (raw.startsWith("/")) return { ok: false, reason: "absolute name" };
   const segments = raw.split("/").filter((segment) => segment !== "" && segment !== ".");
   if (segments.includes("..")) return { ok: false, reason: "name contains a '..' segment" };
+  if (segments.length > MAX_PATH_DEPTH) {
+    return { ok: false, reason: `name is nested more than ${MAX_PATH_DEPTH} levels deep` };
+  }
   if (segments.some((segment) => Buffer.byteLength(segment) > MAX_COMPONENT_BYTES)) {
     return { ok: false, reason: `a path component is longer than ${MAX_COMPONENT_BYTES} bytes` };
   }
@@ -26,16 +29,6 @@ export function parseEntryName(raw: string, maxNameBytes: number): ParsedEntryNa
 export function parentPath(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash === -1 ? "" : path.slice(0, slash);
-}
-
-/** The nearest proper ancestor of `path` that is one of `symlinks`, if any. */
-export function symlinkAncestor(path: string, symlinks: ReadonlyMap<string, string>): string | undefined {
-  if (symlinks.size === 0) return undefined;
-  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
-    const ancestor = path.slice(0, slash);
-    if (symlinks.has(ancestor)) return ancestor;
-  }
-  return undefined;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { mkdir, rm } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { PyroError } from "../../errors/index.js";
+import { CapBudget, EXPORT_BYTES } from "./caps.js";
 import { parseEntryName, relativeToExport } from "./entry-names.js";
-import { DEFAULT_TAR_LIMITS, type TarLimits } from "./limits.js";
+import { HostSpaceGuard } from "./host-space.js";
+import { currentTarLimits, type TarLimits } from "./limits.js";
 import { writeNewFile } from "./new-file.js";
 import { checkOutputPath, placeOutput, stagingPathFor } from "./output-placement.js";
 import { StagingTree } from "./staging-tree.js";
@@ -19,6 +21,8 @@ export interface ExtractOptions {
   /** Replace an existing output (atomically); without it an existing output is OUTPUT_EXISTS. */
   overwrite?: boolean;
   limits?: TarLimits;
+  /** Runs on the finished staging copy before it is placed at the output (e.g. git-metadata.ts). */
+  beforePlace?: (staged: string, artifactType: ArtifactType) => Promise<void>;
 }
 
 export interface ExtractResult {
@@ -45,22 +49,38 @@ export async function extractGuestTar(
   options: ExtractOptions,
 ): Promise<ExtractResult> {
   const output = resolve(outputPath);
-  const limits = options.limits ?? DEFAULT_TAR_LIMITS;
+  const limits = options.limits ?? currentTarLimits();
   const overwrite = options.overwrite ?? false;
   const root = exportedRoot(options.root, limits);
   await checkOutputPath(output, overwrite);
+  const space = new HostSpaceGuard(dirname(output), "the export");
+  await space.start();
   const staged = stagingPathFor(output, "export");
+  const sink: FileSink = { budget: new CapBudget(EXPORT_BYTES), space };
   try {
     const result =
       options.expect === "file"
-        ? await extractFile(readTarEntries(source, limits), staged, root, limits)
-        : await extractDirectory(readTarEntries(source, limits), staged, root, limits);
+        ? await extractFile(readTarEntries(source, limits), staged, root, limits, sink)
+        : await extractDirectory(readTarEntries(source, limits), staged, root, limits, sink);
+    await options.beforePlace?.(staged, result.artifact_type);
     await placeOutput(staged, output, overwrite);
     return result;
   } catch (error) {
     await rm(staged, { recursive: true, force: true });
-    throw error;
+    throw space.translate(error);
   }
+}
+
+/** What every file written is counted against: the export's byte cap and the host's free space. */
+interface FileSink {
+  budget: CapBudget;
+  space: HostSpaceGuard;
+}
+
+/** Refuses a file before any of it is written when its declared size breaks the cap or the disk. */
+async function admitFile(sink: FileSink, entry: TarEntry): Promise<void> {
+  sink.budget.take(entry.size, `${JSON.stringify(entry.name)} brings it past the limit`);
+  await sink.space.willWrite(entry.size);
 }
 
 async function extractFile(
@@ -68,6 +88,7 @@ async function extractFile(
   staged: string,
   root: string,
   limits: TarLimits,
+  sink: FileSink,
 ): Promise<ExtractResult> {
   const result: ExtractResult = { artifact_type: "file", entry_count: 0, bytes_written: 0, skipped: [] };
   for await (const entry of entries) {
@@ -78,6 +99,7 @@ async function extractFile(
       continue;
     }
     if (entry.kind !== "file") throw notExpected(root, entry, "file");
+    await admitFile(sink, entry);
     result.bytes_written = await writeNewFile(staged, entry.body, entry.mode);
     result.entry_count = 1;
   }
@@ -90,10 +112,11 @@ async function extractDirectory(
   staged: string,
   root: string,
   limits: TarLimits,
+  sink: FileSink,
 ): Promise<ExtractResult> {
   const result: ExtractResult = { artifact_type: "directory", entry_count: 0, bytes_written: 0, skipped: [] };
   await mkdir(staged, 0o700);
-  const tree = new StagingTree(staged);
+  const tree = new StagingTree(staged, limits.maxEntries);
   let sawRoot = false;
   for await (const entry of entries) {
     const path = exportRelativePath(entry, root, limits, result.skipped);
@@ -112,6 +135,7 @@ async function extractDirectory(
         problem = await tree.addDirectory(path, entry.mode);
         break;
       case "file": {
+        await admitFile(sink, entry);
         const written = await tree.addFile(path, entry.mode, entry.body);
         problem = written.skipped;
         result.bytes_written += written.bytes;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { parseEntryName } from "./entry-names.js";
-import { DEFAULT_TAR_LIMITS, MAX_TEXT_FILE_BYTES, type TarLimits } from "./limits.js";
+import { currentTarLimits, MAX_TEXT_FILE_BYTES, type TarLimits } from "./limits.js";
 import { readTarEntries, type TarEntry } from "./tar-entries.js";
 import { textOf } from "./text-content.js";
 
@@ -39,7 +39,7 @@ const DEFAULT_MAX_TEXT_BYTES = 64 * 1024 * 1024;
  * Files are streamed: only a text candidate (≤ 512 KiB) is ever held whole.
  */
 export async function indexTar(source: AsyncIterable<Buffer>, options: IndexOptions = {}): Promise<TarIndex> {
-  const limits = options.limits ?? DEFAULT_TAR_LIMITS;
+  const limits = options.limits ?? currentTarLimits();
   const keepText = options.keepText ?? (() => true);
   let textBudget = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
   const index: TarIndex = new Map();

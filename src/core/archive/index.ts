@@ -25,3 +25,14 @@ export { packDirectory, packFile, type PackedSource } from "./pack.js";
 export { archiveStream, inspectSource, type SourceInfo, type SourceKind } from "./source.js";
 export { validateArchive, type ArchiveContents } from "./validate-archive.js";
 export type { SkippedEntry } from "./walk-tree.js";
+export {
+  ARCHIVE_ENTRIES,
+  CapBudget,
+  capValue,
+  EXPORT_BYTES,
+  limitExceeded,
+  SEED_BYTES,
+  SNAPSHOT_BYTES,
+  type Cap,
+} from "./caps.js";
+export { ensureHostSpace, HOST_DISK_RESERVE_BYTES, HostSpaceGuard } from "./host-space.js";

@@ -1,3 +1,5 @@
+import { ARCHIVE_ENTRIES, capValue } from "./caps.js";
+
 /** Bounds applied to every tar stream read on the host; guest streams are hostile. */
 export interface TarLimits {
   /** Entries per archive (directories, files, links, everything). */
@@ -14,8 +16,16 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxTotalNameBytes: 256 * 1024 * 1024,
 };
 
+/** The limits in force now: the entry count can be raised with PYRO_MAX_ARCHIVE_ENTRIES. */
+export function currentTarLimits(): TarLimits {
+  return { ...DEFAULT_TAR_LIMITS, maxEntries: capValue(ARCHIVE_ENTRIES) };
+}
+
 /** Bytes in one path component; longer names fail on Linux file systems anyway. */
 export const MAX_COMPONENT_BYTES = 255;
+
+/** Components in one entry name: deeper trees are refused (each level is a directory to create). */
+export const MAX_PATH_DEPTH = 256;
 
 /** Pax headers larger than this are not parsed (and their entry is refused or skipped). */
 export const MAX_PAX_HEADER_BYTES = 64 * 1024;

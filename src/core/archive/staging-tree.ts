@@ -1,35 +1,55 @@
 import { chmod, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { symlinkAncestor } from "./entry-names.js";
-import { symlinkEscapes } from "./symlink-resolution.js";
+import { PyroError } from "../../errors/index.js";
+import { SymlinkSet } from "./symlink-resolution.js";
 import type { SkippedEntry } from "./walk-tree.js";
+import { exportedDirectoryMode } from "./export-modes.js";
 import { writeNewFile } from "./new-file.js";
+
+/** One path of the tree: what was written there, and what lies below it. */
+interface TreeNode {
+  kind: "file" | "directory" | "symlink";
+  readonly children: Map<string, TreeNode>;
+}
+
+interface DeferredLink {
+  readonly path: string;
+  readonly target: string;
+  readonly name: string;
+}
 
 /**
  * A directory tree being rebuilt from hostile entries inside a fresh staging directory that only
  * this object writes to. Every directory in it was created here, and symlinks are only created by
  * `finish`, after all files, so no file or directory is ever written through a symlink.
  * Each `add…` returns why it skipped the entry, or undefined when the entry was written.
+ *
+ * Paths are kept as a tree of components, so each entry costs work linear in its name; every
+ * directory created (implied parents included) counts against `maxEntries`.
  */
 export class StagingTree {
-  private readonly kinds = new Map<string, "file" | "directory">([["", "directory"]]);
-  private readonly directoryModes = new Map<string, number>();
-  private readonly symlinks = new Map<string, string>();
-  private readonly symlinkNames = new Map<string, string>();
+  private readonly top: TreeNode = { kind: "directory", children: new Map() };
+  private readonly directoryModes: Array<{ path: string; depth: number; mode: number }> = [];
+  private readonly links: DeferredLink[] = [];
+  private readonly deferred = new SymlinkSet();
+  private created = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly maxEntries: number,
+  ) {}
 
   setRootMode(mode: number): void {
-    this.directoryModes.set("", mode);
+    this.directoryModes.push({ path: "", depth: 0, mode });
   }
 
   async addDirectory(path: string, mode: number): Promise<string | undefined> {
-    const problem =
-      (await this.prepareParents(path)) ??
-      (this.kinds.get(path) === "file" ? "a file has this name" : undefined);
-    if (problem !== undefined) return problem;
-    if (!this.kinds.has(path)) await this.makeDirectory(path);
-    this.directoryModes.set(path, mode);
+    const placed = await this.place(path);
+    if (typeof placed === "string") return placed;
+    const existing = placed.parent.children.get(placed.name);
+    if (existing !== undefined && existing.kind !== "directory") return "a file has this name";
+    if (existing === undefined) await this.makeDirectory(placed.parent, placed.name, path);
+    this.directoryModes.push({ path, depth: placed.depth, mode });
     return undefined;
   }
 
@@ -38,18 +58,19 @@ export class StagingTree {
     mode: number,
     body: AsyncIterable<Buffer>,
   ): Promise<{ skipped?: string; bytes: number }> {
-    const problem =
-      (await this.prepareParents(path)) ??
-      (this.kinds.has(path) ? "an earlier entry has this name" : undefined);
-    if (problem !== undefined) return { skipped: problem, bytes: 0 };
-    this.kinds.set(path, "file");
+    const placed = await this.place(path);
+    if (typeof placed === "string") return { skipped: placed, bytes: 0 };
+    if (placed.parent.children.has(placed.name))
+      return { skipped: "an earlier entry has this name", bytes: 0 };
+    placed.parent.children.set(placed.name, { kind: "file", children: new Map() });
+    this.count();
     return { bytes: await writeNewFile(join(this.root, path), body, mode) };
   }
 
   /** Symlinks are only recorded here (`name` is the entry's name, for reports); `finish` creates them. */
   deferSymlink(path: string, target: string, name: string): void {
-    this.symlinks.set(path, target);
-    this.symlinkNames.set(path, name);
+    this.links.push({ path, target, name });
+    this.deferred.add(path, target);
   }
 
   /**
@@ -59,52 +80,91 @@ export class StagingTree {
    */
   async finish(): Promise<{ skipped: SkippedEntry[]; symlinks_created: number }> {
     const skipped: SkippedEntry[] = [];
-    const candidates = new Map(this.symlinks);
-    const skip = (path: string, reason: string): void => {
-      skipped.push({ path: this.symlinkNames.get(path) ?? path, reason });
-      candidates.delete(path);
-    };
-    for (const path of this.symlinks.keys()) {
-      const ancestor = symlinkAncestor(path, this.symlinks);
-      if (this.kinds.has(path)) skip(path, "a file or directory has this name");
-      else if (ancestor !== undefined) skip(path, `it is below the symlink ${JSON.stringify(ancestor)}`);
+    // The first link of a name wins, as in the file system; later ones are skipped.
+    const candidates: DeferredLink[] = [];
+    const seen = new Set<string>();
+    for (const link of this.links) {
+      const above = this.deferred.linkAbove(link.path);
+      if (above !== undefined)
+        skipped.push({ path: link.name, reason: `it is below the symlink ${JSON.stringify(above)}` });
+      else if (this.lookup(link.path) !== undefined || seen.has(link.path))
+        skipped.push({ path: link.name, reason: "a file or directory has this name" });
+      else {
+        seen.add(link.path);
+        candidates.push(link);
+      }
     }
-    // Decided against the full set at once: a link resolving through an escaping link escapes too.
-    const escaping = [...candidates].filter(([path, target]) => symlinkEscapes(path, target, candidates));
-    for (const [path, target] of escaping) {
-      const where = target.startsWith("/") ? "is absolute" : "leaves the exported tree";
-      skip(path, `its target ${JSON.stringify(target)} ${where}`);
+    // Decided against the candidates at once: a link resolving through an escaping link escapes too.
+    const kept = new SymlinkSet();
+    for (const link of candidates) kept.add(link.path, link.target);
+    let created = 0;
+    for (const link of candidates) {
+      if (kept.escapes(link.path)) {
+        const where = link.target.startsWith("/") ? "is absolute" : "leaves the exported tree";
+        skipped.push({ path: link.name, reason: `its target ${JSON.stringify(link.target)} ${where}` });
+        continue;
+      }
+      const placed = await this.place(link.path);
+      if (typeof placed === "string") {
+        skipped.push({ path: link.name, reason: placed });
+        continue;
+      }
+      await symlink(link.target, join(this.root, link.path));
+      placed.parent.children.set(placed.name, { kind: "symlink", children: new Map() });
+      created += 1;
     }
-    for (const [path, target] of candidates) {
-      const problem = await this.prepareParents(path);
-      if (problem === undefined) await symlink(target, join(this.root, path));
-      else skip(path, problem);
-    }
-    const deepestFirst = [...this.directoryModes].sort(([a], [b]) => depth(b) - depth(a));
-    for (const [path, mode] of deepestFirst) await chmod(join(this.root, path), mode & 0o777);
-    return { skipped, symlinks_created: candidates.size };
+    const deepestFirst = [...this.directoryModes].sort((a, b) => b.depth - a.depth);
+    for (const { path, mode } of deepestFirst)
+      await chmod(join(this.root, path), exportedDirectoryMode(mode));
+    return { skipped, symlinks_created: created };
   }
 
-  /** Creates missing parent directories; says why not when a parent is a file or a symlink. */
-  private async prepareParents(path: string): Promise<string | undefined> {
-    const linkAncestor = symlinkAncestor(path, this.symlinks);
-    if (linkAncestor !== undefined) return `it is below the symlink ${JSON.stringify(linkAncestor)}`;
-    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
-      const parent = path.slice(0, slash);
-      const kind = this.kinds.get(parent);
-      if (kind === "file") return `its parent ${JSON.stringify(parent)} is a file`;
-      if (kind === undefined) await this.makeDirectory(parent);
-    }
-    return undefined;
+  private lookup(path: string): TreeNode | undefined {
+    let node: TreeNode | undefined = this.top;
+    for (const segment of path.split("/")) node = node?.children.get(segment);
+    return node;
   }
 
-  private async makeDirectory(path: string): Promise<void> {
+  /**
+   * Creates the missing parent directories of `path` and returns its parent node; says why not
+   * when a parent is a file or a symlink.
+   */
+  private async place(path: string): Promise<{ parent: TreeNode; name: string; depth: number } | string> {
+    const linkAbove = this.deferred.linkAbove(path);
+    if (linkAbove !== undefined) return `it is below the symlink ${JSON.stringify(linkAbove)}`;
+    const segments = path.split("/");
+    let node = this.top;
+    for (let index = 0; index < segments.length - 1; index += 1) {
+      const segment = segments[index] as string;
+      const child = node.children.get(segment);
+      if (child === undefined) {
+        node = await this.makeDirectory(node, segment, segments.slice(0, index + 1).join("/"));
+        continue;
+      }
+      const parent = JSON.stringify(segments.slice(0, index + 1).join("/"));
+      if (child.kind === "file") return `its parent ${parent} is a file`;
+      if (child.kind === "symlink") return `it is below the symlink ${parent}`;
+      node = child;
+    }
+    return { parent: node, name: segments[segments.length - 1] as string, depth: segments.length };
+  }
+
+  private async makeDirectory(parent: TreeNode, name: string, path: string): Promise<TreeNode> {
+    this.count();
     // Writable until finish() applies the mode of the directory's own entry, if it has one.
     await mkdir(join(this.root, path), 0o755);
-    this.kinds.set(path, "directory");
+    const node: TreeNode = { kind: "directory", children: new Map() };
+    parent.children.set(name, node);
+    return node;
   }
-}
 
-function depth(path: string): number {
-  return path === "" ? -1 : path.split("/").length;
+  private count(): void {
+    this.created += 1;
+    if (this.created > this.maxEntries) {
+      throw new PyroError("LIMIT_EXCEEDED", `The export holds more than ${this.maxEntries} entries.`, {
+        hint: "Raise PYRO_MAX_ARCHIVE_ENTRIES, or export a smaller directory.",
+        details: { limit: "PYRO_MAX_ARCHIVE_ENTRIES", value: this.maxEntries },
+      });
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import { Parser, type ReadEntry } from "tar";
 import { PyroError } from "../../errors/index.js";
-import { DEFAULT_TAR_LIMITS, MAX_PAX_HEADER_BYTES, type TarLimits } from "./limits.js";
+import { ARCHIVE_ENTRIES, limitExceeded } from "./caps.js";
+import { currentTarLimits, MAX_PAX_HEADER_BYTES, type TarLimits } from "./limits.js";
 
 export type TarEntryKind = "file" | "directory" | "symlink" | "hardlink" | "device" | "fifo" | "other";
 
@@ -41,7 +42,7 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
  */
 export async function* readTarEntries(
   source: AsyncIterable<Buffer>,
-  limits: TarLimits = DEFAULT_TAR_LIMITS,
+  limits: TarLimits = currentTarLimits(),
 ): AsyncGenerator<TarEntry, void, undefined> {
   const parser = new Parser({
     strict: true,
@@ -92,7 +93,7 @@ export async function* readTarEntries(
       entryCount += 1;
       nameBytes += Buffer.byteLength(entry.path) + Buffer.byteLength(entry.linkpath ?? "");
       if (entryCount > limits.maxEntries) {
-        throw new PyroError("ARCHIVE_UNSAFE", `The archive holds more than ${limits.maxEntries} entries.`);
+        throw limitExceeded(ARCHIVE_ENTRIES, limits.maxEntries);
       }
       if (nameBytes > limits.maxTotalNameBytes) {
         throw new PyroError(

@@ -1,8 +1,9 @@
 import { PyroError } from "../../errors/index.js";
-import { parseEntryName, symlinkAncestor } from "./entry-names.js";
-import { DEFAULT_TAR_LIMITS, type TarLimits } from "./limits.js";
+import { CapBudget, SEED_BYTES } from "./caps.js";
+import { parseEntryName } from "./entry-names.js";
+import { currentTarLimits, type TarLimits } from "./limits.js";
 import { archiveStream } from "./source.js";
-import { symlinkEscapes } from "./symlink-resolution.js";
+import { SymlinkSet } from "./symlink-resolution.js";
 import { readTarEntries, type TarEntry } from "./tar-entries.js";
 
 export interface ArchiveContents {
@@ -17,40 +18,51 @@ export interface ArchiveContents {
  * is unpacked into: absolute or `..` names, NUL bytes or over-long names, devices, FIFOs, entry
  * types this reader does not know, hard links to a place outside the tree, entries stored below a
  * symlink of the archive, or symlinks that resolve outside the tree (following the archive's other
- * symlinks). Nothing is written anywhere; call it before streaming the archive to the guest.
+ * symlinks). Files adding up to more than PYRO_MAX_SEED_BYTES, or more entries than
+ * PYRO_MAX_ARCHIVE_ENTRIES, are LIMIT_EXCEEDED. Nothing is written anywhere; call it before
+ * streaming the archive to the guest.
  */
 export async function validateArchive(
   path: string,
-  limits: TarLimits = DEFAULT_TAR_LIMITS,
+  limits: TarLimits = currentTarLimits(),
 ): Promise<ArchiveContents> {
-  const symlinks = new Map<string, string>();
+  const symlinks = new SymlinkSet();
+  const linkPaths: Array<{ path: string; target: string }> = [];
+  const bytes = new CapBudget(SEED_BYTES);
   let entryCount = 0;
-  let bytes = 0;
   for await (const entry of readTarEntries(archiveStream(path), limits)) {
     const refuse = (reason: string): PyroError => unsafeEntry(path, entry.name, reason);
     const parsed = parseEntryName(entry.name, limits.maxNameBytes);
     if (!parsed.ok) throw refuse(parsed.reason);
-    const throughLink = symlinkAncestor(parsed.path, symlinks);
+    const throughLink = symlinks.linkAbove(parsed.path);
     if (throughLink !== undefined)
       throw refuse(`it is stored below the symlink ${JSON.stringify(throughLink)}`);
     const problem = entryProblem(entry, parsed.path, symlinks, limits);
     if (problem !== undefined) throw refuse(problem);
-    if (entry.kind === "symlink") symlinks.set(parsed.path, entry.linkTarget ?? "");
-    if (entry.kind === "file") bytes += entry.size;
+    if (entry.kind === "symlink") {
+      symlinks.add(parsed.path, entry.linkTarget ?? "");
+      linkPaths.push({ path: parsed.path, target: entry.linkTarget ?? "" });
+    }
+    // Declared sizes are counted before the data is read: a huge claimed size is refused at once.
+    if (entry.kind === "file") bytes.take(entry.size, `${JSON.stringify(entry.name)} brings ${path} past it`);
     entryCount += 1;
   }
-  for (const [linkPath, target] of symlinks) {
-    if (symlinkEscapes(linkPath, target, symlinks)) {
-      throw unsafeEntry(path, linkPath, `its symlink target ${JSON.stringify(target)} leaves the archive`);
+  for (const link of linkPaths) {
+    if (symlinks.escapes(link.path)) {
+      throw unsafeEntry(
+        path,
+        link.path,
+        `its symlink target ${JSON.stringify(link.target)} leaves the archive`,
+      );
     }
   }
-  return { entry_count: entryCount, bytes };
+  return { entry_count: entryCount, bytes: bytes.total };
 }
 
 function entryProblem(
   entry: TarEntry,
   path: string,
-  symlinks: ReadonlyMap<string, string>,
+  symlinks: SymlinkSet,
   limits: TarLimits,
 ): string | undefined {
   switch (entry.kind) {
@@ -69,7 +81,7 @@ function entryProblem(
       // Hard-link targets are names of the archive, relative to its root.
       const target = parseEntryName(entry.linkTarget ?? "", limits.maxNameBytes);
       if (!target.ok || target.path === "") return "its hard-link target leaves the archive";
-      const throughLink = symlinkAncestor(target.path, symlinks);
+      const throughLink = symlinks.linkAbove(target.path);
       return throughLink === undefined
         ? undefined
         : `its hard-link target is below the symlink ${JSON.stringify(throughLink)}`;

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
-import { symlinkEscapes } from "./symlink-resolution.js";
+import { SymlinkSet } from "./symlink-resolution.js";
 
 export interface SkippedEntry {
   path: string;
@@ -24,7 +24,8 @@ export interface TreeListing {
  */
 export async function listTree(root: string): Promise<TreeListing> {
   const listing: TreeListing = { paths: [], entry_count: 0, bytes: 0, skipped: [] };
-  const symlinks = new Map<string, string>();
+  const symlinks = new SymlinkSet();
+  const links: Array<{ path: string; target: string }> = [];
   const pending = [""];
   for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
     // Synchronous calls: for trees of many small files they are several times faster than awaiting each.
@@ -34,8 +35,11 @@ export async function listTree(root: string): Promise<TreeListing> {
       const path = directory === "" ? name : `${directory}/${name}`;
       const stats = lstatSync(join(root, path));
       if (stats.isDirectory()) subdirectories.push(path);
-      else if (stats.isSymbolicLink()) symlinks.set(path, readlinkSync(join(root, path)));
-      else if (stats.isFile()) listing.bytes += stats.size;
+      else if (stats.isSymbolicLink()) {
+        const target = readlinkSync(join(root, path));
+        symlinks.add(path, target);
+        links.push({ path, target });
+      } else if (stats.isFile()) listing.bytes += stats.size;
       else {
         listing.skipped.push({ path, reason: "not a regular file, directory or symlink" });
         continue;
@@ -43,11 +47,13 @@ export async function listTree(root: string): Promise<TreeListing> {
       listing.paths.push(path);
       listing.entry_count += 1;
     }
-    // Reversed so the stack pops them in sorted order.
-    pending.push(...subdirectories.reverse());
+    // Reversed so the stack pops them in sorted order; one at a time, as a spread of a huge
+    // directory's list would overflow the call stack.
+    for (let index = subdirectories.length - 1; index >= 0; index -= 1)
+      pending.push(subdirectories[index] as string);
   }
-  for (const [path, target] of symlinks) {
-    if (symlinkEscapes(path, target, symlinks)) {
+  for (const { path, target } of links) {
+    if (symlinks.escapes(path)) {
       throw new PyroError(
         "ARCHIVE_UNSAFE",
         `The symlink ${join(root, path)} points to ${JSON.stringify(target)}, outside ${root}.`,

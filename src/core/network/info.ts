@@ -7,6 +7,8 @@ export interface NetworkInfo {
   vm_id: string;
   policy: NetworkPolicy;
   network_enabled: boolean;
+  /** Private ranges reachable (--allow-private-egress); host-local addresses never are. */
+  allow_private_egress: boolean;
   interfaces: string[];
   guest_ip: string | null;
   prefix_length: number | null;
@@ -29,6 +31,7 @@ export async function networkInfo(vmId: string): Promise<NetworkInfo> {
     vm_id: record.id,
     policy: record.network_policy,
     network_enabled: enabled,
+    allow_private_egress: record.allow_private_egress,
     interfaces: enabled ? ["lo", "eth0"] : ["lo"],
     guest_ip: plan?.address ?? null,
     prefix_length: plan?.prefix_length ?? null,
@@ -45,6 +48,11 @@ export function renderNetworkInfo(info: NetworkInfo): string {
     `VM ${info.vm_id}: network policy ${info.policy}`,
     `  interfaces      ${info.interfaces.join(", ")}`,
   ];
+  if (info.network_enabled) {
+    lines.push(
+      `  private ranges  ${info.allow_private_egress ? "reachable (--allow-private-egress)" : "refused"}`,
+    );
+  }
   if (info.guest_ip !== null) {
     lines.push(
       `  guest address   ${info.guest_ip}/${info.prefix_length} via ${info.gateway} (mtu ${info.mtu})`,

@@ -30,17 +30,22 @@ export function networkAvailability(): NetworkAvailability {
       : `host uplink ${route.interface} via ${route.gateway}`;
   return {
     egress: true,
-    reason: `user-mode NAT by pyro-netstack (libslirp, the host's loopback not reachable); ${uplink}`,
+    reason: `user-mode NAT by pyro-netstack (libslirp behind a frame filter: no host-local or private destination); ${uplink}`,
     helper,
   };
 }
 
-export function planGuestNetwork(): GuestNetwork {
+export function planGuestNetwork(allowPrivateEgress: boolean): GuestNetwork {
   const availability = networkAvailability();
   if (!availability.egress) {
     throw new PyroError("NETWORK_UNAVAILABLE", `guest networking is not available: ${availability.reason}`, {
       hint: "Run `pyro doctor` to see what networking this host offers, or use network policy off.",
     });
   }
-  return { ...VIRTUAL_NETWORK, mtu: GUEST_MTU, helper: "pyro-netstack" };
+  return {
+    ...VIRTUAL_NETWORK,
+    mtu: GUEST_MTU,
+    helper: "pyro-netstack",
+    allow_private_egress: allowPrivateEgress,
+  };
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ExecRequest } from "../../agent-protocol/messages.js";
+import { readSecretValues } from "../secret-values.js";
 import { boundedText } from "./bounded-text.js";
 import { controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import { ManagedProcess, type ManagedInfo } from "./managed.js";
@@ -8,7 +9,14 @@ import type { StreamRouter } from "./router.js";
 
 /** Requests a local client sends to the supervisor (not to the guest). */
 export type ControlRequest =
-  | { op: "start"; kind: ManagedInfo["kind"]; name: string; request: ExecRequest }
+  | {
+      op: "start";
+      kind: ManagedInfo["kind"];
+      name: string;
+      request: ExecRequest;
+      /** A secret store folder: its values are masked in the output before it is kept. */
+      mask_dir?: string;
+    }
   | { op: "write"; id: string }
   | {
       op: "read";
@@ -141,9 +149,17 @@ export class ControlHandler {
     if (this.processes.size >= MAX_MANAGED) {
       return { ok: false, code: "LIMIT", message: `at most ${MAX_MANAGED} shells and services per VM` };
     }
-    const process = new ManagedProcess(router, request.kind, request.name, request.request, (info) => {
-      if (info.kind === "service") this.ports.releaseOwner(info.name);
-    });
+    const secrets = readSecretValues(request.mask_dir ?? "");
+    const process = new ManagedProcess(
+      router,
+      request.kind,
+      request.name,
+      request.request,
+      (info) => {
+        if (info.kind === "service") this.ports.releaseOwner(info.name);
+      },
+      secrets,
+    );
     this.processes.set(process.info.id, process);
     return { ok: true, info: process.info };
   }

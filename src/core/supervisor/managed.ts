@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { MessageType } from "../../agent-protocol/constants.js";
 import type { Frame } from "../../agent-protocol/frame.js";
 import { decode, encode, type ExecRequest } from "../../agent-protocol/messages.js";
+import { CompiledSecrets, SecretMasker, maskString, type SecretValues } from "../secret-masker.js";
 import { boundedText } from "./bounded-text.js";
 import { OutputRing } from "./output-ring.js";
 import type { StreamRouter } from "./router.js";
@@ -27,7 +28,10 @@ export interface ManagedInfo {
 
 /** A shell or service the supervisor runs in the guest, so it outlives the client that started it. */
 export class ManagedProcess {
+  /** Output as kept and read back: secret values are masked before they enter the ring. */
   readonly output = new OutputRing(OUTPUT_CAPACITY);
+  private readonly masker: SecretMasker;
+  private readonly secrets: CompiledSecrets;
   readonly info: ManagedInfo;
   lastOutputAt = Date.now();
   private readonly waiters = new Set<() => void>();
@@ -38,7 +42,10 @@ export class ManagedProcess {
     name: string,
     request: ExecRequest,
     private readonly onEnded: (info: ManagedInfo) => void = () => undefined,
+    secrets: SecretValues = [],
   ) {
+    this.secrets = CompiledSecrets.of(secrets);
+    this.masker = new SecretMasker(this.secrets);
     this.info = {
       id: kind === "service" ? name : `sh-${randomBytes(4).toString("hex")}`,
       kind,
@@ -112,8 +119,7 @@ export class ManagedProcess {
         break;
       case MessageType.STDOUT:
       case MessageType.STDERR:
-        this.output.append(Buffer.from(frame.body));
-        this.info.output_end = this.output.end;
+        this.keep(this.masker.push(Buffer.from(frame.body)));
         this.lastOutputAt = Date.now();
         break;
       case MessageType.EXIT: {
@@ -123,8 +129,7 @@ export class ManagedProcess {
       }
       case MessageType.ERROR: {
         const error = decode.error(frame.body);
-        // Kept and repeated in every later reply about this process: bounded, whatever the guest sent.
-        this.finish(null, null, boundedText(`${error.code}: ${error.message}`));
+        this.finish(null, null, `${error.code}: ${error.message}`);
         break;
       }
       default:
@@ -133,13 +138,22 @@ export class ManagedProcess {
     this.notify();
   }
 
+  private keep(data: Buffer): void {
+    if (data.length === 0) return;
+    this.output.append(data);
+    this.info.output_end = this.output.end;
+  }
+
   /** The VM is going away: whatever still runs is reported as ended. */
   finish(exitCode: number | null, signal: number | null, error: string | null): void {
     if (this.info.state === "exited") return;
+    this.keep(this.masker.flush()); // the stream ended: bytes held back for a possible value come out
     this.info.state = "exited";
     this.info.exit_code = exitCode;
     this.info.signal = signal;
-    this.info.error = error;
+    // Kept and repeated in every later reply about this process: masked whole, then bounded
+    // (cut first, a secret's prefix could survive).
+    this.info.error = error === null ? null : boundedText(maskString(error, this.secrets));
     this.info.ended_at = new Date().toISOString();
     this.onEnded(this.info);
     this.notify();

@@ -1,15 +1,17 @@
-import type { NetworkPolicy } from "../network/policy.js";
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { checkPrivateEgress, type NetworkPolicy } from "../network/policy.js";
+import { mkdirSync, rmSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
+import { workspacesDir } from "../paths.js";
 import { silentPhases, type PhaseReporter } from "../phases.js";
 import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
-import { vmRunner, type GuestRunner } from "./guest-runner.js";
-import { archiveFromGuest, extractIntoGuest } from "./guest-tar.js";
+import { vmRunner } from "./guest-runner.js";
+import { extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, guestSecretsDir, materialiseSecrets, storeSecrets } from "./secrets.js";
 import { tarOfSource } from "./source-tar.js";
+import { maskDeep } from "../secret-masker.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
+import { writeWorkspaceArchive } from "./workspace-archive.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export interface CreateWorkspaceOptions {
@@ -26,13 +28,8 @@ export interface CreateWorkspaceOptions {
   secrets?: Record<string, string>;
   secretFiles?: Record<string, string>;
   networkPolicy?: NetworkPolicy;
+  allowPrivateEgress?: boolean;
   onPhase?: PhaseReporter;
-}
-
-/** Captures /workspace as the immutable baseline archive that diff compares against. */
-async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
-  const { stream, done } = archiveFromGuest(run, ".");
-  await Promise.all([pipeline(stream, createWriteStream(path, { mode: 0o600, flags: "wx" })), done]);
 }
 
 /**
@@ -41,11 +38,14 @@ async function captureBaseline(run: GuestRunner, path: string): Promise<void> {
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const onPhase = options.onPhase ?? silentPhases;
+  checkPrivateEgress(options.networkPolicy ?? "off", options.allowPrivateEgress ?? false);
   const name = validateName(options.name ?? null);
   const labels = validateLabels(options.labels ?? {});
   // The seed is checked up front: an unsafe archive is refused before any VM exists.
-  const seed = options.seedPath ? await tarOfSource(options.seedPath) : null;
+  const seed = options.seedPath ? await tarOfSource(options.seedPath, workspacesDir()) : null;
   const secrets = collectSecrets(options.secrets ?? {}, options.secretFiles ?? {});
+  // Caller text kept in workspace.json and shown by list and status: no secret value in it.
+  const kept = maskDeep({ labels, source: options.seedPath ?? null }, secrets);
 
   const id = newVmId();
   const files = workspaceFiles(id);
@@ -55,7 +55,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     schema: 1,
     id,
     name,
-    labels,
+    labels: kept.labels,
     environment: options.environment,
     vcpu_count: options.vcpuCount,
     mem_mib: options.memMib,
@@ -63,13 +63,14 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     allow_host_compat: options.allowHostCompat,
     backend: "qemu",
     network_policy: options.networkPolicy ?? "off",
+    allow_private_egress: options.allowPrivateEgress ?? false,
     created_at: now,
     last_activity_at: now,
     reset_count: 0,
     command_count: 0,
     seed: {
       mode: seed?.mode ?? "empty",
-      source: options.seedPath ?? null,
+      source: kept.source,
       entry_count: seed?.entry_count ?? 0,
       bytes: seed?.bytes ?? 0,
     },
@@ -84,6 +85,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       memMib: options.memMib,
       ttlSeconds: options.ttlSeconds,
       networkPolicy: options.networkPolicy ?? "off",
+      allowPrivateEgress: options.allowPrivateEgress ?? false,
       allowHostCompat: options.allowHostCompat,
       backend: options.backend,
       placement: { id, dir: files.vm },
@@ -100,7 +102,8 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
       await extractIntoGuest(run, ".", seed.stream);
     }
     onPhase("baseline", { workspace_id: id });
-    await captureBaseline(run, files.baseline);
+    // The immutable baseline archive that diff compares against.
+    await writeWorkspaceArchive(run, files.baseline);
   } catch (error) {
     await deleteVm(id).catch(() => undefined);
     rmSync(files.dir, { recursive: true, force: true });

@@ -3,6 +3,8 @@ import { diffIndexes, indexTar } from "../archive/index.js";
 import { archiveFromGuest } from "./guest-tar.js";
 import { workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
+import { CompiledSecrets, maskBytes, maskDeep, maskPrefix } from "../secret-masker.js";
+import { maskableSecrets } from "./secrets.js";
 
 export interface WorkspaceDiff {
   workspace_id: string;
@@ -37,5 +39,10 @@ export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
   const baseline = await indexTar(createReadStream(baselinePath), {
     keepText: (path, sha256) => now.get(path)?.sha256 !== sha256,
   });
-  return { workspace_id: id, ...diffIndexes(baseline, now, {}) };
+  const diff = diffIndexes(baseline, now, {});
+  // Guest text: secret values are masked; a patch cut short drops a trailing partial value too.
+  const secrets = CompiledSecrets.of(maskableSecrets(id));
+  const patch = Buffer.from(diff.patch);
+  const masked = diff.patch_truncated ? maskPrefix(patch, secrets) : maskBytes(patch, secrets);
+  return { workspace_id: id, ...maskDeep(diff, secrets), patch: masked.toString("utf8") };
 }

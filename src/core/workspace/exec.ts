@@ -6,7 +6,8 @@ import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
 import { runningWorkspace } from "./running.js";
-import { StreamMasker, maskText, maskableSecrets, secretEnvironment } from "./secrets.js";
+import { CompiledSecrets, maskString } from "../secret-masker.js";
+import { maskableSecrets, secretEnvironment } from "./secrets.js";
 
 export interface WorkspaceExecOptions {
   command: string | string[];
@@ -26,11 +27,11 @@ export interface WorkspaceExecOutcome extends ExecOutcome {
   execution_mode: string;
 }
 
-type Sink = (chunk: Buffer) => void | Promise<void>;
-
-/** Masks a live stream only when there is something to mask, so binary output passes untouched. */
-function masked(sink: Sink, masker: StreamMasker): Sink {
-  return masker.active ? (chunk) => sink(Buffer.from(masker.push(chunk))) : sink;
+/** The command as kept in the history: caller text, so secret values are masked before it is stored. */
+function maskedCommand(command: string | string[], secrets: CompiledSecrets): string | string[] {
+  return typeof command === "string"
+    ? maskString(command, secrets)
+    : command.map((arg) => maskString(arg, secrets));
 }
 
 /**
@@ -45,9 +46,7 @@ export async function execWorkspace(
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
   const env = secretEnvironment(id, options.secretEnv ?? []);
-  const secrets = maskableSecrets(id);
-  const stdoutMask = new StreamMasker(secrets);
-  const stderrMask = new StreamMasker(secrets);
+  const secrets = CompiledSecrets.of(maskableSecrets(id));
   const started_at = new Date().toISOString();
   const sequence = (
     await updateWorkspace(id, (record) => {
@@ -56,23 +55,20 @@ export async function execWorkspace(
     })
   ).command_count;
   const { onStdout, onStderr } = options;
-  const raw = await execInVm(id, {
+  const outcome = await execInVm(id, {
     command: options.command,
     timeoutSeconds: options.timeoutSeconds,
     cwd,
     env,
-    ...(onStdout ? { onStdout: masked(onStdout, stdoutMask) } : {}),
-    ...(onStderr ? { onStderr: masked(onStderr, stderrMask) } : {}),
+    secrets, // output is masked as it streams, before it is captured or shown
+    ...(onStdout ? { onStdout } : {}),
+    ...(onStderr ? { onStderr } : {}),
   });
-  if (secrets.size > 0 && onStdout) await onStdout(Buffer.from(stdoutMask.flush()));
-  if (secrets.size > 0 && onStderr) await onStderr(Buffer.from(stderrMask.flush()));
-  // What pyro returns is masked too: agents must not see a secret by accident.
-  const outcome = { ...raw, stdout: maskText(raw.stdout, secrets), stderr: maskText(raw.stderr, secrets) };
   await withWorkspaceLock(id, async () => {
     appendHistory(id, {
       sequence,
-      command: options.command,
-      cwd,
+      command: maskedCommand(options.command, secrets),
+      cwd: maskString(cwd, secrets),
       started_at,
       exit_code: outcome.exit_code,
       timed_out: outcome.timed_out,
@@ -82,5 +78,11 @@ export async function execWorkspace(
     touch(record);
     writeWorkspaceRecord(record);
   });
-  return { ...outcome, workspace_id: id, sequence, cwd, execution_mode: loadVm(id).execution_mode };
+  return {
+    ...outcome,
+    workspace_id: id,
+    sequence,
+    cwd: maskString(cwd, secrets),
+    execution_mode: loadVm(id).execution_mode,
+  };
 }

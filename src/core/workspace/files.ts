@@ -49,20 +49,23 @@ async function readHostText(path: string): Promise<Buffer> {
   } catch (error) {
     if (error instanceof PyroError) throw error;
     throw new PyroError("FILE_NOT_FOUND", `cannot read ${path}: ${(error as Error).message}`, {
+      hint: "text_file is a path on the host; check it exists and is readable.",
       cause: error,
     });
   }
 }
 
 /** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
-export async function applyWorkspacePatch(id: string, patch: string) {
+export async function applyWorkspacePatch(id: string, patch: string, strip?: number) {
   const { run } = runningWorkspace(id);
-  const plan = await planPatch(patch, guestReadCurrent(run));
+  const plan = await planPatch(patch, guestReadCurrent(run), strip);
   await applyPlan(run, plan);
   await updateWorkspace(id, touch);
   return {
     workspace_id: id,
     ...plan.summary,
+    strip: plan.strip,
+    strip_detected: plan.strip_detected,
     changes: plan.changes.map((change) => ({ path: change.path, action: change.action })),
   };
 }

@@ -10,6 +10,8 @@ export interface GuestRunOptions {
   timeoutSeconds?: number;
   /** Defaults to /workspace. */
   cwd?: string;
+  /** Kills the command when aborted. */
+  abort?: AbortSignal;
 }
 
 /**
@@ -28,6 +30,7 @@ export function vmRunner(vmId: string): GuestRunner {
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+      ...(options.abort ? { abort: options.abort } : {}),
       ...(options.captureLimitBytes !== undefined ? { captureLimitBytes: options.captureLimitBytes } : {}),
     });
 }

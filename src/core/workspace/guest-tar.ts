@@ -31,12 +31,19 @@ export function archiveFromGuest(
   path: string,
 ): { stream: PassThrough; done: Promise<void> } {
   const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // A consumer that stops reading (a limit hit, a bad entry) ends the guest's tar too.
+  const reader = new AbortController();
+  stream.once("close", () => reader.abort());
   const script = `confine "$1"; [ -e "$1" ] || [ -L "$1" ] || exit ${GuestStatus.MISSING}; exec tar -c -f - -- "$1"`;
   const done = run(shellArgv(script, [path]), {
     captureLimitBytes: 0,
+    abort: reader.signal,
     onStdout: (chunk) => {
-      if (stream.write(chunk)) return;
-      return new Promise<void>((resolve) => stream.once("drain", resolve));
+      if (stream.destroyed || stream.write(chunk)) return;
+      return new Promise<void>((resolve) => {
+        stream.once("drain", resolve);
+        stream.once("close", resolve);
+      });
     },
   }).then(
     (outcome) => {

@@ -5,6 +5,8 @@ import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
 import { validateLabels, validateName } from "./naming.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
+import { maskDeep } from "../secret-masker.js";
+import { maskableSecrets } from "./secrets.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export async function statusWorkspace(id: string): Promise<WorkspaceInfo> {
@@ -23,7 +25,9 @@ export interface WorkspaceChanges {
 export async function changeWorkspace(id: string, changes: WorkspaceChanges): Promise<WorkspaceInfo> {
   const record = await updateRecord(id, (current) => {
     if (changes.name !== undefined) current.name = validateName(changes.name);
-    const labels = { ...current.labels, ...(changes.labels ?? {}) };
+    // Caller text kept in workspace.json: no secret value of this workspace in it.
+    const given = maskDeep(changes.labels ?? {}, maskableSecrets(id));
+    const labels = { ...current.labels, ...given };
     for (const key of changes.clearLabels ?? []) delete labels[key];
     current.labels = validateLabels(labels);
     touch(current);

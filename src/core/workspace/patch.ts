@@ -1,6 +1,7 @@
 import { applyPatch, parsePatch, type StructuredPatch, type StructuredPatchHunk } from "diff";
 import { PyroError } from "../../errors/index.js";
 import { resolveWorkspacePath } from "./paths.js";
+import { chooseStrip, epochHeader, stripName, type StripChoice } from "./patch-strip.js";
 
 export { applyPlan, guestReadCurrent, MAX_PATCHED_FILE_BYTES } from "./patch-apply.js";
 
@@ -21,7 +22,7 @@ export interface PatchSummary {
   deleted: number;
 }
 
-export interface PatchPlan {
+export interface PatchPlan extends StripChoice {
   changes: PatchChange[];
   summary: PatchSummary;
 }
@@ -36,21 +37,31 @@ const DEV_NULL = "/dev/null";
  * anything. All or nothing: the first file or hunk that does not apply throws PATCH_FAILED naming
  * it, and no partial plan is returned. Later sections may build on earlier ones for the same file.
  */
-export async function planPatch(patchText: string, readCurrent: ReadCurrent): Promise<PatchPlan> {
+export async function planPatch(
+  patchText: string,
+  readCurrent: ReadCurrent,
+  strip?: number,
+): Promise<PatchPlan> {
   const filePatches = parseFilePatches(patchText);
   const original = new Map<string, string | null>();
   const working = new Map<string, string | null>();
+  const read = new Map<string, Promise<string | null>>();
+  const cachedRead = (path: string): Promise<string | null> => {
+    if (!read.has(path)) read.set(path, readCurrent(path));
+    return read.get(path) as Promise<string | null>;
+  };
   const current = async (path: string): Promise<string | null> => {
     if (!working.has(path)) {
-      const text = await readCurrent(path);
+      const text = await cachedRead(path);
       original.set(path, text);
       working.set(path, text);
     }
     return working.get(path) ?? null;
   };
+  const choice = await chooseStrip(filePatches, async (path) => (await cachedRead(path)) !== null, strip);
 
   for (const patch of filePatches) {
-    const { oldPath, newPath } = patchPaths(patch);
+    const { oldPath, newPath } = patchPaths(patch, choice.strip);
     if (patch.isBinary)
       fail(`the change to ${newPath ?? oldPath} is binary; only text patches apply`, newPath ?? oldPath);
     if (oldPath === null || patch.isCreate) {
@@ -73,7 +84,7 @@ export async function planPatch(patchText: string, readCurrent: ReadCurrent): Pr
       working.set(newPath, applyHunks(await existing(current, newPath), patch, newPath));
     }
   }
-  return summarise(original, working);
+  return { ...summarise(original, working), ...choice };
 }
 
 function parseFilePatches(patchText: string): StructuredPatch[] {
@@ -99,23 +110,35 @@ function parseFilePatches(patchText: string): StructuredPatch[] {
   return files;
 }
 
-/** The old and new workspace paths of one file's patch; null stands for /dev/null. */
-function patchPaths(patch: StructuredPatch): { oldPath: string | null; newPath: string | null } {
-  const oldName = patch.oldFileName;
-  const newName = patch.newFileName;
-  // git always writes a/ and b/; a plain diff may too (diff -ru a b), but only then on both sides.
-  const stripPrefixes =
-    patch.isGit === true ||
-    ((oldName === DEV_NULL || oldName?.startsWith("a/") === true) &&
-      (newName === DEV_NULL || newName?.startsWith("b/") === true));
-  const toPath = (name: string | undefined, prefix: string): string | null => {
-    if (name === undefined || name === DEV_NULL) return null;
-    const stripped = stripPrefixes && name.startsWith(prefix) ? name.slice(prefix.length) : name;
+/**
+ * The old and new workspace paths of one file's patch, `strip` leading components removed; null
+ * stands for a missing side (/dev/null, or diff -N's epoch time stamp).
+ */
+function patchPaths(
+  patch: StructuredPatch,
+  strip: number,
+): { oldPath: string | null; newPath: string | null } {
+  const toPath = (name: string | undefined, header: string | undefined): string | null => {
+    if (name === undefined || name === DEV_NULL || epochHeader(header)) return null;
+    const stripped = stripName(name, strip);
+    if (stripped === null) {
+      throw new PyroError(
+        "PATCH_FAILED",
+        `the patch names ${name}, which has fewer than ${strip + 1} path parts`,
+        {
+          hint: "Nothing was changed. Pass a smaller --strip, or leave it out to find the level automatically.",
+          details: { file: name },
+        },
+      );
+    }
     const path = resolveWorkspacePath(stripped);
     if (path === ".") throw new PyroError("INVALID_ARGUMENT", `the patch names /workspace itself as a file`);
     return path;
   };
-  return { oldPath: toPath(oldName, "a/"), newPath: toPath(newName, "b/") };
+  return {
+    oldPath: toPath(patch.oldFileName, patch.oldHeader),
+    newPath: toPath(patch.newFileName, patch.newHeader),
+  };
 }
 
 function required(path: string | null, patch: StructuredPatch): string {
@@ -162,7 +185,10 @@ function fail(message: string, file: string | null): never {
   throw new PyroError("PATCH_FAILED", message, { details: { file } });
 }
 
-function summarise(original: Map<string, string | null>, working: Map<string, string | null>): PatchPlan {
+function summarise(
+  original: Map<string, string | null>,
+  working: Map<string, string | null>,
+): Omit<PatchPlan, keyof StripChoice> {
   const changes: PatchChange[] = [];
   for (const [path, content] of working) {
     const before = original.get(path) ?? null;

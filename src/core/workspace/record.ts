@@ -25,6 +25,7 @@ export const WorkspaceRecord = z.object({
   /** The backend chosen at create time; reset recreates the sandbox with the same one. */
   backend: BackendName,
   network_policy: NetworkPolicy,
+  allow_private_egress: z.boolean().default(false),
   created_at: z.string(),
   last_activity_at: z.string(),
   reset_count: z.number().int(),
@@ -62,6 +63,8 @@ export function workspaceFiles(id: string): {
 }
 
 const ID_PATTERN = /^[a-f0-9]{12}$/;
+
+export const isWorkspaceId = (id: string): boolean => ID_PATTERN.test(id);
 
 export function readWorkspaceRecord(id: string): WorkspaceRecord {
   const path = workspaceFiles(id).record;

@@ -31,6 +31,7 @@ export async function resetWorkspace(
       memMib: record.mem_mib,
       ttlSeconds: record.ttl_seconds,
       networkPolicy: record.network_policy,
+      allowPrivateEgress: record.allow_private_egress,
       allowHostCompat: record.allow_host_compat,
       backend: record.backend,
       placement: { id, dir: workspaceFiles(id).vm },

@@ -22,7 +22,7 @@ export function runningWorkspace(id: string): { record: WorkspaceRecord; run: Gu
       `workspace ${id} has no running sandbox (${stopped ? "it is stopped" : "its VM stopped or died"})`,
       {
         hint: stopped
-          ? `Run \`pyro workspace start ${id}\`.`
+          ? `Run \`pyro workspace start ${id}\`, or read its disk as it is with \`pyro workspace disk list ${id}\`.`
           : `Run \`pyro workspace start ${id}\` to boot its disk again, or \`pyro workspace reset ${id}\` to recreate it from the baseline.`,
       },
     );

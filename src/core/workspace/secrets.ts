@@ -7,11 +7,10 @@ import type { GuestRunner } from "./guest-runner.js";
 import { loadVm } from "../vm-manager.js";
 import { vmDir } from "../paths.js";
 import { vmFiles } from "../vm-record.js";
-import { workspaceFiles } from "./record.js";
+import { isWorkspaceId, workspaceFiles } from "./record.js";
+import { maskString, type SecretValues } from "../secret-masker.js";
+import { MAX_SECRET_BYTES, SECRET_NAME, readSecretValues } from "../secret-values.js";
 
-/** Secret names become file and variable names: a conservative identifier, never a path. */
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const MAX_SECRET_BYTES = 64 * 1024;
 export const GUEST_SECRETS_DIR = "/run/pyro-secrets";
 
 export function validateSecretName(name: string): string {
@@ -57,7 +56,8 @@ export function collectSecrets(
   return secrets;
 }
 
-const secretsDir = (id: string): string => join(workspaceFiles(id).dir, "secrets");
+/** Where a workspace's host copies live; its supervisor reads them to mask shell and service output. */
+export const secretsDir = (id: string): string => join(workspaceFiles(id).dir, "secrets");
 
 /** Host copies, owner-only (folder 0700, files 0600). */
 export function storeSecrets(id: string, secrets: Map<string, Buffer>): void {
@@ -92,59 +92,17 @@ export function secretEnvironment(id: string, specs: string[]): Record<string, s
   return env;
 }
 
-/** name → value of every secret long enough to mask without destroying ordinary output. */
-export function maskableSecrets(id: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const name of secretNames(id)) {
-    const value = secretValue(id, name).toString("utf8");
-    if (value.length >= 4) values.set(name, value);
-  }
-  return values;
-}
-
-export function maskText(text: string, secrets: Map<string, string>): string {
-  let masked = text;
-  for (const [name, value] of secrets) masked = masked.split(value).join(`[secret:${name}]`);
-  return masked;
+/** name → value of every secret of a workspace (masking skips values too short to mask). */
+export function maskableSecrets(id: string): SecretValues {
+  return isWorkspaceId(id) ? readSecretValues(secretsDir(id)) : new Map();
 }
 
 /**
- * Replaces every secret value in text that pyro returns or keeps (command output, shell and
- * service output, logs) with a marker, so agents do not see a token by accident.
+ * Replaces every secret value in text that pyro returns or keeps (command history, errors,
+ * results) with a marker, so agents do not see a token by accident.
  */
 export function maskSecrets(id: string, text: string): string {
-  return maskText(text, maskableSecrets(id));
-}
-
-/**
- * Masks a live stream: holds back the last (longest secret − 1) characters of each chunk, so a
- * value split across two chunks is still caught.
- */
-export class StreamMasker {
-  private pending = "";
-  private readonly holdBack: number;
-
-  constructor(private readonly secrets: Map<string, string>) {
-    this.holdBack = Math.max(0, ...[...secrets.values()].map((value) => value.length - 1));
-  }
-
-  get active(): boolean {
-    return this.secrets.size > 0;
-  }
-
-  push(chunk: Buffer): string {
-    const text = maskText(this.pending + chunk.toString("utf8"), this.secrets);
-    if (this.holdBack === 0) return text;
-    const cut = Math.max(0, text.length - this.holdBack);
-    this.pending = text.slice(cut);
-    return text.slice(0, cut);
-  }
-
-  flush(): string {
-    const rest = maskText(this.pending, this.secrets);
-    this.pending = "";
-    return rest;
-  }
+  return maskString(text, maskableSecrets(id));
 }
 
 /** Writes every secret to /run/pyro-secrets/<name> (0600) in the guest; not under /workspace. */

@@ -15,7 +15,8 @@ import { listPublishedPorts } from "../supervisor/ports-client.js";
 import type { PublishedPort } from "../supervisor/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
-import { maskSecrets, secretEnvironment } from "./secrets.js";
+import { markServiceReady, serviceReady } from "./service-ready.js";
+import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 const SERVICE_CODES = {
@@ -52,7 +53,7 @@ function serviceInfo(
     workspace_id: id,
     service_name: info.name,
     state: info.state,
-    ready,
+    ready: ready ?? serviceReady(id, info.name, info.started_at),
     pid: info.pid,
     exit_code: info.exit_code,
     signal: info.signal,
@@ -102,7 +103,7 @@ export async function startService(
   try {
     ({ reply } = await controlCall(
       id,
-      { op: "start", kind: "service", name, request: { ...command, env, cwd } },
+      { op: "start", kind: "service", name, request: { ...command, env, cwd }, mask_dir: secretsDir(id) },
       SERVICE_CODES,
     ));
   } catch (error) {
@@ -129,7 +130,10 @@ export async function startService(
     const ready =
       (await probeReady(run, options.readiness, cwd)) &&
       (hostCheck === null || (await probeHttpOnHost(hostCheck.url, hostCheck.hostPort)));
-    if (ready) return serviceInfo(id, info, ports, true);
+    if (ready) {
+      markServiceReady(id, name, info.started_at);
+      return serviceInfo(id, info, ports, true);
+    }
     if (Date.now() >= deadline) {
       await stopService(id, name);
       throw new PyroError(

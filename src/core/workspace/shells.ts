@@ -6,7 +6,7 @@ import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
-import { maskSecrets, secretEnvironment } from "./secrets.js";
+import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 export const MAX_SHELL_INPUT = 1024 * 1024;
@@ -65,6 +65,7 @@ export async function openShell(id: string, options: OpenShellOptions): Promise<
       kind: "shell",
       name: "shell",
       request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
+      mask_dir: secretsDir(id),
     },
     SHELL_CODES,
   );

@@ -1,12 +1,11 @@
-import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { PyroError } from "../../errors/index.js";
-import { archiveFromGuest } from "./guest-tar.js";
 import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
 import { validateSnapshotName } from "./naming.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
+import { writeWorkspaceArchive } from "./workspace-archive.js";
 
 export interface SnapshotInfo {
   workspace_id: string;
@@ -39,9 +38,8 @@ export async function createSnapshot(id: string, name: string): Promise<Snapshot
   if (existsSync(path))
     throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);
   const partial = `${path}.partial-${process.pid}`;
-  const { stream, done } = archiveFromGuest(run, ".");
   try {
-    await Promise.all([pipeline(stream, createWriteStream(partial, { mode: 0o600 })), done]);
+    await writeWorkspaceArchive(run, partial);
     await withWorkspaceLock(id, async () => {
       if (existsSync(path))
         throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);

@@ -4,6 +4,7 @@ import { runningWorkspace } from "./running.js";
 import { extractIntoGuest } from "./guest-tar.js";
 import { tarOfSource } from "./source-tar.js";
 import { loadVm } from "../vm-manager.js";
+import { workspaceFiles } from "./record.js";
 
 export interface SyncPushResult {
   workspace_id: string;
@@ -17,7 +18,8 @@ export interface SyncPushResult {
 
 /**
  * Copies a host directory, file or archive into the workspace. Not atomic: a failure part way
- * leaves what was already unpacked (documented); unsafe sources are refused before any write.
+ * leaves what was already unpacked (documented); unsafe or oversized sources are refused before
+ * any write.
  */
 export async function pushWorkspaceSync(
   id: string,
@@ -26,7 +28,7 @@ export async function pushWorkspaceSync(
 ): Promise<SyncPushResult> {
   const { run } = runningWorkspace(id);
   const relative = resolveWorkspacePath(destination);
-  const tar = await tarOfSource(source);
+  const tar = await tarOfSource(source, workspaceFiles(id).dir);
   await extractIntoGuest(run, relative, tar.stream);
   await updateWorkspace(id, touch);
   return {

@@ -15,6 +15,7 @@ export interface WorkspaceInfo {
   workspace_path: "/workspace";
   seed: WorkspaceRecord["seed"];
   network_policy: WorkspaceRecord["network_policy"];
+  allow_private_egress: boolean;
   guest_ip: string | null;
   /** Only filled by status, which asks the running VM. */
   published_ports?: PublishedPort[];
@@ -50,6 +51,7 @@ export function workspaceInfo(record: WorkspaceRecord): WorkspaceInfo {
     workspace_path: "/workspace",
     seed: record.seed,
     network_policy: record.network_policy,
+    allow_private_egress: record.allow_private_egress,
     guest_ip: vm?.guest_ip ?? null,
     execution_mode: vm?.execution_mode ?? null,
     backend: vm?.backend ?? null,
