@@ -76,7 +76,8 @@ describe("a guest flooding what the host keeps for it", () => {
     ) as { "virtual-size": number };
     const fill = await pyro.execWorkspace({
       workspaceId: id,
-      command: "dd if=/dev/zero of=/workspace/fill bs=1M 2>&1 | grep -o 'No space left on device'; sync; df -k /workspace | tail -1",
+      command:
+        "dd if=/dev/zero of=/workspace/fill bs=1M 2>&1 | grep -o 'No space left on device'; sync; df -k /workspace | tail -1",
       timeoutSeconds: 600,
     });
     expect(fill.stdout).toMatch(/No space left on device/);
