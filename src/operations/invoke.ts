@@ -1,9 +1,13 @@
 import type { z } from "zod";
 import { silentPhases } from "../core/phases.js";
 import { PyroError } from "../errors/index.js";
+import { confineHostPaths } from "./host-paths.js";
 import type { Operation, OperationContext } from "./types.js";
 
-/** Validates raw input against the operation's schema and runs it. Bad input → INVALID_ARGUMENT. */
+/**
+ * Validates raw input against the operation's schema and runs it. Bad input → INVALID_ARGUMENT;
+ * a host path outside the context's policy → HOST_PATH_DENIED, before anything runs.
+ */
 export async function invokeOperation<Output>(
   operation: Operation<z.ZodObject, Output>,
   rawInput: unknown,
@@ -20,5 +24,10 @@ export async function invokeOperation<Output>(
       },
     });
   }
-  return operation.handler(parsed.data, { onPhase: silentPhases, ...context });
+  const policy = context.hostPathPolicy;
+  const input =
+    policy !== undefined && operation.hostPaths !== undefined
+      ? confineHostPaths(policy, parsed.data, operation.hostPaths)
+      : parsed.data;
+  return operation.handler(input, { onPhase: silentPhases, ...context });
 }

@@ -70,6 +70,7 @@ export const workspaceFileWrite = defineOperation({
     text_file: z.string().optional().describe("Host file whose content is written (instead of text)."),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  hostPaths: { text_file: "read" },
   handler: (input) =>
     writeWorkspaceFile(input.workspace_id, input.path, {
       ...(input.text !== undefined ? { text: input.text } : {}),
@@ -127,6 +128,7 @@ export const workspaceExport = defineOperation({
     overwrite: z.boolean().default(false).describe("Replace output_path if it already exists."),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  hostPaths: { output_path: "write" },
   handler: (input) => exportWorkspace(input.workspace_id, input.path, input.output_path, input.overwrite),
   render: (output) =>
     [
