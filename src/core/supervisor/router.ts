@@ -40,6 +40,7 @@ export class StreamRouter {
   private readonly byClient = new Map<ClientConnection, Map<number, number>>();
   private nextGuestStream = 1;
   private holds = 0;
+  private readonly congested = new Set<FrameChannel>();
 
   constructor(private readonly guest: FrameChannel) {}
 
@@ -111,9 +112,12 @@ export class StreamRouter {
       return;
     }
     if (route.client === null || route.client.channel.isClosed) return;
-    if (!route.client.channel.send({ ...frame, stream: route.clientStream })) {
-      // Keep memory bounded: stop reading the guest until this client has taken its data.
-      this.holdGuest(route.client.channel.drained());
+    const channel = route.client.channel;
+    if (!channel.send({ ...frame, stream: route.clientStream }) && !this.congested.has(channel)) {
+      // Keep memory bounded: stop reading the guest until this client has taken its data. One hold
+      // per congested client, not one per frame (a flood of tiny frames would pile up waiters).
+      this.congested.add(channel);
+      this.holdGuest(channel.drained().finally(() => this.congested.delete(channel)));
     }
   }
 
