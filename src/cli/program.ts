@@ -53,10 +53,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option(
       "--allow-host-path <dir>",
       "let tools read and write host paths under DIR too (repeatable; default: only the current directory)",
-      (dir: string, dirs: string[]) => [...dirs, dir],
-      [] as string[],
+      (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
-    .action(async (flags: { profile: string; allowHostPath: string[] }) => {
+    .action(async (flags: { profile: string; allowHostPath?: string[] }) => {
       if (!PROFILES.includes(flags.profile as Profile)) {
         const error = new PyroError("INVALID_ARGUMENT", `unknown profile "${flags.profile}"`, {
           hint: `Use one of: ${PROFILES.join(", ")}.`,
@@ -65,7 +64,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       const { serveStdio } = await import("../mcp/server.js");
-      await serveStdio(flags.profile as Profile, { allowHostPaths: flags.allowHostPath });
+      await serveStdio(flags.profile as Profile, { allowHostPaths: flags.allowHostPath ?? [] });
     });
   return program;
 }

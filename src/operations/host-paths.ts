@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync } from "node:fs";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { PyroError } from "../errors/index.js";
 
@@ -18,7 +18,9 @@ export interface HostPathPolicy {
 export function hostPathPolicy(folders: readonly string[]): HostPathPolicy {
   const roots = folders.map((folder) => {
     try {
-      return realpathSync(resolve(folder));
+      const root = realpathSync(resolve(folder));
+      if (!statSync(root).isDirectory()) throw new Error("not a directory");
+      return root;
     } catch (error) {
       throw new PyroError(
         "INVALID_ARGUMENT",
