@@ -28,10 +28,13 @@ export async function exportWorkspace(
   const expect = await pathKind(run, relative);
   const output = resolve(outputPath);
   const source = archiveFromGuest(run, relative);
-  const [result] = await Promise.all([
-    extractGuestTar(source.stream, output, { expect, overwrite, root: relative }),
-    source.done,
-  ]);
+  const extracted = extractGuestTar(source.stream, output, { expect, overwrite, root: relative }).catch(
+    (error: unknown) => {
+      source.stream.destroy(); // the guest's remaining output is discarded, not left waiting
+      throw error;
+    },
+  );
+  const [result] = await Promise.all([extracted, source.done]);
   return {
     workspace_id: id,
     path: relative === "." ? "/workspace" : `/workspace/${relative}`,

@@ -35,8 +35,12 @@ export function archiveFromGuest(
   const done = run(shellArgv(script, [path]), {
     captureLimitBytes: 0,
     onStdout: (chunk) => {
-      if (stream.write(chunk)) return;
-      return new Promise<void>((resolve) => stream.once("drain", resolve));
+      // A consumer that gave up (destroyed the stream) must not leave the command blocked forever.
+      if (stream.destroyed || stream.write(chunk)) return;
+      return new Promise<void>((resolve) => {
+        stream.once("drain", resolve);
+        stream.once("close", resolve);
+      });
     },
   }).then(
     (outcome) => {
