@@ -299,6 +299,9 @@ export class AgentClient {
   }
 
   private deliver(handler: ((chunk: Buffer) => void | Promise<void>) | undefined, chunk: Buffer): void {
+    // An empty chunk carries nothing; passed on, a flood of them would queue one entry each in
+    // whatever the handler writes to (a terminal, a pipe, an archive stream).
+    if (chunk.length === 0) return;
     const pending = handler?.(chunk);
     if (pending instanceof Promise) {
       this.channel.pause();

@@ -50,38 +50,45 @@ export function parseHeader(header: Buffer): {
 
 /**
  * Incremental decoder for a byte stream. Holds at most one partial frame (bounded by MAX_BODY),
- * so a hostile peer cannot make it buffer without limit.
+ * so a hostile peer cannot make it buffer without limit, and copies each byte once however the
+ * stream is split (a peer trickling one byte at a time costs linear work, not quadratic).
  */
 export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly headerBytes = Buffer.alloc(HEADER_SIZE);
+  private headerFill = 0;
+  private header: ReturnType<typeof parseHeader> | null = null;
+  private body: Buffer = Buffer.alloc(0);
+  private bodyFill = 0;
 
   /** Feeds bytes; returns the complete frames they finish. Throws FrameError on a bad frame. */
   push(chunk: Buffer): Frame[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     const frames: Frame[] = [];
+    let offset = 0;
     for (;;) {
-      if (this.pendingBytes < HEADER_SIZE) break;
-      const buffered = this.flatten();
-      const header = parseHeader(buffered.subarray(0, HEADER_SIZE));
-      const total = HEADER_SIZE + header.length;
-      if (buffered.length < total) break;
-      frames.push({
-        stream: header.stream,
-        type: header.type,
-        flags: header.flags,
-        body: Buffer.from(buffered.subarray(HEADER_SIZE, total)),
-      });
-      this.pending = buffered.length > total ? [buffered.subarray(total)] : [];
-      this.pendingBytes = buffered.length - total;
+      if (this.header === null) {
+        const taken = chunk.copy(
+          this.headerBytes,
+          this.headerFill,
+          offset,
+          offset + HEADER_SIZE - this.headerFill,
+        );
+        this.headerFill += taken;
+        offset += taken;
+        if (this.headerFill < HEADER_SIZE) break;
+        this.headerFill = 0;
+        this.header = parseHeader(this.headerBytes);
+        this.body = Buffer.allocUnsafe(this.header.length);
+        this.bodyFill = 0;
+      }
+      const taken = chunk.copy(this.body, this.bodyFill, offset, offset + this.header.length - this.bodyFill);
+      this.bodyFill += taken;
+      offset += taken;
+      if (this.bodyFill < this.header.length) break;
+      const { stream, type, flags } = this.header;
+      frames.push({ stream, type, flags, body: this.body });
+      this.header = null;
     }
     return frames;
-  }
-
-  private flatten(): Buffer {
-    if (this.pending.length !== 1) this.pending = [Buffer.concat(this.pending)];
-    return this.pending[0] as Buffer;
   }
 }
 

@@ -50,7 +50,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("serve")
     .description(`Serve pyro's tools over stdio (profiles: ${PROFILES.join(", ")})`)
     .option("--profile <profile>", "tool profile", DEFAULT_PROFILE)
-    .action(async (flags: { profile: string }) => {
+    .option(
+      "--allow-host-path <dir>",
+      "let tools read and write host paths under DIR too (repeatable; default: only the current directory)",
+      (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
+    )
+    .action(async (flags: { profile: string; allowHostPath?: string[] }) => {
       if (!PROFILES.includes(flags.profile as Profile)) {
         const error = new PyroError("INVALID_ARGUMENT", `unknown profile "${flags.profile}"`, {
           hint: `Use one of: ${PROFILES.join(", ")}.`,
@@ -59,7 +64,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       const { serveStdio } = await import("../mcp/server.js");
-      await serveStdio(flags.profile as Profile);
+      await serveStdio(flags.profile as Profile, { allowHostPaths: flags.allowHostPath ?? [] });
     });
   return program;
 }

@@ -3,6 +3,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { PyroError } from "../errors/index.js";
+import { hostPathPolicy } from "../operations/host-paths.js";
 import { invokeOperation } from "../operations/invoke.js";
 import { operationsForProfile } from "../operations/registry.js";
 import type { Operation, Profile } from "../operations/types.js";
@@ -20,7 +21,16 @@ function forProfile(operation: Operation, profile: Profile): Operation {
   return { ...operation, input: z.object(shape).strict() };
 }
 
-export function createMcpServer(profile: Profile): Server {
+export interface McpServerOptions {
+  /**
+   * Host folders the tools may read or write besides the server's working directory: an MCP
+   * caller may be steered by text a guest produced, so it never gets the whole host.
+   */
+  allowHostPaths?: readonly string[];
+}
+
+export function createMcpServer(profile: Profile, options: McpServerOptions = {}): Server {
+  const policy = hostPathPolicy([process.cwd(), ...(options.allowHostPaths ?? [])]);
   const operations = operationsForProfile(profile).map((operation) => forProfile(operation, profile));
   const server = new Server(
     { name: "pyro-mcp", version: packageVersion() },
@@ -46,7 +56,9 @@ export function createMcpServer(profile: Profile): Server {
       );
     }
     try {
-      const output = await invokeOperation(operation, request.params.arguments ?? {});
+      const output = await invokeOperation(operation, request.params.arguments ?? {}, {
+        hostPathPolicy: policy,
+      });
       return toolSuccess(operation.render(output), output);
     } catch (error) {
       return toolError(error);
@@ -55,7 +67,7 @@ export function createMcpServer(profile: Profile): Server {
   return server;
 }
 
-export async function serveStdio(profile: Profile): Promise<void> {
-  const server = createMcpServer(profile);
+export async function serveStdio(profile: Profile, options: McpServerOptions = {}): Promise<void> {
+  const server = createMcpServer(profile, options);
   await server.connect(new StdioServerTransport());
 }

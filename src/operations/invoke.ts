@@ -3,9 +3,13 @@ import { silentPhases } from "../core/phases.js";
 import { PyroError } from "../errors/index.js";
 import { maskDeep } from "../core/secret-masker.js";
 import { maskError, secretsFor } from "./secret-masking.js";
+import { confineHostPaths } from "./host-paths.js";
 import type { Operation, OperationContext } from "./types.js";
 
-/** Validates raw input against the operation's schema and runs it. Bad input → INVALID_ARGUMENT. */
+/**
+ * Validates raw input against the operation's schema and runs it. Bad input → INVALID_ARGUMENT;
+ * a host path outside the context's policy → HOST_PATH_DENIED, before anything runs.
+ */
 export async function invokeOperation<Output>(
   operation: Operation<z.ZodObject, Output>,
   rawInput: unknown,
@@ -32,9 +36,14 @@ export async function invokeOperation<Output>(
   }
   // Whatever comes back, result or error, can carry guest output or caller text: secret values
   // of the workspaces involved are masked here, once for all three surfaces.
+  const policy = context.hostPathPolicy;
   let output: Output;
   try {
-    output = await operation.handler(parsed.data, { onPhase: silentPhases, ...context });
+    const input =
+      policy !== undefined && operation.hostPaths !== undefined
+        ? confineHostPaths(policy, parsed.data, operation.hostPaths)
+        : parsed.data;
+    output = await operation.handler(input, { onPhase: silentPhases, ...context });
   } catch (error) {
     throw maskError(error, secretsFor(parsed.data));
   }

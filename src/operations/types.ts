@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { PhaseReporter } from "../core/phases.js";
+import type { HostPathAccess, HostPathPolicy } from "./host-paths.js";
 
 /** MCP tool profiles: which tools `pyro mcp serve --profile` exposes. */
 export type Profile = "vm-run" | "workspace-core" | "workspace-full";
@@ -9,6 +10,8 @@ export interface OperationContext {
   /** Live guest output for surfaces that stream it (the CLI); others rely on the captured result. */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;
+  /** Confines the operation's host paths (the MCP server sets it); absent, any host path is allowed. */
+  hostPathPolicy?: HostPathPolicy;
 }
 
 /**
@@ -27,6 +30,8 @@ export interface Operation<Input extends z.ZodObject = z.ZodObject, Output = unk
   profiles: Profile[];
   /** Parameters offered only by the workspace-full profile (secrets, network policy). */
   fullProfileOnly?: string[];
+  /** Parameters naming host paths (a string, or a record of them), checked against the caller's policy. */
+  hostPaths?: Readonly<Record<string, HostPathAccess>>;
   handler(input: z.infer<Input>, context: OperationContext): Promise<Output>;
   /** Human-readable rendering for the CLI and the MCP text content. */
   render(output: Output): string;

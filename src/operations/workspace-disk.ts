@@ -93,6 +93,7 @@ export const workspaceDiskExport = defineOperation({
     overwrite: z.boolean().default(false).describe("Replace output_path if it exists."),
   }),
   profiles: ["workspace-full"],
+  hostPaths: { output_path: "write" },
   handler: (input) => diskExport(input.workspace_id, input.output_path, input.overwrite),
   render: (output) =>
     `[workspace-disk-export] ${kv({ workspace_id: output.workspace_id, output_path: output.output_path, bytes: output.bytes, format: output.format })}`,

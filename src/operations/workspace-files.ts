@@ -71,6 +71,7 @@ export const workspaceFileWrite = defineOperation({
     text_file: z.string().optional().describe("Host file whose content is written (instead of text)."),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  hostPaths: { text_file: "read" },
   handler: (input) =>
     writeWorkspaceFile(input.workspace_id, input.path, {
       ...(input.text !== undefined ? { text: input.text } : {}),
@@ -146,6 +147,7 @@ export const workspaceExport = defineOperation({
       ),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  hostPaths: { output_path: "write" },
   handler: (input) =>
     exportWorkspace(
       input.workspace_id,

@@ -100,6 +100,7 @@ export const workspaceCreate = defineOperation({
   }),
   profiles: ["workspace-core", "workspace-full"],
   fullProfileOnly: ["secrets", "secret_files", "network_policy", "allow_private_egress"],
+  hostPaths: { seed_path: "read", secret_files: "read" },
   handler: (input, context) => {
     reapExpired(); // each create also clears what expired, so TTLs hold without a cron job
     return createWorkspace({
@@ -219,6 +220,7 @@ export const workspaceSyncPush = defineOperation({
     dest: z.string().min(1).default("/workspace").describe("Destination directory inside /workspace."),
   }),
   profiles: ["workspace-core", "workspace-full"],
+  hostPaths: { source_path: "read" },
   handler: (input) => pushWorkspaceSync(input.workspace_id, input.source_path, input.dest),
   render: (output) =>
     `[workspace-sync] ${kv({ workspace_id: output.workspace_id, mode: output.mode, source: output.source, destination: output.destination, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,

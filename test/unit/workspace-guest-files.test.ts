@@ -57,6 +57,25 @@ describe("guest file operations against untrusted output", () => {
     });
   });
 
+  it("keeps a bounded number of records against a flood of empty ones", async () => {
+    const nuls = Buffer.alloc(60_000); // 10,000 empty records per chunk
+    const flood = Array.from({ length: 300 }, () => nuls);
+    const before = process.memoryUsage().heapUsed;
+    // The first record is empty too, so the bounded result is a clear refusal.
+    await expect(listFiles(fakeGuest(flood), ".", { limit: 5_000_000 })).rejects.toMatchObject({
+      code: "EXEC_FAILED",
+      message: expect.stringContaining("malformed"),
+    });
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(128 * 1024 * 1024);
+  }, 30_000); // a million empty fields are split before the byte charge stops the listing
+
+  it("stops keeping records one past the limit", async () => {
+    const valid = record("f", "1", "644", "0", "", "a");
+    const listing = await listFiles(fakeGuest(Array.from({ length: 50 }, () => valid)), ".", { limit: 3 });
+    expect(listing.entries).toHaveLength(3);
+    expect(listing.truncated).toBe(true);
+  });
+
   it("keeps no more than the cap of a read, however much the guest sends", async () => {
     const flood = fakeGuest([Buffer.from("5\n"), Buffer.alloc(1000, 0x41)]);
     const file = await readFile(flood, "f", { maxBytes: 10 });

@@ -1,11 +1,11 @@
 /**
  * The last `capacity` bytes of a process's output, addressed by absolute offsets that never
  * change: a cursor stays valid until the bytes it points at are dropped, and a reader is told
- * how many it missed.
+ * how many it missed. The bytes live in one circular buffer, so memory is bounded by `capacity`
+ * however many chunks (empty ones included) the guest splits its output into.
  */
 export class OutputRing {
-  private chunks: Buffer[] = [];
-  private kept = 0;
+  private store = Buffer.alloc(0);
   /** Absolute offset of the first byte still kept. */
   start = 0;
   /** Absolute offset just past the last byte written. */
@@ -14,29 +14,28 @@ export class OutputRing {
   constructor(private readonly capacity: number) {}
 
   append(data: Buffer): void {
-    this.chunks.push(data);
-    this.kept += data.length;
-    this.end += data.length;
-    while (this.kept > this.capacity && this.chunks.length > 0) {
-      const first = this.chunks[0] as Buffer;
-      const excess = this.kept - this.capacity;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.kept -= first.length;
-        this.start += first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.kept -= excess;
-        this.start += excess;
-      }
-    }
+    if (data.length === 0) return;
+    if (this.store.length === 0) this.store = Buffer.alloc(this.capacity);
+    // Only the last `capacity` bytes of a large chunk can survive it.
+    const bytes = data.subarray(Math.max(0, data.length - this.capacity));
+    this.end += data.length - bytes.length;
+    const copied = bytes.copy(this.store, this.end % this.capacity);
+    bytes.copy(this.store, 0, copied);
+    this.end += bytes.length;
+    this.start = Math.max(this.start, this.end - this.capacity);
   }
 
   /** Up to `max` bytes from `cursor` (clamped into what is kept). */
   read(cursor: number, max: number): { from: number; data: Buffer; next: number; dropped: number } {
     const from = Math.min(Math.max(cursor, this.start), this.end);
     const dropped = cursor < this.start ? this.start - cursor : 0;
-    const data = Buffer.concat(this.chunks).subarray(from - this.start, from - this.start + max);
+    const length = Math.max(0, Math.min(max, this.end - from));
+    const data = Buffer.alloc(length);
+    if (length > 0) {
+      const at = from % this.capacity;
+      const first = this.store.copy(data, 0, at, Math.min(this.capacity, at + length));
+      this.store.copy(data, first, 0, length - first);
+    }
     return { from, data, next: from + data.length, dropped };
   }
 }

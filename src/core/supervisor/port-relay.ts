@@ -17,6 +17,10 @@ export class PortRelay {
   private open = true; // the guest stream is live: no CLOSED or ERROR seen, no abort sent
   private inputEnded = false; // the client's FIN went out as STDIN END
   private outputEnded = false; // the guest socket's EOF came as STDOUT END
+  // Bytes waiting for the client to drain, kept in one buffer: a flood of tiny frames must not
+  // become one pending socket write (and its bookkeeping) per frame.
+  private backlog = Buffer.alloc(0);
+  private backlogBytes = 0;
 
   constructor(
     private readonly router: StreamRouter,
@@ -63,6 +67,34 @@ export class PortRelay {
     if (this.open) this.router.sendToGuest(encode.stdin(this.stream, Buffer.alloc(0), true));
   }
 
+  private write(bytes: Buffer): void {
+    this.socket.write(bytes, () => {
+      if (this.open) this.router.sendToGuest(encode.ack(this.stream, bytes.length));
+    });
+  }
+
+  private hold(body: Buffer): void {
+    if (this.backlogBytes === 0) this.socket.once("drain", () => this.release());
+    if (this.backlogBytes + body.length > this.backlog.length) {
+      const size = Math.max(2 * this.backlog.length, this.backlogBytes + body.length, 16 * 1024);
+      const grown = Buffer.alloc(size);
+      this.backlog.copy(grown, 0, 0, this.backlogBytes);
+      this.backlog = grown;
+    }
+    body.copy(this.backlog, this.backlogBytes);
+    this.backlogBytes += body.length;
+  }
+
+  /** Writes what was held back as one chunk, then the EOF that waited for it. */
+  private release(): void {
+    if (this.backlogBytes === 0 || this.socket.destroyed) return;
+    const bytes = Buffer.from(this.backlog.subarray(0, this.backlogBytes));
+    this.backlog = Buffer.alloc(0);
+    this.backlogBytes = 0;
+    this.write(bytes);
+    if (this.outputEnded) this.socket.end();
+  }
+
   private fromGuest(frame: Frame): void {
     switch (frame.type) {
       case MessageType.CONNECTED:
@@ -73,15 +105,13 @@ export class PortRelay {
         if (frame.body.length > 0) {
           // The agent sends at most a window of unacknowledged bytes, so a slow client holds up
           // only its own connection. A guest that ignores the window is cut off, not buffered.
-          if (this.socket.writableLength > 2 * FORWARD_WINDOW) return this.abort();
-          const bytes = frame.body.length;
-          this.socket.write(frame.body, () => {
-            if (this.open) this.router.sendToGuest(encode.ack(this.stream, bytes));
-          });
+          if (this.socket.writableLength + this.backlogBytes > 2 * FORWARD_WINDOW) return this.abort();
+          if (this.socket.writableNeedDrain || this.backlogBytes > 0) this.hold(frame.body);
+          else this.write(frame.body);
         }
         if ((frame.flags & FLAG_END) !== 0) {
           this.outputEnded = true;
-          this.socket.end();
+          if (this.backlogBytes === 0) this.socket.end();
         }
         return;
       case MessageType.CLOSED:
@@ -93,8 +123,10 @@ export class PortRelay {
           this.inputEnded &&
           this.outputEnded;
         // A clean end lets buffered bytes reach the client; anything else resets it at once.
-        if (clean) this.socket.end(() => this.socket.destroy());
-        else if (!this.socket.destroyed) this.socket.resetAndDestroy();
+        if (clean) {
+          this.release();
+          this.socket.end(() => this.socket.destroy());
+        } else if (!this.socket.destroyed) this.socket.resetAndDestroy();
         return;
       }
       default:

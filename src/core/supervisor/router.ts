@@ -19,6 +19,18 @@ interface Route {
 
 const SIGKILL = 9;
 
+/** What a guest may send on a stream, by what the stream carries; anything else is a forgery. */
+const EXEC_REPLIES = new Set<number>([
+  MessageType.STARTED,
+  MessageType.STDOUT,
+  MessageType.STDERR,
+  MessageType.EXIT,
+  MessageType.ERROR,
+]);
+const PING_REPLIES = new Set<number>([MessageType.PONG, MessageType.ERROR]);
+// The supervisor's own streams are commands (shells, services) or connections (published ports).
+const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, MessageType.CONNECTED, MessageType.CLOSED]);
+
 /**
  * Multiplexes any number of clients onto the one agent channel: every client stream gets its own
  * guest stream id, and guest frames are routed back by that id.
@@ -28,6 +40,7 @@ export class StreamRouter {
   private readonly byClient = new Map<ClientConnection, Map<number, number>>();
   private nextGuestStream = 1;
   private holds = 0;
+  private readonly congested = new Set<FrameChannel>();
 
   constructor(private readonly guest: FrameChannel) {}
 
@@ -79,6 +92,12 @@ export class StreamRouter {
     if (route === undefined && frame.type === MessageType.ERROR) return;
     if (route === undefined)
       throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
+    const allowed = route.own !== undefined ? OWN_REPLIES : route.isExec ? EXEC_REPLIES : PING_REPLIES;
+    if (!allowed.has(frame.type))
+      throw new FrameError(
+        "BAD_MESSAGE",
+        `guest frame type 0x${frame.type.toString(16)} does not belong on stream ${frame.stream}`,
+      );
     const final =
       frame.type === MessageType.EXIT ||
       frame.type === MessageType.ERROR ||
@@ -93,9 +112,12 @@ export class StreamRouter {
       return;
     }
     if (route.client === null || route.client.channel.isClosed) return;
-    if (!route.client.channel.send({ ...frame, stream: route.clientStream })) {
-      // Keep memory bounded: stop reading the guest until this client has taken its data.
-      this.holdGuest(route.client.channel.drained());
+    const channel = route.client.channel;
+    if (!channel.send({ ...frame, stream: route.clientStream }) && !this.congested.has(channel)) {
+      // Keep memory bounded: stop reading the guest until this client has taken its data. One hold
+      // per congested client, not one per frame (a flood of tiny frames would pile up waiters).
+      this.congested.add(channel);
+      this.holdGuest(channel.drained().finally(() => this.congested.delete(channel)));
     }
   }
 

@@ -35,6 +35,8 @@ export const DEFAULT_LIST_LIMIT = 10_000;
 const MAX_FIELD_BYTES = 64 * 1024;
 // Names alone could be long; past this many bytes of kept fields the listing is cut as truncated.
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+// What keeping one field costs beyond its bytes, so a flood of empty fields is charged too.
+const FIELD_OVERHEAD_BYTES = 64;
 const FIELDS = ["type", "size", "mode", "mtime", "link_target", "path"] as const;
 
 /**
@@ -84,14 +86,15 @@ export async function listFiles(
         if (parseError !== null || overflow) return;
         try {
           for (const field of splitter.push(chunk)) {
-            keptBytes += field.length;
+            keptBytes += field.length + FIELD_OVERHEAD_BYTES;
             current.push(field);
             if (current.length === FIELDS.length) {
               records.push(current);
               current = [];
             }
           }
-          overflow = keptBytes > MAX_LISTING_BYTES;
+          // One record past the limit proves truncation; nothing after it is kept.
+          overflow = keptBytes > MAX_LISTING_BYTES || records.length > limit;
         } catch (error) {
           parseError = error;
         }
@@ -108,7 +111,7 @@ export async function listFiles(
   return {
     path: workspaceAbsolutePath(relative),
     entries,
-    truncated: overflow || records.length > limit,
+    truncated: overflow,
   };
 }
 

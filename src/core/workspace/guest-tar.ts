@@ -39,6 +39,7 @@ export function archiveFromGuest(
     captureLimitBytes: 0,
     abort: reader.signal,
     onStdout: (chunk) => {
+      // A consumer that gave up (destroyed the stream) must not leave the command blocked forever.
       if (stream.destroyed || stream.write(chunk)) return;
       return new Promise<void>((resolve) => {
         stream.once("drain", resolve);
