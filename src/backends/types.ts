@@ -15,6 +15,14 @@ export interface LaunchSpec {
   accel: "kvm" | "tcg" | "none";
   /** The guest's network interface; null gives it loopback only. */
   network: GuestNetwork | null;
+  /** Applied to the serial console before it is stored (secret masking); in-process only. */
+  consoleFilter?: ConsoleFilter;
+}
+
+/** A streaming byte transform: push chunks in order, flush once at the end. */
+export interface ConsoleFilter {
+  push(chunk: Buffer): Buffer;
+  flush(): Buffer;
 }
 
 export interface LaunchedVmm {

@@ -159,7 +159,12 @@ function withVmLock<T>(id: string, action: () => Promise<T>): Promise<T> {
   return withFileLock(vmFiles(vmDir(id)).lock, action);
 }
 
-export async function startVm(id: string): Promise<VmRecord> {
+export interface StartVmOptions {
+  /** A workspace's secret store, masked in the VM's stored console log. */
+  consoleMaskDir?: string;
+}
+
+export async function startVm(id: string, options: StartVmOptions = {}): Promise<VmRecord> {
   const dir = vmDir(id);
   return withVmLock(id, async () => {
     const record = loadVm(id);
@@ -190,6 +195,7 @@ export async function startVm(id: string): Promise<VmRecord> {
         expiresAtMs: Date.parse(record.expires_at),
         ephemeral: record.ephemeral,
         ownerPid: record.owner_pid,
+        consoleMaskDir: options.consoleMaskDir ?? null,
       },
       files.supervisorLog,
     );

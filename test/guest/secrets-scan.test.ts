@@ -122,6 +122,14 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
       "--",
       'mkdir -p mem && mount -t tmpfs none mem && cat /run/pyro-secrets/TOKEN > mem/leak.txt && touch "mem/name-$(cat /run/pyro-secrets/TOKEN)"',
     );
+    // The guest's serial console is stored on the host: it must hold the values masked too.
+    await pyro(
+      "workspace",
+      "exec",
+      id,
+      "--",
+      "cat /run/pyro-secrets/TOKEN /run/pyro-secrets/FILE_TOKEN > /dev/ttyS0",
+    );
     expect(await pyro("workspace", "file", "read", id, "mem/leak.txt")).toContain("[secret:TOKEN]");
     await pyro("workspace", "file", "read", id, "mem/leak.txt", "--json");
     expect(await pyro("workspace", "file", "list", id, "mem", "--json")).toContain("name-[secret:TOKEN]");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CONSOLE_LOG_MAX_BYTES, ConsoleLog } from "../../src/backends/qemu/console-log.js";
+import { SecretMasker } from "../../src/core/secret-masker.js";
 
 describe("the console log", () => {
   let dir: string;
@@ -27,6 +28,24 @@ describe("the console log", () => {
     expect(kept.length).toBeGreaterThan(CONSOLE_LOG_MAX_BYTES / 2);
     expect(kept.endsWith("A\nthe last line\n")).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("stores a workspace's secret values masked, even split across console writes", async () => {
+    const source = new PassThrough();
+    const log = new ConsoleLog(path);
+    log.follow(source, new SecretMasker(new Map([["TOKEN", Buffer.from("hunter2-söcret")]])));
+    const utf8 = Buffer.from("boot ok\nleak: hunter2-söcret\ntail hunter2-sö");
+    // Split inside the secret and inside its two-byte character.
+    for (const cut of [
+      [0, 22],
+      [22, 24],
+      [24, 30],
+      [30, utf8.length],
+    ])
+      source.write(utf8.subarray(cut[0], cut[1]));
+    source.end();
+    await new Promise((resolve) => source.once("close", resolve));
+    expect(readFileSync(path, "utf8")).toBe("boot ok\nleak: [secret:TOKEN]\ntail hunter2-sö");
   });
 
   it("cuts a single oversized chunk to its newest half", () => {

@@ -75,7 +75,7 @@ export const qemuBackend: Backend = {
     const stdio: StdioOptions = ["ignore", "pipe", "pipe"];
     if (helper !== null) stdio.push(helper.vmEnd);
     const child = spawn(binary, args, { stdio });
-    consoleLog.follow(child.stdout as Readable);
+    consoleLog.follow(child.stdout as Readable, spec.consoleFilter);
     // Both children hold their ends now; the helper quits when QEMU's end closes.
     helper?.vmEnd.destroy();
     child.once("error", () => helper?.process.kill("SIGKILL"));

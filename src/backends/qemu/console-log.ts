@@ -1,5 +1,6 @@
 import { closeSync, constants, fchmodSync, openSync, readSync, renameSync, writeSync } from "node:fs";
 import type { Readable } from "node:stream";
+import type { ConsoleFilter } from "../types.js";
 
 /** The console log never grows past this; when it would, it is cut back to its newest half. */
 export const CONSOLE_LOG_MAX_BYTES = 2 * 1024 * 1024;
@@ -23,10 +24,13 @@ export class ConsoleLog {
     this.fd = openOwnerOnly(path, constants.O_TRUNC);
   }
 
-  /** Copies everything `source` produces into the log until it ends. */
-  follow(source: Readable): void {
-    source.on("data", (chunk: Buffer) => this.write(chunk));
-    source.once("close", () => this.close());
+  /** Copies everything `source` produces (through `filter`, if any) into the log until it ends. */
+  follow(source: Readable, filter?: ConsoleFilter): void {
+    source.on("data", (chunk: Buffer) => this.write(filter === undefined ? chunk : filter.push(chunk)));
+    source.once("close", () => {
+      if (filter !== undefined) this.write(filter.flush());
+      this.close();
+    });
   }
 
   write(chunk: Buffer): void {

@@ -15,6 +15,8 @@ export interface SupervisorConfig {
   /** One-shot VM: torn down (folder included) once its owner process is gone. */
   ephemeral: boolean;
   ownerPid: number | null;
+  /** A workspace's secret store: its values are masked in the stored console log. */
+  consoleMaskDir: string | null;
 }
 
 /** How a VM's run ended (exit.json), read by later status calls. */

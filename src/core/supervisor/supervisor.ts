@@ -8,6 +8,8 @@ import { decode, encode, type HelloAck } from "../../agent-protocol/messages.js"
 import type { Backend, LaunchedVmm } from "../../backends/types.js";
 import { PyroError, toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
+import { SecretMasker } from "../secret-masker.js";
+import { readSecretValues } from "../secret-values.js";
 import { isProcessAlive } from "../../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
 import { boundedText } from "./bounded-text.js";
@@ -75,7 +77,12 @@ export class Supervisor {
 
   private async boot(): Promise<void> {
     const deadline = Date.now() + this.config.bootTimeoutMs;
-    this.vmm = await this.backend.launch(this.config.launch);
+    const maskDir = this.config.consoleMaskDir;
+    const masker = maskDir === null ? null : new SecretMasker(readSecretValues(maskDir));
+    this.vmm = await this.backend.launch({
+      ...this.config.launch,
+      ...(masker?.active === true ? { consoleFilter: masker } : {}),
+    });
     // From here on, this process dying by any means takes the VMM and its helpers with it.
     this.guard = startDeathGuard([this.vmm.process, ...this.vmm.helpers], exitPath(this.config.dir));
     this.vmm.process.once("exit", (code, signal) => {

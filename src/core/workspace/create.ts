@@ -7,7 +7,7 @@ import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
 import { vmRunner } from "./guest-runner.js";
 import { extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
-import { collectSecrets, guestSecretsDir, materialiseSecrets, storeSecrets } from "./secrets.js";
+import { collectSecrets, guestSecretsDir, materialiseSecrets, secretsDir, storeSecrets } from "./secrets.js";
 import { tarOfSource } from "./source-tar.js";
 import { maskDeep } from "../secret-masker.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
@@ -94,7 +94,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     record.backend = vm.backend;
     writeWorkspaceRecord(record);
     onPhase("start", { workspace_id: id });
-    await startVm(id);
+    await startVm(id, { consoleMaskDir: secretsDir(id) });
     const run = vmRunner(id);
     await materialiseSecrets(id, run, guestSecretsDir(id));
     if (seed !== null) {

@@ -8,7 +8,7 @@ import { dropDiskCache } from "./disk.js";
 import { vmRunner } from "./guest-runner.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
-import { guestSecretsDir, materialiseSecrets } from "./secrets.js";
+import { guestSecretsDir, materialiseSecrets, secretsDir } from "./secrets.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export interface StopResult extends WorkspaceInfo {
@@ -75,7 +75,7 @@ export async function startWorkspace(id: string): Promise<StartResult> {
       ? `unclean: ${exit === null ? "the VM's processes were gone" : describeExit(exit)}`
       : null;
     dropDiskCache(id);
-    await startVm(id);
+    await startVm(id, { consoleMaskDir: secretsDir(id) });
     await materialiseSecrets(id, vmRunner(id), guestSecretsDir(id));
     const record = readWorkspaceRecord(id);
     touch(record);

@@ -6,7 +6,7 @@ import { extractIntoGuest } from "./guest-tar.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, workspaceFiles, writeWorkspaceRecord } from "./record.js";
-import { guestSecretsDir, materialiseSecrets } from "./secrets.js";
+import { guestSecretsDir, materialiseSecrets, secretsDir } from "./secrets.js";
 import { snapshotArchive } from "./snapshots.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
@@ -38,7 +38,7 @@ export async function resetWorkspace(
       onPhase,
     });
     onPhase("start", { workspace_id: id });
-    await startVm(id);
+    await startVm(id, { consoleMaskDir: secretsDir(id) });
     onPhase("restore", { workspace_id: id, snapshot });
     await materialiseSecrets(id, vmRunner(id), guestSecretsDir(id));
     await extractIntoGuest(vmRunner(id), ".", createReadStream(archive));
