@@ -13,6 +13,8 @@ step build && npm run --silent build
 step agent-tests && make -s -C guest test
 step netstack-tests && make -s -C netstack test
 step environment && node dist/cli.js env pull debian:12 >/dev/null && node dist/cli.js env pull debian:12-base >/dev/null
+# Each benchmark section once, no thresholds: a broken benchmark fails the run.
+step bench && npm run --silent bench -- --quick
 step vitest
 report=$(mktemp)
 status=0
