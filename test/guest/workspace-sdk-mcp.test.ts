@@ -60,7 +60,7 @@ describe("workspaces in a real microVM through the SDK and MCP", () => {
   });
 
   it("does the same operations as MCP tools of the default workspace-core profile", async () => {
-    const client: Client = await connectMcp(null);
+    const client: Client = await connectMcp(null, [], { cwd: scratch }); // its host paths live under scratch
     try {
       const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
         const result = (await client.callTool({ name, arguments: args })) as CallToolResult;

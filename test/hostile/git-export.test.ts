@@ -100,7 +100,7 @@ describe("guest-written git metadata on export", () => {
   });
 
   it("MCP: the export reports what it removed in its structured result", async () => {
-    const client: Client = await connectMcp(null);
+    const client: Client = await connectMcp(null, [], { cwd: scratch }); // its host paths live under scratch
     try {
       const out = join(scratch, "mcp-out");
       const result = (await client.callTool({
