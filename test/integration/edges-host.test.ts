@@ -60,6 +60,23 @@ describe("sharp edges on every surface (host-compat backend)", () => {
     expect(tool.structuredContent).toMatchObject({ error: { code: "CWD_NOT_FOUND" } });
   });
 
+  it("a shell or service started in a missing cwd is CWD_NOT_FOUND too, and leaves nothing behind", async () => {
+    const shell = await runPyro(["workspace", "shell", "open", id, "--cwd", "no/such/dir"]);
+    expect(shell.code).toBe(ERROR_CATALOG.CWD_NOT_FOUND.exit);
+    expect(shell.stderr).toContain("error [CWD_NOT_FOUND]");
+    await expect(
+      pyro.startService({ workspaceId: id, serviceName: "web", command: "sleep 60", cwd: "nope" }),
+    ).rejects.toMatchObject({ code: "CWD_NOT_FOUND" });
+    const tool = await call("service_start", {
+      workspace_id: id,
+      service_name: "web",
+      command: "sleep 60",
+      cwd: "nope",
+    });
+    expect(tool.structuredContent).toMatchObject({ error: { code: "CWD_NOT_FOUND" } });
+    expect((await pyro.listServices(id)).services).toEqual([]);
+  });
+
   it("applies diff -ruN, git and bare-path patches with the strip level in the result", async () => {
     const patchFile = join(scratch, "change.patch");
     writeFileSync(patchFile, DIFF_RUN("v1", "v2"));

@@ -47,6 +47,8 @@ export type ControlReply =
 
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
+/** How long a start waits for the agent to say whether the process started. */
+const START_WAIT_MS = 10_000;
 /** How long a write waits for the guest to take earlier input before it is refused. */
 const STDIN_WAIT_MS = 10_000;
 
@@ -84,7 +86,7 @@ export class ControlHandler {
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
     if (request.op === "list") return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
-    if (request.op === "start") return { reply: this.start(request) };
+    if (request.op === "start") return { reply: await this.start(request) };
     if (request.op === "publish" || request.op === "unpublish" || request.op === "ports")
       return { reply: await this.port(request) };
     const process = this.find(request.id);
@@ -137,7 +139,7 @@ export class ControlHandler {
     return Promise.race([router.guestDrained().then(() => true), delay(STDIN_WAIT_MS).then(() => false)]);
   }
 
-  private start(request: Extract<ControlRequest, { op: "start" }>): ControlReply {
+  private async start(request: Extract<ControlRequest, { op: "start" }>): Promise<ControlReply> {
     const router = this.router();
     if (router === null) return { ok: false, code: "NOT_READY", message: "the VM is not ready" };
     const existing = request.kind === "service" ? this.find(request.name) : null;
@@ -161,6 +163,8 @@ export class ControlHandler {
       secrets,
     );
     this.processes.set(process.info.id, process);
+    // The reply says whether it started: a missing cwd is an error of the start, not a later exit.
+    await process.started(START_WAIT_MS);
     return { ok: true, info: process.info };
   }
 

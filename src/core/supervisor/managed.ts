@@ -94,6 +94,12 @@ export class ManagedProcess {
     this.router.sendToGuest(encode.resize(this.stream, { cols, rows }));
   }
 
+  /** Resolves once the agent said whether the process started (STARTED or ERROR), or after `ms`. */
+  async started(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.info.state === "starting" && Date.now() < deadline) await this.changed(deadline - Date.now());
+  }
+
   /** Resolves on new output, on exit, or after `ms`. */
   changed(ms: number): Promise<void> {
     return new Promise((resolve) => {

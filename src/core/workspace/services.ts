@@ -18,6 +18,7 @@ import { runningWorkspace } from "./running.js";
 import { markServiceReady, serviceReady } from "./service-ready.js";
 import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
+import { throwIfRefused } from "./start-refusal.js";
 
 const SERVICE_CODES = {
   NOT_FOUND: "SERVICE_NOT_FOUND",
@@ -110,6 +111,10 @@ export async function startService(
     await releasePorts(id, ports);
     throw error;
   }
+  await throwIfRefused(id, reply.info as ManagedInfo, SERVICE_CODES).catch(async (error: unknown) => {
+    await releasePorts(id, ports);
+    throw error;
+  });
   await updateWorkspace(id, touch);
   if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo, ports);
   const hostCheck = hostCheckFor(options.readiness, ports);

@@ -1,6 +1,7 @@
 import { renderPlain } from "../shell/plain-text.js";
 import { controlCall } from "../supervisor/control-client.js";
 import type { ManagedInfo } from "../supervisor/managed.js";
+import { throwIfRefused } from "./start-refusal.js";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
 import { touch, updateWorkspace } from "./lock.js";
@@ -69,6 +70,7 @@ export async function openShell(id: string, options: OpenShellOptions): Promise<
     },
     SHELL_CODES,
   );
+  await throwIfRefused(id, reply.info as ManagedInfo, SHELL_CODES);
   await updateWorkspace(id, touch);
   return shellInfo(id, reply.info as ManagedInfo);
 }
