@@ -46,9 +46,12 @@ describe("an agent that forges or breaks frames", () => {
 
   it("a HELLO_ACK for another protocol version fails the boot and leaves nothing running", async () => {
     const vmId = await hostileVm("version");
-    await expect(pyro.startVm(vmId)).rejects.toMatchObject({ code: "VM_BOOT_FAILED" });
+    // The caller is told why, and so is the supervisor's exit note.
+    await expect(pyro.startVm(vmId)).rejects.toMatchObject({
+      code: "VM_BOOT_FAILED",
+      message: expect.stringContaining("speaks version 2"),
+    });
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
-    // The supervisor's exit note names the forgery.
     const exit = await waitFor(
       () => vmExitOf(join(home.home, "vms", vmId))?.reason === "protocol_error",
       5_000,

@@ -37,6 +37,7 @@ export class Supervisor {
   private readonly clients = new Set<ClientConnection>();
   private hello: HelloAck | null = null;
   private helloWaiter: ((ack: HelloAck) => void) | null = null;
+  private bootFailure: ((error: PyroError) => void) | null = null;
   private shutdownAckWaiter: (() => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -99,6 +100,8 @@ export class Supervisor {
       onFrame: (frame) => this.fromGuest(frame),
       onProtocolError: (error) => {
         log(`guest protocol error: ${error.message}`);
+        // During the handshake the caller learns the reason, not only that the VM went away.
+        this.bootFailure?.(new PyroError("PROTOCOL_ERROR", `the guest broke the protocol: ${error.message}`));
         void this.end("protocol_error", `the guest broke the protocol: ${error.message}`);
       },
       onClose: () => {
@@ -124,8 +127,13 @@ export class Supervisor {
         },
         Math.max(0, deadline - Date.now()),
       );
+      this.bootFailure = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
       this.helloWaiter = (ack) => {
         clearTimeout(timer);
+        this.bootFailure = null;
         this.hello = ack;
         resolve();
       };
