@@ -1,6 +1,7 @@
 import type { PhaseReporter } from "../core/phases.js";
 import { PyroError, toPyroError } from "../errors/index.js";
 import type { OperationContext } from "../operations/types.js";
+import { printableText } from "../operations/terminal-text.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
 export function stderrPhases(scope: string): PhaseReporter {
@@ -25,7 +26,10 @@ export function reportError(error: unknown, json: boolean): number {
   if (json) {
     printJson({ error: pyroError.toJSON() });
   } else {
-    process.stderr.write(`error [${pyroError.code}]: ${pyroError.message}\nhint: ${pyroError.hint}\n`);
+    // Messages may quote guest text (a path, a log line): shown, never interpreted by the terminal.
+    process.stderr.write(
+      `error [${pyroError.code}]: ${printableText(pyroError.message)}\nhint: ${printableText(pyroError.hint)}\n`,
+    );
   }
   if (pyroError.code === "INTERNAL" && process.env.PYRO_DEBUG && pyroError.cause instanceof Error) {
     process.stderr.write(`${pyroError.cause.stack ?? ""}\n`);

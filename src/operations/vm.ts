@@ -17,6 +17,7 @@ import {
   vmIdParam,
 } from "./limits.js";
 import { defineOperation } from "./types.js";
+import { printableLine } from "./terminal-text.js";
 
 const backendParam = z
   .enum(["auto", "qemu", "firecracker", "host"])
@@ -67,7 +68,7 @@ export function renderVmInfo(info: VmInfo): string {
     `  created         ${info.created_at}`,
     `  expires         ${info.expires_at} (ttl ${info.ttl_seconds}s)`,
   ];
-  if (info.guest_kernel_release) lines.push(`  guest kernel    ${info.guest_kernel_release}`);
+  if (info.guest_kernel_release) lines.push(`  guest kernel    ${printableLine(info.guest_kernel_release)}`);
   if (info.last_error) lines.push(`  last error      ${info.last_error.code}: ${info.last_error.message}`);
   return lines.join("\n");
 }

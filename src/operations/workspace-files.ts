@@ -9,6 +9,7 @@ import {
 } from "../core/workspace/files.js";
 import { fileContent, renderFileContent } from "./file-content.js";
 import { renderGitMetadata } from "./git-metadata-render.js";
+import { printableLine } from "./terminal-text.js";
 import { defineOperation } from "./types.js";
 import { kv, workspaceIdParam, workspacePathParam } from "./workspace-params.js";
 
@@ -31,7 +32,7 @@ export const workspaceFileList = defineOperation({
     [
       ...output.entries.map(
         (e) =>
-          `${e.type.padEnd(9)} ${String(e.size).padStart(10)}  ${e.path}${e.link_target ? ` -> ${e.link_target}` : ""}`,
+          `${e.type.padEnd(9)} ${String(e.size).padStart(10)}  ${printableLine(e.path)}${e.link_target ? ` -> ${printableLine(e.link_target)}` : ""}`,
       ),
       ...(output.truncated ? ["(truncated: more entries not shown)"] : []),
     ].join("\n") || "(empty)",
@@ -159,7 +160,9 @@ export const workspaceExport = defineOperation({
   render: (output) =>
     [
       `[workspace-export] ${kv({ workspace_id: output.workspace_id, path: output.path, output_path: output.output_path, artifact_type: output.artifact_type, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,
-      ...output.skipped.map((entry) => `skipped ${entry.path}: ${entry.reason}`),
+      ...output.skipped.map(
+        (entry) => `skipped ${printableLine(entry.path)}: ${printableLine(entry.reason)}`,
+      ),
       ...renderGitMetadata(output.git_metadata),
     ].join("\n"),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { printableLine } from "./terminal-text.js";
 
 /** Parameters shared by the workspace operations. */
 export const workspaceIdParam = z.string().min(1).describe("Workspace id, as returned by workspace_create.");
@@ -27,8 +28,9 @@ export const secretEnvParam = z
 
 export const kv = (pairs: Record<string, string | number | boolean | null>): string =>
   Object.entries(pairs)
-    .map(
-      ([key, value]) =>
-        `${key}=${value === null ? "-" : /\s/.test(String(value)) ? JSON.stringify(value) : value}`,
-    )
+    .map(([key, value]) => {
+      if (value === null) return `${key}=-`;
+      const shown = printableLine(String(value));
+      return `${key}=${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
+    })
     .join(" ");
