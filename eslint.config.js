@@ -41,7 +41,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["../*", "!../errors/*", "!../platform/*"],
+              group: ["../*", "!../errors", "!../errors/*", "!../platform", "!../platform/*"],
               message: "platform/ and errors/ are leaves: they import nothing else of pyro.",
             },
           ],

@@ -1,11 +1,13 @@
+import { findExecutable } from "../platform/find-executable.js";
 import { CONSOLE_LOG_MAX_BYTES } from "../backends/qemu/console-log.js";
 import { probeQemuSandbox } from "../backends/qemu/sandbox-probe.js";
 import { DEDICATED_VMM_USER } from "../platform/vmm-user.js";
 import type { DoctorCheck } from "./doctor.js";
+import { GUARD_SHELL } from "./supervisor/death-guard.js";
 
 /** What confines QEMU on this host, as `pyro doctor` lines: each one measured, not assumed. */
-export async function vmmHardeningChecks(): Promise<DoctorCheck[]> {
-  const probe = await probeQemuSandbox();
+export async function vmmHardeningChecks(qemu: string): Promise<DoctorCheck[]> {
+  const probe = await probeQemuSandbox(qemu);
   const sandbox: DoctorCheck =
     probe.error === null
       ? check(
@@ -45,11 +47,20 @@ export async function vmmHardeningChecks(): Promise<DoctorCheck[]> {
               `QEMU -runas ${probe.runAs} could not be verified`,
               "See the vmm sandbox line.",
             );
-  const lifetime = check(
-    "PASS",
-    "vmm lifetime",
-    `a guard kills QEMU and pyro-netstack at once if their supervisor dies by any signal; the console log is capped at ${CONSOLE_LOG_MAX_BYTES / 1024 / 1024} MiB, owner-only`,
-  );
+  // The guard that kills a VM with its supervisor is a /bin/sh: it must be there to run.
+  const lifetime =
+    findExecutable(GUARD_SHELL) !== null
+      ? check(
+          "PASS",
+          "vmm lifetime",
+          `a guard (${GUARD_SHELL}) kills QEMU and pyro-netstack at once if their supervisor dies by any signal; the console log is capped at ${CONSOLE_LOG_MAX_BYTES / 1024 / 1024} MiB, owner-only`,
+        )
+      : check(
+          "FAIL",
+          "vmm lifetime",
+          `${GUARD_SHELL} is missing: a VM would outlive a supervisor that dies`,
+          "Install dash (Debian's /bin/sh).",
+        );
   return [sandbox, user, lifetime];
 }
 

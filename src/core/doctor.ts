@@ -114,7 +114,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       ? pass("qemu-img", qemuImg)
       : fail("qemu-img", "not found", "apt-get install qemu-utils"),
   );
-  if (qemu !== null) checks.push(...(await vmmHardeningChecks()));
+  if (qemu !== null) checks.push(...(await vmmHardeningChecks(qemu)));
   checks.push(
     firecracker !== null
       ? pass("firecracker", firecracker)
@@ -175,7 +175,7 @@ export async function runDoctor(): Promise<DoctorReport> {
           "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
         ),
   );
-  checks.push(...netstackHardeningChecks(network.helper));
+  checks.push(...(await netstackHardeningChecks(network.helper)));
   const reaped = reapExpired();
   return {
     ...runtimeVerdict(checks),

@@ -236,20 +236,13 @@ export class SecretMasker {
   }
 }
 
-/** Masks a whole buffer (a stream of one chunk). */
-export function maskBytes(data: Buffer, secrets: SecretValues | CompiledSecrets): Buffer {
-  const masker = new SecretMasker(secrets);
-  if (!masker.active) return data;
-  return Buffer.concat([masker.push(data), masker.flush()]);
-}
-
 /**
- * Masks bytes that are a prefix of something longer (a truncated read): held bytes that could
- * start a value are dropped rather than shown in part.
+ * Masks a whole buffer (a stream of one chunk). `truncated`: the bytes are a prefix of something
+ * longer (a read cut short), so held bytes that could start a value are dropped, not shown in part.
  */
-export function maskPrefix(data: Buffer, secrets: SecretValues | CompiledSecrets): Buffer {
+export function maskBytes(data: Buffer, secrets: SecretValues | CompiledSecrets, truncated = false): Buffer {
   const masker = new SecretMasker(secrets);
-  return masker.active ? Buffer.concat([masker.push(data), masker.flush(true)]) : data;
+  return masker.active ? Buffer.concat([masker.push(data), masker.flush(truncated)]) : data;
 }
 
 export function maskString(text: string, secrets: SecretValues | CompiledSecrets): string {

@@ -68,6 +68,7 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
     stderr.push(chunk);
     return chunk.length > 0 ? options.onStderr?.(chunk) : undefined;
   };
+  let detachAbort = (): void => undefined;
   try {
     const pending = client.exec(
       {
@@ -86,6 +87,7 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
     const kill = (): void => client.signal(pending.stream, SIGKILL);
     if (options.abort?.aborted === true) kill();
     options.abort?.addEventListener("abort", kill, { once: true });
+    detachAbort = () => options.abort?.removeEventListener("abort", kill);
     let stdinError: unknown = null;
     if (options.stdin) {
       const stream = pending.stream;
@@ -124,6 +126,7 @@ export async function execInVm(id: string, options: ExecOptions): Promise<ExecOu
       stderr_truncated: stderr.truncated,
     };
   } finally {
+    detachAbort(); // an abort after the end must not signal a closed client
     client.close();
   }
 }

@@ -1,4 +1,4 @@
-import { CompiledSecrets, maskBytes, maskPrefix } from "../core/secret-masker.js";
+import { CompiledSecrets, maskBytes } from "../core/secret-masker.js";
 import { maskableSecrets } from "../core/workspace/secrets.js";
 import { kv } from "./workspace-params.js";
 
@@ -24,7 +24,7 @@ export function fileContent(file: {
   content: Buffer;
 }): FileContent {
   const secrets = CompiledSecrets.of(maskableSecrets(file.workspace_id));
-  const content = file.truncated ? maskPrefix(file.content, secrets) : maskBytes(file.content, secrets);
+  const content = maskBytes(file.content, secrets, file.truncated);
   const text = content.toString("utf8");
   const isText = Buffer.from(text, "utf8").equals(content) && !content.includes(0);
   return {

@@ -1,5 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import { PyroError } from "../errors/index.js";
 
 /** sbin directories are searched too: a non-root PATH often lacks them. */
 const EXTRA_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
@@ -13,6 +14,16 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
     if (isExecutable(candidate)) return candidate;
   }
   return null;
+}
+
+/** findExecutable, or DEPENDENCY_MISSING naming the Debian package that brings it. */
+export function requireExecutable(name: string, aptPackage: string): string {
+  const path = findExecutable(name);
+  if (path === null)
+    throw new PyroError("DEPENDENCY_MISSING", `${name} is not installed`, {
+      hint: `apt-get install ${aptPackage}`,
+    });
+  return path;
 }
 
 function isExecutable(path: string): boolean {

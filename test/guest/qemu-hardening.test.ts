@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { qemuBinary } from "../../src/backends/qemu/backend.js";
 import { vmmHardeningChecks } from "../../src/core/doctor-vmm.js";
 import { loadVm } from "../../src/core/vm-manager.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";
@@ -71,7 +72,7 @@ describe("QEMU runs confined", () => {
         expect(byName["vmm user"]?.detail).toContain(`to ${vmmUser()?.name} (uid ${vmmUser()?.uid})`);
       expect(byName["vmm lifetime"]?.status).toBe("PASS");
     };
-    expectVmmLines(await vmmHardeningChecks());
+    expectVmmLines(await vmmHardeningChecks(qemuBinary() as string));
     expectVmmLines((await pyro.doctor()).checks);
     const cli = await runPyro(["doctor"]);
     expect(cli.stdout).toMatch(/^PASS vmm sandbox: QEMU runs under seccomp \(-sandbox on,obsolete=deny,/m);

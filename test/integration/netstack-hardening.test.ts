@@ -22,8 +22,8 @@ const alive = (pid: number): boolean => {
 };
 
 describe.skipIf(helper === null)("pyro-netstack's least privilege", () => {
-  it("reports, as the kernel sees it, its seccomp filter, no_new_privs, parent death signal and user", () => {
-    const checks = netstackHardeningChecks(helper);
+  it("reports, as the kernel sees it, its seccomp filter, no_new_privs, parent death signal and user", async () => {
+    const checks = await netstackHardeningChecks(helper);
     expect(checks.map((c) => [c.name, c.status])).toEqual([
       ["netstack frame filter", "PASS"],
       ["netstack seccomp", "PASS"],
@@ -37,11 +37,13 @@ describe.skipIf(helper === null)("pyro-netstack's least privilege", () => {
     if (process.getuid?.() === 0) expect(report).toContain("uid 65534\n");
   });
 
-  it("doctor fails a helper built without its frame filter", () => {
+  it("doctor fails a helper built without its frame filter", async () => {
     execFileSync("make", ["-s", "-C", "netstack", "unfiltered"]);
-    const checks = netstackHardeningChecks(UNFILTERED);
+    const checks = await netstackHardeningChecks(UNFILTERED);
     expect(checks[0]).toMatchObject({ name: "netstack frame filter", status: "FAIL", detail: "off" });
-    expect(netstackHardeningChecks("/nonexistent/pyro-netstack")[0]).toMatchObject({ status: "FAIL" });
+    expect((await netstackHardeningChecks("/nonexistent/pyro-netstack"))[0]).toMatchObject({
+      status: "FAIL",
+    });
   });
 
   it("dies within a second of its parent, even when its VM socket stays open", async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { SecretMasker, maskBytes, maskDeep, maskPrefix, maskString } from "../../src/core/secret-masker.js";
+import { SecretMasker, maskBytes, maskDeep, maskString } from "../../src/core/secret-masker.js";
 
 const secrets = (entries: Record<string, string | Buffer>): Map<string, Buffer> =>
   new Map(Object.entries(entries).map(([name, value]) => [name, Buffer.from(value)]));
@@ -67,9 +67,9 @@ describe("secret masker", () => {
 
   it("drops a partial value at the end of a truncated read instead of showing it", () => {
     const values = secrets({ T: "secret-value" });
-    expect(maskPrefix(Buffer.from("head secret-val"), values).toString()).toBe("head ");
-    expect(maskPrefix(Buffer.from("head secret-value"), values).toString()).toBe("head [secret:T]");
-    expect(maskPrefix(Buffer.from("secret-value secret-"), values).toString()).toBe("[secret:T] ");
+    expect(maskBytes(Buffer.from("head secret-val"), values, true).toString()).toBe("head ");
+    expect(maskBytes(Buffer.from("head secret-value"), values, true).toString()).toBe("head [secret:T]");
+    expect(maskBytes(Buffer.from("secret-value secret-"), values, true).toString()).toBe("[secret:T] ");
     expect(maskBytes(Buffer.from("head secret-val"), values).toString()).toBe("head secret-val");
   });
 

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { connectUnixWithRetry } from "../connect-unix.js";
-import { findExecutable } from "../../platform/find-executable.js";
+import { findExecutable, requireExecutable } from "../../platform/find-executable.js";
 import type { Readable } from "node:stream";
 import { vmmUser } from "../../platform/vmm-user.js";
 import type { Backend, LaunchSpec, LaunchedVmm } from "../types.js";
@@ -28,12 +28,7 @@ export const qemuBackend: Backend = {
 
   async prepare(spec: LaunchSpec): Promise<void> {
     if (spec.boot === null) throw new PyroError("INTERNAL", "the qemu backend needs boot artifacts");
-    const qemuImg = findExecutable("qemu-img");
-    if (qemuImg === null) {
-      throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", {
-        hint: "apt-get install qemu-utils",
-      });
-    }
+    const qemuImg = requireExecutable("qemu-img", "qemu-utils");
     // The overlay takes every write; the base image is only ever read. The base is a hard link
     // in the VM's own folder, so rebuilding or pruning the cached environment never changes
     // or removes the disk under an existing VM (a copy where the two are on different filesystems).

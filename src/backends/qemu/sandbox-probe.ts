@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { vmmUser } from "../../platform/vmm-user.js";
-import { qemuBinary } from "./backend.js";
 import { sandboxOption } from "./command-line.js";
 
 export interface SandboxProbe {
@@ -19,12 +18,10 @@ export interface SandboxProbe {
 const PROBE_MS = 3_000;
 
 /** Starts an empty QEMU (`-M none`) with pyro's hardening options and reads what is really in force. */
-export async function probeQemuSandbox(): Promise<SandboxProbe> {
+export async function probeQemuSandbox(binary: string): Promise<SandboxProbe> {
   const runAs = vmmUser()?.name ?? null;
   const option = sandboxOption(runAs);
   const base = { option, runAs, seccomp: null, uid: null };
-  const binary = qemuBinary();
-  if (binary === null) return { ...base, error: "QEMU is not installed" };
   const args = ["-M", "none", "-nodefaults", "-display", "none", "-S", "-sandbox", option];
   if (runAs !== null) args.push("-runas", runAs);
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });

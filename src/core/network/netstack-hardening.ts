@@ -1,17 +1,19 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import type { DoctorCheck } from "../doctor.js";
 
 const NOBODY = "65534";
+const run = promisify(execFile);
 
 /**
  * What `pyro-netstack --hardening-report` says is in force once it has hardened itself exactly as
  * it does for a VM: one doctor check per protection, as the kernel reports it.
  */
-export function netstackHardeningChecks(helper: string | null): DoctorCheck[] {
+export async function netstackHardeningChecks(helper: string | null): Promise<DoctorCheck[]> {
   if (helper === null) return [];
   let report: string;
   try {
-    report = execFileSync(helper, ["--hardening-report"], { timeout: 5000, encoding: "utf8" });
+    ({ stdout: report } = await run(helper, ["--hardening-report"], { timeout: 5000, encoding: "utf8" }));
   } catch (error) {
     return [
       {

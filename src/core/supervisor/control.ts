@@ -129,14 +129,14 @@ export class ControlHandler {
         message: `${id} has not read its earlier input for ${STDIN_WAIT_MS / 1000} s (input waits for the guest to take it); nothing was written`,
       };
     }
-    await Promise.race([process.write(data), delay(STDIN_WAIT_MS)]);
+    await within(process.write(data), STDIN_WAIT_MS);
     return { ok: true };
   }
 
   private guestHasRoom(): Promise<boolean> {
     const router = this.router();
     if (router === null) return Promise.resolve(false);
-    return Promise.race([router.guestDrained().then(() => true), delay(STDIN_WAIT_MS).then(() => false)]);
+    return within(router.guestDrained(), STDIN_WAIT_MS);
   }
 
   private async start(request: Extract<ControlRequest, { op: "start" }>): Promise<ControlReply> {
@@ -217,8 +217,17 @@ export class ControlHandler {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return sleep(ms, undefined, { ref: false });
+/** True when `work` settles within `ms`; the timer is cleared either way (writes may come per keystroke). */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      work.then(() => true),
+      sleep(ms, false, { ref: false, signal: timer.signal }),
+    ]);
+  } finally {
+    timer.abort();
+  }
 }
 
 /**

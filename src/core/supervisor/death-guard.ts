@@ -29,6 +29,9 @@ const GUARD_SCRIPT = [
   "done",
 ].join("\n");
 
+/** The guard's interpreter (doctor checks that it is there). */
+export const GUARD_SHELL = "/bin/sh";
+
 export interface DeathGuard {
   /** The supervisor is ending the VM itself: the guard leaves without killing anything. */
   release(): void;
@@ -40,7 +43,7 @@ export function startDeathGuard(processes: ChildProcess[], exitNote: string): De
     const start = child.pid === undefined ? null : startTime(child.pid);
     return start === null ? [] : [`${child.pid}:${start}`];
   });
-  const guard = spawn("/bin/sh", ["-c", GUARD_SCRIPT, "pyro-guard", exitNote, ...targets], {
+  const guard = spawn(GUARD_SHELL, ["-c", GUARD_SCRIPT, "pyro-guard", exitNote, ...targets], {
     stdio: ["pipe", "ignore", "ignore"],
     // Its own process group: a signal to the supervisor's group must not take the guard first.
     detached: true,

@@ -125,7 +125,7 @@ export class ManagedProcess {
         break;
       case MessageType.STDOUT:
       case MessageType.STDERR:
-        this.keep(this.masker.push(Buffer.from(frame.body)));
+        this.keep(this.masker.push(frame.body)); // the ring copies what it keeps
         this.lastOutputAt = Date.now();
         break;
       case MessageType.EXIT: {

@@ -88,7 +88,8 @@ export class PortRelay {
   /** Writes what was held back as one chunk, then the EOF that waited for it. */
   private release(): void {
     if (this.backlogBytes === 0 || this.socket.destroyed) return;
-    const bytes = Buffer.from(this.backlog.subarray(0, this.backlogBytes));
+    // Handed over, not copied: the old buffer is never written again.
+    const bytes = this.backlog.subarray(0, this.backlogBytes);
     this.backlog = Buffer.alloc(0);
     this.backlogBytes = 0;
     this.write(bytes);

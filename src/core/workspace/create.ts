@@ -3,11 +3,12 @@ import { mkdirSync, rmSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
 import { workspacesDir } from "../paths.js";
 import { silentPhases, type PhaseReporter } from "../phases.js";
-import { createVm, deleteVm, newVmId, startVm } from "../vm-manager.js";
+import { createVm, deleteVm, newVmId } from "../vm-manager.js";
 import { vmRunner } from "./guest-runner.js";
 import { extractIntoGuest } from "./guest-tar.js";
 import { validateLabels, validateName } from "./naming.js";
-import { collectSecrets, guestSecretsDir, materialiseSecrets, secretsDir, storeSecrets } from "./secrets.js";
+import { collectSecrets, storeSecrets } from "./secrets.js";
+import { startWorkspaceVm } from "./start-vm.js";
 import { tarOfSource } from "./source-tar.js";
 import { maskDeep } from "../secret-masker.js";
 import { workspaceFiles, writeWorkspaceRecord, type WorkspaceRecord } from "./record.js";
@@ -94,9 +95,8 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     record.backend = vm.backend;
     writeWorkspaceRecord(record);
     onPhase("start", { workspace_id: id });
-    await startVm(id, { consoleMaskDir: secretsDir(id) });
+    await startWorkspaceVm(id);
     const run = vmRunner(id);
-    await materialiseSecrets(id, run, guestSecretsDir(id));
     if (seed !== null) {
       onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
       await extractIntoGuest(run, ".", seed.stream);

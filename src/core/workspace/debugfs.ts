@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { PyroError } from "../../errors/index.js";
-import { findExecutable } from "../../platform/find-executable.js";
+import { requireExecutable } from "../../platform/find-executable.js";
 
 /**
  * debugfs, read-only, on an image whose contents the guest wrote. Only inode numbers (`<N>`) are
@@ -11,12 +11,7 @@ import { findExecutable } from "../../platform/find-executable.js";
  */
 
 export function debugfsPath(): string {
-  const path = findExecutable("debugfs");
-  if (path === null)
-    throw new PyroError("DEPENDENCY_MISSING", "debugfs is not installed", {
-      hint: "apt-get install e2fsprogs",
-    });
-  return path;
+  return requireExecutable("debugfs", "e2fsprogs");
 }
 
 export interface RawEntry {

@@ -3,7 +3,7 @@ import { diffIndexes, indexTar } from "../archive/index.js";
 import { archiveFromGuest } from "./guest-tar.js";
 import { workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
-import { CompiledSecrets, maskBytes, maskDeep, maskPrefix } from "../secret-masker.js";
+import { CompiledSecrets, maskBytes } from "../secret-masker.js";
 import { maskableSecrets } from "./secrets.js";
 
 export interface WorkspaceDiff {
@@ -40,9 +40,9 @@ export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
     keepText: (path, sha256) => now.get(path)?.sha256 !== sha256,
   });
   const diff = diffIndexes(baseline, now, {});
-  // Guest text: secret values are masked; a patch cut short drops a trailing partial value too.
+  // Guest text: a patch cut short must drop a trailing partial value too, which only this place
+  // knows; the other fields are masked with every result (invokeOperation).
   const secrets = CompiledSecrets.of(maskableSecrets(id));
-  const patch = Buffer.from(diff.patch);
-  const masked = diff.patch_truncated ? maskPrefix(patch, secrets) : maskBytes(patch, secrets);
-  return { workspace_id: id, ...maskDeep(diff, secrets), patch: masked.toString("utf8") };
+  const masked = maskBytes(Buffer.from(diff.patch), secrets, diff.patch_truncated);
+  return { workspace_id: id, ...diff, patch: masked.toString("utf8") };
 }

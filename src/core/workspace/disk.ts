@@ -3,7 +3,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
-import { findExecutable } from "../../platform/find-executable.js";
+import { requireExecutable } from "../../platform/find-executable.js";
 import { ensureHostSpace } from "../archive/index.js";
 import { vmDir } from "../paths.js";
 import { isSupervisorAlive, loadVm } from "../vm-manager.js";
@@ -33,11 +33,7 @@ function stoppedDisk(id: string): string {
 /** Flattens the copy-on-write overlay into a raw ext4 image at `path` (sparse). */
 async function flatten(overlay: string, path: string): Promise<void> {
   await ensureHostSpace(dirname(path), statSync(overlay).blocks * 512, "a copy of the workspace disk");
-  const qemuImg = findExecutable("qemu-img");
-  if (qemuImg === null)
-    throw new PyroError("DEPENDENCY_MISSING", "qemu-img is not installed", {
-      hint: "apt-get install qemu-utils",
-    });
+  const qemuImg = requireExecutable("qemu-img", "qemu-utils");
   try {
     await run(qemuImg, ["convert", "-q", "-O", "raw", overlay, path]);
   } catch (error) {

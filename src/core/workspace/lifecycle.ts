@@ -2,13 +2,12 @@ import { PyroError } from "../../errors/index.js";
 import { vmDir } from "../paths.js";
 import { controlCall } from "../supervisor/control-client.js";
 import type { ManagedInfo } from "../supervisor/managed.js";
-import { isSupervisorAlive, loadVm, startVm, stopVm } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm, stopVm } from "../vm-manager.js";
 import { describeExit, vmExitOf } from "../vm-status.js";
 import { dropDiskCache } from "./disk.js";
-import { vmRunner } from "./guest-runner.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
-import { guestSecretsDir, materialiseSecrets, secretsDir } from "./secrets.js";
+import { startWorkspaceVm } from "./start-vm.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export interface StopResult extends WorkspaceInfo {
@@ -75,8 +74,7 @@ export async function startWorkspace(id: string): Promise<StartResult> {
       ? `unclean: ${exit === null ? "the VM's processes were gone" : describeExit(exit)}`
       : null;
     dropDiskCache(id);
-    await startVm(id, { consoleMaskDir: secretsDir(id) });
-    await materialiseSecrets(id, vmRunner(id), guestSecretsDir(id));
+    await startWorkspaceVm(id);
     const record = readWorkspaceRecord(id);
     touch(record);
     writeWorkspaceRecord(record);

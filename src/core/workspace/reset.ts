@@ -1,12 +1,12 @@
 import { createReadStream } from "node:fs";
 import { silentPhases, type PhaseReporter } from "../phases.js";
-import { createVm, deleteVm, startVm } from "../vm-manager.js";
+import { createVm, deleteVm } from "../vm-manager.js";
 import { vmRunner } from "./guest-runner.js";
 import { extractIntoGuest } from "./guest-tar.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, workspaceFiles, writeWorkspaceRecord } from "./record.js";
-import { guestSecretsDir, materialiseSecrets, secretsDir } from "./secrets.js";
+import { startWorkspaceVm } from "./start-vm.js";
 import { snapshotArchive } from "./snapshots.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
@@ -38,9 +38,8 @@ export async function resetWorkspace(
       onPhase,
     });
     onPhase("start", { workspace_id: id });
-    await startVm(id, { consoleMaskDir: secretsDir(id) });
+    await startWorkspaceVm(id);
     onPhase("restore", { workspace_id: id, snapshot });
-    await materialiseSecrets(id, vmRunner(id), guestSecretsDir(id));
     await extractIntoGuest(vmRunner(id), ".", createReadStream(archive));
     clearHistory(id);
     record.reset_count += 1;

@@ -8,7 +8,7 @@ import { loadVm } from "../vm-manager.js";
 import { vmDir } from "../paths.js";
 import { vmFiles } from "../vm-record.js";
 import { isWorkspaceId, workspaceFiles } from "./record.js";
-import { maskString, type SecretValues } from "../secret-masker.js";
+import type { SecretValues } from "../secret-masker.js";
 import { MAX_SECRET_BYTES, SECRET_NAME, readSecretValues } from "../secret-values.js";
 
 export const GUEST_SECRETS_DIR = "/run/pyro-secrets";
@@ -95,14 +95,6 @@ export function secretEnvironment(id: string, specs: string[]): Record<string, s
 /** name → value of every secret of a workspace (masking skips values too short to mask). */
 export function maskableSecrets(id: string): SecretValues {
   return isWorkspaceId(id) ? readSecretValues(secretsDir(id)) : new Map();
-}
-
-/**
- * Replaces every secret value in text that pyro returns or keeps (command history, errors,
- * results) with a marker, so agents do not see a token by accident.
- */
-export function maskSecrets(id: string, text: string): string {
-  return maskString(text, maskableSecrets(id));
 }
 
 /** Writes every secret to /run/pyro-secrets/<name> (0600) in the guest; not under /workspace. */

@@ -16,7 +16,7 @@ import type { PublishedPort } from "../supervisor/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
 import { markServiceReady, serviceReady } from "./service-ready.js";
-import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
+import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 import { throwIfRefused } from "./start-refusal.js";
 
@@ -191,7 +191,7 @@ export async function serviceLogs(id: string, name: string, tailLines: number) {
   return {
     workspace_id: id,
     service_name: name,
-    logs: maskSecrets(id, lines.join("\n")),
+    logs: lines.join("\n"), // masked by the supervisor as it was kept
     tail_lines: tailLines,
   };
 }

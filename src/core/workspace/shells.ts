@@ -7,7 +7,7 @@ import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
-import { maskSecrets, secretEnvironment, secretsDir } from "./secrets.js";
+import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 export const MAX_SHELL_INPUT = 1024 * 1024;
@@ -146,7 +146,7 @@ export async function readShell(id: string, shellId: string, options: ReadShellO
     cursor: from ?? options.cursor,
     next_cursor: cursor,
     dropped_bytes: dropped,
-    output: maskSecrets(id, text),
+    output: text, // masked by the supervisor as it was kept
     plain: options.plain,
     state: info?.state ?? "exited",
     exit_code: info?.exit_code ?? null,
