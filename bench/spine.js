@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { AgentClient } from "../dist/agent-protocol/client.js";
-import { qemuBackend } from "../dist/backends/qemu/backend.js";
-import { agentBinaryPath } from "../dist/core/agent-binary.js";
-import { composeGuestInitrd } from "../dist/core/guest-initrd.js";
-import { connectSupervisor } from "../dist/core/vm-connection.js";
-import { createVm, deleteVm, loadVm, startVm } from "../dist/core/vm-manager.js";
+import { qemuBackend } from "../dist/machine/qemu/backend.js";
+import { agentBinaryPath } from "../dist/machine/agent-binary.js";
+import { composeGuestInitrd } from "../dist/machine/guest-initrd.js";
+import { connectSupervisor } from "../dist/runtime/vm-connection.js";
+import { createVm, deleteVm, loadVm, startVm } from "../dist/sandbox/vm-manager.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { CLI, formatMs, median, report, timeRuns } from "./stats.js";
 

@@ -9,7 +9,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   };
   process.stdout.write(`${pkg.version}\n`);
 } else {
-  const { runCli } = await import("./cli/program.js");
+  const { runCli } = await import("./surfaces/cli/program.js");
   // Setting (not forcing) the exit code lets `mcp serve` live on through its transport.
   process.exitCode = await runCli(process.argv);
 }

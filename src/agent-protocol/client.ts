@@ -126,7 +126,7 @@ export class AgentClient {
     });
   }
 
-  /** One request to the VM's supervisor (see core/supervisor/control.ts); resolves with its reply body. */
+  /** One request to the VM's supervisor (see runtime/control.ts); resolves with its reply body. */
   control(body: Buffer): Promise<Buffer> {
     const stream = this.allocateStream();
     return new Promise<Buffer>((resolve, reject) => {

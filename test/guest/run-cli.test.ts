@@ -1,6 +1,6 @@
 import { release } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro, spawnPyro } from "../helpers/cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 

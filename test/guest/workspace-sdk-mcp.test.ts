@@ -3,7 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

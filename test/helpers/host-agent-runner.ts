@@ -3,10 +3,10 @@ import { mkdirSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { AgentClient } from "../../src/agent-protocol/client.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "../../src/core/guest-env.js";
-import { OutputCapture } from "../../src/core/output-capture.js";
-import { DEFAULT_CAPTURE_LIMIT } from "../../src/core/vm-exec.js";
-import type { GuestRunner } from "../../src/core/workspace/guest-runner.js";
+import { GUEST_WORKDIR, defaultGuestEnv } from "../../src/sandbox/guest-env.js";
+import { OutputCapture } from "../../src/sandbox/output-capture.js";
+import { DEFAULT_CAPTURE_LIMIT } from "../../src/sandbox/vm-exec.js";
+import type { GuestRunner } from "../../src/sandbox/workspace/guest-runner.js";
 
 const AGENT = fileURLToPath(new URL("../../guest/build/pyro-agent", import.meta.url));
 

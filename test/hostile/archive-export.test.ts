@@ -13,7 +13,7 @@ import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CATALOG, PyroError } from "../../src/errors/index.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";

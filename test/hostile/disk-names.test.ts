@@ -4,7 +4,7 @@ import { release } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { runPyro } from "../helpers/cli.js";
 import { processesMentioning } from "../helpers/processes.js";

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlCall } from "../../src/core/supervisor/control-client.js";
-import { execInVm } from "../../src/core/vm-exec.js";
-import { loadVm } from "../../src/core/vm-manager.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { controlCall } from "../../src/runtime/control-client.js";
+import { execInVm } from "../../src/sandbox/vm-exec.js";
+import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { execInVm } from "../../src/core/vm-exec.js";
-import { loadVm } from "../../src/core/vm-manager.js";
-import { vmExitOf } from "../../src/core/vm-status.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { execInVm } from "../../src/sandbox/vm-exec.js";
+import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { vmExitOf } from "../../src/sandbox/vm-status.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 

@@ -6,8 +6,8 @@ import { FrameChannel } from "../../src/agent-protocol/channel.js";
 import { MAX_BODY, MessageType } from "../../src/agent-protocol/constants.js";
 import type { Frame } from "../../src/agent-protocol/frame.js";
 import { decode, encode } from "../../src/agent-protocol/messages.js";
-import { PortRelay } from "../../src/core/supervisor/port-relay.js";
-import { StreamRouter } from "../../src/core/supervisor/router.js";
+import { PortRelay } from "../../src/runtime/port-relay.js";
+import { StreamRouter } from "../../src/runtime/router.js";
 
 const ignore = { onProtocolError: () => undefined, onClose: () => undefined };
 

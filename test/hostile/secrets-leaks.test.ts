@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadVm } from "../../src/core/vm-manager.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GUEST_TEXT_MAX_JSON_BYTES } from "../../src/core/supervisor/bounded-text.js";
-import { controlCall } from "../../src/core/supervisor/control-client.js";
-import type { ManagedInfo } from "../../src/core/supervisor/managed.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { GUEST_TEXT_MAX_JSON_BYTES } from "../../src/runtime/bounded-text.js";
+import { controlCall } from "../../src/runtime/control-client.js";
+import type { ManagedInfo } from "../../src/runtime/managed.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 

@@ -1,8 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadVm } from "../../src/core/vm-manager.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";

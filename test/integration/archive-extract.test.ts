@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { extractGuestTar } from "../../src/core/archive/index.js";
+import { extractGuestTar } from "../../src/archive/index.js";
 import { chunked, rawTar } from "./archive-fixtures.js";
 
 let dir: string;

@@ -4,7 +4,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { diffIndexes, indexTar } from "../../src/core/archive/index.js";
+import { diffIndexes, indexTar } from "../../src/archive/index.js";
 import { chunked, rawTar } from "./archive-fixtures.js";
 
 let dir: string;

@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { indexTar, packDirectory, packFile } from "../../src/core/archive/index.js";
+import { indexTar, packDirectory, packFile } from "../../src/archive/index.js";
 
 let dir: string;
 beforeEach(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { archiveStream, inspectSource, validateArchive } from "../../src/core/archive/index.js";
+import { archiveStream, inspectSource, validateArchive } from "../../src/archive/index.js";
 import { rawTar, type RawEntry } from "./archive-fixtures.js";
 
 let dir: string;

@@ -12,8 +12,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseGitConfig } from "../../src/core/archive/git-config.js";
-import { neutraliseGitMetadata } from "../../src/core/archive/git-metadata.js";
+import { parseGitConfig } from "../../src/archive/git-config.js";
+import { neutraliseGitMetadata } from "../../src/archive/git-metadata.js";
 
 const root = mkdtempSync(join(tmpdir(), "pyro-t-gitmeta-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { netstackBinary } from "../../src/backends/network/netstack.js";
+import { netstackBinary } from "../../src/machine/network/netstack.js";
 import { socketPair } from "../../src/platform/socket-pair.js";
 
 // pyro-netstack driven the way QEMU drives it (length-prefixed Ethernet frames on an inherited

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { netstackBinary } from "../../src/backends/network/netstack.js";
-import { netstackHardeningChecks } from "../../src/core/network/netstack-hardening.js";
+import { netstackBinary } from "../../src/machine/network/netstack.js";
+import { netstackHardeningChecks } from "../../src/machine/network/netstack-hardening.js";
 import { waitFor } from "../helpers/processes.js";
 
 const helper = netstackBinary();

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PyroError } from "../../src/errors/index.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

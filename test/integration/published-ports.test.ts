@@ -1,11 +1,11 @@
-import { controlCall } from "../../src/core/supervisor/control-client.js";
+import { controlCall } from "../../src/runtime/control-client.js";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listPublishedPorts, publishPort, unpublishPort } from "../../src/core/supervisor/ports-client.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { listPublishedPorts, publishPort, unpublishPort } from "../../src/runtime/ports-client.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();

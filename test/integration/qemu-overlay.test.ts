@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { qemuBackend } from "../../src/backends/qemu/backend.js";
+import { qemuBackend } from "../../src/machine/qemu/backend.js";
 
 describe("the QEMU backend's disk overlay", () => {
   const dir = mkdtempSync("/tmp/pyro-overlay-");

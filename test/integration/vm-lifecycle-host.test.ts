@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execInVm } from "../../src/core/vm-exec.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { execInVm } from "../../src/sandbox/vm-exec.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { PyroError } from "../../src/errors/index.js";
 import { spawnPyro } from "../helpers/cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";

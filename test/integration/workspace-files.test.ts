@@ -14,9 +14,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listFiles, readFile, removePaths, writeFile } from "../../src/core/workspace/guest-files.js";
-import type { GuestRunner } from "../../src/core/workspace/guest-runner.js";
-import { applyPlan, guestReadCurrent, planPatch } from "../../src/core/workspace/patch.js";
+import { listFiles, readFile, removePaths, writeFile } from "../../src/sandbox/workspace/guest-files.js";
+import type { GuestRunner } from "../../src/sandbox/workspace/guest-runner.js";
+import { applyPlan, guestReadCurrent, planPatch } from "../../src/sandbox/workspace/patch.js";
 import { startHostAgent, type HostAgent } from "../helpers/host-agent-runner.js";
 
 // The folder name puts the agent under the global leak check (test/global-setup.ts).

@@ -13,7 +13,7 @@ import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 

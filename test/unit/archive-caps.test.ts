@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ARCHIVE_ENTRIES, CapBudget, capValue, EXPORT_BYTES } from "../../src/core/archive/caps.js";
+import { ARCHIVE_ENTRIES, CapBudget, capValue, EXPORT_BYTES } from "../../src/archive/caps.js";
 import { PyroError } from "../../src/errors/index.js";
 
 describe("size and count limits from the environment", () => {

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { parsePatch } from "diff";
 import { describe, expect, it } from "vitest";
-import { diffIndexes } from "../../src/core/archive/diff-indexes.js";
-import type { IndexEntry } from "../../src/core/archive/index-tar.js";
-import { quotePath } from "../../src/core/archive/patch-format.js";
+import { diffIndexes } from "../../src/archive/diff-indexes.js";
+import type { IndexEntry } from "../../src/archive/index-tar.js";
+import { quotePath } from "../../src/archive/patch-format.js";
 
 function file(content: string | Buffer, mode = 0o644): IndexEntry {
   const bytes = Buffer.from(content);

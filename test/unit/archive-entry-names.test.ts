@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseEntryName, relativeToExport } from "../../src/core/archive/entry-names.js";
-import { SymlinkSet } from "../../src/core/archive/symlink-resolution.js";
+import { parseEntryName, relativeToExport } from "../../src/archive/entry-names.js";
+import { SymlinkSet } from "../../src/archive/symlink-resolution.js";
 
 describe("parseEntryName", () => {
   it.each([

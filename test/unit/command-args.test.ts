@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { commandFromArgs } from "../../src/cli/command-args.js";
-import { snakeKeys } from "../../src/sdk/case.js";
+import { commandFromArgs } from "../../src/surfaces/cli/command-args.js";
+import { snakeKeys } from "../../src/surfaces/sdk/case.js";
 
 describe("CLI command words", () => {
   it("treats one word as a shell command line and several as an argv", () => {

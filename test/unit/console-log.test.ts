@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CONSOLE_LOG_MAX_BYTES, ConsoleLog } from "../../src/backends/qemu/console-log.js";
-import { SecretMasker } from "../../src/core/secret-masker.js";
+import { CONSOLE_LOG_MAX_BYTES, ConsoleLog } from "../../src/machine/qemu/console-log.js";
+import { SecretMasker } from "../../src/secrets/masker.js";
 
 describe("the console log", () => {
   let dir: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { invokeOperation } from "../../src/operations/invoke.js";
-import { vmRun } from "../../src/operations/vm.js";
+import { invokeOperation } from "../../src/api/invoke.js";
+import { vmRun } from "../../src/api/vm.js";
 
 async function rejectionOf(input: Record<string, unknown>): Promise<PyroError> {
   try {

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { guestNetworkKernelArg, type GuestNetwork } from "../../src/backends/network/guest-network.js";
-import { netstackArgs } from "../../src/backends/network/netstack.js";
-import { readDefaultRoute } from "../../src/core/network/host-route.js";
-import { parsePortSpec } from "../../src/core/network/publishing.js";
-import { hostCheckFor } from "../../src/core/workspace/readiness.js";
+import { guestNetworkKernelArg, type GuestNetwork } from "../../src/machine/network/guest-network.js";
+import { netstackArgs } from "../../src/machine/network/netstack.js";
+import { readDefaultRoute } from "../../src/machine/network/host-route.js";
+import { parsePortSpec } from "../../src/sandbox/network/publishing.js";
+import { hostCheckFor } from "../../src/sandbox/workspace/readiness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-net-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OutputCapture } from "../../src/core/output-capture.js";
+import { OutputCapture } from "../../src/sandbox/output-capture.js";
 
 describe("OutputCapture", () => {
   it("keeps the first bytes up to its limit and counts the rest", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OutputRing } from "../../src/core/supervisor/output-ring.js";
+import { OutputRing } from "../../src/runtime/output-ring.js";
 
 const text = (ring: OutputRing, cursor: number, max = 100): string =>
   ring.read(cursor, max).data.toString("latin1");

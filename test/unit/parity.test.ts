@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { buildProgram } from "../../src/cli/program.js";
-import { loadOperation } from "../../src/operations/lazy.js";
-import { OPERATIONS, operationsForProfile } from "../../src/operations/registry.js";
-import { Pyro } from "../../src/sdk/pyro.js";
+import { buildProgram } from "../../src/surfaces/cli/program.js";
+import { loadOperation } from "../../src/api/lazy.js";
+import { OPERATIONS, operationsForProfile } from "../../src/api/registry.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 
 function findCommand(program: Command, words: string[]): Command | undefined {
   let current: Command | undefined = program;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { kernelCommandLine, qemuCommandLine, sandboxOption } from "../../src/backends/qemu/command-line.js";
-import { hostTscKhz } from "../../src/backends/qemu/host-tsc.js";
+import { kernelCommandLine, qemuCommandLine, sandboxOption } from "../../src/machine/qemu/command-line.js";
+import { hostTscKhz } from "../../src/machine/qemu/host-tsc.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";
 
 const input = {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { SecretMasker, maskBytes, maskDeep, maskString } from "../../src/core/secret-masker.js";
+import { SecretMasker, maskBytes, maskDeep, maskString } from "../../src/secrets/masker.js";
 
 const secrets = (entries: Record<string, string | Buffer>): Map<string, Buffer> =>
   new Map(Object.entries(entries).map(([name, value]) => [name, Buffer.from(value)]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundedText, GUEST_TEXT_MAX_JSON_BYTES } from "../../src/core/supervisor/bounded-text.js";
+import { boundedText, GUEST_TEXT_MAX_JSON_BYTES } from "../../src/runtime/bounded-text.js";
 
 const jsonBytes = (text: string): number => Buffer.byteLength(JSON.stringify(text));
 

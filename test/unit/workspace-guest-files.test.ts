@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ExecOutcome } from "../../src/core/vm-exec.js";
-import { listFiles, readFile } from "../../src/core/workspace/guest-files.js";
-import type { GuestRunner } from "../../src/core/workspace/guest-runner.js";
+import type { ExecOutcome } from "../../src/sandbox/vm-exec.js";
+import { listFiles, readFile } from "../../src/sandbox/workspace/guest-files.js";
+import type { GuestRunner } from "../../src/sandbox/workspace/guest-runner.js";
 
 /** A guest that streams `chunks` to stdout and exits with `exitCode`, whatever it was asked. */
 function fakeGuest(chunks: Buffer[], exitCode = 0, stderr = ""): GuestRunner {

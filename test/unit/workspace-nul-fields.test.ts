@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NulFieldSplitter } from "../../src/core/workspace/guest-files-nul-fields.js";
+import { NulFieldSplitter } from "../../src/sandbox/workspace/guest-files-nul-fields.js";
 
 describe("NulFieldSplitter", () => {
   it("splits fields across any chunk boundary", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { planPatch, type ReadCurrent } from "../../src/core/workspace/patch.js";
-import { epochHeader, stripName } from "../../src/core/workspace/patch-strip.js";
+import { planPatch, type ReadCurrent } from "../../src/sandbox/workspace/patch.js";
+import { epochHeader, stripName } from "../../src/sandbox/workspace/patch-strip.js";
 
 function files(entries: Record<string, string>): ReadCurrent {
   const map = new Map(Object.entries(entries));

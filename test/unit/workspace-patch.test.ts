@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { planPatch, type ReadCurrent } from "../../src/core/workspace/patch.js";
+import { planPatch, type ReadCurrent } from "../../src/sandbox/workspace/patch.js";
 
 function files(entries: Record<string, string>): ReadCurrent {
   const map = new Map(Object.entries(entries));

@@ -4,7 +4,7 @@ import {
   guestArgumentPath,
   resolveWorkspacePath,
   workspaceAbsolutePath,
-} from "../../src/core/workspace/paths.js";
+} from "../../src/sandbox/workspace/paths.js";
 
 function codeOf(input: string): string {
   try {

@@ -1,0 +1,222 @@
+import { NetworkPolicy } from "../sandbox/network/policy.js";
+import { networkAvailability } from "../machine/network/plan.js";
+import { netstackHardeningChecks } from "../machine/network/netstack-hardening.js";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { arch, cpus, platform, release, totalmem } from "node:os";
+import { qemuBinary } from "../machine/qemu/backend.js";
+import { findExecutable } from "../platform/find-executable.js";
+import {
+  DEFAULT_ENVIRONMENT,
+  environmentCacheDir,
+  listEnvironments,
+  resolveInstalled,
+} from "../environments/index.js";
+import { agentBinaryPath } from "../machine/agent-binary.js";
+import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
+import { composeGuestInitrd } from "../machine/guest-initrd.js";
+import { vmmHardeningChecks } from "../machine/qemu/doctor-vmm.js";
+import { kvmStatus, type KvmStatus } from "../machine/qemu/kvm-probe.js";
+import { pyroHome } from "../platform/paths.js";
+import { reapExpired, type ReapReport } from "../sandbox/vm-views.js";
+
+export interface DoctorCheck {
+  name: string;
+  status: "PASS" | "FAIL" | "WARN";
+  detail: string;
+  fix: string | null;
+}
+
+export interface DoctorReport extends RuntimeVerdict {
+  platform: { os: string; arch: string; kernel: string; node: string; cpus: number; memory_mib: number };
+  checks: DoctorCheck[];
+  kvm: KvmStatus;
+  backends: { qemu: string | null; qemu_img: string | null; firecracker: string | null; selected: string };
+  environment_cache: { dir: string; installed: string[] };
+  capabilities: { vm_boot: boolean; guest_exec: boolean; guest_network: boolean };
+  networking: {
+    tun: boolean;
+    ip_forward: boolean;
+    offered: boolean;
+    policies: string[];
+    helper: string | null;
+    reason: string;
+  };
+  state_dir: string;
+  reaped: ReapReport;
+  ok: boolean;
+}
+
+const pass = (name: string, detail: string): DoctorCheck => ({ name, status: "PASS", detail, fix: null });
+const fail = (name: string, detail: string, fix: string): DoctorCheck => ({
+  name,
+  status: "FAIL",
+  detail,
+  fix,
+});
+const warn = (name: string, detail: string, fix: string): DoctorCheck => ({
+  name,
+  status: "WARN",
+  detail,
+  fix,
+});
+
+function agentPath(): string | null {
+  try {
+    return agentBinaryPath();
+  } catch {
+    return null;
+  }
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks everything pyro needs on this host; a FAIL always names its fix. Also reaps dead VMs. */
+export async function runDoctor(): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const nodeMajor = Number(process.versions.node.split(".")[0]);
+  checks.push(
+    platform() === "linux" && arch() === "x64"
+      ? pass("platform", `${platform()} ${arch()}`)
+      : fail("platform", `${platform()} ${arch()}`, "pyro runs guests on Linux x86_64 hosts only."),
+  );
+  checks.push(
+    nodeMajor >= 20
+      ? pass("runtime", `Node.js ${process.versions.node}`)
+      : fail("runtime", `Node.js ${process.versions.node}`, "Install Node.js 20 or newer."),
+  );
+  const agent = agentPath();
+  checks.push(
+    agent !== null
+      ? pass("guest agent", agent)
+      : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
+  );
+  const qemu = qemuBinary();
+  const qemuImg = findExecutable("qemu-img");
+  const firecracker = findExecutable(process.env.PYRO_FIRECRACKER_BIN ?? "firecracker");
+  checks.push(
+    qemu !== null
+      ? pass("qemu", qemu)
+      : fail(
+          "qemu",
+          "qemu-system-x86_64 not found",
+          "apt-get install --no-install-recommends qemu-system-x86",
+        ),
+  );
+  checks.push(
+    qemuImg !== null
+      ? pass("qemu-img", qemuImg)
+      : fail("qemu-img", "not found", "apt-get install qemu-utils"),
+  );
+  if (qemu !== null) checks.push(...(await vmmHardeningChecks(qemu)));
+  checks.push(
+    firecracker !== null
+      ? pass("firecracker", firecracker)
+      : warn(
+          "firecracker",
+          "not found (optional)",
+          "Put firecracker on PATH or set PYRO_FIRECRACKER_BIN to use it.",
+        ),
+  );
+
+  const installed = (await listEnvironments()).filter((env) => env.installed).map((env) => env.name);
+  const probeEnv = installed.includes(DEFAULT_ENVIRONMENT) ? DEFAULT_ENVIRONMENT : installed[0];
+  const resolved = probeEnv === undefined ? null : await resolveInstalled(probeEnv);
+  checks.push(
+    resolved !== null
+      ? pass("environment cache", `${installed.join(", ")} in ${environmentCacheDir()}`)
+      : fail(
+          "environment cache",
+          `no environment installed in ${environmentCacheDir()}`,
+          `Run \`pyro env pull ${DEFAULT_ENVIRONMENT}\`.`,
+        ),
+  );
+  const kvm = await kvmStatus({
+    artifacts:
+      resolved === null || agent === null
+        ? null
+        : {
+            kernel: resolved.kernelPath,
+            initramfs: composeGuestInitrd(resolved.initramfsPath, agent),
+            rootfs: resolved.rootfsPath,
+            kernelDigest: resolved.manifest.files.kernel.sha256,
+          },
+    agentBinary: agent,
+    probe: true,
+  });
+  const kvmDetail = `exists=${kvm.exists} readable=${kvm.readable} writable=${kvm.writable} usable=${kvm.usable ?? "unknown"}: ${kvm.evidence}`;
+  checks.push(
+    kvm.usable === true
+      ? pass("kvm", kvmDetail)
+      : warn(
+          "kvm",
+          kvmDetail,
+          kvm.exists
+            ? "Guests run under TCG emulation (slower). For KVM, use a host whose KVM runs stock kernels."
+            : "Enable virtualisation (load kvm_intel/kvm_amd) for fast guests; TCG emulation works meanwhile.",
+        ),
+  );
+  const vmBoot = qemu !== null && qemuImg !== null && agent !== null && resolved !== null;
+  const tun = existsSync("/dev/net/tun") && readable("/dev/net/tun");
+  const ipForward = readFileSafe("/proc/sys/net/ipv4/ip_forward").trim() === "1";
+  const network = networkAvailability();
+  checks.push(
+    network.egress
+      ? pass("networking", `policies off, egress, egress+published-ports: ${network.reason}`)
+      : warn(
+          "networking",
+          `policy off only: ${network.reason}`,
+          "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
+        ),
+  );
+  checks.push(...(await netstackHardeningChecks(network.helper)));
+  const reaped = reapExpired();
+  return {
+    ...runtimeVerdict(checks),
+    platform: {
+      os: platform(),
+      arch: arch(),
+      kernel: release(),
+      node: process.versions.node,
+      cpus: cpus().length,
+      memory_mib: Math.floor(totalmem() / 1024 / 1024),
+    },
+    checks,
+    kvm,
+    backends: {
+      qemu,
+      qemu_img: qemuImg,
+      firecracker,
+      selected: vmBoot ? `qemu (${kvm.usable === true ? "kvm" : "tcg"})` : "none",
+    },
+    environment_cache: { dir: environmentCacheDir(), installed },
+    capabilities: { vm_boot: vmBoot, guest_exec: vmBoot, guest_network: vmBoot && network.egress },
+    networking: {
+      tun,
+      ip_forward: ipForward,
+      offered: vmBoot && network.egress,
+      policies: network.egress ? [...NetworkPolicy.options] : ["off"],
+      helper: network.helper,
+      reason: network.egress
+        ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
+        : network.reason,
+    },
+    state_dir: pyroHome(),
+    reaped,
+    ok: checks.every((check) => check.status !== "FAIL"),
+  };
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}

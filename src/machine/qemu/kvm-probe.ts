@@ -1,0 +1,201 @@
+import { constants, accessSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { once } from "node:events";
+import { release } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
+import { AgentClient } from "../../agent-protocol/client.js";
+import { qemuBackend, qemuBinary } from "./backend.js";
+import { toPyroError } from "../../errors/index.js";
+import { writeJsonAtomic } from "../../platform/atomic-file.js";
+import { pyroHome } from "../../platform/paths.js";
+import { startDeathGuard, type DeathGuard } from "../../runtime/death-guard.js";
+
+export interface BootArtifacts {
+  kernel: string;
+  initramfs: string;
+  rootfs: string;
+  /** Identifies the kernel so a cached verdict is dropped when the guest kernel changes. */
+  kernelDigest: string;
+}
+
+export interface KvmStatus {
+  device: string;
+  exists: boolean;
+  readable: boolean;
+  writable: boolean;
+  /** null: not probed yet (no environment to boot, or probing not asked for). */
+  usable: boolean | null;
+  evidence: string;
+  probed_at: string | null;
+  cached: boolean;
+}
+
+interface ProbeCache {
+  key: string;
+  usable: boolean;
+  evidence: string;
+  probed_at: string;
+}
+
+const PROBE_TIMEOUT_MS = 20_000;
+
+function access(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const cachePath = (): string => join(pyroHome(), "kvm-probe.json");
+
+function probeKey(artifacts: BootArtifacts): string {
+  const qemu = qemuBinary();
+  const qemuStamp = qemu === null ? "none" : `${qemu}@${statSync(qemu).mtimeMs}`;
+  return [release(), qemuStamp, artifacts.kernelDigest].join("|");
+}
+
+/**
+ * Whether KVM can really run pyro's guest here. The device being present proves little (some
+ * hosts expose a KVM that only runs specially built kernels), so the verdict comes from booting
+ * the guest with KVM once; it is cached with its evidence until the host kernel, QEMU or the
+ * guest kernel changes.
+ */
+export async function kvmStatus(options: {
+  artifacts: BootArtifacts | null;
+  agentBinary: string | null;
+  probe: boolean;
+}): Promise<KvmStatus> {
+  const device = "/dev/kvm";
+  const base = {
+    device,
+    exists: existsSync(device),
+    readable: access(device, constants.R_OK),
+    writable: access(device, constants.W_OK),
+  };
+  if (!base.exists || !base.readable || !base.writable) {
+    const evidence = !base.exists
+      ? "/dev/kvm does not exist"
+      : "/dev/kvm is not readable and writable by this user";
+    return { ...base, usable: false, evidence, probed_at: null, cached: false };
+  }
+  if (qemuBinary() === null) {
+    return {
+      ...base,
+      usable: null,
+      evidence: "QEMU is not installed, nothing to probe with",
+      probed_at: null,
+      cached: false,
+    };
+  }
+  if (options.artifacts === null || options.agentBinary === null) {
+    return {
+      ...base,
+      usable: null,
+      evidence: "no environment installed to probe with",
+      probed_at: null,
+      cached: false,
+    };
+  }
+  const key = probeKey(options.artifacts);
+  const cached = readCache();
+  if (cached !== null && cached.key === key) {
+    return {
+      ...base,
+      usable: cached.usable,
+      evidence: cached.evidence,
+      probed_at: cached.probed_at,
+      cached: true,
+    };
+  }
+  if (!options.probe) {
+    return {
+      ...base,
+      usable: null,
+      evidence: "not probed yet (run `pyro doctor`)",
+      probed_at: null,
+      cached: false,
+    };
+  }
+  const verdict = await probeBoot(options.artifacts, options.agentBinary);
+  const entry: ProbeCache = { key, ...verdict, probed_at: new Date().toISOString() };
+  writeJsonAtomic(cachePath(), entry);
+  return {
+    ...base,
+    usable: entry.usable,
+    evidence: entry.evidence,
+    probed_at: entry.probed_at,
+    cached: false,
+  };
+}
+
+function readCache(): ProbeCache | null {
+  try {
+    return JSON.parse(readFileSync(cachePath(), "utf8")) as ProbeCache;
+  } catch {
+    return null;
+  }
+}
+
+async function probeBoot(
+  artifacts: BootArtifacts,
+  agentBinary: string,
+): Promise<{ usable: boolean; evidence: string }> {
+  const dir = mkdtempSync(join(pyroHome(), "kvm-probe-"));
+  const spec = {
+    id: `kvmprobe-${process.pid}`,
+    vcpuCount: 1,
+    memMib: 256,
+    boot: { kernel: artifacts.kernel, initramfs: artifacts.initramfs, rootfs: artifacts.rootfs },
+    agentBinary,
+    files: {
+      agentSocket: join(dir, "a.sock"),
+      consoleLog: join(dir, "console.log"),
+      overlay: join(dir, "disk.qcow2"),
+      scratch: join(dir, "scratch"),
+    },
+    accel: "kvm" as const,
+    network: null,
+  };
+  const started = Date.now();
+  let vmm: Awaited<ReturnType<typeof qemuBackend.launch>> | null = null;
+  let guard: DeathGuard | null = null;
+  try {
+    await qemuBackend.prepare(spec);
+    vmm = await qemuBackend.launch(spec);
+    // Should this process be killed mid-probe, the probe's QEMU goes with it.
+    guard = startDeathGuard([vmm.process], join(dir, "exit.json"));
+    const stream = await vmm.connectAgent(started + PROBE_TIMEOUT_MS);
+    const remaining = Math.max(1_000, started + PROBE_TIMEOUT_MS - Date.now());
+    const client = await AgentClient.connect(stream, { client: "pyro-kvm-probe", timeoutMs: remaining });
+    const kernel = client.info.kernelRelease;
+    client.close();
+    return {
+      usable: true,
+      evidence: `guest kernel ${kernel} answered under KVM in ${Date.now() - started} ms`,
+    };
+  } catch (error) {
+    // Give an aborting QEMU a moment so its own words make it into the evidence.
+    if (vmm !== null) await Promise.race([once(vmm.process, "exit"), sleep(500)]);
+    const qemuSaid = vmm?.diagnostics() ?? "";
+    const console = tail(spec.files.consoleLog);
+    const reason = toPyroError(error).message;
+    const evidence = [`guest did not boot under KVM: ${reason}`];
+    if (qemuSaid) evidence.push(`qemu: ${qemuSaid.slice(0, 300)}`);
+    if (console) evidence.push(`console: ${console}`);
+    return { usable: false, evidence: evidence.join(" | ") };
+  } finally {
+    vmm?.process.kill("SIGKILL");
+    guard?.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").slice(-3).join(" / ").slice(0, 300);
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,39 @@
+import { createVm, deleteVm, startVm, type CreateVmOptions } from "./vm-manager.js";
+import { execInVm, type ExecOptions, type ExecOutcome } from "./vm-exec.js";
+import { silentPhases } from "../platform/phases.js";
+import type { VmRecord } from "./vm-record.js";
+
+export interface RunOutcome extends ExecOutcome {
+  vm_id: string;
+  environment: string;
+  backend: VmRecord["backend"];
+  accel: VmRecord["accel"];
+  execution_mode: VmRecord["execution_mode"];
+  guest_kernel_release: string | null;
+  cleanup: { deleted: boolean; vm_id: string; reason: string };
+}
+
+/** One-shot: create → start → exec → delete. The VM never outlives this call or its process. */
+export async function runInVm(create: CreateVmOptions, exec: ExecOptions): Promise<RunOutcome> {
+  const onPhase = create.onPhase ?? silentPhases;
+  onPhase("create", { environment: create.environment });
+  const created = await createVm({ ...create, ephemeral: true });
+  try {
+    onPhase("start", { vm_id: created.id });
+    const started = await startVm(created.id);
+    onPhase("execute", { vm_id: created.id });
+    const outcome = await execInVm(created.id, exec);
+    return {
+      ...outcome,
+      vm_id: created.id,
+      environment: created.environment,
+      backend: created.backend,
+      accel: created.accel,
+      execution_mode: created.execution_mode,
+      guest_kernel_release: started.guest?.kernel_release ?? null,
+      cleanup: { deleted: true, vm_id: created.id, reason: "run finished" },
+    };
+  } finally {
+    await deleteVm(created.id);
+  }
+}

@@ -1,0 +1,48 @@
+import { createReadStream } from "node:fs";
+import { diffIndexes, indexTar } from "../../archive/index.js";
+import { archiveFromGuest } from "./guest-tar.js";
+import { workspaceFiles } from "./record.js";
+import { runningWorkspace } from "./running.js";
+import { CompiledSecrets, maskBytes } from "../../secrets/masker.js";
+import { maskableSecrets } from "./secrets.js";
+
+export interface WorkspaceDiff {
+  workspace_id: string;
+  summary: {
+    total: number;
+    added: number;
+    modified: number;
+    deleted: number;
+    type_changed: number;
+    text_patched: number;
+    non_text: number;
+  };
+  changes: Array<{ path: string; status: string; text: boolean }>;
+  patch: string;
+  patch_truncated: boolean;
+}
+
+/**
+ * Compares /workspace now with the immutable baseline captured at create time. Text is kept
+ * only for files that changed: digests first, then the current tree, then the baseline again
+ * (re-reading the host-side baseline is cheap), so memory follows the change, not the tree.
+ */
+export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
+  const { run } = runningWorkspace(id);
+  const baselinePath = workspaceFiles(id).baseline;
+  const digests = await indexTar(createReadStream(baselinePath), { keepText: () => false });
+  const current = archiveFromGuest(run, ".");
+  const [now] = await Promise.all([
+    indexTar(current.stream, { keepText: (path, sha256) => digests.get(path)?.sha256 !== sha256 }),
+    current.done,
+  ]);
+  const baseline = await indexTar(createReadStream(baselinePath), {
+    keepText: (path, sha256) => now.get(path)?.sha256 !== sha256,
+  });
+  const diff = diffIndexes(baseline, now, {});
+  // Guest text: a patch cut short must drop a trailing partial value too, which only this place
+  // knows; the other fields are masked with every result (invokeOperation).
+  const secrets = CompiledSecrets.of(maskableSecrets(id));
+  const masked = maskBytes(Buffer.from(diff.patch), secrets, diff.patch_truncated);
+  return { workspace_id: id, ...diff, patch: masked.toString("utf8") };
+}

@@ -1,0 +1,264 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, posix, resolve } from "node:path";
+import { promisify } from "node:util";
+import { PyroError } from "../../errors/index.js";
+import { requireExecutable } from "../../platform/find-executable.js";
+import { ensureHostSpace } from "../../archive/index.js";
+import { vmDir } from "../../platform/paths.js";
+import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { vmFiles } from "../vm-record.js";
+import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "./debugfs.js";
+import { diskNameBytes, escapeDiskName } from "./disk-names.js";
+import { readWorkspaceRecord } from "./record.js";
+import { GUEST_SECRETS_DIR } from "./secrets.js";
+
+const run = promisify(execFile);
+
+/** Guest paths that hold runtime-only state; never listed, read or exported. */
+const RUNTIME_ONLY = [GUEST_SECRETS_DIR, "/run/pyro"];
+const MAX_READ_BYTES = 16 * 1024 * 1024;
+const MAX_ENTRIES = 10_000;
+
+/** The overlay of a stopped workspace; disk tools never touch a running one. */
+function stoppedDisk(id: string): string {
+  readWorkspaceRecord(id);
+  const vm = loadVm(id);
+  if (vm.execution_mode === "host_compat")
+    throw new PyroError("NO_DISK", `workspace ${id} runs in host-compat mode and has no disk`);
+  if (isSupervisorAlive(vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
+  return vmFiles(vmDir(id)).overlay;
+}
+
+/** Flattens the copy-on-write overlay into a raw ext4 image at `path` (sparse). */
+async function flatten(overlay: string, path: string): Promise<void> {
+  await ensureHostSpace(dirname(path), statSync(overlay).blocks * 512, "a copy of the workspace disk");
+  const qemuImg = requireExecutable("qemu-img", "qemu-utils");
+  try {
+    await run(qemuImg, ["convert", "-q", "-O", "raw", overlay, path]);
+  } catch (error) {
+    rmSync(path, { force: true });
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    if (/No space left/i.test(stderr)) {
+      throw new PyroError(
+        "HOST_DISK_FULL",
+        `The host file system of ${dirname(path)} filled up while copying the disk.`,
+      );
+    }
+    throw new PyroError("EXEC_FAILED", `could not flatten the disk: ${stderr.trim()}`, {
+      hint: "Check the workspace's disk.",
+    });
+  }
+}
+
+/** A raw image of the stopped disk for reading, cached until the overlay changes. */
+async function readableImage(id: string): Promise<string> {
+  const overlay = stoppedDisk(id);
+  const stamp = statSync(overlay);
+  const image = join(vmDir(id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
+  if (!existsSync(image)) {
+    dropDiskCache(id); // older flattenings describe a disk that has changed since
+    const partial = `${image}.partial`;
+    await flatten(overlay, partial);
+    renameSync(partial, image);
+  }
+  return image;
+}
+
+/** Removes flattened copies of the disk (before a start, which makes them stale). */
+export function dropDiskCache(id: string): void {
+  for (const name of readdirSync(vmDir(id))) {
+    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name)) rmSync(join(vmDir(id), name), { force: true });
+  }
+}
+
+/** Absolute guest path from a user path (relative paths start at /workspace); refuses runtime-only state. */
+function diskPath(input: string): string {
+  if (input.includes("\0")) throw new PyroError("INVALID_ARGUMENT", "paths may not contain NUL bytes");
+  const normal = posix.normalize(input.startsWith("/") ? input : `/workspace/${input}`);
+  const absolute = normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+  if (isRuntimeOnly(absolute)) {
+    throw new PyroError(
+      "FILE_NOT_FOUND",
+      `${absolute} holds runtime-only state and is not part of the disk view`,
+    );
+  }
+  return absolute;
+}
+
+function isRuntimeOnly(path: string): boolean {
+  return RUNTIME_ONLY.some((hidden) => path === hidden || path.startsWith(`${hidden}/`));
+}
+
+export interface DiskEntry {
+  /** Names as escapeDiskName shows them (odd bytes as `\xHH`); give a path back as shown. */
+  path: string;
+  type: "file" | "directory" | "symlink" | "other";
+  size: number;
+  mode: string;
+}
+
+const ROOT_INODE = 2;
+const TYPES: Readonly<Record<number, DiskEntry["type"]>> = {
+  0o04: "directory",
+  0o10: "file",
+  0o12: "symlink",
+};
+/** Directories listed per debugfs run during a recursive listing. */
+const DIRECTORIES_PER_RUN = 256;
+
+const typeOf = (mode: number): DiskEntry["type"] => TYPES[mode >> 12] ?? "other";
+
+/**
+ * Finds a path's inode by walking its components from the root, matching names byte for byte.
+ * Links are never followed: a symlink on the way is an error.
+ */
+async function lookup(
+  image: string,
+  path: string,
+  hint: string,
+): Promise<{ inode: number; mode: number; size: number }> {
+  let found = { inode: ROOT_INODE, mode: 0o040755, size: 0 };
+  let walked = "";
+  for (const component of path.split("/").filter((part) => part !== "")) {
+    if (typeOf(found.mode) === "symlink") {
+      throw new PyroError(
+        "INVALID_ARGUMENT",
+        `${walked} is a symbolic link; links are reported, not followed`,
+      );
+    }
+    if (typeOf(found.mode) !== "directory")
+      throw new PyroError("FILE_NOT_FOUND", `${walked} is not a directory`, { hint });
+    const wanted = diskNameBytes(component);
+    let next: RawEntry | undefined;
+    await listDirectories(image, [found.inode], (_, entry) => {
+      if (entry.name.equals(wanted)) next = entry;
+      return next === undefined;
+    });
+    walked += `/${component}`;
+    if (next === undefined)
+      throw new PyroError("FILE_NOT_FOUND", `${walked} does not exist on the disk`, { hint });
+    found = next;
+  }
+  return found;
+}
+
+/**
+ * Lists a directory of the stopped disk (symlinks are reported, never followed). Every name is
+ * listed, escaped (see escapeDiskName); past MAX_ENTRIES the listing stops, `truncated`.
+ */
+export async function diskList(id: string, path = "/workspace", recursive = false) {
+  const image = await readableImage(id);
+  const root = diskPath(path);
+  const top = await lookup(image, root, diskListHint(id));
+  if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
+  const entries: DiskEntry[] = [];
+  const paths = new Map<number, string>([[top.inode, root]]);
+  // A crafted disk may link a directory into itself: each is listed once.
+  const seen = new Set<number>([top.inode]);
+  let pending = [top.inode];
+  let truncated = false;
+  while (pending.length > 0 && !truncated) {
+    const batch = pending.slice(0, DIRECTORIES_PER_RUN);
+    pending = pending.slice(batch.length);
+    await listDirectories(image, batch, (directory, entry) => {
+      if (entries.length >= MAX_ENTRIES) {
+        truncated = true;
+        return false;
+      }
+      const parent = paths.get(directory) ?? "";
+      const entryPath = `${parent === "/" ? "" : parent}/${escapeDiskName(entry.name)}`;
+      if (isRuntimeOnly(entryPath)) return true;
+      const type = typeOf(entry.mode);
+      entries.push({
+        path: entryPath,
+        type,
+        size: entry.size,
+        mode: (entry.mode & 0o7777).toString(8).padStart(4, "0"),
+      });
+      if (recursive && type === "directory" && !seen.has(entry.inode)) {
+        seen.add(entry.inode);
+        paths.set(entry.inode, entryPath);
+        pending.push(entry.inode);
+      }
+      return true;
+    });
+  }
+  return { workspace_id: id, path: root, entries, truncated };
+}
+
+/** Reads one regular file of the stopped disk; no more than the cap ever leaves debugfs. */
+export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024) {
+  const image = await readableImage(id);
+  const target = diskPath(path);
+  const found = await lookup(image, target, diskListHint(id));
+  const type = typeOf(found.mode);
+  if (type === "symlink") {
+    const link = /^Fast link dest: "(.*)"$/m.exec(await statInode(image, found.inode))?.[1];
+    const shown =
+      link === undefined ? "" : ` to ${escapeDiskName(Buffer.from(link, "latin1"), true).slice(0, 1024)}`;
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      `${target} is a symbolic link${shown}; links are reported, not followed`,
+    );
+  }
+  if (type !== "file") throw new PyroError("INVALID_ARGUMENT", `${target} is not a regular file`);
+  const limit = Math.min(maxBytes, MAX_READ_BYTES);
+  const content = await readInode(image, found.inode, Math.min(found.size, limit));
+  return { workspace_id: id, path: target, size: found.size, truncated: found.size > limit, content };
+}
+
+/** A name debugfs takes inside double quotes: printable ASCII without quotes or backslashes. */
+const QUOTABLE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** Removes runtime-only folders (flat folders of files) from an image, should any be on disk. */
+async function scrubRuntimeState(image: string): Promise<void> {
+  for (const dir of RUNTIME_ONLY) {
+    const found = await lookup(image, dir, "").catch((error: unknown) => {
+      if (error instanceof PyroError && error.code === "FILE_NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (found === undefined) continue;
+    const names: string[] = [];
+    await listDirectories(image, [found.inode], (_, entry) => {
+      names.push(entry.name.toString("latin1"));
+      return true;
+    });
+    if (names.some((name) => !QUOTABLE.test(name))) {
+      throw new PyroError("EXEC_FAILED", `${dir} on the disk holds a name pyro cannot remove safely`, {
+        hint: "Start the workspace, empty that folder, stop it and export again.",
+      });
+    }
+    const requests = [...names.map((name) => `rm "${dir}/${name}"`), `rmdir "${dir}"`];
+    for (const request of requests) await run(debugfsPath(), ["-w", "-R", request, image]);
+  }
+}
+
+/**
+ * Writes the stopped disk as a raw ext4 image, runtime-only state removed. Built beside the
+ * output and renamed into place: a failure (a full disk included) leaves nothing behind.
+ */
+export async function diskExport(id: string, output: string, overwrite = false) {
+  const overlay = stoppedDisk(id);
+  const target = resolve(output);
+  if (!existsSync(dirname(target)))
+    throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {
+      hint: "Create the output's parent directory on the host first.",
+    });
+  if (existsSync(target) && !overwrite) throw new PyroError("OUTPUT_EXISTS", `${target} already exists`);
+  const partial = join(dirname(target), `.${basename(target)}.pyro-partial-${process.pid}`);
+  try {
+    await flatten(overlay, partial);
+    await scrubRuntimeState(partial);
+    renameSync(partial, target);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  const size = statSync(target).size;
+  return { workspace_id: id, output_path: target, bytes: size, format: "raw-ext4" };
+}
+
+/** A stopped workspace's files are listed from its disk; `file list` needs it running. */
+function diskListHint(id: string): string {
+  return `List the stopped disk with \`pyro workspace disk list ${id} [DIR]\`.`;
+}

@@ -1,0 +1,58 @@
+import { resolve } from "node:path";
+import { extractGuestTar } from "../../archive/index.js";
+import { loadVm } from "../vm-manager.js";
+import type { GitMetadataReport } from "../../archive/git-metadata.js";
+import { gitExportGuard } from "./export-git-guard.js";
+import { archiveFromGuest, pathKind } from "./guest-tar.js";
+import { resolveWorkspacePath } from "./paths.js";
+import { runningWorkspace } from "./running.js";
+
+export interface ExportResult {
+  workspace_id: string;
+  path: string;
+  output_path: string;
+  artifact_type: "file" | "directory";
+  entry_count: number;
+  bytes_written: number;
+  skipped: Array<{ path: string; reason: string }>;
+  git_metadata: GitMetadataReport;
+  execution_mode: string;
+}
+
+/** Copies a file or directory out of /workspace to the host, never writing outside outputPath. */
+export async function exportWorkspace(
+  id: string,
+  path: string,
+  outputPath: string,
+  overwrite = false,
+  trustGitMetadata = false,
+): Promise<ExportResult> {
+  const { run } = runningWorkspace(id);
+  const relative = resolveWorkspacePath(path);
+  const expect = await pathKind(run, relative);
+  const output = resolve(outputPath);
+  const source = archiveFromGuest(run, relative);
+  // The host side's failure (a limit, a full disk) explains the guest's, not the other way round.
+  const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
+  const extraction = extractGuestTar(source.stream, output, {
+    expect,
+    overwrite,
+    root: relative,
+    beforePlace: git.beforePlace,
+  }).catch((error: unknown) => {
+    source.stream.destroy(); // ends the guest's tar, which may never have been read from
+    throw error;
+  });
+  const [extracted, finished] = await Promise.allSettled([extraction, source.done]);
+  if (extracted.status === "rejected") throw extracted.reason;
+  if (finished.status === "rejected") throw finished.reason;
+  const result = extracted.value;
+  return {
+    workspace_id: id,
+    path: relative === "." ? "/workspace" : `/workspace/${relative}`,
+    output_path: output,
+    ...result,
+    git_metadata: git.report(),
+    execution_mode: loadVm(id).execution_mode,
+  };
+}

@@ -1,0 +1,181 @@
+import { renderPlain } from "./shell-plain-text.js";
+import { controlCall } from "../../runtime/control-client.js";
+import type { ManagedInfo } from "../../runtime/managed.js";
+import { throwIfRefused } from "./start-refusal.js";
+import { PyroError } from "../../errors/index.js";
+import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { touch, updateWorkspace } from "./lock.js";
+import { resolveWorkspacePath } from "./paths.js";
+import { runningWorkspace } from "./running.js";
+import { secretEnvironment, secretsDir } from "./secrets.js";
+import { signalNumber } from "./signals.js";
+
+export const MAX_SHELL_INPUT = 1024 * 1024;
+const SHELL_CODES = {
+  NOT_FOUND: "SHELL_NOT_FOUND",
+  ENDED: "SHELL_ENDED",
+  LIMIT: "INVALID_ARGUMENT",
+  BUSY: "LIMIT_EXCEEDED",
+} as const;
+
+export interface ShellInfo {
+  workspace_id: string;
+  shell_id: string;
+  state: ManagedInfo["state"];
+  cwd: string;
+  cols: number;
+  rows: number;
+  pid: number | null;
+  exit_code: number | null;
+  output_end: number;
+  started_at: string;
+}
+
+function shellInfo(id: string, info: ManagedInfo): ShellInfo {
+  return {
+    workspace_id: id,
+    shell_id: info.id,
+    state: info.state,
+    cwd: info.cwd,
+    cols: info.pty?.cols ?? 0,
+    rows: info.pty?.rows ?? 0,
+    pid: info.pid,
+    exit_code: info.exit_code,
+    output_end: info.output_end,
+    started_at: info.started_at,
+  };
+}
+
+export interface OpenShellOptions {
+  cwd?: string;
+  cols: number;
+  rows: number;
+  secretEnv?: string[];
+}
+
+/** Opens an interactive bash on a new terminal; it lives in the VM's supervisor, not in this process. */
+export async function openShell(id: string, options: OpenShellOptions): Promise<ShellInfo> {
+  runningWorkspace(id);
+  const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
+  const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
+  const env = defaultGuestEnv({ TERM: "xterm-256color", ...secretEnvironment(id, options.secretEnv ?? []) });
+  const { reply } = await controlCall(
+    id,
+    {
+      op: "start",
+      kind: "shell",
+      name: "shell",
+      request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
+      mask_dir: secretsDir(id),
+    },
+    SHELL_CODES,
+  );
+  await throwIfRefused(id, reply.info as ManagedInfo, SHELL_CODES);
+  await updateWorkspace(id, touch);
+  return shellInfo(id, reply.info as ManagedInfo);
+}
+
+export async function writeShell(id: string, shellId: string, input: string, appendNewline = true) {
+  runningWorkspace(id);
+  const data = Buffer.from(appendNewline ? `${input}\n` : input);
+  if (data.length > MAX_SHELL_INPUT) {
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      `shell input of ${data.length} bytes is over ${MAX_SHELL_INPUT}`,
+      {
+        hint: "Write large content with `pyro workspace file write` or `sync push`, then use it from the shell.",
+      },
+    );
+  }
+  for (let offset = 0; offset < data.length; offset += 60_000) {
+    await controlCall(id, { op: "write", id: shellId }, SHELL_CODES, data.subarray(offset, offset + 60_000));
+  }
+  await updateWorkspace(id, touch);
+  return { workspace_id: id, shell_id: shellId, bytes_written: data.length };
+}
+
+export interface ReadShellOptions {
+  cursor: number;
+  maxChars: number;
+  plain: boolean;
+  waitForIdleMs?: number | undefined;
+}
+
+const MAX_IDLE_WAIT_MS = 30_000;
+
+/**
+ * Output from a cursor (raw byte offsets; `next_cursor` continues where this read stopped).
+ * A cursor whose bytes were dropped from the bounded buffer is reported with `dropped`.
+ */
+export async function readShell(id: string, shellId: string, options: ReadShellOptions) {
+  runningWorkspace(id);
+  const chunks: Buffer[] = [];
+  let cursor = options.cursor;
+  let from: number | null = null;
+  let dropped = 0;
+  let info: ManagedInfo | null = null;
+  let wait = options.waitForIdleMs;
+  for (;;) {
+    const budget = options.maxChars - chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (budget <= 0) break;
+    const { reply, data } = await controlCall(
+      id,
+      {
+        op: "read",
+        id: shellId,
+        cursor,
+        max_bytes: budget,
+        ...(wait ? { wait_for_idle_ms: wait, max_wait_ms: Math.max(MAX_IDLE_WAIT_MS, wait) } : {}),
+      },
+      SHELL_CODES,
+    );
+    wait = undefined; // only the first read waits
+    from ??= reply.from as number;
+    dropped ||= reply.dropped as number;
+    info = reply.info as ManagedInfo;
+    chunks.push(data);
+    cursor = reply.next as number;
+    if (data.length === 0 || cursor >= (reply.end as number)) break;
+  }
+  const raw = Buffer.concat(chunks);
+  const size = info?.pty ?? { cols: 120, rows: 30 };
+  const text = options.plain ? await renderPlain(raw, size) : raw.toString("utf8");
+  return {
+    workspace_id: id,
+    shell_id: shellId,
+    cursor: from ?? options.cursor,
+    next_cursor: cursor,
+    dropped_bytes: dropped,
+    output: text, // masked by the supervisor as it was kept
+    plain: options.plain,
+    state: info?.state ?? "exited",
+    exit_code: info?.exit_code ?? null,
+  };
+}
+
+/** Keys a person presses for these signals: the terminal delivers them to the foreground job. */
+const TERMINAL_KEYS: Record<string, string> = { INT: "\x03", QUIT: "\x1c" };
+
+export async function signalShell(id: string, shellId: string, signal: string) {
+  runningWorkspace(id);
+  const signo = signalNumber(signal);
+  const key = TERMINAL_KEYS[signal.toUpperCase().replace(/^SIG/, "")];
+  // INT and QUIT go through the terminal like ^C and ^\ so they reach the running job, not only bash.
+  if (key !== undefined) await controlCall(id, { op: "write", id: shellId }, SHELL_CODES, Buffer.from(key));
+  else await controlCall(id, { op: "signal", id: shellId, signo }, SHELL_CODES);
+  return { workspace_id: id, shell_id: shellId, signal: signal.toUpperCase().replace(/^SIG/, "") };
+}
+
+/** Hangs up the shell (as closing a terminal would), then removes it. */
+export async function closeShell(id: string, shellId: string) {
+  runningWorkspace(id);
+  await controlCall(id, { op: "signal", id: shellId, signo: signalNumber("HUP") }, SHELL_CODES);
+  await controlCall(id, { op: "wait", id: shellId, timeout_ms: 1_000 }, SHELL_CODES);
+  await controlCall(id, { op: "remove", id: shellId }, SHELL_CODES);
+  return { workspace_id: id, shell_id: shellId, closed: true };
+}
+
+export async function listShells(id: string): Promise<ShellInfo[]> {
+  const { reply } = await controlCall(id, { op: "list" }, {});
+  return (reply.processes as ManagedInfo[]).filter((p) => p.kind === "shell").map((p) => shellInfo(id, p));
+}

@@ -1,0 +1,73 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { PyroError } from "../../errors/index.js";
+import { hostPathPolicy } from "../../api/host-paths.js";
+import { invokeOperation } from "../../api/invoke.js";
+import { operationsForProfile } from "../../api/registry.js";
+import type { Operation, Profile } from "../../api/types.js";
+import { packageVersion } from "../../platform/package-info.js";
+import { toolError, toolSuccess } from "./tool-result.js";
+
+/** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
+/** The operation as a profile sees it: parameters reserved for workspace-full are left out elsewhere. */
+function forProfile(operation: Operation, profile: Profile): Operation {
+  const hidden = profile === "workspace-full" ? [] : (operation.fullProfileOnly ?? []);
+  if (hidden.length === 0) return operation;
+  const shape = Object.fromEntries(
+    Object.entries(operation.input.shape).filter(([key]) => !hidden.includes(key)),
+  );
+  return { ...operation, input: z.object(shape).strict() };
+}
+
+export interface McpServerOptions {
+  /**
+   * Host folders the tools may read or write besides the server's working directory: an MCP
+   * caller may be steered by text a guest produced, so it never gets the whole host.
+   */
+  allowHostPaths?: readonly string[];
+}
+
+export function createMcpServer(profile: Profile, options: McpServerOptions = {}): Server {
+  const policy = hostPathPolicy([process.cwd(), ...(options.allowHostPaths ?? [])]);
+  const operations = operationsForProfile(profile).map((operation) => forProfile(operation, profile));
+  const server = new Server(
+    { name: "pyro-mcp", version: packageVersion() },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        "pyro runs commands in disposable Linux microVMs on this host. Use vm_run for one-shot commands; results include stdout, stderr and exit_code.",
+    },
+  );
+  const tools: Tool[] = operations.map((operation) => ({
+    name: operation.name,
+    description: operation.description,
+    inputSchema: z.toJSONSchema(operation.input, { io: "input" }) as Tool["inputSchema"],
+  }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const operation = operations.find((candidate) => candidate.name === request.params.name);
+    if (operation === undefined) {
+      return toolError(
+        new PyroError("INVALID_ARGUMENT", `no tool ${request.params.name} in profile ${profile}`, {
+          hint: `Available: ${operations.map((op) => op.name).join(", ")}`,
+        }),
+      );
+    }
+    try {
+      const output = await invokeOperation(operation, request.params.arguments ?? {}, {
+        hostPathPolicy: policy,
+      });
+      return toolSuccess(operation.render(output), output);
+    } catch (error) {
+      return toolError(error);
+    }
+  });
+  return server;
+}
+
+export async function serveStdio(profile: Profile, options: McpServerOptions = {}): Promise<void> {
+  const server = createMcpServer(profile, options);
+  await server.connect(new StdioServerTransport());
+}
