@@ -16,6 +16,7 @@
 
 #include "channel.h"
 #include "exec.h"
+#include "fileops.h"
 #include "forward.h"
 #include "frame.h"
 #include "init.h"
@@ -59,6 +60,7 @@ static void drop_connection(int exit_code)
 {
 	cmd_kill_all();
 	fwd_kill_all();
+	fs_abort_all();
 	if (!ag.guest)
 		exit(exit_code);
 	if (ag.connected)
@@ -77,6 +79,7 @@ static void protocol_error(const char *code, const char *msg)
 	chan_send_error(0, code, "%s", msg);
 	cmd_kill_all();
 	fwd_kill_all();
+	fs_abort_all();
 	if (!ag.guest)
 		exit(1);
 	ag.discard = 1;
@@ -122,6 +125,7 @@ static void on_hello(const struct frame *f)
 		agent_log("new session: dropping running commands and connections");
 		cmd_kill_all();
 		fwd_kill_all();
+		fs_abort_all();
 	}
 	ag.hello = 1;
 	send_hello_ack();
@@ -142,10 +146,20 @@ static void resolve_cwd(const struct msg_exec *m, char *out, size_t cap)
 	}
 }
 
-/* Commands and connections share stream ids. */
+/* Commands, connections and file writes share stream ids. */
 static int stream_busy(uint32_t stream)
 {
-	return cmd_find(stream) || fwd_find(stream);
+	return cmd_find(stream) || fwd_find(stream) || fs_busy(stream);
+}
+
+static void on_fs(const struct frame *f)
+{
+	if (f->stream == 0)
+		chan_send_error(0, "BAD_MESSAGE", "file requests need a stream id >= 1");
+	else if (stream_busy(f->stream))
+		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is in use", f->stream);
+	else
+		fs_request(f);
 }
 
 /* Host mode with --home: HOME points into the sandbox's scratch dir, not at the host user's
@@ -247,6 +261,11 @@ static void dispatch(const struct frame *f)
 		return on_exec(f);
 	case T_CONNECT:
 		return on_connect(f);
+	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
+	case T_FS_RENAME: case T_FS_CHMOD: case T_FS_REALPATH: case T_FS_LINK:
+		return on_fs(f);
+	case T_FS_DATA:
+		return fs_data(f);
 	case T_STDIN:
 		/* STDIN/SIGNAL racing with EXIT or CLOSED are normal: ignore unknown streams
 		 * rather than answer with an ERROR the host could pin on a reused id. */
@@ -266,6 +285,8 @@ static void dispatch(const struct frame *f)
 			cmd_signal(c, (int)signo);
 		else if ((k = fwd_find(f->stream)))
 			fwd_abort(k);
+		else if (fs_abort(f->stream))
+			chan_send_error(f->stream, "ABORTED", "the write was abandoned");
 		return;
 	case T_RESIZE:
 		msg_decode_resize(f->body, f->len, &rs, &err);
@@ -456,6 +477,7 @@ int main(int argc, char **argv)
 		ag.connected = 1;
 		chan.lost = 0;
 	}
+	fs_set_root(ag.guest ? "/workspace" : ag.workdir);
 	ag.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ag.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ag.sfd < 0) {
