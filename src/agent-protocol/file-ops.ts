@@ -142,6 +142,11 @@ export class FileOps {
     return (await reply).size ?? 0;
   }
 
+  /** Resolves once the connection can take more requests (callers pipelining many wait on it). */
+  flow(): Promise<void> {
+    return this.client.drained();
+  }
+
   async mkdir(path: PathBytes, options: { parents?: boolean; mode?: number } = {}): Promise<void> {
     const request: FsRequest = { path: asBytes(path), parents: options.parents === true };
     if (options.mode !== undefined) request.mode = options.mode;

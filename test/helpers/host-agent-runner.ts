@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { AgentClient } from "../../src/agent-protocol/client.js";
+import { FileOps } from "../../src/agent-protocol/file-ops.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../../src/sandbox/guest-env.js";
 import { OutputCapture } from "../../src/sandbox/output-capture.js";
 import { DEFAULT_CAPTURE_LIMIT } from "../../src/sandbox/vm-exec.js";
@@ -14,6 +15,8 @@ export interface HostAgent {
   /** The host folder the agent maps /workspace to. */
   workdir: string;
   run: GuestRunner;
+  /** The agent's native file operations over the same connection. */
+  files: FileOps;
   stop(): Promise<void>;
 }
 
@@ -66,5 +69,5 @@ export async function startHostAgent(workdir: string): Promise<HostAgent> {
       await exited;
     }
   };
-  return { workdir, run, stop };
+  return { workdir, run, files: new FileOps(client), stop };
 }

@@ -4,8 +4,8 @@ import { PyroError } from "../../errors/index.js";
 import { workspacesDir } from "../../platform/paths.js";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
 import { createVm, deleteVm, newVmId } from "../vm-manager.js";
-import { vmRunner } from "./guest-runner.js";
-import { extractIntoGuest } from "./guest-tar.js";
+import { extractIntoGuest } from "./guest-extract.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, storeSecrets } from "./secrets.js";
 import { startWorkspaceVm } from "./start-vm.js";
@@ -96,14 +96,15 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     writeWorkspaceRecord(record);
     onPhase("start", { workspace_id: id });
     await startWorkspaceVm(id);
-    const run = vmRunner(id);
-    if (seed !== null) {
-      onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
-      await extractIntoGuest(run, ".", seed.stream);
-    }
-    onPhase("baseline", { workspace_id: id });
-    // The immutable baseline archive that diff compares against.
-    await writeWorkspaceArchive(run, files.baseline);
+    await withGuestFiles(id, async (guest) => {
+      if (seed !== null) {
+        onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
+        await extractIntoGuest(guest, ".", seed.stream);
+      }
+      onPhase("baseline", { workspace_id: id });
+      // The immutable baseline archive that diff compares against.
+      await writeWorkspaceArchive(guest, files.baseline);
+    });
   } catch (error) {
     await deleteVm(id).catch(() => undefined);
     rmSync(files.dir, { recursive: true, force: true });

@@ -5,17 +5,19 @@ import { touch, updateWorkspace } from "./lock.js";
 import { applyPlan, guestReadCurrent, planPatch } from "./patch.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
+import { withGuestFiles } from "./guest-fs.js";
 
 export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
 export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
-  const { run } = runningWorkspace(id);
-  return { workspace_id: id, ...(await listFiles(run, resolveWorkspacePath(path), { recursive })) };
+  runningWorkspace(id);
+  const listing = await withGuestFiles(id, (files) => listFiles(files, resolveWorkspacePath(path), { recursive }));
+  return { workspace_id: id, ...listing };
 }
 
 export async function readWorkspaceFile(id: string, path: string, maxBytes = DEFAULT_READ_LIMIT) {
-  const { run } = runningWorkspace(id);
-  const result = await readFile(run, resolveWorkspacePath(path), { maxBytes });
+  runningWorkspace(id);
+  const result = await withGuestFiles(id, (files) => readFile(files, resolveWorkspacePath(path), { maxBytes }));
   return { workspace_id: id, ...result };
 }
 
@@ -25,14 +27,14 @@ export async function writeWorkspaceFile(
   path: string,
   source: { text?: string; textFile?: string },
 ) {
-  const { run } = runningWorkspace(id);
+  runningWorkspace(id);
   const relative = resolveWorkspacePath(path);
   if ((source.text === undefined) === (source.textFile === undefined)) {
     throw new PyroError("INVALID_ARGUMENT", "give exactly one of text and text_file");
   }
   const content =
     source.text !== undefined ? Buffer.from(source.text) : await readHostText(source.textFile as string);
-  const result = await writeFile(run, relative, content);
+  const result = await withGuestFiles(id, (files) => writeFile(files, relative, content));
   await updateWorkspace(id, touch);
   return { workspace_id: id, ...result };
 }
@@ -57,9 +59,12 @@ async function readHostText(path: string): Promise<Buffer> {
 
 /** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
 export async function applyWorkspacePatch(id: string, patch: string, strip?: number) {
-  const { run } = runningWorkspace(id);
-  const plan = await planPatch(patch, guestReadCurrent(run), strip);
-  await applyPlan(run, plan);
+  runningWorkspace(id);
+  const plan = await withGuestFiles(id, async (files) => {
+    const planned = await planPatch(patch, guestReadCurrent(files), strip);
+    await applyPlan(files, planned);
+    return planned;
+  });
   await updateWorkspace(id, touch);
   return {
     workspace_id: id,

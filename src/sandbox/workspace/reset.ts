@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
 import { createVm, deleteVm } from "../vm-manager.js";
-import { vmRunner } from "./guest-runner.js";
-import { extractIntoGuest } from "./guest-tar.js";
+import { extractIntoGuest } from "./guest-extract.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, workspaceFiles, writeWorkspaceRecord } from "./record.js";
@@ -40,7 +40,7 @@ export async function resetWorkspace(
     onPhase("start", { workspace_id: id });
     await startWorkspaceVm(id);
     onPhase("restore", { workspace_id: id, snapshot });
-    await extractIntoGuest(vmRunner(id), ".", createReadStream(archive));
+    await withGuestFiles(id, (files) => extractIntoGuest(files, ".", createReadStream(archive)));
     clearHistory(id);
     record.reset_count += 1;
     record.command_count = 0;

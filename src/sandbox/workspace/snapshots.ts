@@ -6,6 +6,7 @@ import { validateSnapshotName } from "./naming.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
 import { writeWorkspaceArchive } from "./workspace-archive.js";
+import { withGuestFiles } from "./guest-fs.js";
 
 export interface SnapshotInfo {
   workspace_id: string;
@@ -32,14 +33,14 @@ function info(id: string, name: string): SnapshotInfo {
 
 /** Archives /workspace under a plain name; the archive appears only once complete. */
 export async function createSnapshot(id: string, name: string): Promise<SnapshotInfo> {
-  const { run } = runningWorkspace(id);
+  runningWorkspace(id);
   validateSnapshotName(name);
   const path = snapshotPath(id, name);
   if (existsSync(path))
     throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);
   const partial = `${path}.partial-${process.pid}`;
   try {
-    await writeWorkspaceArchive(run, partial);
+    await withGuestFiles(id, (files) => writeWorkspaceArchive(files, partial));
     await withWorkspaceLock(id, async () => {
       if (existsSync(path))
         throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);

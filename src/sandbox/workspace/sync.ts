@@ -1,7 +1,8 @@
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
-import { extractIntoGuest } from "./guest-tar.js";
+import { extractIntoGuest } from "./guest-extract.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { tarOfSource } from "./source-tar.js";
 import { loadVm } from "../vm-manager.js";
 import { workspaceFiles } from "./record.js";
@@ -26,10 +27,10 @@ export async function pushWorkspaceSync(
   source: string,
   destination = "/workspace",
 ): Promise<SyncPushResult> {
-  const { run } = runningWorkspace(id);
+  runningWorkspace(id);
   const relative = resolveWorkspacePath(destination);
   const tar = await tarOfSource(source, workspaceFiles(id).dir);
-  await extractIntoGuest(run, relative, tar.stream);
+  await withGuestFiles(id, (files) => extractIntoGuest(files, relative, tar.stream));
   await updateWorkspace(id, touch);
   return {
     workspace_id: id,

@@ -1,0 +1,147 @@
+import { PassThrough } from "node:stream";
+import { Header, Pax } from "tar";
+import { ARCHIVE_ENTRIES, capValue, limitExceeded } from "../../archive/index.js";
+import type { FileOps } from "../../agent-protocol/file-ops.js";
+import { FS_READ_MAX, FsScope, type FsEntry } from "../../agent-protocol/fs-messages.js";
+import { PyroError } from "../../errors/index.js";
+import { guestFileError } from "./guest-file-errors.js";
+
+// Reads run ahead of the tar writer by at most this many requests and bytes: many small files
+// cost one round trip between them, not one each.
+const READ_AHEAD_REQUESTS = 256;
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+const BLOCK = 512;
+
+type EntryTypeName = "File" | "Directory" | "SymbolicLink";
+const TAR_TYPES: Partial<Record<FsEntry["type"], EntryTypeName>> = {
+  file: "File",
+  directory: "Directory",
+  symlink: "SymbolicLink",
+};
+
+/**
+ * A tar stream of `path` (relative to /workspace; "." for everything), built on the host from the
+ * agent's listing and reads — the names GNU `tar -c PATH` gives (`./`, `./a`, `src/`, `src/a`).
+ * Devices, fifos and sockets are left out. The stream ends when the archive does; `done` rejects
+ * if the guest refused or failed.
+ */
+export function archiveFromGuest(files: FileOps, path: string): { stream: PassThrough; done: Promise<void> } {
+  const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const done = (async () => {
+    for await (const piece of tarOfGuest(files, path)) {
+      if (stream.destroyed) return; // the consumer gave up (a limit, a bad entry)
+      if (!stream.write(piece)) {
+        await new Promise<void>((resolve) => {
+          stream.once("drain", resolve);
+          stream.once("close", resolve);
+        });
+      }
+    }
+    stream.end();
+  })().catch((error: unknown) => {
+    const failure = guestFileError(error, path, "archiving");
+    stream.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+    throw failure;
+  });
+  // The consumer sees failures through the stream; keep `done` from being an unhandled rejection.
+  done.catch(() => undefined);
+  return { stream, done };
+}
+
+async function* tarOfGuest(files: FileOps, path: string): AsyncGenerator<Buffer> {
+  const self = (await files.list(path, { scope: FsScope.SELF, maxEntries: 1 })).entries[0];
+  if (self === undefined) throw new PyroError("EXEC_FAILED", "the guest listed nothing for the archive root");
+  const base = path === "." ? "." : path;
+  const entries: Array<{ name: string; entry: FsEntry }> = [{ name: base, entry: self }];
+  if (self.type === "directory") {
+    const limit = capValue(ARCHIVE_ENTRIES);
+    const below = await files.list(path, { scope: FsScope.RECURSIVE, maxEntries: limit });
+    if (below.truncated) throw limitExceeded(ARCHIVE_ENTRIES, limit, `${path} holds more entries`);
+    for (const entry of below.entries) entries.push({ name: `${base}/${entry.name.toString("utf8")}`, entry });
+  }
+  const reads = new ReadAhead(files, entries);
+  for (let index = 0; index < entries.length; index++) {
+    const { name, entry } = entries[index] as { name: string; entry: FsEntry };
+    const type = TAR_TYPES[entry.type];
+    if (type === undefined) continue;
+    yield header(type === "Directory" ? `${name}/` : name, entry, type);
+    if (type !== "File") continue;
+    let sent = 0;
+    for await (const chunk of reads.contents(index)) {
+      // A file that grew since the listing is cut at its listed size, one that shrank is padded.
+      const take = chunk.subarray(0, entry.size - sent);
+      sent += take.length;
+      if (take.length > 0) yield take;
+    }
+    const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
+    yield Buffer.alloc(entry.size - sent + padding);
+  }
+  yield Buffer.alloc(2 * BLOCK);
+}
+
+function header(name: string, entry: FsEntry, type: EntryTypeName): Buffer {
+  const data = {
+    path: name,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: type === "File" ? entry.size : 0,
+    mtime: new Date(Number(entry.mtimeNs / 1_000_000n)),
+    type,
+    ...(entry.link !== undefined && type === "SymbolicLink" ? { linkpath: entry.link.toString("utf8") } : {}),
+  };
+  const block = new Header(data);
+  const needsPax = block.encode();
+  if (block.block === undefined) throw new PyroError("INTERNAL", "tar header not encoded");
+  return needsPax ? Buffer.concat([new Pax(data).encode(), block.block]) : block.block;
+}
+
+/** Starts the reads of upcoming files early, within a window, and hands out their bytes in order. */
+class ReadAhead {
+  private readonly pending = new Map<number, Array<Promise<Buffer>>>();
+  private next = 0;
+  private inFlightBytes = 0;
+  private inFlightRequests = 0;
+
+  constructor(
+    private readonly files: FileOps,
+    private readonly entries: Array<{ name: string; entry: FsEntry }>,
+  ) {}
+
+  async *contents(index: number): AsyncGenerator<Buffer> {
+    this.fill(index);
+    const chunks = this.pending.get(index) ?? [];
+    this.pending.delete(index);
+    for (const chunk of chunks) {
+      const data = await chunk;
+      this.inFlightBytes -= data.length;
+      this.inFlightRequests -= 1;
+      this.fill(index);
+      yield data;
+    }
+  }
+
+  private fill(current: number): void {
+    this.next = Math.max(this.next, current);
+    while (this.next < this.entries.length) {
+      const { name, entry } = this.entries[this.next] as { name: string; entry: FsEntry };
+      const busy = this.inFlightRequests > 0 && this.next !== current;
+      const chunks = entry.type === "file" ? Math.ceil(entry.size / FS_READ_MAX) : 0;
+      if (busy && (this.inFlightRequests + chunks > READ_AHEAD_REQUESTS || this.inFlightBytes + entry.size > READ_AHEAD_BYTES))
+        return;
+      if (entry.type === "file") {
+        const reads: Array<Promise<Buffer>> = [];
+        for (let offset = 0; offset < entry.size; offset += FS_READ_MAX) {
+          const length = Math.min(FS_READ_MAX, entry.size - offset);
+          const read = this.files.read(name, offset, length).then((result) => result.data);
+          read.catch(() => undefined); // awaited in order by contents(); not unhandled meanwhile
+          reads.push(read);
+        }
+        this.inFlightBytes += entry.size;
+        this.inFlightRequests += reads.length;
+        this.pending.set(this.next, reads);
+      }
+      this.next++;
+    }
+  }
+}
