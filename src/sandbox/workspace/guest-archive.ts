@@ -32,8 +32,13 @@ export function archiveFromGuest(files: FileOps, path: string): { stream: PassTh
       if (stream.destroyed) return; // the consumer gave up (a limit, a bad entry)
       if (!stream.write(piece)) {
         await new Promise<void>((resolve) => {
-          stream.once("drain", resolve);
-          stream.once("close", resolve);
+          const done = (): void => {
+            stream.off("drain", done);
+            stream.off("close", done);
+            resolve();
+          };
+          stream.on("drain", done);
+          stream.on("close", done);
         });
       }
     }
@@ -96,52 +101,58 @@ function header(name: string, entry: FsEntry, type: EntryTypeName): Buffer {
   return needsPax ? Buffer.concat([new Pax(data).encode(), block.block]) : block.block;
 }
 
-/** Starts the reads of upcoming files early, within a window, and hands out their bytes in order. */
+/**
+ * Starts the reads of upcoming files early, range by range within a window of requests and bytes,
+ * and hands out each file's bytes in order.
+ */
 class ReadAhead {
-  private readonly pending = new Map<number, Array<Promise<Buffer>>>();
-  private next = 0;
+  private readonly ranges: Array<{ index: number; offset: number; length: number }> = [];
+  private readonly started = new Map<number, Array<Promise<Buffer>>>();
+  private cursor = 0;
   private inFlightBytes = 0;
   private inFlightRequests = 0;
 
   constructor(
     private readonly files: FileOps,
     private readonly entries: Array<{ name: string; entry: FsEntry }>,
-  ) {}
-
-  async *contents(index: number): AsyncGenerator<Buffer> {
-    this.fill(index);
-    const chunks = this.pending.get(index) ?? [];
-    this.pending.delete(index);
-    for (const chunk of chunks) {
-      const data = await chunk;
-      this.inFlightBytes -= data.length;
-      this.inFlightRequests -= 1;
-      this.fill(index);
-      yield data;
-    }
+  ) {
+    entries.forEach(({ entry }, index) => {
+      if (entry.type !== "file") return;
+      for (let offset = 0; offset < entry.size; offset += FS_READ_MAX)
+        this.ranges.push({ index, offset, length: Math.min(FS_READ_MAX, entry.size - offset) });
+    });
   }
 
-  private fill(current: number): void {
-    this.next = Math.max(this.next, current);
-    while (this.next < this.entries.length) {
-      const { name, entry } = this.entries[this.next] as { name: string; entry: FsEntry };
-      const busy = this.inFlightRequests > 0 && this.next !== current;
-      const chunks = entry.type === "file" ? Math.ceil(entry.size / FS_READ_MAX) : 0;
-      if (busy && (this.inFlightRequests + chunks > READ_AHEAD_REQUESTS || this.inFlightBytes + entry.size > READ_AHEAD_BYTES))
+  async *contents(index: number): AsyncGenerator<Buffer> {
+    const { entry } = this.entries[index] as { entry: FsEntry };
+    for (let offset = 0; offset < entry.size; offset += FS_READ_MAX) {
+      this.fill();
+      const reads = this.started.get(index) ?? [];
+      const read = reads.shift();
+      if (read === undefined) throw new PyroError("INTERNAL", "a read range was not started in order");
+      const data = await read;
+      this.inFlightBytes -= Math.min(FS_READ_MAX, entry.size - offset);
+      this.inFlightRequests -= 1;
+      yield data;
+    }
+    this.started.delete(index);
+  }
+
+  private fill(): void {
+    while (this.cursor < this.ranges.length) {
+      const range = this.ranges[this.cursor] as { index: number; offset: number; length: number };
+      const idle = this.inFlightRequests === 0;
+      if (!idle && (this.inFlightRequests >= READ_AHEAD_REQUESTS || this.inFlightBytes + range.length > READ_AHEAD_BYTES))
         return;
-      if (entry.type === "file") {
-        const reads: Array<Promise<Buffer>> = [];
-        for (let offset = 0; offset < entry.size; offset += FS_READ_MAX) {
-          const length = Math.min(FS_READ_MAX, entry.size - offset);
-          const read = this.files.read(name, offset, length).then((result) => result.data);
-          read.catch(() => undefined); // awaited in order by contents(); not unhandled meanwhile
-          reads.push(read);
-        }
-        this.inFlightBytes += entry.size;
-        this.inFlightRequests += reads.length;
-        this.pending.set(this.next, reads);
-      }
-      this.next++;
+      const { name } = this.entries[range.index] as { name: string };
+      const read = this.files.read(name, range.offset, range.length).then((result) => result.data);
+      read.catch(() => undefined); // awaited in order by contents(); not unhandled meanwhile
+      let reads = this.started.get(range.index);
+      if (reads === undefined) this.started.set(range.index, (reads = []));
+      reads.push(read);
+      this.inFlightBytes += range.length;
+      this.inFlightRequests += 1;
+      this.cursor++;
     }
   }
 }
