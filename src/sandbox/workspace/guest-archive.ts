@@ -27,6 +27,8 @@ const TAR_TYPES: Partial<Record<FsEntry["type"], EntryTypeName>> = {
  */
 export function archiveFromGuest(files: FileOps, path: string): { stream: PassThrough; done: Promise<void> } {
   const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // A consumer that already gave up no longer listens; `done` still carries the failure.
+  stream.on("error", () => undefined);
   const done = (async () => {
     for await (const piece of tarOfGuest(files, path)) {
       if (stream.destroyed) return; // the consumer gave up (a limit, a bad entry)
@@ -57,12 +59,18 @@ async function* tarOfGuest(files: FileOps, path: string): AsyncGenerator<Buffer>
   const self = (await files.list(path, { scope: FsScope.SELF, maxEntries: 1 })).entries[0];
   if (self === undefined) throw new PyroError("EXEC_FAILED", "the guest listed nothing for the archive root");
   const base = path === "." ? "." : path;
-  const entries: Array<{ name: string; entry: FsEntry }> = [{ name: base, entry: self }];
+  // `raw` is the path in the guest's own bytes (names need not be UTF-8); `name` goes in the tar.
+  const entries: Array<{ name: string; raw: Buffer; entry: FsEntry }> = [
+    { name: base, raw: Buffer.from(base), entry: self },
+  ];
   if (self.type === "directory") {
     const limit = capValue(ARCHIVE_ENTRIES);
     const below = await files.list(path, { scope: FsScope.RECURSIVE, maxEntries: limit });
     if (below.truncated) throw limitExceeded(ARCHIVE_ENTRIES, limit, `${path} holds more entries`);
-    for (const entry of below.entries) entries.push({ name: `${base}/${entry.name.toString("utf8")}`, entry });
+    for (const entry of below.entries) {
+      const raw = Buffer.concat([Buffer.from(`${base}/`), entry.name]);
+      entries.push({ name: raw.toString("utf8"), raw, entry });
+    }
   }
   const reads = new ReadAhead(files, entries);
   for (let index = 0; index < entries.length; index++) {
@@ -114,7 +122,7 @@ class ReadAhead {
 
   constructor(
     private readonly files: FileOps,
-    private readonly entries: Array<{ name: string; entry: FsEntry }>,
+    private readonly entries: Array<{ raw: Buffer; entry: FsEntry }>,
   ) {
     entries.forEach(({ entry }, index) => {
       if (entry.type !== "file") return;
@@ -144,8 +152,8 @@ class ReadAhead {
       const idle = this.inFlightRequests === 0;
       if (!idle && (this.inFlightRequests >= READ_AHEAD_REQUESTS || this.inFlightBytes + range.length > READ_AHEAD_BYTES))
         return;
-      const { name } = this.entries[range.index] as { name: string };
-      const read = this.files.read(name, range.offset, range.length).then((result) => result.data);
+      const { raw } = this.entries[range.index] as { raw: Buffer };
+      const read = this.files.read(raw, range.offset, range.length).then((result) => result.data);
       read.catch(() => undefined); // awaited in order by contents(); not unhandled meanwhile
       let reads = this.started.get(range.index);
       if (reads === undefined) this.started.set(range.index, (reads = []));
