@@ -47,6 +47,7 @@ static struct {
 static void die(int code) __attribute__((noreturn));
 static void die(int code)
 {
+	chan_flush();
 	if (ag.guest) {
 		/* PID 1 exiting panics the kernel; power off cleanly instead. */
 		guest_kill_all(1000);
@@ -77,6 +78,7 @@ static void protocol_error(const char *code, const char *msg)
 {
 	agent_log("protocol error: %s", msg);
 	chan_send_error(0, code, "%s", msg);
+	chan_flush();
 	cmd_kill_all();
 	fwd_kill_all();
 	fs_abort_all();
@@ -231,6 +233,7 @@ static void on_shutdown(void)
 		guest_kill_all(2000);
 	sync();
 	chan_send(0, T_SHUTDOWN_ACK, 0, NULL, 0);
+	chan_flush();
 	if (ag.guest)
 		guest_poweroff();
 	exit(0);
@@ -394,6 +397,9 @@ static void event_loop(void)
 		n = cmd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
 		n = fwd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
 		int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
+		chan_flush();
+		if (chan.lost && ag.connected)
+			continue; /* the write failed: drop the connection first */
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;

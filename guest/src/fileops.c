@@ -32,7 +32,7 @@ struct pending_write {
 	char tmp[48], base[256];
 	mode_t mode;
 	uint64_t bytes;
-	int has_mtime;
+	int has_mtime, no_fsync;
 	uint64_t mtime_ns;
 };
 static struct pending_write writes[MAX_WRITES];
@@ -540,7 +540,7 @@ static void finish_write(struct pending_write *w)
 		if (futimens(w->fd, ts) < 0)
 			return fail_write(w, errno);
 	}
-	if (fsync(w->fd) < 0)
+	if (!w->no_fsync && fsync(w->fd) < 0)
 		return fail_write(w, errno);
 	if (renameat(w->dirfd, w->tmp, w->dirfd, w->base) < 0)
 		return fail_write(w, errno);
@@ -628,6 +628,7 @@ static void fs_write(const struct frame *f, int root, const struct msg_fs *m, ch
 	w->mode = m->has_mode ? m->mode : exists ? st.st_mode & 07777 : 0666 & ~umask_bits;
 	w->has_mtime = m->has_mtime;
 	w->mtime_ns = m->mtime_ns;
+	w->no_fsync = m->no_fsync != 0;
 	strcpy(w->base, base);
 	snprintf(w->tmp, sizeof(w->tmp), ".pyro-write.%d.%u", (int)getpid(), ++tmp_serial);
 	w->fd = openat(pfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -90,6 +90,7 @@ enum tag {
 	TAG_SIZE = 0x6c,
 	TAG_COUNT = 0x6d,
 	TAG_TRUNCATED = 0x6e,
+	TAG_NO_FSYNC = 0x6f,
 	TAG_ENTRY = 0x70,
 	/* Fields inside one TAG_ENTRY value. */
 	TAG_E_NAME = 0x71,

@@ -40,6 +40,7 @@ static int fs_field(void *sp, uint8_t tag, struct bytes v, const char **err)
 	case TAG_MTIME_NS:
 		m->has_mtime = 1;
 		return want_u64(v, &m->mtime_ns, err);
+	case TAG_NO_FSYNC: return want_u32(v, &m->no_fsync, err);
 	case TAG_DATA:
 		m->has_data = 1;
 		m->data = v; /* raw bytes */
@@ -110,6 +111,8 @@ long msg_encode_fs(uint8_t type, uint8_t *out, size_t cap, const struct msg_fs *
 		tlv_put_u64(&w, TAG_MTIME_NS, m->mtime_ns);
 	if (m->has_data)
 		tlv_put_bytes(&w, TAG_DATA, m->data);
+	if (type == T_FS_WRITE && m->no_fsync)
+		tlv_put_u32(&w, TAG_NO_FSYNC, m->no_fsync);
 	return tlv_end(&w);
 }
 

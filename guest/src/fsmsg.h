@@ -20,7 +20,7 @@ enum fs_type { FS_FILE = 1, FS_DIR = 2, FS_SYMLINK = 3, FS_OTHER = 4 };
 struct msg_fs {
 	struct bytes path, target, data;
 	int has_mode, has_mtime, has_data;
-	uint32_t mode, scope, max_entries, length, parents, recursive, hard;
+	uint32_t mode, scope, max_entries, length, parents, recursive, hard, no_fsync;
 	uint64_t offset, mtime_ns;
 };
 

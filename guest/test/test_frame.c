@@ -133,7 +133,7 @@ static void build_expectations(void)
 				 .data = B("#!/bin/sh\n"), .scope = FS_CHILDREN };
 	e = add("fs_write_open", 11, T_FS_WRITE, 0);
 	e->fs = (struct msg_fs){ .path = { (const uint8_t *)"n\xff\n", 3 }, .has_mtime = 1,
-				 .mtime_ns = 1700000000123456789ull, .scope = FS_CHILDREN };
+				 .mtime_ns = 1700000000123456789ull, .no_fsync = 1, .scope = FS_CHILDREN };
 	raw(add("fs_data", 11, T_FS_DATA, 0), "\x00\x01\x02", 3);
 	raw(add("fs_data_end", 11, T_FS_DATA, FLAG_END), "", 0);
 	e = add("fs_mkdir", 12, T_FS_MKDIR, 0);
@@ -338,7 +338,7 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 			      m.scope == x->scope && m.max_entries == x->max_entries && m.offset == x->offset &&
 			      m.length == x->length && m.parents == x->parents && m.recursive == x->recursive &&
 			      m.hard == x->hard && m.has_mtime == x->has_mtime && m.mtime_ns == x->mtime_ns &&
-			      m.has_data == x->has_data && beq(m.data, x->data),
+			      m.has_data == x->has_data && beq(m.data, x->data) && m.no_fsync == x->no_fsync,
 		      "%s: fields differ", e->name);
 		len = msg_encode_fs(e->type, out, cap, &m);
 		break;

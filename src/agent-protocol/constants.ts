@@ -94,6 +94,7 @@ export const Tag = {
   SIZE: 0x6c,
   COUNT: 0x6d,
   TRUNCATED: 0x6e,
+  NO_FSYNC: 0x6f,
   ENTRY: 0x70,
   /** Fields inside one ENTRY value. */
   E_NAME: 0x71,

@@ -48,6 +48,8 @@ export interface WriteOptions {
   /** Creates missing parent directories. */
   parents?: boolean;
   mtimeNs?: bigint;
+  /** False skips the fsync before the rename: for bulk unpacking, where a crash loses the lot anyway. */
+  durable?: boolean;
 }
 
 /**
@@ -122,6 +124,7 @@ export class FileOps {
     const request: FsRequest = { path: asBytes(path), parents: options.parents === true };
     if (options.mode !== undefined) request.mode = options.mode;
     if (options.mtimeNs !== undefined) request.mtimeNs = options.mtimeNs;
+    if (options.durable === false) request.noFsync = true;
     if (Buffer.isBuffer(content) && content.length <= INLINE_WRITE_BYTES) {
       const done = await this.request(MessageType.FS_WRITE, { ...request, data: content }, () => false, true);
       return done.size ?? 0;

@@ -53,6 +53,8 @@ export interface FsRequest {
   recursive?: boolean;
   hard?: boolean;
   mtimeNs?: bigint;
+  /** FS_WRITE: skip the fsync before the rename (still atomic for readers, not across a crash). */
+  noFsync?: boolean;
   /** FS_WRITE: the first (with FLAG_END: all) of the file's bytes. */
   data?: Buffer;
 }
@@ -95,6 +97,7 @@ export const encodeFs = {
     if (type === MessageType.FS_LINK) fields.push(u32(Tag.HARD, flag(request.hard)));
     if (request.mtimeNs !== undefined) fields.push(u64(Tag.MTIME_NS, request.mtimeNs));
     if (request.data !== undefined) fields.push({ tag: Tag.DATA, value: request.data });
+    if (type === MessageType.FS_WRITE && request.noFsync === true) fields.push(u32(Tag.NO_FSYNC, 1));
     return { type, stream, flags: end ? FLAG_END : 0, body: encodeFields(fields) };
   },
   data: (stream: number, data: Buffer, end = false): Frame => ({
@@ -199,6 +202,7 @@ export const decodeFs = {
     const hard = f.u32(Tag.HARD);
     const mtimeNs = f.u64(Tag.MTIME_NS);
     const data = f.raw(Tag.DATA);
+    const noFsync = f.u32(Tag.NO_FSYNC);
     if (target !== undefined) request.target = target;
     if (mode !== undefined) request.mode = mode;
     if (scope !== undefined) {
@@ -213,6 +217,7 @@ export const decodeFs = {
     if (hard !== undefined) request.hard = hard === 1;
     if (mtimeNs !== undefined) request.mtimeNs = mtimeNs;
     if (data !== undefined) request.data = Buffer.from(data);
+    if (noFsync !== undefined) request.noFsync = noFsync === 1;
     if ((mode ?? 0) > 0o7777 || (length ?? 0) > FS_READ_MAX)
       throw new FrameError("BAD_MESSAGE", "file request field out of range");
     if (type === MessageType.FS_LIST) required(request.maxEntries, "max_entries");

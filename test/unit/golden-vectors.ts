@@ -69,6 +69,7 @@ export const VALID_VECTORS: Record<string, Frame> = {
     path: Buffer.from([0x6e, 0xff, 0x0a]),
     parents: false,
     mtimeNs: 1_700_000_000_123_456_789n,
+    noFsync: true,
   }),
   fs_data: encodeFs.data(11, Buffer.from([0, 1, 2])),
   fs_data_end: encodeFs.data(11, Buffer.alloc(0), true),

@@ -120,6 +120,7 @@ describe("golden frame vectors", () => {
       path: Buffer.from([0x6e, 0xff, 0x0a]),
       parents: false,
       mtimeNs: 1_700_000_000_123_456_789n,
+      noFsync: true,
     });
     expect(decodeMessage(vectors.get("fs_write") as Buffer)).toMatchObject({ mode: 0o755, parents: true });
     expect(decodeMessage(vectors.get("fs_entries") as Buffer)).toEqual([

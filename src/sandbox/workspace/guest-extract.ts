@@ -11,7 +11,7 @@ const SMALL_FILE_BYTES = 48 * 1024;
 /**
  * Unpacks a tar stream into `destination` (relative to /workspace), creating it first, with the
  * agent's file operations: directories, files (mode and mtime kept, owner not), symbolic and hard
- * links. Requests are pipelined — the agent handles them in order, so a directory exists before
+ * links. Files skip the per-file fsync (like tar -x); each still appears whole. Requests are pipelined — the agent handles them in order, so a directory exists before
  * what goes into it — and the first refusal stops the unpacking. Devices and fifos are skipped.
  */
 export async function extractIntoGuest(
@@ -47,10 +47,11 @@ export async function extractIntoGuest(
         if (entry.size <= SMALL_FILE_BYTES) {
           const chunks: Buffer[] = [];
           for await (const chunk of entry.body) chunks.push(chunk);
-          void track(files.write(target, Buffer.concat(chunks), { parents: true, mode: entry.mode }), target);
+          const options = { parents: true, mode: entry.mode, durable: false };
+          void track(files.write(target, Buffer.concat(chunks), options), target);
         } else {
           // A large body streams with backpressure and must be consumed before the next entry.
-          await track(files.write(target, entry.body, { parents: true, mode: entry.mode }), target);
+          await track(files.write(target, entry.body, { parents: true, mode: entry.mode, durable: false }), target);
         }
         break;
       }
