@@ -30,7 +30,7 @@ export function archiveFromGuest(files: FileOps, path: string): { stream: PassTh
   // A consumer that already gave up no longer listens; `done` still carries the failure.
   stream.on("error", () => undefined);
   const done = (async () => {
-    for await (const piece of tarOfGuest(files, path)) {
+    for await (const piece of batched(tarOfGuest(files, path))) {
       if (stream.destroyed) return; // the consumer gave up (a limit, a bad entry)
       if (!stream.write(piece)) {
         await new Promise<void>((resolve) => {
@@ -53,6 +53,24 @@ export function archiveFromGuest(files: FileOps, path: string): { stream: PassTh
   // The consumer sees failures through the stream; keep `done` from being an unhandled rejection.
   done.catch(() => undefined);
   return { stream, done };
+}
+
+// Tar pieces are small (a 512-byte header, a short file); the consumer gets them in larger runs.
+const BATCH_BYTES = 256 * 1024;
+
+async function* batched(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let run: Buffer[] = [];
+  let size = 0;
+  for await (const piece of pieces) {
+    run.push(piece);
+    size += piece.length;
+    if (size >= BATCH_BYTES) {
+      yield Buffer.concat(run);
+      run = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(run);
 }
 
 async function* tarOfGuest(files: FileOps, path: string): AsyncGenerator<Buffer> {
