@@ -101,7 +101,10 @@ export class FileOps {
   }
 
   /** A whole file, read in ranges; `truncated` when it holds more than `maxBytes`. */
-  async readAll(path: PathBytes, maxBytes: number): Promise<{ data: Buffer; size: number; truncated: boolean }> {
+  async readAll(
+    path: PathBytes,
+    maxBytes: number,
+  ): Promise<{ data: Buffer; size: number; truncated: boolean }> {
     const first = await this.read(path, 0, Math.min(maxBytes + 1, FS_READ_MAX));
     const chunks = [first.data];
     let got = first.data.length;
@@ -130,7 +133,13 @@ export class FileOps {
       return done.size ?? 0;
     }
     let stream = 0;
-    const reply = this.request(MessageType.FS_WRITE, request, () => false, false, (id) => (stream = id));
+    const reply = this.request(
+      MessageType.FS_WRITE,
+      request,
+      () => false,
+      false,
+      (id) => (stream = id),
+    );
     let failed = false;
     reply.catch(() => (failed = true));
     for await (const piece of Buffer.isBuffer(content) ? [content] : content) {
@@ -208,7 +217,10 @@ export class FileOps {
           return true;
         }
         if (!onReply(frame))
-          throw new FrameError("BAD_MESSAGE", `unexpected frame 0x${frame.type.toString(16)} on a file stream`);
+          throw new FrameError(
+            "BAD_MESSAGE",
+            `unexpected frame 0x${frame.type.toString(16)} on a file stream`,
+          );
         return false;
       }, reject);
       onStream(stream);

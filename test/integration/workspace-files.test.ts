@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listFiles, readFile, removePaths, writeFile } from "../../src/sandbox/workspace/guest-files.js";
-import { FileOps } from "../../src/agent-protocol/file-ops.js";
+import type { FileOps } from "../../src/agent-protocol/file-ops.js";
 import { applyPlan, guestReadCurrent, planPatch } from "../../src/sandbox/workspace/patch.js";
 import { startHostAgent, type HostAgent } from "../helpers/host-agent-runner.js";
 
@@ -173,7 +173,9 @@ describe("writeFile", () => {
 
   it("refuses a directory target, a file as a parent, and missing parents when asked not to create them", async () => {
     mkdirSync(join(ws, "dir"));
-    await expect(writeFile(files, "dir", Buffer.from("x"))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(writeFile(files, "dir", Buffer.from("x"))).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
     await expect(
       writeFile(files, "no/such/file", Buffer.from("x"), { createParents: false }),
     ).rejects.toMatchObject({
@@ -205,7 +207,9 @@ describe("paths that leave the workspace", () => {
     await expect(listFiles(files, "up", { recursive: true })).rejects.toMatchObject(outsideCode);
     await expect(writeFile(files, "up/escape.txt", Buffer.from("x"))).rejects.toMatchObject(outsideCode);
     await expect(writeFile(files, "dangling", Buffer.from("x"))).rejects.toMatchObject(outsideCode);
-    await expect(writeFile(files, "up/outside/new/dir/f", Buffer.from("x"))).rejects.toMatchObject(outsideCode);
+    await expect(writeFile(files, "up/outside/new/dir/f", Buffer.from("x"))).rejects.toMatchObject(
+      outsideCode,
+    );
     await expect(removePaths(files, ["up/outside/secret.txt"])).rejects.toMatchObject(outsideCode);
     expect(existsSync(join(root, "escape.txt"))).toBe(false);
     expect(existsSync(join(outside, "planted.txt"))).toBe(false);

@@ -73,7 +73,11 @@ export const VALID_VECTORS: Record<string, Frame> = {
   }),
   fs_data: encodeFs.data(11, Buffer.from([0, 1, 2])),
   fs_data_end: encodeFs.data(11, Buffer.alloc(0), true),
-  fs_mkdir: encodeFs.request(MessageType.FS_MKDIR, 12, { path: Buffer.from("a/b"), mode: 0o700, parents: true }),
+  fs_mkdir: encodeFs.request(MessageType.FS_MKDIR, 12, {
+    path: Buffer.from("a/b"),
+    mode: 0o700,
+    parents: true,
+  }),
   fs_remove: encodeFs.request(MessageType.FS_REMOVE, 13, { path: Buffer.from("build"), recursive: true }),
   fs_rename: encodeFs.request(MessageType.FS_RENAME, 14, {
     path: Buffer.from("old"),

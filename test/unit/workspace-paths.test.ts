@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PyroError } from "../../src/errors/index.js";
-import {
-  resolveWorkspacePath,
-  workspaceAbsolutePath,
-} from "../../src/sandbox/workspace/paths.js";
+import { resolveWorkspacePath, workspaceAbsolutePath } from "../../src/sandbox/workspace/paths.js";
 
 function codeOf(input: string): string {
   try {

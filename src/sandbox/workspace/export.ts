@@ -35,7 +35,9 @@ export async function exportWorkspace(
   const relative = resolveWorkspacePath(path);
   const output = resolve(outputPath);
   const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
-  const result = await withGuestFiles(id, (files) => exportFromGuest(files, relative, output, overwrite, git));
+  const result = await withGuestFiles(id, (files) =>
+    exportFromGuest(files, relative, output, overwrite, git),
+  );
   return {
     workspace_id: id,
     path: relative === "." ? "/workspace" : `/workspace/${relative}`,
@@ -65,7 +67,7 @@ async function exportFromGuest(
     root: relative,
     beforePlace: git.beforePlace,
   }).catch((error: unknown) => {
-    source.stream.destroy(); // ends the guest's tar, which may never have been read from
+    source.stream.destroy(); // stops reading the guest, which may never have been read from
     throw error;
   });
   const [extracted, finished] = await Promise.allSettled([extraction, source.done]);

@@ -11,13 +11,17 @@ export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
 export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
   runningWorkspace(id);
-  const listing = await withGuestFiles(id, (files) => listFiles(files, resolveWorkspacePath(path), { recursive }));
+  const listing = await withGuestFiles(id, (files) =>
+    listFiles(files, resolveWorkspacePath(path), { recursive }),
+  );
   return { workspace_id: id, ...listing };
 }
 
 export async function readWorkspaceFile(id: string, path: string, maxBytes = DEFAULT_READ_LIMIT) {
   runningWorkspace(id);
-  const result = await withGuestFiles(id, (files) => readFile(files, resolveWorkspacePath(path), { maxBytes }));
+  const result = await withGuestFiles(id, (files) =>
+    readFile(files, resolveWorkspacePath(path), { maxBytes }),
+  );
   return { workspace_id: id, ...result };
 }
 

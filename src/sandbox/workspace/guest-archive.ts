@@ -168,7 +168,10 @@ class ReadAhead {
     while (this.cursor < this.ranges.length) {
       const range = this.ranges[this.cursor] as { index: number; offset: number; length: number };
       const idle = this.inFlightRequests === 0;
-      if (!idle && (this.inFlightRequests >= READ_AHEAD_REQUESTS || this.inFlightBytes + range.length > READ_AHEAD_BYTES))
+      if (
+        !idle &&
+        (this.inFlightRequests >= READ_AHEAD_REQUESTS || this.inFlightBytes + range.length > READ_AHEAD_BYTES)
+      )
         return;
       const { raw } = this.entries[range.index] as { raw: Buffer };
       const read = this.files.read(raw, range.offset, range.length).then((result) => result.data);

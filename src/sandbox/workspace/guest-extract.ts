@@ -51,7 +51,10 @@ export async function extractIntoGuest(
           void track(files.write(target, Buffer.concat(chunks), options), target);
         } else {
           // A large body streams with backpressure and must be consumed before the next entry.
-          await track(files.write(target, entry.body, { parents: true, mode: entry.mode, durable: false }), target);
+          await track(
+            files.write(target, entry.body, { parents: true, mode: entry.mode, durable: false }),
+            target,
+          );
         }
         break;
       }
@@ -60,7 +63,8 @@ export async function extractIntoGuest(
         break;
       case "hardlink": {
         const linked = parseEntryName(entry.linkTarget ?? "", limits.maxNameBytes);
-        if (linked.ok) void track(files.link(target, posix.join(destination, linked.path), { hard: true }), target);
+        if (linked.ok)
+          void track(files.link(target, posix.join(destination, linked.path), { hard: true }), target);
         break;
       }
       default:

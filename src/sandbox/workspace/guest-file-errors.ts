@@ -12,9 +12,13 @@ export function guestFileError(error: unknown, relative: string, action: string)
   const details = { path: shown, agent_code: error.code };
   switch (error.code) {
     case "OUTSIDE_ROOT":
-      return new PyroError("PATH_OUTSIDE_WORKSPACE", `${shown} resolves outside /workspace through a symlink`, {
-        details,
-      });
+      return new PyroError(
+        "PATH_OUTSIDE_WORKSPACE",
+        `${shown} resolves outside /workspace through a symlink`,
+        {
+          details,
+        },
+      );
     case "NOT_FOUND":
       return new PyroError("FILE_NOT_FOUND", `${shown} does not exist`, { details });
     case "IS_DIRECTORY":
@@ -22,7 +26,9 @@ export function guestFileError(error: unknown, relative: string, action: string)
     case "NOT_REGULAR":
       return new PyroError("INVALID_ARGUMENT", `${shown} is not a regular file`, { details });
     case "NOT_DIRECTORY":
-      return new PyroError("INVALID_ARGUMENT", `a parent of ${shown} is a file, not a directory`, { details });
+      return new PyroError("INVALID_ARGUMENT", `a parent of ${shown} is a file, not a directory`, {
+        details,
+      });
     default:
       return new PyroError("EXEC_FAILED", `${action} ${shown} failed: ${error.code}: ${error.message}`, {
         details,

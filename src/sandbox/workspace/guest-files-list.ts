@@ -68,6 +68,8 @@ export function workspaceEntry(entry: FsEntry, listed: string): WorkspaceEntry {
     size: entry.size,
     mode: entry.mode.toString(8).padStart(4, "0"),
     mtime: new Date(Number(entry.mtimeNs / 1_000_000n)).toISOString(),
-    ...(entry.type === "symlink" && entry.link !== undefined ? { link_target: entry.link.toString("utf8") } : {}),
+    ...(entry.type === "symlink" && entry.link !== undefined
+      ? { link_target: entry.link.toString("utf8") }
+      : {}),
   };
 }

@@ -7,7 +7,7 @@ import type { FileOps } from "../../agent-protocol/file-ops.js";
 import { archiveFromGuest } from "./guest-archive.js";
 
 /**
- * Writes `tar -c` of /workspace to the new file `path` (a snapshot or the baseline), counting the
+ * Writes a tar of /workspace (built from the agent's listing and reads) to the new file `path` (a snapshot or the baseline), counting the
  * guest's bytes as they arrive: past PYRO_MAX_SNAPSHOT_BYTES it is LIMIT_EXCEEDED, and
  * HOST_DISK_FULL when the host's file system runs short. The caller removes `path` on failure.
  */
