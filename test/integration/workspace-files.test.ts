@@ -2,13 +2,16 @@ import { createHash } from "node:crypto";
 import {
   chmodSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +20,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listFiles, readFile, removePaths, writeFile } from "../../src/sandbox/workspace/guest-files.js";
 import type { FileOps } from "../../src/agent-protocol/file-ops.js";
 import { applyPlan, guestReadCurrent, planPatch } from "../../src/sandbox/workspace/patch.js";
+import { indexTar, packDirectory } from "../../src/archive/index.js";
+import { archiveFromGuest } from "../../src/sandbox/workspace/guest-archive.js";
+import { extractIntoGuest } from "../../src/sandbox/workspace/guest-extract.js";
 import { startHostAgent, type HostAgent } from "../helpers/host-agent-runner.js";
 
 // The folder name puts the agent under the global leak check (test/global-setup.ts).
@@ -324,5 +330,40 @@ describe("patches in the guest", () => {
       code: "PATCH_FAILED",
       message: "/workspace/src/app.py is not UTF-8 text",
     });
+  });
+});
+
+describe("archives in and out of the guest", () => {
+  it("unpacks files, modes, times, symbolic and hard links, and archives them back", async () => {
+    const source = join(root, "source");
+    rmSync(source, { recursive: true, force: true });
+    mkdirSync(join(source, "bin"), { recursive: true });
+    writeFileSync(join(source, "bin", "run"), "#!/bin/sh\n");
+    chmodSync(join(source, "bin", "run"), 0o750);
+    utimesSync(join(source, "bin", "run"), 1_000_000, 1_000_000);
+    writeFileSync(join(source, "big.bin"), Buffer.alloc(300_000, 3));
+    symlinkSync("bin/run", join(source, "link"));
+    linkSync(join(source, "big.bin"), join(source, "hard.bin"));
+    const packed = await packDirectory(source);
+    await extractIntoGuest(files, "in", packed.stream);
+    const run = statSync(join(ws, "in", "bin", "run"));
+    expect(run.mode & 0o7777).toBe(0o750);
+    expect(run.mtimeMs).toBe(1_000_000_000);
+    expect(readlinkSync(join(ws, "in", "link"))).toBe("bin/run");
+    expect(statSync(join(ws, "in", "hard.bin")).ino).toBe(statSync(join(ws, "in", "big.bin")).ino);
+    expect(readdirSync(join(ws, "in")).filter((name) => name.startsWith(".pyro-write"))).toEqual([]);
+
+    const out = archiveFromGuest(files, "in");
+    const [index] = await Promise.all([indexTar(out.stream, { keepText: () => true }), out.done]);
+    expect([...index.keys()].sort()).toEqual([
+      "in",
+      "in/big.bin",
+      "in/bin",
+      "in/bin/run",
+      "in/hard.bin",
+      "in/link",
+    ]);
+    expect(index.get("in/bin/run")).toMatchObject({ type: "file", size: 10 });
+    expect(index.get("in/link")).toMatchObject({ type: "symlink" });
   });
 });

@@ -39,6 +39,9 @@ export async function extractIntoGuest(
     const parsed = parseEntryName(entry.name, limits.maxNameBytes);
     if (!parsed.ok) continue; // sources are validated before this; nothing unsafe reaches here
     const target = parsed.path === "" ? destination : posix.join(destination, parsed.path);
+    const mtime = entry.mtime?.getTime();
+    // Files keep their stored modification time, as tar -x does (build tools look at it).
+    const kept = mtime !== undefined && mtime >= 0 ? { mtimeNs: BigInt(Math.trunc(mtime)) * 1_000_000n } : {};
     switch (entry.kind) {
       case "directory":
         void track(files.mkdir(target, { parents: true, mode: entry.mode }), target);
@@ -47,14 +50,12 @@ export async function extractIntoGuest(
         if (entry.size <= SMALL_FILE_BYTES) {
           const chunks: Buffer[] = [];
           for await (const chunk of entry.body) chunks.push(chunk);
-          const options = { parents: true, mode: entry.mode, durable: false };
+          const options = { parents: true, mode: entry.mode, durable: false, ...kept };
           void track(files.write(target, Buffer.concat(chunks), options), target);
         } else {
           // A large body streams with backpressure and must be consumed before the next entry.
-          await track(
-            files.write(target, entry.body, { parents: true, mode: entry.mode, durable: false }),
-            target,
-          );
+          const options = { parents: true, mode: entry.mode, durable: false, ...kept };
+          await track(files.write(target, entry.body, options), target);
         }
         break;
       }
