@@ -43,13 +43,9 @@ export async function selectMachine(input: SelectionInput): Promise<MachineChoic
   const chosen = rankProbes(probes, { requested, allowHostCompat: input.allowHostCompat });
   const driver = driverByName(chosen.name);
   if (input.needsNetwork && driver.network.kind === "none") {
-    throw new PyroError(
-      "NETWORK_UNAVAILABLE",
-      `the ${driver.name} backend cannot give a guest its own network`,
-      {
-        hint: "Network policies need an isolated backend; run `pyro doctor`.",
-      },
-    );
+    throw new PyroError("NETWORK_UNAVAILABLE", "host-compat mode cannot give a guest its own network", {
+      hint: "Network policies need a guest backend; run `pyro doctor`.",
+    });
   }
   const boot = chosen.isolated ? await context.artifacts() : null;
   if (chosen.isolated && boot === null) throw new PyroError("INTERNAL", "no boot artifacts for the guest");
