@@ -29,10 +29,11 @@ export function rankProbes(probes: readonly DriverProbe[], request: RankRequest)
   if (best !== undefined) return best.probe;
   const guests = probes.filter((probe) => probe.isolated);
   const fixes = guests.flatMap((probe) => (probe.fix === null ? [] : [probe.fix]));
+  const optIn = "pass --allow-host-compat to run without isolation.";
   throw new PyroError(
     "BACKEND_UNAVAILABLE",
     `no guest can run here: ${guests.map((probe) => probe.evidence).join("; ") || "no isolated backend"}`,
-    { hint: [...fixes, "or pass --allow-host-compat to run without isolation."].join(", ") },
+    { hint: fixes.length === 0 ? `Run \`pyro doctor\`, or ${optIn}` : `${fixes.join("; ")}, or ${optIn}` },
   );
 }
 

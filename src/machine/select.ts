@@ -14,8 +14,6 @@ export interface MachineChoice {
   driver: MachineDriver;
   accel: Accel;
   executionMode: ExecutionMode;
-  /** Why this driver: the probe's evidence. */
-  reason: string;
   /** What the chosen driver boots; null when it boots no guest (the agent runs on the host). */
   boot: BootArtifacts | null;
 }
@@ -49,12 +47,7 @@ export async function selectMachine(input: SelectionInput): Promise<MachineChoic
   }
   const boot = chosen.isolated ? await context.artifacts() : null;
   if (chosen.isolated && boot === null) throw new PyroError("INTERNAL", "no boot artifacts for the guest");
-  const reason = chosen.isolated
-    ? chosen.evidence
-    : requested === "auto"
-      ? "no isolated backend can run here; host compat allowed"
-      : "requested";
-  return { driver, accel: chosen.accel, executionMode: driver.executionMode, reason, boot };
+  return { driver, accel: chosen.accel, executionMode: driver.executionMode, boot };
 }
 
 /** Boot artifacts may be costly (an environment pull): resolved at most once per selection. */
