@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { AgentClient } from "../dist/agent-protocol/client.js";
-import { qemuBackend } from "../dist/machine/qemu/backend.js";
+import { driverByName } from "../dist/machine/registry.js";
 import { agentBinaryPath } from "../dist/machine/agent-binary.js";
 import { composeGuestInitrd } from "../dist/machine/guest-initrd.js";
 import { connectSupervisor } from "../dist/runtime/vm-connection.js";
@@ -30,18 +30,15 @@ async function bootToAgent(home, environment, agent) {
       rootfs: environment.rootfsPath,
     },
     agentBinary: agent,
-    files: {
-      agentSocket: join(dir, "a.sock"),
-      consoleLog: join(dir, "console.log"),
-      overlay: join(dir, "disk.qcow2"),
-      scratch: dir,
-    },
+    dir,
+    files: { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") },
     accel: "tcg",
     network: null,
   };
-  await qemuBackend.prepare(spec);
+  const qemu = driverByName("qemu");
+  await qemu.disk.create(dir, spec.boot.rootfs);
   const started = performance.now();
-  const vmm = await qemuBackend.launch(spec);
+  const vmm = await qemu.launch(spec);
   const client = await AgentClient.connect(await vmm.connectAgent(Date.now() + 60_000), {
     client: "bench",
     timeoutMs: 60_000,

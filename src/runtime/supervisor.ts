@@ -5,8 +5,9 @@ import { MessageType, PROTOCOL_VERSION } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
 import { FrameError, type Frame } from "../agent-protocol/frame.js";
 import { decode, encode, type HelloAck } from "../agent-protocol/messages.js";
-import type { Backend, LaunchedVmm } from "../machine/types.js";
+import type { LaunchedVmm, MachineDriver } from "../machine/types.js";
 import { PyroError, toPyroError } from "../errors/index.js";
+import { startDeathGuard, type DeathGuard } from "../machine/death-guard.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { SecretMasker } from "../secrets/masker.js";
 import { readSecretValues } from "../secrets/values.js";
@@ -14,7 +15,6 @@ import { isProcessAlive } from "../platform/processes.js";
 import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
-import { startDeathGuard, type DeathGuard } from "./death-guard.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -45,7 +45,7 @@ export class Supervisor {
 
   constructor(
     private readonly config: SupervisorConfig,
-    private readonly backend: Backend,
+    private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
   ) {}
 

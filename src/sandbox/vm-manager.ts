@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { backendByName } from "../machine/registry.js";
 import type { LaunchSpec } from "../machine/types.js";
 import { ensureEnvironment, getEnvironmentSpec } from "../environments/index.js";
 import { PyroError } from "../errors/index.js";
 import { agentBinaryPath } from "../machine/agent-binary.js";
-import { selectBackend } from "../machine/select.js";
+import { selectMachine } from "../machine/select.js";
 import { withFileLock } from "../platform/file-lock.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
 import { silentPhases, type PhaseReporter } from "../platform/phases.js";
@@ -64,30 +63,28 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   const network = allowsEgress(options.networkPolicy);
   if (network) planGuestNetwork(allowPrivateEgress); // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
-  const wantsGuest = (options.backend ?? process.env.PYRO_BACKEND) !== "host";
-  let boot: LaunchSpec["boot"] = null;
-  let kernelDigest = "";
-  if (wantsGuest) {
-    const installed = await ensureEnvironment(options.environment, { onPhase });
-    boot = {
-      kernel: installed.kernelPath,
-      initramfs: composeGuestInitrd(installed.initramfsPath, agentBinary),
-      rootfs: installed.rootfsPath,
-    };
-    kernelDigest = installed.manifest.files.kernel.sha256;
-  }
-  const choice = await selectBackend({
+  const choice = await selectMachine({
     requested: options.backend,
     allowHostCompat: options.allowHostCompat,
-    artifacts: boot === null ? null : { ...boot, kernelDigest },
-    agentBinary,
+    needsNetwork: network,
+    context: {
+      agentBinary,
+      measure: true,
+      artifacts: async () => {
+        const installed = await ensureEnvironment(options.environment, { onPhase });
+        return {
+          kernel: installed.kernelPath,
+          initramfs: composeGuestInitrd(installed.initramfsPath, agentBinary),
+          rootfs: installed.rootfsPath,
+          kernelDigest: installed.manifest.files.kernel.sha256,
+        };
+      },
+    },
   });
-  if (choice.backend === "host") boot = null;
-  if (network && choice.backend === "host") {
-    throw new PyroError("NETWORK_UNAVAILABLE", "host-compat mode cannot give a guest its own network", {
-      hint: "Network policies need a guest backend (QEMU); run `pyro doctor`.",
-    });
-  }
+  const boot =
+    choice.boot === null
+      ? null
+      : { kernel: choice.boot.kernel, initramfs: choice.boot.initramfs, rootfs: choice.boot.rootfs };
 
   const id = options.placement?.id ?? newVmId();
   const dir = options.placement?.dir ?? vmDir(id);
@@ -99,7 +96,7 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     schema: 1,
     id,
     environment: options.environment,
-    backend: choice.backend,
+    backend: choice.driver.name,
     accel: choice.accel,
     execution_mode: choice.executionMode,
     vcpu_count: options.vcpuCount,
@@ -121,7 +118,7 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     last_error: null,
   };
   try {
-    await backendByName(choice.backend).prepare(launchSpec(record, null));
+    await choice.driver.disk.create(dir, boot?.rootfs ?? null);
     writeVmRecord(dir, record);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
@@ -131,19 +128,16 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
 }
 
 function launchSpec(record: VmRecord, network: GuestNetwork | null): LaunchSpec {
-  const files = vmFiles(vmDir(record.id));
+  const dir = vmDir(record.id);
+  const files = vmFiles(dir);
   return {
     id: record.id,
     vcpuCount: record.vcpu_count,
     memMib: record.mem_mib,
     boot: record.boot,
     agentBinary: agentBinaryPath(),
-    files: {
-      agentSocket: files.agentSocket,
-      consoleLog: files.consoleLog,
-      overlay: files.overlay,
-      scratch: files.scratch,
-    },
+    dir,
+    files: { agentSocket: files.agentSocket, consoleLog: files.consoleLog },
     accel: record.accel,
     network,
   };

@@ -11,7 +11,8 @@ export const VM_RECORD_SCHEMA = 1;
 export const VmState = z.enum(["created", "starting", "running", "stopped", "expired", "failed"]);
 export type VmState = z.infer<typeof VmState>;
 
-export const BackendName = z.enum(["qemu", "firecracker", "host"]);
+/** A machine driver's name; machine/registry.ts names them and resolves it (driverByName). */
+export const BackendName = z.string().min(1);
 export type BackendName = z.infer<typeof BackendName>;
 
 export const ExecutionMode = z.enum(["guest_serial", "guest_vsock", "host_compat"]);
@@ -63,7 +64,6 @@ export function vmFiles(dir: string): {
   agentSocket: string;
   consoleLog: string;
   supervisorLog: string;
-  overlay: string;
   scratch: string;
 } {
   return {
@@ -73,7 +73,6 @@ export function vmFiles(dir: string): {
     agentSocket: join(dir, "a.sock"),
     consoleLog: join(dir, "console.log"),
     supervisorLog: join(dir, "supervisor.log"),
-    overlay: join(dir, "disk.qcow2"),
     scratch: join(dir, "scratch"),
   };
 }

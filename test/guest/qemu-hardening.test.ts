@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { qemuBinary } from "../../src/machine/qemu/backend.js";
+import { qemuBinary } from "../../src/machine/qemu/binary.js";
 import { vmmHardeningChecks } from "../../src/machine/qemu/doctor-vmm.js";
 import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";

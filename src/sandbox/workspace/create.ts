@@ -62,7 +62,7 @@ export async function createWorkspace(options: CreateWorkspaceOptions): Promise<
     mem_mib: options.memMib,
     ttl_seconds: options.ttlSeconds,
     allow_host_compat: options.allowHostCompat,
-    backend: "qemu",
+    backend: options.backend ?? "auto",
     network_policy: options.networkPolicy ?? "off",
     allow_private_egress: options.allowPrivateEgress ?? false,
     created_at: now,

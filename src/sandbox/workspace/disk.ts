@@ -3,11 +3,10 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
-import { requireExecutable } from "../../platform/find-executable.js";
 import { ensureHostSpace } from "../../archive/index.js";
+import { driverByName } from "../../machine/registry.js";
 import { vmDir } from "../../platform/paths.js";
 import { isSupervisorAlive, loadVm } from "../vm-manager.js";
-import { vmFiles } from "../vm-record.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "./debugfs.js";
 import { diskNameBytes, escapeDiskName } from "./disk-names.js";
 import { readWorkspaceRecord } from "./record.js";
@@ -20,46 +19,41 @@ const RUNTIME_ONLY = [GUEST_SECRETS_DIR, "/run/pyro"];
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 const MAX_ENTRIES = 10_000;
 
-/** The overlay of a stopped workspace; disk tools never touch a running one. */
-function stoppedDisk(id: string): string {
+interface StoppedDisk {
+  dir: string;
+  /** The image file the guest writes, in its driver's format. */
+  image: string;
+  flatten(output: string): Promise<void>;
+}
+
+/** The disk of a stopped workspace; disk tools never touch a running one. */
+function stoppedDisk(id: string): StoppedDisk {
   readWorkspaceRecord(id);
   const vm = loadVm(id);
-  if (vm.execution_mode === "host_compat")
+  const dir = vmDir(id);
+  const disk = driverByName(vm.backend).disk;
+  const image = disk.imageFile(dir);
+  if (image === null)
     throw new PyroError("NO_DISK", `workspace ${id} runs in host-compat mode and has no disk`);
   if (isSupervisorAlive(vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
-  return vmFiles(vmDir(id)).overlay;
+  return { dir, image, flatten: (output) => disk.flatten(dir, output) };
 }
 
-/** Flattens the copy-on-write overlay into a raw ext4 image at `path` (sparse). */
-async function flatten(overlay: string, path: string): Promise<void> {
-  await ensureHostSpace(dirname(path), statSync(overlay).blocks * 512, "a copy of the workspace disk");
-  const qemuImg = requireExecutable("qemu-img", "qemu-utils");
-  try {
-    await run(qemuImg, ["convert", "-q", "-O", "raw", overlay, path]);
-  } catch (error) {
-    rmSync(path, { force: true });
-    const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    if (/No space left/i.test(stderr)) {
-      throw new PyroError(
-        "HOST_DISK_FULL",
-        `The host file system of ${dirname(path)} filled up while copying the disk.`,
-      );
-    }
-    throw new PyroError("EXEC_FAILED", `could not flatten the disk: ${stderr.trim()}`, {
-      hint: "Check the workspace's disk.",
-    });
-  }
+/** Flattens the disk into a raw ext4 image at `path` (sparse), once the host has room for it. */
+async function flatten(disk: StoppedDisk, path: string): Promise<void> {
+  await ensureHostSpace(dirname(path), statSync(disk.image).blocks * 512, "a copy of the workspace disk");
+  await disk.flatten(path);
 }
 
-/** A raw image of the stopped disk for reading, cached until the overlay changes. */
+/** A raw image of the stopped disk for reading, cached until the disk changes. */
 async function readableImage(id: string): Promise<string> {
-  const overlay = stoppedDisk(id);
-  const stamp = statSync(overlay);
+  const disk = stoppedDisk(id);
+  const stamp = statSync(disk.image);
   const image = join(vmDir(id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
   if (!existsSync(image)) {
     dropDiskCache(id); // older flattenings describe a disk that has changed since
     const partial = `${image}.partial`;
-    await flatten(overlay, partial);
+    await flatten(disk, partial);
     renameSync(partial, image);
   }
   return image;
@@ -239,7 +233,7 @@ async function scrubRuntimeState(image: string): Promise<void> {
  * output and renamed into place: a failure (a full disk included) leaves nothing behind.
  */
 export async function diskExport(id: string, output: string, overwrite = false) {
-  const overlay = stoppedDisk(id);
+  const disk = stoppedDisk(id);
   const target = resolve(output);
   if (!existsSync(dirname(target)))
     throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {
@@ -248,7 +242,7 @@ export async function diskExport(id: string, output: string, overwrite = false) 
   if (existsSync(target) && !overwrite) throw new PyroError("OUTPUT_EXISTS", `${target} already exists`);
   const partial = join(dirname(target), `.${basename(target)}.pyro-partial-${process.pid}`);
   try {
-    await flatten(overlay, partial);
+    await flatten(disk, partial);
     await scrubRuntimeState(partial);
     renameSync(partial, target);
   } finally {

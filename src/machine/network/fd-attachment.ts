@@ -1,34 +1,26 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname } from "node:path";
-import type { Socket } from "node:net";
+import { spawn } from "node:child_process";
 import { PyroError } from "../../errors/index.js";
-import { netstackArgs, netstackBinary } from "../network/netstack.js";
 import { socketPair } from "../../platform/socket-pair.js";
-import type { LaunchSpec } from "../types.js";
-
-export interface NetworkHelper {
-  process: ChildProcess;
-  /** The socket end QEMU inherits as its network backend. */
-  vmEnd: Socket;
-  diagnostics(): string;
-}
+import type { FdAttachment } from "../types.js";
+import type { GuestNetwork } from "./guest-network.js";
+import { netstackArgs, netstackBinary } from "./netstack.js";
 
 const HELPER_FD = 3;
 const LOG_CAP = 64 * 1024;
 
 /**
- * Starts pyro-netstack for one VM on one end of a socket pair; QEMU gets the other. No socket file is
- * left anywhere, so no other process can attach to the guest's network.
+ * Starts pyro-netstack for one VM on one end of a socket pair; the VMM gets the other. No socket
+ * file is left anywhere, so no other process can attach to the guest's network.
  */
-export async function startNetworkHelper(spec: LaunchSpec): Promise<NetworkHelper> {
+export async function attachByFd(plan: GuestNetwork, socketDir: string): Promise<FdAttachment> {
   const binary = netstackBinary();
-  if (spec.network === null || binary === null) {
+  if (binary === null) {
     throw new PyroError("NETWORK_UNAVAILABLE", "pyro-netstack is not built", {
       hint: "Run `npm run build` (needs libslirp-dev).",
     });
   }
-  const [helperEnd, vmEnd] = await socketPair(dirname(spec.files.agentSocket));
-  const child = spawn(binary, netstackArgs(spec.network, HELPER_FD), {
+  const [helperEnd, vmEnd] = await socketPair(socketDir);
+  const child = spawn(binary, netstackArgs(plan, HELPER_FD), {
     stdio: ["ignore", "ignore", "pipe", helperEnd],
   });
   helperEnd.destroy();
