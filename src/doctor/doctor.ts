@@ -16,8 +16,8 @@ import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
 import { vmmHardeningChecks } from "../machine/qemu/doctor-vmm.js";
 import { kvmStatus, type KvmStatus } from "../machine/qemu/kvm-probe.js";
-import { pyroHome } from "../platform/paths.js";
-import { reapExpired, type ReapReport } from "../sandbox/vm-views.js";
+import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
+import type { SandboxStore } from "../sandbox/store.js";
 
 export interface DoctorCheck {
   name: string;
@@ -78,7 +78,7 @@ function readable(path: string): boolean {
 }
 
 /** Checks everything pyro needs on this host; a FAIL always names its fix. Also reaps dead VMs. */
-export async function runDoctor(): Promise<DoctorReport> {
+export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const nodeMajor = Number(process.versions.node.split(".")[0]);
   checks.push(
@@ -143,12 +143,13 @@ export async function runDoctor(): Promise<DoctorReport> {
         ? null
         : {
             kernel: resolved.kernelPath,
-            initramfs: composeGuestInitrd(resolved.initramfsPath, agent),
+            initramfs: composeGuestInitrd(resolved.initramfsPath, agent, store.home),
             rootfs: resolved.rootfsPath,
             kernelDigest: resolved.manifest.files.kernel.sha256,
           },
     agentBinary: agent,
     probe: true,
+    stateDir: store.home,
   });
   const kvmDetail = `exists=${kvm.exists} readable=${kvm.readable} writable=${kvm.writable} usable=${kvm.usable ?? "unknown"}: ${kvm.evidence}`;
   checks.push(
@@ -176,7 +177,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ),
   );
   checks.push(...(await netstackHardeningChecks(network.helper)));
-  const reaped = reapExpired();
+  const reaped = await reapExpired(store);
   return {
     ...runtimeVerdict(checks),
     platform: {
@@ -207,7 +208,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
         : network.reason,
     },
-    state_dir: pyroHome(),
+    state_dir: store.home,
     reaped,
     ok: checks.every((check) => check.status !== "FAIL"),
   };

@@ -16,6 +16,8 @@ export interface SelectionInput {
   allowHostCompat: boolean;
   artifacts: BootArtifacts | null;
   agentBinary: string | null;
+  /** pyro's home, where the KVM probe's verdict is cached. */
+  stateDir: string;
 }
 
 /**
@@ -43,7 +45,12 @@ export async function selectBackend(input: SelectionInput): Promise<BackendChoic
     });
   }
   if (qemuBinary() !== null) {
-    const kvm = await kvmStatus({ artifacts: input.artifacts, agentBinary: input.agentBinary, probe: true });
+    const kvm = await kvmStatus({
+      artifacts: input.artifacts,
+      agentBinary: input.agentBinary,
+      probe: true,
+      stateDir: input.stateDir,
+    });
     if (kvm.usable === true)
       return { backend: "qemu", accel: "kvm", executionMode: "guest_serial", reason: kvm.evidence };
     return {

@@ -7,7 +7,6 @@ import { AgentClient } from "../../agent-protocol/client.js";
 import { qemuBackend, qemuBinary } from "./backend.js";
 import { toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
-import { pyroHome } from "../../platform/paths.js";
 import { startDeathGuard, type DeathGuard } from "../../runtime/death-guard.js";
 
 export interface BootArtifacts {
@@ -48,7 +47,7 @@ function access(path: string, mode: number): boolean {
   }
 }
 
-const cachePath = (): string => join(pyroHome(), "kvm-probe.json");
+const cachePath = (stateDir: string): string => join(stateDir, "kvm-probe.json");
 
 function probeKey(artifacts: BootArtifacts): string {
   const qemu = qemuBinary();
@@ -66,6 +65,8 @@ export async function kvmStatus(options: {
   artifacts: BootArtifacts | null;
   agentBinary: string | null;
   probe: boolean;
+  /** pyro's home: the verdict is cached there and the probe VM's files made there. */
+  stateDir: string;
 }): Promise<KvmStatus> {
   const device = "/dev/kvm";
   const base = {
@@ -99,7 +100,7 @@ export async function kvmStatus(options: {
     };
   }
   const key = probeKey(options.artifacts);
-  const cached = readCache();
+  const cached = readCache(options.stateDir);
   if (cached !== null && cached.key === key) {
     return {
       ...base,
@@ -118,9 +119,9 @@ export async function kvmStatus(options: {
       cached: false,
     };
   }
-  const verdict = await probeBoot(options.artifacts, options.agentBinary);
+  const verdict = await probeBoot(options.artifacts, options.agentBinary, options.stateDir);
   const entry: ProbeCache = { key, ...verdict, probed_at: new Date().toISOString() };
-  writeJsonAtomic(cachePath(), entry);
+  writeJsonAtomic(cachePath(options.stateDir), entry);
   return {
     ...base,
     usable: entry.usable,
@@ -130,9 +131,9 @@ export async function kvmStatus(options: {
   };
 }
 
-function readCache(): ProbeCache | null {
+function readCache(stateDir: string): ProbeCache | null {
   try {
-    return JSON.parse(readFileSync(cachePath(), "utf8")) as ProbeCache;
+    return JSON.parse(readFileSync(cachePath(stateDir), "utf8")) as ProbeCache;
   } catch {
     return null;
   }
@@ -141,8 +142,9 @@ function readCache(): ProbeCache | null {
 async function probeBoot(
   artifacts: BootArtifacts,
   agentBinary: string,
+  stateDir: string,
 ): Promise<{ usable: boolean; evidence: string }> {
-  const dir = mkdtempSync(join(pyroHome(), "kvm-probe-"));
+  const dir = mkdtempSync(join(stateDir, "kvm-probe-"));
   const spec = {
     id: `kvmprobe-${process.pid}`,
     vcpuCount: 1,

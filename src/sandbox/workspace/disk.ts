@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
@@ -5,8 +6,7 @@ import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { requireExecutable } from "../../platform/find-executable.js";
 import { ensureHostSpace } from "../../archive/index.js";
-import { vmDir } from "../../platform/paths.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm, machineDir } from "../vm-manager.js";
 import { vmFiles } from "../vm-record.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "./debugfs.js";
 import { diskNameBytes, escapeDiskName } from "./disk-names.js";
@@ -21,13 +21,13 @@ const MAX_READ_BYTES = 16 * 1024 * 1024;
 const MAX_ENTRIES = 10_000;
 
 /** The overlay of a stopped workspace; disk tools never touch a running one. */
-function stoppedDisk(id: string): string {
-  readWorkspaceRecord(id);
-  const vm = loadVm(id);
+function stoppedDisk(store: SandboxStore, id: string): string {
+  readWorkspaceRecord(store, id);
+  const vm = loadVm(store, id);
   if (vm.execution_mode === "host_compat")
     throw new PyroError("NO_DISK", `workspace ${id} runs in host-compat mode and has no disk`);
-  if (isSupervisorAlive(vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
-  return vmFiles(vmDir(id)).overlay;
+  if (isSupervisorAlive(store, vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
+  return vmFiles(machineDir(store, id)).overlay;
 }
 
 /** Flattens the copy-on-write overlay into a raw ext4 image at `path` (sparse). */
@@ -52,12 +52,12 @@ async function flatten(overlay: string, path: string): Promise<void> {
 }
 
 /** A raw image of the stopped disk for reading, cached until the overlay changes. */
-async function readableImage(id: string): Promise<string> {
-  const overlay = stoppedDisk(id);
+async function readableImage(store: SandboxStore, id: string): Promise<string> {
+  const overlay = stoppedDisk(store, id);
   const stamp = statSync(overlay);
-  const image = join(vmDir(id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
+  const image = join(machineDir(store, id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
   if (!existsSync(image)) {
-    dropDiskCache(id); // older flattenings describe a disk that has changed since
+    dropDiskCache(store, id); // older flattenings describe a disk that has changed since
     const partial = `${image}.partial`;
     await flatten(overlay, partial);
     renameSync(partial, image);
@@ -66,9 +66,10 @@ async function readableImage(id: string): Promise<string> {
 }
 
 /** Removes flattened copies of the disk (before a start, which makes them stale). */
-export function dropDiskCache(id: string): void {
-  for (const name of readdirSync(vmDir(id))) {
-    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name)) rmSync(join(vmDir(id), name), { force: true });
+export function dropDiskCache(store: SandboxStore, id: string): void {
+  for (const name of readdirSync(machineDir(store, id))) {
+    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name))
+      rmSync(join(machineDir(store, id), name), { force: true });
   }
 }
 
@@ -147,10 +148,10 @@ async function lookup(
  * Lists a directory of the stopped disk (symlinks are reported, never followed). Every name is
  * listed, escaped (see escapeDiskName); past MAX_ENTRIES the listing stops, `truncated`.
  */
-export async function diskList(id: string, path = "/workspace", recursive = false) {
-  const image = await readableImage(id);
+export async function diskList(store: SandboxStore, id: string, path = "/workspace", recursive = false) {
+  const image = await readableImage(store, id);
   const root = diskPath(path);
-  const top = await lookup(image, root, diskListHint(id));
+  const top = await lookup(image, root, diskListHint(store, id));
   if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
   const entries: DiskEntry[] = [];
   const paths = new Map<number, string>([[top.inode, root]]);
@@ -188,10 +189,10 @@ export async function diskList(id: string, path = "/workspace", recursive = fals
 }
 
 /** Reads one regular file of the stopped disk; no more than the cap ever leaves debugfs. */
-export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024) {
-  const image = await readableImage(id);
+export async function diskRead(store: SandboxStore, id: string, path: string, maxBytes = 1024 * 1024) {
+  const image = await readableImage(store, id);
   const target = diskPath(path);
-  const found = await lookup(image, target, diskListHint(id));
+  const found = await lookup(image, target, diskListHint(store, id));
   const type = typeOf(found.mode);
   if (type === "symlink") {
     const link = /^Fast link dest: "(.*)"$/m.exec(await statInode(image, found.inode))?.[1];
@@ -238,8 +239,8 @@ async function scrubRuntimeState(image: string): Promise<void> {
  * Writes the stopped disk as a raw ext4 image, runtime-only state removed. Built beside the
  * output and renamed into place: a failure (a full disk included) leaves nothing behind.
  */
-export async function diskExport(id: string, output: string, overwrite = false) {
-  const overlay = stoppedDisk(id);
+export async function diskExport(store: SandboxStore, id: string, output: string, overwrite = false) {
+  const overlay = stoppedDisk(store, id);
   const target = resolve(output);
   if (!existsSync(dirname(target)))
     throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {
@@ -259,6 +260,6 @@ export async function diskExport(id: string, output: string, overwrite = false) 
 }
 
 /** A stopped workspace's files are listed from its disk; `file list` needs it running. */
-function diskListHint(id: string): string {
+function diskListHint(store: SandboxStore, id: string): string {
   return `List the stopped disk with \`pyro workspace disk list ${id} [DIR]\`.`;
 }
