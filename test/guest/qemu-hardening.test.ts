@@ -31,7 +31,7 @@ describe("QEMU runs confined", () => {
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
       guestKernel,
     );
-    qemu = loadVm(id).vmm_pid as number;
+    qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
     await pyro.deleteWorkspace(id).catch(() => undefined);

@@ -91,9 +91,11 @@ describe("an agent that forges or breaks frames", () => {
     await pyro.startVm(vmId);
     expect(processesMentioning(vmId).length).toBeGreaterThan(0);
     const started = Date.now();
-    await expect(execInVm(vmId, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject({
-      code: "PROTOCOL_ERROR",
-    });
+    await expect(execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject(
+      {
+        code: "PROTOCOL_ERROR",
+      },
+    );
     expect(Date.now() - started).toBeLessThan(5_000); // never hangs
     await expectKilledForProtocol(vmId);
   });
@@ -102,7 +104,7 @@ describe("an agent that forges or breaks frames", () => {
     const vmId = await hostileVm("reused-stream");
     await pyro.startVm(vmId);
     // The forged EXIT ends the call; the frame that follows on the finished stream is caught.
-    const outcome = await execInVm(vmId, { command: "true", timeoutSeconds: 30 });
+    const outcome = await execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 30 });
     expect(outcome.stdout).toBe("");
     await expectKilledForProtocol(vmId);
   });
@@ -111,12 +113,12 @@ describe("an agent that forges or breaks frames", () => {
     const vmId = await hostileVm("mute-exec");
     await pyro.startVm(vmId);
     const started = Date.now();
-    await expect(execInVm(vmId, { command: "true", timeoutSeconds: 1 })).rejects.toMatchObject({
+    await expect(execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 1 })).rejects.toMatchObject({
       code: "AGENT_UNREACHABLE",
     });
     expect(Date.now() - started).toBeLessThan(25_000);
     // Contained: the VM is still ours to stop, and stopping it leaves nothing behind.
-    expect(loadVm(vmId).state).toBe("running");
+    expect(loadVm(home.store(), vmId).state).toBe("running");
     await pyro.deleteVm(vmId);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
   });

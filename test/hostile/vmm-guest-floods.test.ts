@@ -94,7 +94,7 @@ describe("a guest flooding what the host keeps for it", () => {
   }, 900_000);
 
   it("shell input faster than the guest reads is paced, then refused, never buffered on the host", async () => {
-    const supervisor = loadVm(id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), id).supervisor_pid as number;
     const shell = await pyro.openShell({ workspaceId: id });
     // The shell's only reader sleeps first: input piles up in the guest, then on the host side.
     await pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "sleep 60; cat > /dev/null" });

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
