@@ -62,6 +62,11 @@ export const SandboxRecord = z.object({
 });
 export type SandboxRecord = z.infer<typeof SandboxRecord>;
 
+const ID_PATTERN = /^[a-f0-9]{12}$/;
+
+/** Sandbox ids are 12 lowercase hex digits, one space for VMs and workspaces alike. */
+export const isSandboxId = (id: string): boolean => ID_PATTERN.test(id);
+
 const MAX_ISSUES_SHOWN = 5;
 
 /**

@@ -6,7 +6,7 @@ import { PyroError, type ErrorCode } from "../errors/index.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { withFileLock, withFileLockIfFree } from "../platform/file-lock.js";
 import { defaultPyroHome } from "../platform/paths.js";
-import { parseSandboxRecord, type SandboxRecord } from "./record.js";
+import { isSandboxId, parseSandboxRecord, type SandboxRecord } from "./record.js";
 import { reapExpired, type ReapReport } from "./reaper.js";
 
 /** What a caller may choose for one store (`new Pyro({ home })`); the rest comes from the environment. */
@@ -33,7 +33,6 @@ export interface SandboxFiles {
   serviceReady: string;
 }
 
-const ID_PATTERN = /^[a-f0-9]{12}$/;
 const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
 /** A folder without a record this old is what a crash during create left behind. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
@@ -64,12 +63,8 @@ export class SandboxStore {
     return join(this.home, "sandboxes");
   }
 
-  static isId(id: string): boolean {
-    return ID_PATTERN.test(id);
-  }
-
   files(id: string): SandboxFiles {
-    if (!SandboxStore.isId(id)) throw new PyroError("INTERNAL", `not a sandbox id: ${JSON.stringify(id)}`);
+    if (!isSandboxId(id)) throw new PyroError("INTERNAL", `not a sandbox id: ${JSON.stringify(id)}`);
     const dir = join(this.root, id);
     return {
       dir,
@@ -100,7 +95,7 @@ export class SandboxStore {
 
   /** The record of `id`, or null when there is none; a damaged record is STATE_CORRUPT. */
   read(id: string): SandboxRecord | null {
-    if (!SandboxStore.isId(id)) return null;
+    if (!isSandboxId(id)) return null;
     const path = this.files(id).record;
     let text: string;
     try {
@@ -120,9 +115,7 @@ export class SandboxStore {
   /** Ids of every sandbox with a record (damaged ones included: reading them reports the damage). */
   ids(): string[] {
     if (!existsSync(this.root)) return [];
-    return readdirSync(this.root).filter(
-      (name) => SandboxStore.isId(name) && existsSync(this.files(name).record),
-    );
+    return readdirSync(this.root).filter((name) => isSandboxId(name) && existsSync(this.files(name).record));
   }
 
   /** Every readable record; a damaged one is reported by its own status call, not here. */
@@ -203,7 +196,7 @@ export class SandboxStore {
       }
     };
     return {
-      ids: names.filter((n) => SandboxStore.isId(n) && !existsSync(this.files(n).record) && old(n)),
+      ids: names.filter((n) => isSandboxId(n) && !existsSync(this.files(n).record) && old(n)),
       removing: names.filter((n) => n.startsWith(".removing-")).map((n) => join(this.root, n)),
     };
   }

@@ -15,8 +15,8 @@ import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/
 import { checkSocketPath } from "../platform/paths.js";
 import { startSupervisor } from "../runtime/start.js";
 import { connectSupervisor, type SupervisorTarget } from "../runtime/vm-connection.js";
-import { SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
-import { SandboxStore } from "./store.js";
+import { isSandboxId, SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
+import type { SandboxStore } from "./store.js";
 import { vmFiles, type VmRecord } from "./vm-record.js";
 import { consoleTail, vmExitOf } from "./vm-status.js";
 
@@ -41,7 +41,7 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /** Loads a VM's record (a plain VM's or a workspace's) or fails with VM_NOT_FOUND. */
 export function loadVm(store: SandboxStore, id: string): VmRecord {
-  if (!SandboxStore.isId(id)) {
+  if (!isSandboxId(id)) {
     throw new PyroError("VM_NOT_FOUND", `no VM with id "${id}"`, {
       hint: "VM ids are 12 lowercase hex digits; run `pyro vm list`.",
     });

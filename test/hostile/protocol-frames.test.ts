@@ -6,7 +6,7 @@ import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { vmExitOf } from "../../src/sandbox/vm-status.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 // A bounded handshake: an agent that never finishes HELLO_ACK fails the boot within this deadline.
 vi.hoisted(() => {
@@ -53,11 +53,11 @@ describe("an agent that forges or breaks frames", () => {
     });
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
     const exit = await waitFor(
-      () => vmExitOf(join(home.home, "vms", vmId))?.reason === "protocol_error",
+      () => vmExitOf(join(sandboxDir(home.home, vmId), "vm"))?.reason === "protocol_error",
       5_000,
     );
     expect(exit).toBe(true);
-    expect(vmExitOf(join(home.home, "vms", vmId))?.detail).toContain("speaks version 2");
+    expect(vmExitOf(join(sandboxDir(home.home, vmId), "vm"))?.detail).toContain("speaks version 2");
     await pyro.deleteVm(vmId);
   });
 

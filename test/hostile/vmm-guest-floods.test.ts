@@ -7,7 +7,7 @@ import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const MiB = 1024 * 1024;
@@ -40,7 +40,7 @@ describe("a guest flooding what the host keeps for it", () => {
     home = useTempPyroHome();
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
-    vmDir = join(home.home, "workspaces", id, "vm");
+    vmDir = join(sandboxDir(home.home, id), "vm");
     const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
     expect(ran.stdout.trim()).toBe(guestKernel);
   });

@@ -1,6 +1,6 @@
 import { PyroError } from "../../errors/index.js";
-import type { SandboxRecord, WorkspaceFacet } from "../record.js";
-import { SandboxStore, type SandboxFiles } from "../store.js";
+import { isSandboxId, type SandboxRecord, type WorkspaceFacet } from "../record.js";
+import type { SandboxFiles, SandboxStore } from "../store.js";
 
 /** A sandbox that is a workspace: its record with the workspace facet present. */
 export type WorkspaceRecord = SandboxRecord & { workspace: WorkspaceFacet };
@@ -8,7 +8,7 @@ export type WorkspaceRecord = SandboxRecord & { workspace: WorkspaceFacet };
 /** The files of one workspace's folder. */
 export const workspaceFiles = (store: SandboxStore, id: string): SandboxFiles => store.files(id);
 
-export const isWorkspaceId = (id: string): boolean => SandboxStore.isId(id);
+export const isWorkspaceId = isSandboxId;
 
 const notFound = (id: string): PyroError =>
   new PyroError("WORKSPACE_NOT_FOUND", `no workspace with id "${id}"`);

@@ -11,11 +11,11 @@ import { workspaceFiles } from "./record.js";
  */
 function markerPath(store: SandboxStore, id: string, name: string): string {
   // Service names are checked against SERVICE_NAME before they get here: no "/" and no "..".
-  return join(workspaceFiles(store, id).dir, "service-ready", name);
+  return join(workspaceFiles(store, id).serviceReady, name);
 }
 
 export function markServiceReady(store: SandboxStore, id: string, name: string, startedAt: string): void {
-  mkdirSync(join(workspaceFiles(store, id).dir, "service-ready"), { recursive: true, mode: 0o700 });
+  mkdirSync(workspaceFiles(store, id).serviceReady, { recursive: true, mode: 0o700 });
   writeFileAtomic(markerPath(store, id, name), startedAt);
 }
 
