@@ -1,6 +1,5 @@
-import { supervisorOf } from "../vm-manager.js";
 import type { SandboxStore } from "../store.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm, supervisorOf } from "../vm-manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
 import { listPublishedPorts } from "../../runtime/ports-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";

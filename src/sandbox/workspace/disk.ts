@@ -151,7 +151,7 @@ async function lookup(
 export async function diskList(store: SandboxStore, id: string, path = "/workspace", recursive = false) {
   const image = await readableImage(store, id);
   const root = diskPath(path);
-  const top = await lookup(image, root, diskListHint(store, id));
+  const top = await lookup(image, root, diskListHint(id));
   if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
   const entries: DiskEntry[] = [];
   const paths = new Map<number, string>([[top.inode, root]]);
@@ -192,7 +192,7 @@ export async function diskList(store: SandboxStore, id: string, path = "/workspa
 export async function diskRead(store: SandboxStore, id: string, path: string, maxBytes = 1024 * 1024) {
   const image = await readableImage(store, id);
   const target = diskPath(path);
-  const found = await lookup(image, target, diskListHint(store, id));
+  const found = await lookup(image, target, diskListHint(id));
   const type = typeOf(found.mode);
   if (type === "symlink") {
     const link = /^Fast link dest: "(.*)"$/m.exec(await statInode(image, found.inode))?.[1];
@@ -260,6 +260,6 @@ export async function diskExport(store: SandboxStore, id: string, output: string
 }
 
 /** A stopped workspace's files are listed from its disk; `file list` needs it running. */
-function diskListHint(store: SandboxStore, id: string): string {
+function diskListHint(id: string): string {
   return `List the stopped disk with \`pyro workspace disk list ${id} [DIR]\`.`;
 }
