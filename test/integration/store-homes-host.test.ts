@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { invokeOperation } from "../../src/api/invoke.js";
-import { vmCreate, vmList, vmReapExpired } from "../../src/api/vm.js";
+import { vmCreate, vmList, vmReapExpired, vmStatus } from "../../src/api/vm.js";
 import {
   workspaceCreate,
   workspaceDelete,
@@ -81,5 +81,37 @@ describe("two stores with different homes in one process (host-compat backend)",
       await call(a, workspaceDelete, { workspace_id: wa.workspace_id });
     }
     expect(existsSync(sandboxDir(a.home, wa.workspace_id))).toBe(false);
+  });
+
+  it("reads past the earlier layout and damaged records: list and reap work, status names the damage", async () => {
+    const home = mkdtempSync(join("/tmp", "pyro-c-"));
+    homes.push(home);
+    // What an earlier pyro left: a VM under vms/, a workspace's VM under workspaces/<id>/vm.
+    for (const dir of [join(home, "vms", "0123456789ab"), join(home, "workspaces", "ba9876543210", "vm")]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "vm.json"), JSON.stringify({ schema: 1, id: "old" }));
+    }
+    const store = new SandboxStore({ home });
+    const kept = await call(store, vmCreate, HOST);
+    const damaged = "00000000000d";
+    mkdirSync(sandboxDir(home, damaged));
+    writeFileSync(
+      join(sandboxDir(home, damaged), "sandbox.json"),
+      '{"schema": 2, "id": "00000000000d", "sta',
+    );
+
+    expect((await call(store, vmList, {})).vms.map((vm) => vm.vm_id)).toEqual([kept.vm_id]);
+    expect((await call(store, workspaceList, {})).count).toBe(0);
+    expect((await call(store, vmReapExpired, {})).count).toBe(0);
+    await expect(call(store, vmStatus, { vm_id: damaged })).rejects.toMatchObject({
+      code: "STATE_CORRUPT",
+      message: expect.stringContaining(join(sandboxDir(home, damaged), "sandbox.json")),
+    });
+    await expect(call(store, vmStatus, { vm_id: "0123456789ab" })).rejects.toMatchObject({
+      code: "VM_NOT_FOUND",
+    });
+    // Nothing of the earlier layout was touched.
+    expect(readdirSync(join(home, "vms"))).toEqual(["0123456789ab"]);
+    expect(existsSync(join(home, "workspaces", "ba9876543210", "vm", "vm.json"))).toBe(true);
   });
 });
