@@ -29,7 +29,7 @@ async function bootDirect(home, environment, agent, hardened) {
   };
   const boot = {
     kernel: environment.kernelPath,
-    initramfs: composeGuestInitrd(environment.initramfsPath, agent),
+    initramfs: composeGuestInitrd(environment.initramfsPath, agent, home),
     rootfs: environment.rootfsPath,
   };
   const spec = { id: `bench-${hardened ? "h" : "p"}-${process.pid}`, vcpuCount: 1, memMib: 512, boot };
