@@ -25,7 +25,7 @@ async function bootDirect(home, environment, agent, hardened) {
   const files = { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") };
   const boot = {
     kernel: environment.kernelPath,
-    initramfs: composeGuestInitrd(environment.initramfsPath, agent),
+    initramfs: composeGuestInitrd(environment.initramfsPath, agent, home),
     rootfs: environment.rootfsPath,
   };
   const id = `bench-${hardened ? "h" : "p"}-${process.pid}`;

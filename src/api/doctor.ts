@@ -32,6 +32,6 @@ export const doctor = defineOperation({
     "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
   input: z.object({}),
   profiles: ["workspace-full"],
-  handler: () => runDoctor(),
+  handler: (_input, context) => runDoctor(context.store),
   render: renderDoctor,
 });

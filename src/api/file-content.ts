@@ -1,5 +1,6 @@
 import { CompiledSecrets, maskBytes } from "../secrets/masker.js";
 import { maskableSecrets } from "../sandbox/workspace/secrets.js";
+import type { SandboxStore } from "../sandbox/store.js";
 import { kv } from "./workspace-params.js";
 
 export interface FileContent {
@@ -16,14 +17,17 @@ export interface FileContent {
  * Secret values are masked in the bytes, before any encoding; a read cut short drops a trailing
  * partial value rather than showing its start.
  */
-export function fileContent(file: {
-  workspace_id: string;
-  path: string;
-  size: number;
-  truncated: boolean;
-  content: Buffer;
-}): FileContent {
-  const secrets = CompiledSecrets.of(maskableSecrets(file.workspace_id));
+export function fileContent(
+  store: SandboxStore,
+  file: {
+    workspace_id: string;
+    path: string;
+    size: number;
+    truncated: boolean;
+    content: Buffer;
+  },
+): FileContent {
+  const secrets = CompiledSecrets.of(maskableSecrets(store, file.workspace_id));
   const content = maskBytes(file.content, secrets, file.truncated);
   const text = content.toString("utf8");
   const isText = Buffer.from(text, "utf8").equals(content) && !content.includes(0);

@@ -16,6 +16,7 @@ export async function invokeOperation<Output>(
   rawInput: unknown,
   context: Partial<OperationContext> = {},
 ): Promise<Output> {
+  const store = context.store ?? new SandboxStore();
   const parsed = operation.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
@@ -33,7 +34,7 @@ export async function invokeOperation<Output>(
         },
       },
     );
-    throw maskError(error, secretsFor(rawInput));
+    throw maskError(error, secretsFor(store, rawInput));
   }
   // Whatever comes back, result or error, can carry guest output or caller text: secret values
   // of the workspaces involved are masked here, once for all three surfaces.
@@ -46,11 +47,11 @@ export async function invokeOperation<Output>(
         : parsed.data;
     output = await operation.handler(input, {
       onPhase: silentPhases,
-      store: context.store ?? new SandboxStore(),
       ...context,
+      store,
     });
   } catch (error) {
-    throw maskError(error, secretsFor(parsed.data));
+    throw maskError(error, secretsFor(store, parsed.data));
   }
-  return maskDeep(output, secretsFor(parsed.data, output));
+  return maskDeep(output, secretsFor(store, parsed.data, output));
 }

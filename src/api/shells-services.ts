@@ -32,8 +32,8 @@ export const shellOpen = defineOperation({
     secret_env: secretEnvParam,
   }),
   profiles: ["workspace-full"],
-  handler: (input) =>
-    openShell(input.workspace_id, {
+  handler: (input, context) =>
+    openShell(context.store, input.workspace_id, {
       cwd: input.cwd,
       cols: input.cols,
       rows: input.rows,
@@ -55,7 +55,8 @@ export const shellWrite = defineOperation({
     append_newline: z.boolean().default(true).describe("Press Enter after the input."),
   }),
   profiles: ["workspace-full"],
-  handler: (input) => writeShell(input.workspace_id, input.shell_id, input.input, input.append_newline),
+  handler: (input, context) =>
+    writeShell(context.store, input.workspace_id, input.shell_id, input.input, input.append_newline),
   render: (output) =>
     `[workspace-shell] ${kv({ shell_id: output.shell_id, bytes_written: output.bytes_written })}`,
 });
@@ -96,8 +97,8 @@ export const shellRead = defineOperation({
       .describe("Wait until output has been quiet this long (at most 30 s) before returning."),
   }),
   profiles: ["workspace-full"],
-  handler: (input) =>
-    readShell(input.workspace_id, input.shell_id, {
+  handler: (input, context) =>
+    readShell(context.store, input.workspace_id, input.shell_id, {
       cursor: input.cursor,
       maxChars: input.max_chars,
       plain: input.plain,
@@ -122,7 +123,8 @@ export const shellSignal = defineOperation({
       .describe("INT, QUIT, TERM, KILL, HUP, USR1, USR2, CONT, STOP or WINCH."),
   }),
   profiles: ["workspace-full"],
-  handler: (input) => signalShell(input.workspace_id, input.shell_id, input.signal_name),
+  handler: (input, context) =>
+    signalShell(context.store, input.workspace_id, input.shell_id, input.signal_name),
   render: (output) => `[workspace-shell] ${kv({ shell_id: output.shell_id, signal: output.signal })}`,
 });
 
@@ -133,7 +135,7 @@ export const shellClose = defineOperation({
   description: "Close a shell (hang up, then kill what is left).",
   input: z.object({ workspace_id: workspaceIdParam, shell_id: shellIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => closeShell(input.workspace_id, input.shell_id),
+  handler: (input, context) => closeShell(context.store, input.workspace_id, input.shell_id),
   render: (output) => `closed shell ${output.shell_id}`,
 });
 
@@ -211,8 +213,8 @@ export const serviceStart = defineOperation({
       ),
   }),
   profiles: ["workspace-full"],
-  handler: (input) =>
-    startService(input.workspace_id, input.service_name, {
+  handler: (input, context) =>
+    startService(context.store, input.workspace_id, input.service_name, {
       command: input.command,
       cwd: input.cwd,
       readiness: toReadiness(input.readiness),
@@ -231,7 +233,7 @@ export const serviceList = defineOperation({
   description: "List a workspace's services with their state.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => listServices(input.workspace_id),
+  handler: (input, context) => listServices(context.store, input.workspace_id),
   render: (output) => (output.count === 0 ? "no services" : output.services.map(renderService).join("\n")),
 });
 
@@ -242,7 +244,7 @@ export const serviceStatus = defineOperation({
   description: "Show one service's state, pid and exit code.",
   input: z.object({ workspace_id: workspaceIdParam, service_name: serviceNameParam }),
   profiles: ["workspace-full"],
-  handler: (input) => statusService(input.workspace_id, input.service_name),
+  handler: (input, context) => statusService(context.store, input.workspace_id, input.service_name),
   render: renderService,
 });
 
@@ -257,7 +259,8 @@ export const serviceLogsOp = defineOperation({
     tail_lines: z.number().int().min(1).max(10_000).default(200).describe("How many lines from the end."),
   }),
   profiles: ["workspace-full"],
-  handler: (input) => serviceLogs(input.workspace_id, input.service_name, input.tail_lines),
+  handler: (input, context) =>
+    serviceLogs(context.store, input.workspace_id, input.service_name, input.tail_lines),
   render: (output) => output.logs,
 });
 
@@ -268,7 +271,7 @@ export const serviceStop = defineOperation({
   description: "Stop a service: TERM, then KILL after a grace period.",
   input: z.object({ workspace_id: workspaceIdParam, service_name: serviceNameParam }),
   profiles: ["workspace-full"],
-  handler: (input) => stopService(input.workspace_id, input.service_name),
+  handler: (input, context) => stopService(context.store, input.workspace_id, input.service_name),
   render: renderService,
 });
 

@@ -10,7 +10,7 @@ export const snapshotCreate = defineOperation({
   description: "Save /workspace as a named snapshot (an archive on the host) to reset to later.",
   input: z.object({ workspace_id: workspaceIdParam, snapshot_name: snapshotNameParam }),
   profiles: ["workspace-full"],
-  handler: (input) => createSnapshot(input.workspace_id, input.snapshot_name),
+  handler: (input, context) => createSnapshot(context.store, input.workspace_id, input.snapshot_name),
   render: (output) =>
     `[workspace-snapshot] ${kv({ workspace_id: output.workspace_id, name: output.name, bytes: output.bytes })}`,
 });
@@ -22,7 +22,7 @@ export const snapshotList = defineOperation({
   description: "List a workspace's named snapshots.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-full"],
-  handler: async (input) => listSnapshots(input.workspace_id),
+  handler: async (input, context) => listSnapshots(context.store, input.workspace_id),
   render: (output) =>
     output.count === 0
       ? "no snapshots (reset can always use the baseline)"
@@ -36,7 +36,7 @@ export const snapshotDelete = defineOperation({
   description: "Delete a named snapshot of a workspace.",
   input: z.object({ workspace_id: workspaceIdParam, snapshot_name: snapshotNameParam }),
   profiles: ["workspace-full"],
-  handler: (input) => deleteSnapshot(input.workspace_id, input.snapshot_name),
+  handler: (input, context) => deleteSnapshot(context.store, input.workspace_id, input.snapshot_name),
   render: (output) => `deleted snapshot ${output.name} of workspace ${output.workspace_id}`,
 });
 

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { createVm, deleteVm, startVm, stopVm } from "../sandbox/vm-manager.js";
 import { execInVm, type ExecOutcome } from "../sandbox/vm-exec.js";
 import { runInVm, type RunOutcome } from "../sandbox/vm-run.js";
-import { listVms, reapExpired, statusVm, vmInfo, type ReapReport, type VmInfo } from "../sandbox/vm-views.js";
+import { listVms, statusVm, vmInfo, type VmInfo } from "../sandbox/vm-views.js";
+import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
 import {
   allowHostCompatParam,
   allowPrivateEgressParam,
@@ -98,6 +99,7 @@ export const vmRun = defineOperation({
   profiles: ["vm-run", "workspace-core", "workspace-full"],
   handler: (input, context): Promise<RunOutcome> =>
     runInVm(
+      context.store,
       { ...createOptions(input), onPhase: context.onPhase },
       {
         command: input.command,
@@ -119,7 +121,10 @@ export const vmCreate = defineOperation({
   input: z.object(vmShape),
   profiles: ["workspace-full"],
   handler: async (input, context): Promise<VmInfo> =>
-    vmInfo(await createVm({ ...createOptions(input), onPhase: context.onPhase })),
+    vmInfo(
+      context.store,
+      await createVm(context.store, { ...createOptions(input), onPhase: context.onPhase }),
+    ),
   render: renderVmInfo,
 });
 
@@ -130,7 +135,8 @@ export const vmStart = defineOperation({
   description: "Boot a created or stopped VM and wait until its guest agent answers.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: async (input): Promise<VmInfo> => vmInfo(await startVm(input.vm_id)),
+  handler: async (input, context): Promise<VmInfo> =>
+    vmInfo(context.store, await startVm(context.store, input.vm_id)),
   render: renderVmInfo,
 });
 
@@ -143,7 +149,7 @@ export const vmExec = defineOperation({
   profiles: ["workspace-full"],
   handler: async (input, context): Promise<VmExecOutcome> => {
     try {
-      const outcome = await execInVm(input.vm_id, {
+      const outcome = await execInVm(context.store, input.vm_id, {
         command: input.command,
         timeoutSeconds: input.timeout_seconds,
         ...(context.onStdout ? { onStdout: context.onStdout } : {}),
@@ -155,7 +161,7 @@ export const vmExec = defineOperation({
         cleanup: { deleted: true, vm_id: input.vm_id, reason: "vm_exec cleans up" },
       };
     } finally {
-      await deleteVm(input.vm_id);
+      await deleteVm(context.store, input.vm_id);
     }
   },
   render: (outcome: VmExecOutcome) => renderExec(outcome),
@@ -168,7 +174,8 @@ export const vmStop = defineOperation({
   description: "Stop a VM: the guest syncs and powers off; its record stays until vm_delete.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: async (input): Promise<VmInfo> => vmInfo(await stopVm(input.vm_id)),
+  handler: async (input, context): Promise<VmInfo> =>
+    vmInfo(context.store, await stopVm(context.store, input.vm_id)),
   render: renderVmInfo,
 });
 
@@ -179,7 +186,7 @@ export const vmDelete = defineOperation({
   description: "Stop a VM if it runs and delete everything it had.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => deleteVm(input.vm_id),
+  handler: (input, context) => deleteVm(context.store, input.vm_id),
   render: (output) => `deleted VM ${output.vm_id}`,
 });
 
@@ -190,7 +197,7 @@ export const vmStatus = defineOperation({
   description: "Show a VM's state, backend, resources, TTL and guest kernel.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: async (input): Promise<VmInfo> => statusVm(input.vm_id),
+  handler: async (input, context): Promise<VmInfo> => statusVm(context.store, input.vm_id),
   render: renderVmInfo,
 });
 
@@ -201,8 +208,8 @@ export const vmList = defineOperation({
   description: "List all VMs with their state, newest first.",
   input: z.object({}),
   profiles: ["workspace-full"],
-  handler: async (): Promise<{ vms: VmInfo[]; count: number }> => {
-    const vms = listVms();
+  handler: async (_input, context): Promise<{ vms: VmInfo[]; count: number }> => {
+    const vms = listVms(context.store);
     return { vms, count: vms.length };
   },
   render: (output) =>
@@ -223,7 +230,7 @@ export const vmNetworkInfo = defineOperation({
   description: "Show a VM's network policy, guest address and published ports.",
   input: z.object({ vm_id: vmIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => networkInfo(input.vm_id),
+  handler: (input, context) => networkInfo(context.store, input.vm_id),
   render: renderNetworkInfo,
 });
 
@@ -234,7 +241,7 @@ export const vmReapExpired = defineOperation({
   description: "Delete VMs past their TTL and one-shot VMs whose owner died; kill orphaned VM processes.",
   input: z.object({}),
   profiles: ["workspace-full"],
-  handler: async (): Promise<ReapReport> => reapExpired(),
+  handler: async (_input, context): Promise<ReapReport> => reapExpired(context.store),
   render: (output) =>
     output.count === 0
       ? "nothing to reap"

@@ -19,7 +19,7 @@ export const workspaceStop = defineOperation({
     "Stop a workspace's sandbox: the guest flushes its filesystem and powers off; shells and services end. Start it again with workspace_start.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => stopWorkspace(input.workspace_id),
+  handler: (input, context) => stopWorkspace(context.store, input.workspace_id),
   render: (output) =>
     [
       renderWorkspace(output),
@@ -34,7 +34,7 @@ export const workspaceStart = defineOperation({
   description: "Boot a stopped workspace's disk again (same id, /workspace and baseline).",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-full"],
-  handler: (input) => startWorkspace(input.workspace_id),
+  handler: (input, context) => startWorkspace(context.store, input.workspace_id),
   render: (output) =>
     [
       renderWorkspace(output),
@@ -54,7 +54,7 @@ export const workspaceDiskList = defineOperation({
     recursive: z.boolean().default(false).describe("List the whole tree below path."),
   }),
   profiles: ["workspace-full"],
-  handler: (input) => diskList(input.workspace_id, input.path, input.recursive),
+  handler: (input, context) => diskList(context.store, input.workspace_id, input.path, input.recursive),
   render: (output) =>
     output.entries.map((e) => `${e.type.padEnd(9)} ${String(e.size).padStart(10)}  ${e.path}`).join("\n") ||
     "(empty)",
@@ -77,7 +77,11 @@ export const workspaceDiskRead = defineOperation({
       .describe("Read at most this many bytes."),
   }),
   profiles: ["workspace-full"],
-  handler: async (input) => fileContent(await diskRead(input.workspace_id, input.path, input.max_bytes)),
+  handler: async (input, context) =>
+    fileContent(
+      context.store,
+      await diskRead(context.store, input.workspace_id, input.path, input.max_bytes),
+    ),
   render: (output) => renderFileContent(output, "workspace-disk"),
 });
 
@@ -94,7 +98,8 @@ export const workspaceDiskExport = defineOperation({
   }),
   profiles: ["workspace-full"],
   hostPaths: { output_path: "write" },
-  handler: (input) => diskExport(input.workspace_id, input.output_path, input.overwrite),
+  handler: (input, context) =>
+    diskExport(context.store, input.workspace_id, input.output_path, input.overwrite),
   render: (output) =>
     `[workspace-disk-export] ${kv({ workspace_id: output.workspace_id, output_path: output.output_path, bytes: output.bytes, format: output.format })}`,
 });

@@ -27,7 +27,8 @@ export const workspaceFileList = defineOperation({
     recursive: z.boolean().default(false).describe("List the whole tree below path."),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => listWorkspaceFiles(input.workspace_id, input.path, input.recursive),
+  handler: (input, context) =>
+    listWorkspaceFiles(context.store, input.workspace_id, input.path, input.recursive),
   render: (output) =>
     [
       ...output.entries.map(
@@ -55,8 +56,11 @@ export const workspaceFileRead = defineOperation({
       .describe(`Read at most this many bytes (default 262144, at most ${MAX_READ_BYTES}).`),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: async (input) =>
-    fileContent(await readWorkspaceFile(input.workspace_id, input.path, input.max_bytes)),
+  handler: async (input, context) =>
+    fileContent(
+      context.store,
+      await readWorkspaceFile(context.store, input.workspace_id, input.path, input.max_bytes),
+    ),
   render: (output) => renderFileContent(output, "workspace-file"),
 });
 
@@ -73,8 +77,8 @@ export const workspaceFileWrite = defineOperation({
   }),
   profiles: ["workspace-core", "workspace-full"],
   hostPaths: { text_file: "read" },
-  handler: (input) =>
-    writeWorkspaceFile(input.workspace_id, input.path, {
+  handler: (input, context) =>
+    writeWorkspaceFile(context.store, input.workspace_id, input.path, {
       ...(input.text !== undefined ? { text: input.text } : {}),
       ...(input.text_file !== undefined ? { textFile: input.text_file } : {}),
     }),
@@ -105,7 +109,8 @@ export const workspacePatchApply = defineOperation({
       ),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => applyWorkspacePatch(input.workspace_id, input.patch, input.strip),
+  handler: (input, context) =>
+    applyWorkspacePatch(context.store, input.workspace_id, input.patch, input.strip),
   render: (output) =>
     `[workspace-patch] ${kv({ workspace_id: output.workspace_id, total: output.total, added: output.added, modified: output.modified, deleted: output.deleted, strip: output.strip, strip_detected: output.strip_detected })}`,
 });
@@ -118,7 +123,7 @@ export const workspaceDiff = defineOperation({
     "Compare /workspace with its create-time baseline: summary counts and a unified diff of text files.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => diffWorkspace(input.workspace_id),
+  handler: (input, context) => diffWorkspace(context.store, input.workspace_id),
   render: (output) =>
     [
       `[workspace-diff] ${kv({ workspace_id: output.workspace_id, ...output.summary })}`,
@@ -149,8 +154,9 @@ export const workspaceExport = defineOperation({
   }),
   profiles: ["workspace-core", "workspace-full"],
   hostPaths: { output_path: "write" },
-  handler: (input) =>
+  handler: (input, context) =>
     exportWorkspace(
+      context.store,
       input.workspace_id,
       input.path,
       input.output_path,

@@ -11,7 +11,7 @@ import {
 import { resetWorkspace } from "../sandbox/workspace/reset.js";
 import { pushWorkspaceSync } from "../sandbox/workspace/sync.js";
 import { listWorkspaces, type WorkspaceInfo } from "../sandbox/workspace/views.js";
-import { reapExpired } from "../sandbox/vm-views.js";
+import { reapExpired } from "../sandbox/reaper.js";
 import {
   allowHostCompatParam,
   allowPrivateEgressParam,
@@ -101,9 +101,9 @@ export const workspaceCreate = defineOperation({
   profiles: ["workspace-core", "workspace-full"],
   fullProfileOnly: ["secrets", "secret_files", "network_policy", "allow_private_egress"],
   hostPaths: { seed_path: "read", secret_files: "read" },
-  handler: (input, context) => {
-    reapExpired(); // each create also clears what expired, so TTLs hold without a cron job
-    return createWorkspace({
+  handler: async (input, context) => {
+    await reapExpired(context.store); // each create also clears what expired, so TTLs hold without a cron job
+    return createWorkspace(context.store, {
       secrets: input.secrets ?? {},
       secretFiles: input.secret_files ?? {},
       networkPolicy: input.network_policy,
@@ -130,9 +130,9 @@ export const workspaceList = defineOperation({
   description: "List workspaces, most recent mutating activity first.",
   input: z.object({}),
   profiles: ["workspace-core", "workspace-full"],
-  handler: async () => {
-    reapExpired(); // expired workspaces go before they would be listed
-    const workspaces = listWorkspaces();
+  handler: async (_input, context) => {
+    await reapExpired(context.store); // expired workspaces go before they would be listed
+    const workspaces = listWorkspaces(context.store);
     return { workspaces, count: workspaces.length };
   },
   render: (output) =>
@@ -158,8 +158,8 @@ export const workspaceUpdate = defineOperation({
     clear_labels: z.array(z.string()).optional().describe("Label keys to remove."),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) =>
-    changeWorkspace(input.workspace_id, {
+  handler: (input, context) =>
+    changeWorkspace(context.store, input.workspace_id, {
       name: input.name,
       labels: input.labels,
       clearLabels: input.clear_labels,
@@ -174,7 +174,7 @@ export const workspaceStatus = defineOperation({
   description: "Show a workspace's state, sandbox, seed, resources and activity.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: async (input) => statusWorkspace(input.workspace_id),
+  handler: async (input, context) => statusWorkspace(context.store, input.workspace_id),
   render: renderWorkspace,
 });
 
@@ -185,7 +185,7 @@ export const workspaceLogsOp = defineOperation({
   description: "Show the command history of a workspace: sequence, command, cwd, exit code, duration.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: async (input) => workspaceLogs(input.workspace_id),
+  handler: async (input, context) => workspaceLogs(context.store, input.workspace_id),
   render: (output) =>
     output.count === 0
       ? "no commands yet"
@@ -204,7 +204,7 @@ export const workspaceDelete = defineOperation({
   description: "Stop a workspace's sandbox and delete it with its baseline and snapshots.",
   input: z.object({ workspace_id: workspaceIdParam }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input) => deleteWorkspace(input.workspace_id),
+  handler: (input, context) => deleteWorkspace(context.store, input.workspace_id),
   render: (output) => `deleted workspace ${output.workspace_id}`,
 });
 
@@ -221,7 +221,8 @@ export const workspaceSyncPush = defineOperation({
   }),
   profiles: ["workspace-core", "workspace-full"],
   hostPaths: { source_path: "read" },
-  handler: (input) => pushWorkspaceSync(input.workspace_id, input.source_path, input.dest),
+  handler: (input, context) =>
+    pushWorkspaceSync(context.store, input.workspace_id, input.source_path, input.dest),
   render: (output) =>
     `[workspace-sync] ${kv({ workspace_id: output.workspace_id, mode: output.mode, source: output.source, destination: output.destination, entry_count: output.entry_count, bytes_written: output.bytes_written, execution_mode: output.execution_mode })}`,
 });
@@ -246,7 +247,7 @@ export const workspaceExec = defineOperation({
   profiles: ["workspace-core", "workspace-full"],
   fullProfileOnly: ["secret_env"],
   handler: (input, context) =>
-    execWorkspace(input.workspace_id, {
+    execWorkspace(context.store, input.workspace_id, {
       secretEnv: input.secret_env ?? [],
       command: input.command,
       timeoutSeconds: input.timeout_seconds,
@@ -271,7 +272,8 @@ export const workspaceReset = defineOperation({
     snapshot: snapshotNameParam.default("baseline"),
   }),
   profiles: ["workspace-core", "workspace-full"],
-  handler: (input, context) => resetWorkspace(input.workspace_id, input.snapshot, context.onPhase),
+  handler: (input, context) =>
+    resetWorkspace(context.store, input.workspace_id, input.snapshot, context.onPhase),
   render: renderWorkspace,
 });
 

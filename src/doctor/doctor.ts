@@ -14,8 +14,8 @@ import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
 import { surveyMachines } from "../machine/survey.js";
 import type { KvmStatus, MachineCheck } from "../machine/types.js";
-import { pyroHome } from "../platform/paths.js";
-import { reapExpired, type ReapReport } from "../sandbox/vm-views.js";
+import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
+import type { SandboxStore } from "../sandbox/store.js";
 
 export type DoctorCheck = MachineCheck;
 
@@ -72,7 +72,7 @@ function readable(path: string): boolean {
 }
 
 /** Checks everything pyro needs on this host; a FAIL always names its fix. Also reaps dead VMs. */
-export async function runDoctor(): Promise<DoctorReport> {
+export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const nodeMajor = Number(process.versions.node.split(".")[0]);
   checks.push(
@@ -97,12 +97,13 @@ export async function runDoctor(): Promise<DoctorReport> {
   const machines = await surveyMachines({
     agentBinary: agent,
     measure: true,
+    stateDir: store.home,
     artifacts: async () =>
       resolved === null || agent === null
         ? null
         : {
             kernel: resolved.kernelPath,
-            initramfs: composeGuestInitrd(resolved.initramfsPath, agent),
+            initramfs: composeGuestInitrd(resolved.initramfsPath, agent, store.home),
             rootfs: resolved.rootfsPath,
             kernelDigest: resolved.manifest.files.kernel.sha256,
           },
@@ -144,7 +145,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ),
   );
   checks.push(...(await netstackHardeningChecks(network.helper)));
-  const reaped = reapExpired();
+  const reaped = await reapExpired(store);
   return {
     ...runtimeVerdict(checks),
     platform: {
@@ -170,7 +171,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
         : network.reason,
     },
-    state_dir: pyroHome(),
+    state_dir: store.home,
     reaped,
     ok: checks.every((check) => check.status !== "FAIL"),
   };

@@ -56,6 +56,8 @@ export interface ProbeContext {
   agentBinary: string | null;
   /** Whether an expensive measurement (a test boot) may run now when no cached verdict fits. */
   measure: boolean;
+  /** pyro's home: where costly verdicts (the KVM test boot) are cached and probe VMs made. */
+  stateDir: string;
 }
 
 /** Whether KVM can run pyro's guest here, with the evidence (doctor shows it as is). */

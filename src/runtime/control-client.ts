@@ -1,6 +1,5 @@
 import { PyroError, type ErrorCode } from "../errors/index.js";
-import { connectSupervisor } from "./vm-connection.js";
-import { loadVm } from "../sandbox/vm-manager.js";
+import { connectSupervisor, type SupervisorTarget } from "./vm-connection.js";
 import { decodeControl, encodeControl } from "./control-codec.js";
 import type { ControlReply, ControlRequest } from "./control.js";
 
@@ -14,12 +13,12 @@ export type RefusalCodes = Partial<
 
 /** Sends one control request to a VM's supervisor and returns its reply (refusals become PyroErrors). */
 export async function controlCall(
-  vmId: string,
+  vm: SupervisorTarget,
   request: ControlRequest,
   codes: RefusalCodes,
   data?: Buffer,
 ): Promise<{ reply: Record<string, unknown>; data: Buffer }> {
-  const client = await connectSupervisor(loadVm(vmId), "pyro-control");
+  const client = await connectSupervisor(vm, "pyro-control");
   try {
     const { header, data: out } = decodeControl<ControlReply>(
       await client.control(encodeControl(request, data)),

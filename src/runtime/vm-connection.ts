@@ -1,13 +1,18 @@
 import { AgentClient } from "../agent-protocol/client.js";
 import { connectOnce } from "../machine/connect-unix.js";
 import { PyroError } from "../errors/index.js";
-import { vmDir } from "../platform/paths.js";
-import { vmFiles, type VmRecord } from "../sandbox/vm-record.js";
+import { vmFiles } from "../sandbox/vm-record.js";
 import { describeExit, vmExitOf } from "../sandbox/vm-status.js";
 
+/** Where a VM's supervisor is reached: the VM's folder, and its record for messages. */
+export interface SupervisorTarget {
+  dir: string;
+  record: { id: string; state: string; expires_at: string };
+}
+
 /** Opens a protocol session with a running VM's supervisor (many may be open at once). */
-export async function connectSupervisor(record: VmRecord, client: string): Promise<AgentClient> {
-  const dir = vmDir(record.id);
+export async function connectSupervisor(target: SupervisorTarget, client: string): Promise<AgentClient> {
+  const { dir, record } = target;
   let socket;
   try {
     socket = await connectOnce(vmFiles(dir).supervisorSocket);

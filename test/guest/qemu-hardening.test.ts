@@ -10,7 +10,7 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
 
 const pyro = new Pyro();
@@ -31,7 +31,7 @@ describe("QEMU runs confined", () => {
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
       guestKernel,
     );
-    qemu = loadVm(id).vmm_pid as number;
+    qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
     await pyro.deleteWorkspace(id).catch(() => undefined);
@@ -53,7 +53,7 @@ describe("QEMU runs confined", () => {
       const uid = String(user?.uid);
       expect(statusField(qemu, "Uid").split(/\s+/)).toEqual([uid, uid, uid, uid]);
       // The disk it writes through was opened as root and is not the unprivileged user's.
-      expect(statSync(join(home.home, "workspaces", id, "vm", "disk.qcow2")).uid).toBe(0);
+      expect(statSync(join(sandboxDir(home.home, id), "vm", "disk.qcow2")).uid).toBe(0);
     } else {
       expect(user).toBeNull();
       expect(statusField(qemu, "Uid").split(/\s+/)[1]).toBe(String(process.geteuid?.()));

@@ -15,7 +15,7 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 
@@ -162,6 +162,6 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     } finally {
       await mcp.close();
     }
-    expect(existsSync(join(home.home, "workspaces", id))).toBe(true);
+    expect(existsSync(sandboxDir(home.home, id))).toBe(true);
   });
 });

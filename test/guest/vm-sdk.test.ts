@@ -23,9 +23,9 @@ describe("the VM lifecycle in a real microVM (SDK)", () => {
       expect(started).toMatchObject({ state: "running", backend: "qemu", execution_mode: "guest_serial" });
       expect(started.guest_kernel_release).toBe(guestKernel);
       const results = await Promise.all([
-        execInVm(vm.vm_id, { command: "sleep 1; echo a", timeoutSeconds: 20 }),
-        execInVm(vm.vm_id, { command: ["uname", "-r"], timeoutSeconds: 20 }),
-        execInVm(vm.vm_id, { command: "cd /workspace && pwd && hostname", timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: "sleep 1; echo a", timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: ["uname", "-r"], timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: "cd /workspace && pwd && hostname", timeoutSeconds: 20 }),
       ]);
       expect(results.map((r) => r.stdout)).toEqual(["a\n", `${guestKernel}\n`, "/workspace\npyro\n"]);
       const network = await pyro.networkInfoVm(vm.vm_id);

@@ -16,7 +16,7 @@ import { PyroError } from "../../src/errors/index.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
 
 const pyro = new Pyro();
@@ -244,7 +244,7 @@ describe("hostile guest vs export", () => {
     expect((refused as PyroError).code).toBe("LIMIT_EXCEEDED");
     expect((refused as PyroError).message).toContain("PYRO_MAX_SNAPSHOT_BYTES");
     expect((await pyro.listSnapshots(id)).count).toBe(0);
-    const snapshots = resolve(home.home, "workspaces", id, "snapshots");
+    const snapshots = resolve(sandboxDir(home.home, id), "snapshots");
     expect(readdirSync(snapshots)).toEqual([]);
     outputsOnly();
   });

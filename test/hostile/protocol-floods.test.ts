@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlCall } from "../../src/runtime/control-client.js";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
-import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { loadVm, supervisorOf } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
@@ -65,9 +65,9 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     process.env.HOSTILE_MODE = "empty-flood";
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
     await pyro.startVm(vm.vm_id);
-    const supervisor = loadVm(vm.vm_id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), vm.vm_id).supervisor_pid as number;
     const { result, self, other } = await peakGrowth(supervisor, () =>
-      execInVm(vm.vm_id, { command: "true", timeoutSeconds: 120 }),
+      execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 }),
     );
     // A bounded result: the command ends with no output, whatever the number of empty chunks.
     expect(result).toMatchObject({ exit_code: 0, stdout: "", stdout_bytes: 0 });
@@ -84,7 +84,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       backend: "host",
       allowHostCompat: true,
     });
-    const supervisor = loadVm(ws.workspace_id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), ws.workspace_id).supervisor_pid as number;
     const { other } = await peakGrowth(supervisor, async () => {
       const shell = await pyro.openShell({ workspaceId: ws.workspace_id });
       // The flood is over once the hostile agent has written everything; the supervisor kept up if a
@@ -105,7 +105,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       backend: "host",
       allowHostCompat: true,
     });
-    const supervisor = loadVm(ws.workspace_id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), ws.workspace_id).supervisor_pid as number;
     const { result, self, other } = await peakGrowth(supervisor, () =>
       pyro.listWorkspaceFiles({ workspaceId: ws.workspace_id, path: ".", recursive: true }),
     );
@@ -122,14 +122,14 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
     await pyro.startVm(vm.vm_id);
     try {
-      const running = execInVm(vm.vm_id, { command: "true", timeoutSeconds: 120 });
+      const running = execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 });
       // While 512 KiB arrive byte by byte, another client's request is answered promptly.
       const latencies: number[] = [];
       let done = false;
       void running.finally(() => (done = true));
       while (!done) {
         const started = Date.now();
-        await controlCall(vm.vm_id, { op: "list" }, {});
+        await controlCall(supervisorOf(home.store(), vm.vm_id), { op: "list" }, {});
         latencies.push(Date.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

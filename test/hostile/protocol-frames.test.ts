@@ -6,7 +6,7 @@ import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { vmExitOf } from "../../src/sandbox/vm-status.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 // A bounded handshake: an agent that never finishes HELLO_ACK fails the boot within this deadline.
 vi.hoisted(() => {
@@ -53,11 +53,11 @@ describe("an agent that forges or breaks frames", () => {
     });
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
     const exit = await waitFor(
-      () => vmExitOf(join(home.home, "vms", vmId))?.reason === "protocol_error",
+      () => vmExitOf(join(sandboxDir(home.home, vmId), "vm"))?.reason === "protocol_error",
       5_000,
     );
     expect(exit).toBe(true);
-    expect(vmExitOf(join(home.home, "vms", vmId))?.detail).toContain("speaks version 2");
+    expect(vmExitOf(join(sandboxDir(home.home, vmId), "vm"))?.detail).toContain("speaks version 2");
     await pyro.deleteVm(vmId);
   });
 
@@ -91,9 +91,11 @@ describe("an agent that forges or breaks frames", () => {
     await pyro.startVm(vmId);
     expect(processesMentioning(vmId).length).toBeGreaterThan(0);
     const started = Date.now();
-    await expect(execInVm(vmId, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject({
-      code: "PROTOCOL_ERROR",
-    });
+    await expect(execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject(
+      {
+        code: "PROTOCOL_ERROR",
+      },
+    );
     expect(Date.now() - started).toBeLessThan(5_000); // never hangs
     await expectKilledForProtocol(vmId);
   });
@@ -102,7 +104,7 @@ describe("an agent that forges or breaks frames", () => {
     const vmId = await hostileVm("reused-stream");
     await pyro.startVm(vmId);
     // The forged EXIT ends the call; the frame that follows on the finished stream is caught.
-    const outcome = await execInVm(vmId, { command: "true", timeoutSeconds: 30 });
+    const outcome = await execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 30 });
     expect(outcome.stdout).toBe("");
     await expectKilledForProtocol(vmId);
   });
@@ -111,12 +113,12 @@ describe("an agent that forges or breaks frames", () => {
     const vmId = await hostileVm("mute-exec");
     await pyro.startVm(vmId);
     const started = Date.now();
-    await expect(execInVm(vmId, { command: "true", timeoutSeconds: 1 })).rejects.toMatchObject({
+    await expect(execInVm(home.store(), vmId, { command: "true", timeoutSeconds: 1 })).rejects.toMatchObject({
       code: "AGENT_UNREACHABLE",
     });
     expect(Date.now() - started).toBeLessThan(25_000);
     // Contained: the VM is still ours to stop, and stopping it leaves nothing behind.
-    expect(loadVm(vmId).state).toBe("running");
+    expect(loadVm(home.store(), vmId).state).toBe("running");
     await pyro.deleteVm(vmId);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
   });

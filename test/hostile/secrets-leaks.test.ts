@@ -54,7 +54,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
       .toString()
       .split("\n")
       .filter((line) => line !== "")
-      .filter((path) => !path.includes(`/workspaces/${id}/secrets/`) && !path.includes("/vm/scratch/"));
+      .filter((path) => !path.includes(`/sandboxes/${id}/secrets/`) && !path.includes("/vm/scratch/"));
     expect(holders).toEqual([]);
   }
 

@@ -52,7 +52,7 @@ describe("memory and fork bombs inside a guest", () => {
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
       guestKernel,
     );
-    qemu = loadVm(id).vmm_pid as number;
+    qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
     await pyro.deleteWorkspace(id).catch(() => undefined);

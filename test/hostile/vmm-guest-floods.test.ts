@@ -7,7 +7,7 @@ import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const MiB = 1024 * 1024;
@@ -40,7 +40,7 @@ describe("a guest flooding what the host keeps for it", () => {
     home = useTempPyroHome();
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
-    vmDir = join(home.home, "workspaces", id, "vm");
+    vmDir = join(sandboxDir(home.home, id), "vm");
     const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
     expect(ran.stdout.trim()).toBe(guestKernel);
   });
@@ -94,7 +94,7 @@ describe("a guest flooding what the host keeps for it", () => {
   }, 900_000);
 
   it("shell input faster than the guest reads is paced, then refused, never buffered on the host", async () => {
-    const supervisor = loadVm(id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), id).supervisor_pid as number;
     const shell = await pyro.openShell({ workspaceId: id });
     // The shell's only reader sleeps first: input piles up in the guest, then on the host side.
     await pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "sleep 60; cat > /dev/null" });

@@ -1,3 +1,4 @@
+import { supervisorOf } from "../../src/sandbox/vm-manager.js";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUEST_TEXT_MAX_JSON_BYTES } from "../../src/runtime/bounded-text.js";
@@ -35,7 +36,7 @@ describe("a guest answering shells and services with huge error messages", () =>
     for (let index = 0; index < 64; index += 1) {
       const kind = index % 2 === 0 ? "shell" : "service";
       const { reply } = await controlCall(
-        vmId,
+        supervisorOf(home.store(), vmId),
         {
           op: "start",
           kind,
@@ -47,17 +48,25 @@ describe("a guest answering shells and services with huge error messages", () =>
       ids.push((reply.info as ManagedInfo).id);
     }
     const last = ids.at(-1) as string;
-    const { reply: waited } = await controlCall(vmId, { op: "wait", id: last, timeout_ms: 5_000 }, {});
+    const { reply: waited } = await controlCall(
+      supervisorOf(home.store(), vmId),
+      { op: "wait", id: last, timeout_ms: 5_000 },
+      {},
+    );
     const info = waited.info as ManagedInfo;
     expect(info.state).toBe("exited");
     expect(info.error).toMatch(/^E+: /);
     expect([...(info.error as string)].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
     expect(Buffer.byteLength(JSON.stringify(info.error))).toBeLessThanOrEqual(GUEST_TEXT_MAX_JSON_BYTES);
 
-    const { reply: listed } = await controlCall(vmId, { op: "list" }, {});
+    const { reply: listed } = await controlCall(supervisorOf(home.store(), vmId), { op: "list" }, {});
     expect(listed.processes as ManagedInfo[]).toHaveLength(64);
     for (const id of ids) {
-      const { reply } = await controlCall(vmId, { op: "read", id, cursor: 0, max_bytes: 1 << 20 }, {});
+      const { reply } = await controlCall(
+        supervisorOf(home.store(), vmId),
+        { op: "read", id, cursor: 0, max_bytes: 1 << 20 },
+        {},
+      );
       expect(reply.ok).toBe(true);
     }
     // Still a working supervisor after all of that.

@@ -64,7 +64,7 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
       if ((await pyro.statusWorkspace(id)).state !== "running") await pyro.startWorkspace(id);
       const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
       expect(ran.stdout.trim()).toBe(guestKernel);
-      const supervisor = loadVm(id).supervisor_pid as number;
+      const supervisor = loadVm(home.store(), id).supervisor_pid as number;
       const children = childrenOf(supervisor);
       const qemu = children.find((child) => child.command.includes(`pyro-${id}`));
       const netstack = children.find((child) => child.command.includes("pyro-netstack"));

@@ -20,7 +20,7 @@ describe("--allow-private-egress without egress", () => {
   });
   afterAll(() => home.cleanup());
   const nothingCreated = () => {
-    for (const dir of ["vms", "workspaces"]) {
+    for (const dir of ["sandboxes"]) {
       let entries: string[] = [];
       try {
         entries = readdirSync(join(home.home, dir));

@@ -28,7 +28,9 @@ describe("a guest that breaks the protocol", () => {
       await pyro.startVm(vm.vm_id);
       expect(processesMentioning(vm.vm_id).length).toBeGreaterThan(0);
       const started = Date.now();
-      await expect(execInVm(vm.vm_id, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject({
+      await expect(
+        execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 30 }),
+      ).rejects.toMatchObject({
         code: "PROTOCOL_ERROR",
       });
       expect(Date.now() - started).toBeLessThan(5_000); // never hangs

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const HOST = { backend: "host", allowHostCompat: true } as const;
@@ -43,8 +43,8 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
     await pyro.execWorkspace({ workspaceId: id, command: ["echo", SECRET], cwd: "." });
     await runPyro(["workspace", "exec", id, "--", `true ${SECRET}`]);
     await mcp.callTool({ name: "workspace_exec", arguments: { workspace_id: id, command: `: ${SECRET}` } });
-    const stored = ["workspace.json", "history.jsonl"].map((file) =>
-      readFileSync(join(home.home, "workspaces", id, file), "utf8"),
+    const stored = ["sandbox.json", "history.jsonl"].map((file) =>
+      readFileSync(join(sandboxDir(home.home, id), file), "utf8"),
     );
     for (const text of stored) expect(text).not.toContain(SECRET);
     expect(stored[0]).toContain("uses [secret:API]");

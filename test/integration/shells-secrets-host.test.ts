@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const HOST = { backend: "host", allowHostCompat: true } as const;
@@ -31,9 +31,9 @@ describe("shells, services and secrets: bad input on every surface (host-compat 
   });
 
   it("stores the host copy owner-only and masks the value in what it returns", async () => {
-    const stored = join(home.home, "workspaces", id, "secrets", "API_TOKEN");
+    const stored = join(sandboxDir(home.home, id), "secrets", "API_TOKEN");
     expect(statSync(stored).mode & 0o777).toBe(0o600);
-    expect(statSync(join(home.home, "workspaces", id, "secrets")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(sandboxDir(home.home, id), "secrets")).mode & 0o777).toBe(0o700);
     const run = await pyro.execWorkspace({
       workspaceId: id,
       command: "echo $API_TOKEN",

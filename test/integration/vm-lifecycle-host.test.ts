@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { PyroError } from "../../src/errors/index.js";
 import { spawnPyro } from "../helpers/cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const hostVm = { environment: "debian:12", backend: "host", allowHostCompat: true } as const;
@@ -26,8 +25,8 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     expect(started.execution_mode).toBe("host_compat");
 
     const [slow, fast] = await Promise.all([
-      execInVm(created.vm_id, { command: "sleep 1; echo slow", timeoutSeconds: 10 }),
-      execInVm(created.vm_id, { command: ["echo", "fast"], timeoutSeconds: 10 }),
+      execInVm(home.store(), created.vm_id, { command: "sleep 1; echo slow", timeoutSeconds: 10 }),
+      execInVm(home.store(), created.vm_id, { command: ["echo", "fast"], timeoutSeconds: 10 }),
     ]);
     expect(slow.stdout).toBe("slow\n");
     expect(fast.stdout).toBe("fast\n");
@@ -36,13 +35,15 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     const stopped = await pyro.stopVm(created.vm_id);
     expect(stopped.state).toBe("stopped");
     expect(processesMentioning(created.vm_id)).toEqual([]);
-    await expect(execInVm(created.vm_id, { command: "true", timeoutSeconds: 5 })).rejects.toMatchObject({
+    await expect(
+      execInVm(home.store(), created.vm_id, { command: "true", timeoutSeconds: 5 }),
+    ).rejects.toMatchObject({
       code: "VM_NOT_RUNNING",
     });
 
     expect((await pyro.startVm(created.vm_id)).state).toBe("running");
     expect((await pyro.deleteVm(created.vm_id)).deleted).toBe(true);
-    expect(existsSync(join(home.home, "vms", created.vm_id))).toBe(false);
+    expect(existsSync(sandboxDir(home.home, created.vm_id))).toBe(false);
     expect(processesMentioning(created.vm_id)).toEqual([]);
     await expect(pyro.statusVm(created.vm_id)).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
   });
@@ -52,7 +53,9 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     await pyro.startVm(created.vm_id);
     // HOME is the sandbox's own, so shells never run the host user's rc files.
     const result = await pyro.execVm({ vmId: created.vm_id, command: 'echo once; echo "$HOME"' });
-    expect(result.stdout).toMatch(new RegExp(`^once\n${home.home}/vms/${created.vm_id}/scratch/home\n$`));
+    expect(result.stdout).toMatch(
+      new RegExp(`^once\n${sandboxDir(home.home, created.vm_id)}/vm/scratch/home\n$`),
+    );
     expect(result.cleanup.deleted).toBe(true);
     await expect(pyro.statusVm(created.vm_id)).rejects.toBeInstanceOf(PyroError);
   });
@@ -86,7 +89,7 @@ describe("VM lifecycle through the SDK (host-compat backend, real supervisor)", 
     await pyro.reapExpired();
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 10_000)).toBe(true);
     await pyro.reapExpired();
-    expect(existsSync(join(home.home, "vms", vmId))).toBe(false);
+    expect(existsSync(sandboxDir(home.home, vmId))).toBe(false);
   });
 
   it("refuses a network in host-compat mode, which cannot isolate one, and creates nothing", async () => {

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
 const HOST = { backend: "host", allowHostCompat: true } as const;
@@ -253,7 +253,7 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
   it("deletes everything, leaving no process behind", async () => {
     const extra = await pyro.createWorkspace({ ...HOST });
     await pyro.deleteWorkspace(extra.workspace_id);
-    expect(existsSync(join(home.home, "workspaces", extra.workspace_id))).toBe(false);
+    expect(existsSync(sandboxDir(home.home, extra.workspace_id))).toBe(false);
     expect(processesMentioning(extra.workspace_id)).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ export const qemuDriver: MachineDriver = {
       artifacts: () => context.artifacts(),
       agentBinary: context.agentBinary,
       probe: context.measure,
+      stateDir: context.stateDir,
     });
     const base = { name: "qemu", isolated: true, kvm };
     if (qemuBinary() === null) {

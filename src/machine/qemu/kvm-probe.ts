@@ -7,7 +7,6 @@ import { z } from "zod";
 import { AgentClient } from "../../agent-protocol/client.js";
 import { toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
-import { pyroHome } from "../../platform/paths.js";
 import { startDeathGuard, type DeathGuard } from "../death-guard.js";
 import { kvmDeviceStatus } from "../kvm-device.js";
 import type { BootArtifacts, KvmStatus, LaunchSpec, LaunchedVmm } from "../types.js";
@@ -25,7 +24,7 @@ type ProbeCache = z.infer<typeof ProbeCache>;
 
 const PROBE_TIMEOUT_MS = 20_000;
 
-const cachePath = (): string => join(pyroHome(), "kvm-probe.json");
+const cachePath = (stateDir: string): string => join(stateDir, "kvm-probe.json");
 
 function probeKey(artifacts: BootArtifacts): string {
   const qemu = qemuBinary();
@@ -43,6 +42,8 @@ export async function kvmStatus(options: {
   artifacts: () => Promise<BootArtifacts | null>;
   agentBinary: string | null;
   probe: boolean;
+  /** pyro's home: the verdict is cached there and the probe VM's files made there. */
+  stateDir: string;
 }): Promise<KvmStatus> {
   const device = kvmDeviceStatus();
   if (device.usable === false) return device;
@@ -72,7 +73,7 @@ export async function kvmStatus(options: {
     };
   }
   const key = probeKey(artifacts);
-  const cached = readCache();
+  const cached = readCache(options.stateDir);
   if (cached !== null && cached.key === key) {
     return {
       ...base,
@@ -91,9 +92,9 @@ export async function kvmStatus(options: {
       cached: false,
     };
   }
-  const verdict = await probeBoot(artifacts, options.agentBinary);
+  const verdict = await probeBoot(artifacts, options.agentBinary, options.stateDir);
   const entry: ProbeCache = { key, ...verdict, probed_at: new Date().toISOString() };
-  writeJsonAtomic(cachePath(), entry);
+  writeJsonAtomic(cachePath(options.stateDir), entry);
   return {
     ...base,
     usable: entry.usable,
@@ -103,9 +104,9 @@ export async function kvmStatus(options: {
   };
 }
 
-function readCache(): ProbeCache | null {
+function readCache(stateDir: string): ProbeCache | null {
   try {
-    const parsed = ProbeCache.safeParse(JSON.parse(readFileSync(cachePath(), "utf8")));
+    const parsed = ProbeCache.safeParse(JSON.parse(readFileSync(cachePath(stateDir), "utf8")));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
@@ -115,8 +116,9 @@ function readCache(): ProbeCache | null {
 async function probeBoot(
   artifacts: BootArtifacts,
   agentBinary: string,
+  stateDir: string,
 ): Promise<{ usable: boolean; evidence: string }> {
-  const dir = mkdtempSync(join(pyroHome(), "kvm-probe-"));
+  const dir = mkdtempSync(join(stateDir, "kvm-probe-"));
   const spec: LaunchSpec = {
     id: `kvmprobe-${process.pid}`,
     vcpuCount: 1,

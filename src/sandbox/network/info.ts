@@ -1,4 +1,5 @@
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import type { SandboxStore } from "../store.js";
+import { isSupervisorAlive, loadVm, supervisorOf } from "../vm-manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
 import { listPublishedPorts } from "../../runtime/ports-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
@@ -22,10 +23,10 @@ export interface NetworkInfo {
 }
 
 /** A VM's (or workspace's) network as configured for its current or last boot. */
-export async function networkInfo(vmId: string): Promise<NetworkInfo> {
-  const record = loadVm(vmId);
+export async function networkInfo(store: SandboxStore, vmId: string): Promise<NetworkInfo> {
+  const record = loadVm(store, vmId);
   const plan = record.network_plan;
-  const running = record.state === "running" && isSupervisorAlive(record);
+  const running = record.state === "running" && isSupervisorAlive(store, record);
   const enabled = allowsEgress(record.network_policy);
   return {
     vm_id: record.id,
@@ -39,7 +40,7 @@ export async function networkInfo(vmId: string): Promise<NetworkInfo> {
     dns: plan?.dns ?? null,
     mtu: plan?.mtu ?? null,
     helper: plan === null ? null : plan.helper,
-    published_ports: running && enabled ? await listPublishedPorts(vmId) : [],
+    published_ports: running && enabled ? await listPublishedPorts(supervisorOf(store, vmId)) : [],
   };
 }
 

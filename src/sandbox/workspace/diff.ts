@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
 import { diffIndexes, indexTar } from "../../archive/index.js";
 import { archiveFromGuest } from "./guest-tar.js";
@@ -27,9 +28,9 @@ export interface WorkspaceDiff {
  * only for files that changed: digests first, then the current tree, then the baseline again
  * (re-reading the host-side baseline is cheap), so memory follows the change, not the tree.
  */
-export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
-  const { run } = runningWorkspace(id);
-  const baselinePath = workspaceFiles(id).baseline;
+export async function diffWorkspace(store: SandboxStore, id: string): Promise<WorkspaceDiff> {
+  const { run } = runningWorkspace(store, id);
+  const baselinePath = workspaceFiles(store, id).baseline;
   const digests = await indexTar(createReadStream(baselinePath), { keepText: () => false });
   const current = archiveFromGuest(run, ".");
   const [now] = await Promise.all([
@@ -42,7 +43,7 @@ export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
   const diff = diffIndexes(baseline, now, {});
   // Guest text: a patch cut short must drop a trailing partial value too, which only this place
   // knows; the other fields are masked with every result (invokeOperation).
-  const secrets = CompiledSecrets.of(maskableSecrets(id));
+  const secrets = CompiledSecrets.of(maskableSecrets(store, id));
   const masked = maskBytes(Buffer.from(diff.patch), secrets, diff.patch_truncated);
   return { workspace_id: id, ...diff, patch: masked.toString("utf8") };
 }

@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
@@ -5,8 +6,7 @@ import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { ensureHostSpace } from "../../archive/index.js";
 import { driverByName } from "../../machine/registry.js";
-import { vmDir } from "../../platform/paths.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm, machineDir } from "../vm-manager.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "./debugfs.js";
 import { diskNameBytes, escapeDiskName } from "./disk-names.js";
 import { readWorkspaceRecord } from "./record.js";
@@ -27,15 +27,15 @@ interface StoppedDisk {
 }
 
 /** The disk of a stopped workspace; disk tools never touch a running one. */
-function stoppedDisk(id: string): StoppedDisk {
-  readWorkspaceRecord(id);
-  const vm = loadVm(id);
-  const dir = vmDir(id);
+function stoppedDisk(store: SandboxStore, id: string): StoppedDisk {
+  readWorkspaceRecord(store, id);
+  const vm = loadVm(store, id);
+  const dir = machineDir(store, id);
   const disk = driverByName(vm.backend).disk;
   const image = disk.imageFile(dir);
   if (image === null)
     throw new PyroError("NO_DISK", `workspace ${id} runs in host-compat mode and has no disk`);
-  if (isSupervisorAlive(vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
+  if (isSupervisorAlive(store, vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
   return { dir, image, flatten: (output) => disk.flatten(dir, output) };
 }
 
@@ -46,12 +46,12 @@ async function flatten(disk: StoppedDisk, path: string): Promise<void> {
 }
 
 /** A raw image of the stopped disk for reading, cached until the disk changes. */
-async function readableImage(id: string): Promise<string> {
-  const disk = stoppedDisk(id);
+async function readableImage(store: SandboxStore, id: string): Promise<string> {
+  const disk = stoppedDisk(store, id);
   const stamp = statSync(disk.image);
-  const image = join(vmDir(id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
+  const image = join(machineDir(store, id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
   if (!existsSync(image)) {
-    dropDiskCache(id); // older flattenings describe a disk that has changed since
+    dropDiskCache(store, id); // older flattenings describe a disk that has changed since
     const partial = `${image}.partial`;
     await flatten(disk, partial);
     renameSync(partial, image);
@@ -60,9 +60,10 @@ async function readableImage(id: string): Promise<string> {
 }
 
 /** Removes flattened copies of the disk (before a start, which makes them stale). */
-export function dropDiskCache(id: string): void {
-  for (const name of readdirSync(vmDir(id))) {
-    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name)) rmSync(join(vmDir(id), name), { force: true });
+export function dropDiskCache(store: SandboxStore, id: string): void {
+  for (const name of readdirSync(machineDir(store, id))) {
+    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name))
+      rmSync(join(machineDir(store, id), name), { force: true });
   }
 }
 
@@ -141,8 +142,8 @@ async function lookup(
  * Lists a directory of the stopped disk (symlinks are reported, never followed). Every name is
  * listed, escaped (see escapeDiskName); past MAX_ENTRIES the listing stops, `truncated`.
  */
-export async function diskList(id: string, path = "/workspace", recursive = false) {
-  const image = await readableImage(id);
+export async function diskList(store: SandboxStore, id: string, path = "/workspace", recursive = false) {
+  const image = await readableImage(store, id);
   const root = diskPath(path);
   const top = await lookup(image, root, diskListHint(id));
   if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
@@ -182,8 +183,8 @@ export async function diskList(id: string, path = "/workspace", recursive = fals
 }
 
 /** Reads one regular file of the stopped disk; no more than the cap ever leaves debugfs. */
-export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024) {
-  const image = await readableImage(id);
+export async function diskRead(store: SandboxStore, id: string, path: string, maxBytes = 1024 * 1024) {
+  const image = await readableImage(store, id);
   const target = diskPath(path);
   const found = await lookup(image, target, diskListHint(id));
   const type = typeOf(found.mode);
@@ -232,8 +233,8 @@ async function scrubRuntimeState(image: string): Promise<void> {
  * Writes the stopped disk as a raw ext4 image, runtime-only state removed. Built beside the
  * output and renamed into place: a failure (a full disk included) leaves nothing behind.
  */
-export async function diskExport(id: string, output: string, overwrite = false) {
-  const disk = stoppedDisk(id);
+export async function diskExport(store: SandboxStore, id: string, output: string, overwrite = false) {
+  const disk = stoppedDisk(store, id);
   const target = resolve(output);
   if (!existsSync(dirname(target)))
     throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {

@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { resolve } from "node:path";
 import { extractGuestTar } from "../../archive/index.js";
 import { loadVm } from "../vm-manager.js";
@@ -21,13 +22,14 @@ export interface ExportResult {
 
 /** Copies a file or directory out of /workspace to the host, never writing outside outputPath. */
 export async function exportWorkspace(
+  store: SandboxStore,
   id: string,
   path: string,
   outputPath: string,
   overwrite = false,
   trustGitMetadata = false,
 ): Promise<ExportResult> {
-  const { run } = runningWorkspace(id);
+  const { run } = runningWorkspace(store, id);
   const relative = resolveWorkspacePath(path);
   const expect = await pathKind(run, relative);
   const output = resolve(outputPath);
@@ -53,6 +55,6 @@ export async function exportWorkspace(
     output_path: output,
     ...result,
     git_metadata: git.report(),
-    execution_mode: loadVm(id).execution_mode,
+    execution_mode: loadVm(store, id).execution_mode,
   };
 }

@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { readFile as readHostFile } from "node:fs/promises";
 import { PyroError } from "../../errors/index.js";
 import { DEFAULT_READ_LIMIT, listFiles, readFile, writeFile } from "./guest-files.js";
@@ -8,24 +9,30 @@ import { runningWorkspace } from "./running.js";
 
 export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
-export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
-  const { run } = runningWorkspace(id);
+export async function listWorkspaceFiles(store: SandboxStore, id: string, path = ".", recursive = false) {
+  const { run } = runningWorkspace(store, id);
   return { workspace_id: id, ...(await listFiles(run, resolveWorkspacePath(path), { recursive })) };
 }
 
-export async function readWorkspaceFile(id: string, path: string, maxBytes = DEFAULT_READ_LIMIT) {
-  const { run } = runningWorkspace(id);
+export async function readWorkspaceFile(
+  store: SandboxStore,
+  id: string,
+  path: string,
+  maxBytes = DEFAULT_READ_LIMIT,
+) {
+  const { run } = runningWorkspace(store, id);
   const result = await readFile(run, resolveWorkspacePath(path), { maxBytes });
   return { workspace_id: id, ...result };
 }
 
 /** Writes text given inline or read from a host file. */
 export async function writeWorkspaceFile(
+  store: SandboxStore,
   id: string,
   path: string,
   source: { text?: string; textFile?: string },
 ) {
-  const { run } = runningWorkspace(id);
+  const { run } = runningWorkspace(store, id);
   const relative = resolveWorkspacePath(path);
   if ((source.text === undefined) === (source.textFile === undefined)) {
     throw new PyroError("INVALID_ARGUMENT", "give exactly one of text and text_file");
@@ -33,7 +40,7 @@ export async function writeWorkspaceFile(
   const content =
     source.text !== undefined ? Buffer.from(source.text) : await readHostText(source.textFile as string);
   const result = await writeFile(run, relative, content);
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   return { workspace_id: id, ...result };
 }
 
@@ -56,11 +63,11 @@ async function readHostText(path: string): Promise<Buffer> {
 }
 
 /** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
-export async function applyWorkspacePatch(id: string, patch: string, strip?: number) {
-  const { run } = runningWorkspace(id);
+export async function applyWorkspacePatch(store: SandboxStore, id: string, patch: string, strip?: number) {
+  const { run } = runningWorkspace(store, id);
   const plan = await planPatch(patch, guestReadCurrent(run), strip);
   await applyPlan(run, plan);
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,
     ...plan.summary,

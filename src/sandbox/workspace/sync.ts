@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
@@ -22,15 +23,16 @@ export interface SyncPushResult {
  * any write.
  */
 export async function pushWorkspaceSync(
+  store: SandboxStore,
   id: string,
   source: string,
   destination = "/workspace",
 ): Promise<SyncPushResult> {
-  const { run } = runningWorkspace(id);
+  const { run } = runningWorkspace(store, id);
   const relative = resolveWorkspacePath(destination);
-  const tar = await tarOfSource(source, workspaceFiles(id).dir);
+  const tar = await tarOfSource(source, workspaceFiles(store, id).dir);
   await extractIntoGuest(run, relative, tar.stream);
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,
     mode: tar.mode,
@@ -38,6 +40,6 @@ export async function pushWorkspaceSync(
     destination: relative === "." ? "/workspace" : `/workspace/${relative}`,
     entry_count: tar.entry_count,
     bytes_written: tar.bytes,
-    execution_mode: loadVm(id).execution_mode,
+    execution_mode: loadVm(store, id).execution_mode,
   };
 }
