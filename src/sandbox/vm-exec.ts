@@ -3,7 +3,7 @@ import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
 import { OutputCapture } from "./output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../secrets/masker.js";
-import { connectSupervisor } from "../runtime/vm-connection.js";
+import { connectSupervisor } from "./supervisor-client.js";
 import { loadVm } from "./vm-manager.js";
 
 export interface ExecOptions {

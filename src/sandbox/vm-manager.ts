@@ -16,7 +16,7 @@ import { planGuestNetwork } from "../machine/network/plan.js";
 import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/policy.js";
 import { checkSocketPath, vmDir, vmsDir } from "../platform/paths.js";
 import { startSupervisor } from "../runtime/start.js";
-import { connectSupervisor } from "../runtime/vm-connection.js";
+import { connectSupervisor } from "./supervisor-client.js";
 import { readVmRecord, updateVmRecord, vmFiles, writeVmRecord, type VmRecord } from "./vm-record.js";
 import { consoleTail, vmExitOf } from "./vm-status.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlCall } from "../../src/runtime/control-client.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
 import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
@@ -129,7 +129,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       void running.finally(() => (done = true));
       while (!done) {
         const started = Date.now();
-        await controlCall(vm.vm_id, { op: "list" }, {});
+        await supervisorControl(vm.vm_id).list();
         latencies.push(Date.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

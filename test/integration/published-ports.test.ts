@@ -1,14 +1,18 @@
-import { controlCall } from "../../src/runtime/control-client.js";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listPublishedPorts, publishPort, unpublishPort } from "../../src/runtime/ports-client.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
+const publishPort = (vmId: string, hostPort: number, guestPort: number, owner?: string) =>
+  supervisorControl(vmId).publish({ host_port: hostPort, guest_port: guestPort, owner });
+const unpublishPort = (vmId: string, hostPort: number) =>
+  supervisorControl(vmId).unpublish({ host_port: hostPort });
+const listPublishedPorts = (vmId: string) => supervisorControl(vmId).ports();
 const hostVm = { environment: "debian:12", backend: "host", allowHostCompat: true } as const;
 
 function listen(server: Server, port = 0): Promise<number> {
@@ -203,14 +207,10 @@ describe("published ports (host-compat backend, real supervisor)", () => {
   });
 
   it("releases a service's ports when the service ends on its own", async () => {
-    await controlCall(
-      vmId,
-      { op: "start", kind: "service", name: "brief", request: { shell: "sleep 0.5" } },
-      {},
-    );
+    await supervisorControl(vmId).start({ kind: "service", name: "brief", request: { shell: "sleep 0.5" } });
     const port = await publishPort(vmId, 0, echoPort, "brief");
     expect(port.service).toBe("brief");
-    await controlCall(vmId, { op: "wait", id: "brief", timeout_ms: 10_000 }, {});
+    await supervisorControl(vmId).wait({ kind: "service", id: "brief", timeout_ms: 10_000 });
     expect(await listPublishedPorts(vmId)).not.toContainEqual(port);
     const reuse = createServer();
     servers.push(reuse);

@@ -1,6 +1,6 @@
 import { isSupervisorAlive, loadVm } from "../vm-manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 
 export interface NetworkInfo {
@@ -39,7 +39,7 @@ export async function networkInfo(vmId: string): Promise<NetworkInfo> {
     dns: plan?.dns ?? null,
     mtu: plan?.mtu ?? null,
     helper: plan === null ? null : plan.helper,
-    published_ports: running && enabled ? await listPublishedPorts(vmId) : [],
+    published_ports: running && enabled ? await supervisorControl(vmId).ports() : [],
   };
 }
 

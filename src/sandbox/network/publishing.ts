@@ -1,5 +1,5 @@
 import { PyroError } from "../../errors/index.js";
-import { publishPort, unpublishPort } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { readWorkspaceRecord } from "../workspace/record.js";
 import { allowsPublishing } from "./policy.js";
@@ -54,7 +54,13 @@ export async function publishPorts(
   const published: PublishedPort[] = [];
   try {
     for (const request of requests) {
-      published.push(await publishPort(vmId, request.host_port, request.guest_port, service));
+      published.push(
+        await supervisorControl(vmId).publish({
+          host_port: request.host_port,
+          guest_port: request.guest_port,
+          owner: service,
+        }),
+      );
     }
   } catch (error) {
     await releasePorts(vmId, published);
@@ -65,5 +71,8 @@ export async function publishPorts(
 
 /** Undoes publishPorts after a failure; what cannot be released goes when the VM stops. */
 export async function releasePorts(vmId: string, ports: readonly PublishedPort[]): Promise<void> {
-  for (const port of ports) await unpublishPort(vmId, port.host_port).catch(() => undefined);
+  for (const port of ports)
+    await supervisorControl(vmId)
+      .unpublish({ host_port: port.host_port })
+      .catch(() => undefined);
 }

@@ -1,7 +1,6 @@
 import { PyroError } from "../../errors/index.js";
 import { vmDir } from "../../platform/paths.js";
-import { controlCall } from "../../runtime/control-client.js";
-import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { isSupervisorAlive, loadVm, stopVm } from "../vm-manager.js";
 import { describeExit, vmExitOf } from "../vm-status.js";
 import { dropDiskCache } from "./disk.js";
@@ -34,8 +33,10 @@ export async function stopWorkspace(id: string): Promise<StopResult> {
         already_stopped: info.state === "stopped",
       };
     }
-    const { reply } = await controlCall(id, { op: "list" }, {}).catch(() => ({ reply: { processes: [] } }));
-    const running = (reply.processes as ManagedInfo[]).filter((process) => process.state !== "exited");
+    const processes = await supervisorControl(id)
+      .list()
+      .catch(() => []);
+    const running = processes.filter((process) => process.state !== "exited");
     await stopVm(id);
     const record = readWorkspaceRecord(id);
     touch(record);

@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { deleteVm } from "../vm-manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
@@ -11,7 +11,12 @@ import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
 export async function statusWorkspace(id: string): Promise<WorkspaceInfo> {
   const info = workspaceInfo(readWorkspaceRecord(id));
-  const published = info.state === "running" ? await listPublishedPorts(id).catch(() => []) : [];
+  const published =
+    info.state === "running"
+      ? await supervisorControl(id)
+          .ports()
+          .catch(() => [])
+      : [];
   return { ...info, published_ports: published };
 }
 

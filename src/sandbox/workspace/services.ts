@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
-import { controlCall } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import {
@@ -11,7 +11,6 @@ import {
   releasePorts,
   type PortRequest,
 } from "../network/publishing.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
@@ -20,11 +19,6 @@ import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 import { throwIfRefused } from "./start-refusal.js";
 
-const SERVICE_CODES = {
-  NOT_FOUND: "SERVICE_NOT_FOUND",
-  EXISTS: "SERVICE_EXISTS",
-  LIMIT: "INVALID_ARGUMENT",
-} as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STOP_GRACE_MS = 5_000;
 const FAILURE_LOG_LINES = 20;
@@ -100,23 +94,24 @@ export async function startService(
   if (publish.length > 0) checkPublishingAllowed(id);
   // Ports first: a taken host port fails the start before the service runs.
   const ports = publish.length > 0 ? await publishPorts(id, publish, name) : [];
-  let reply: Record<string, unknown>;
+  let started: ManagedInfo;
   try {
-    ({ reply } = await controlCall(
-      id,
-      { op: "start", kind: "service", name, request: { ...command, env, cwd }, mask_dir: secretsDir(id) },
-      SERVICE_CODES,
-    ));
+    started = await supervisorControl(id).start({
+      kind: "service",
+      name,
+      request: { ...command, env, cwd },
+      mask_dir: secretsDir(id),
+    });
   } catch (error) {
     await releasePorts(id, ports);
     throw error;
   }
-  await throwIfRefused(id, reply.info as ManagedInfo, SERVICE_CODES).catch(async (error: unknown) => {
+  await throwIfRefused(id, started).catch(async (error: unknown) => {
     await releasePorts(id, ports);
     throw error;
   });
   await updateWorkspace(id, touch);
-  if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo, ports);
+  if (options.readiness === null) return serviceInfo(id, started, ports);
   const hostCheck = hostCheckFor(options.readiness, ports);
 
   const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
@@ -151,8 +146,7 @@ export async function startService(
 }
 
 async function serviceState(id: string, name: string): Promise<ManagedInfo> {
-  const { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: 0 }, SERVICE_CODES);
-  return reply.info as ManagedInfo;
+  return supervisorControl(id).wait({ kind: "service", id: name, timeout_ms: 0 });
 }
 
 async function tail(id: string, name: string): Promise<string> {
@@ -164,28 +158,28 @@ export async function listServices(
   id: string,
 ): Promise<{ workspace_id: string; services: ServiceInfo[]; count: number }> {
   runningWorkspace(id);
-  const { reply } = await controlCall(id, { op: "list" }, {});
-  const ports = await listPublishedPorts(id);
-  const services = (reply.processes as ManagedInfo[])
-    .filter((p) => p.kind === "service")
-    .map((p) => serviceInfo(id, p, ports));
+  const control = supervisorControl(id);
+  const processes = await control.list();
+  const ports = await control.ports();
+  const services = processes.filter((p) => p.kind === "service").map((p) => serviceInfo(id, p, ports));
   return { workspace_id: id, services, count: services.length };
 }
 
 export async function statusService(id: string, name: string): Promise<ServiceInfo> {
   runningWorkspace(id);
-  return serviceInfo(id, await serviceState(id, name), await listPublishedPorts(id));
+  return serviceInfo(id, await serviceState(id, name), await supervisorControl(id).ports());
 }
 
 /** The last lines of a service's output (stdout and stderr, merged as they came), secrets masked. */
 export async function serviceLogs(id: string, name: string, tailLines: number) {
   runningWorkspace(id);
   const info = await serviceState(id, name);
-  const { data } = await controlCall(
-    id,
-    { op: "read", id: name, cursor: Math.max(0, info.output_end - 60_000), max_bytes: 60_000 },
-    SERVICE_CODES,
-  );
+  const { data } = await supervisorControl(id).read({
+    kind: "service",
+    id: name,
+    cursor: Math.max(0, info.output_end - 60_000),
+    max_bytes: 60_000,
+  });
   const text = data.toString("utf8");
   const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").slice(-tailLines);
   return {
@@ -199,13 +193,15 @@ export async function serviceLogs(id: string, name: string, tailLines: number) {
 /** TERM, then KILL after a grace period. */
 export async function stopService(id: string, name: string): Promise<ServiceInfo> {
   runningWorkspace(id);
-  await controlCall(id, { op: "signal", id: name, signo: signalNumber("TERM") }, SERVICE_CODES);
-  let { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES);
-  if ((reply.info as ManagedInfo).state !== "exited") {
-    await controlCall(id, { op: "signal", id: name, signo: signalNumber("KILL") }, SERVICE_CODES);
-    ({ reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES));
+  const control = supervisorControl(id);
+  const service = { kind: "service", id: name } as const;
+  await control.signal({ ...service, signo: signalNumber("TERM") });
+  let info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
+  if (info.state !== "exited") {
+    await control.signal({ ...service, signo: signalNumber("KILL") });
+    info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
   }
   await updateWorkspace(id, touch);
   // Its published ports were released by the supervisor when it ended.
-  return serviceInfo(id, reply.info as ManagedInfo, []);
+  return serviceInfo(id, info, []);
 }
