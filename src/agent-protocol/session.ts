@@ -177,10 +177,9 @@ export class AcceptingSession {
     if (frame.type === MessageType.HELLO) {
       const hello = decode.hello(frame.body);
       if (hello.version !== PROTOCOL_VERSION) {
-        this.channel.send(
+        this.channel.closeWith(
           encode.error(0, { code: "VERSION_MISMATCH", message: `speaks ${PROTOCOL_VERSION}` }),
         );
-        this.channel.close();
         return true;
       }
       // A second HELLO is answered again, as the agent does.

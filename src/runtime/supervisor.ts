@@ -277,8 +277,7 @@ export class Supervisor {
     for (const timer of this.timers) clearTimeout(timer);
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
-      client.channel.send(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
-      client.channel.close();
+      client.channel.closeWith(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
     }
     this.server?.close();
     this.guest?.close();
