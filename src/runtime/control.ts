@@ -45,7 +45,8 @@ export class ControlHandler {
       const { reply, data } = await this.answer(body);
       return encodeControl(reply, data);
     } catch (error) {
-      return encodeControl(refuse("INTERNAL", boundedText(String((error as Error).message), 1024)));
+      const message = error instanceof Error ? error.message : String(error);
+      return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
     }
   }
 

@@ -111,8 +111,9 @@ export class Supervisor {
         void this.end("protocol_error", `the guest broke the protocol: ${error.message}`);
       },
       onClose: () => {
-        const consoleLog = { console_log: this.config.launch.files.consoleLog };
-        agent.end(new PyroError("VM_BOOT_FAILED", "the agent channel closed", { details: consoleLog }));
+        agent.end(
+          new PyroError("VM_BOOT_FAILED", "the agent channel closed", { details: this.consoleLog() }),
+        );
         if (this.ending === null) void this.stop("vmm_exited", "the agent channel closed");
       },
     });
@@ -130,7 +131,7 @@ export class Supervisor {
   private handshake(deadline: number): Promise<HelloAck> {
     const agent = this.agent;
     if (agent === null) return Promise.reject(new PyroError("INTERNAL", "no agent channel"));
-    const consoleLog = { console_log: this.config.launch.files.consoleLog };
+    const consoleLog = this.consoleLog();
     return new Promise<HelloAck>((resolve, reject) => {
       this.bootFailure = reject;
       this.vmm?.process.once("exit", () =>
@@ -152,6 +153,11 @@ export class Supervisor {
     }).finally(() => {
       this.bootFailure = null;
     });
+  }
+
+  /** Where a failed boot's story is told, for its error details. */
+  private consoleLog(): { console_log: string } {
+    return { console_log: this.config.launch.files.consoleLog };
   }
 
   private agentHello(): HelloAck {
