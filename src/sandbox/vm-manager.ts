@@ -14,7 +14,7 @@ import { planGuestNetwork } from "../machine/network/plan.js";
 import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/policy.js";
 import { checkSocketPath } from "../platform/paths.js";
 import { startSupervisor } from "../runtime/start.js";
-import { connectSupervisor, type SupervisorTarget } from "../runtime/vm-connection.js";
+import { connectSupervisor } from "./supervisor-client.js";
 import { isSandboxId, SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
 import type { SandboxStore } from "./store.js";
 import { vmFiles, type VmRecord } from "./vm-record.js";
@@ -53,11 +53,6 @@ export function loadVm(store: SandboxStore, id: string): VmRecord {
 
 /** The VM folder handed to the supervisor. */
 export const machineDir = (store: SandboxStore, id: string): string => store.files(id).machine;
-
-/** Where the supervisor of a VM is reached, as the runtime's clients take it. */
-export function supervisorOf(store: SandboxStore, id: string): SupervisorTarget {
-  return { dir: machineDir(store, id), record: loadVm(store, id) };
-}
 
 type MachineChoice = Pick<VmRecord, "backend" | "accel" | "execution_mode" | "boot">;
 
@@ -318,7 +313,7 @@ export async function stopVm(store: SandboxStore, id: string): Promise<VmRecord>
 async function stopProcesses(store: SandboxStore, record: VmRecord): Promise<void> {
   if (isSupervisorAlive(store, record)) {
     try {
-      const client = await connectSupervisor({ dir: machineDir(store, record.id), record }, "pyro-stop");
+      const client = await connectSupervisor(store, record, "pyro-stop");
       await client.shutdown(STOP_TIMEOUT_MS);
       client.close();
     } catch {

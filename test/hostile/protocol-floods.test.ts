@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlCall } from "../../src/runtime/control-client.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
-import { loadVm, supervisorOf } from "../../src/sandbox/vm-manager.js";
+import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
@@ -129,7 +129,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       void running.finally(() => (done = true));
       while (!done) {
         const started = Date.now();
-        await controlCall(supervisorOf(home.store(), vm.vm_id), { op: "list" }, {});
+        await supervisorControl(home.store(), vm.vm_id).list();
         latencies.push(Date.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

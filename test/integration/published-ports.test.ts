@@ -1,15 +1,19 @@
-import { supervisorOf } from "../../src/sandbox/vm-manager.js";
-import { controlCall } from "../../src/runtime/control-client.js";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listPublishedPorts, publishPort, unpublishPort } from "../../src/runtime/ports-client.js";
+import { SandboxStore } from "../../src/sandbox/store.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const pyro = new Pyro();
+const publishPort = (vmId: string, hostPort: number, guestPort: number, owner?: string) =>
+  supervisorControl(new SandboxStore(), vmId).publish({ host_port: hostPort, guest_port: guestPort, owner });
+const unpublishPort = (vmId: string, hostPort: number) =>
+  supervisorControl(new SandboxStore(), vmId).unpublish({ host_port: hostPort });
+const listPublishedPorts = (vmId: string) => supervisorControl(new SandboxStore(), vmId).ports();
 const hostVm = { environment: "debian:12", backend: "host", allowHostCompat: true } as const;
 
 function listen(server: Server, port = 0): Promise<number> {
@@ -91,18 +95,18 @@ describe("published ports (host-compat backend, real supervisor)", () => {
   });
 
   it("serves HTTP through a port listening on 127.0.0.1 only", async () => {
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, httpPort);
+    const port = await publishPort(vmId, 0, httpPort);
     expect(port).toMatchObject({ host_address: "127.0.0.1", guest_port: httpPort, service: null });
     expect(port.host_port).toBeGreaterThan(0);
     expect(listeningAddresses(port.host_port)).toEqual(["0100007F"]);
     const response = await fetch(`http://127.0.0.1:${port.host_port}/`, { headers: { connection: "close" } });
     expect(await response.text()).toBe("hello from the guest\n");
-    expect(await listPublishedPorts(supervisorOf(home.store(), vmId))).toContainEqual(port);
-    await unpublishPort(supervisorOf(home.store(), vmId), port.host_port);
+    expect(await listPublishedPorts(vmId)).toContainEqual(port);
+    await unpublishPort(vmId, port.host_port);
   });
 
   it("carries 5 MB both ways intact", async () => {
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
+    const port = await publishPort(vmId, 0, echoPort);
     const data = randomBytes(5 * 1024 * 1024);
     const socket = await open(port.host_port);
     const received = readAll(socket);
@@ -110,19 +114,19 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const echoed = await received;
     expect(echoed.length).toBe(data.length);
     expect(sha256(echoed)).toBe(sha256(data));
-    await unpublishPort(supervisorOf(home.store(), vmId), port.host_port);
+    await unpublishPort(vmId, port.host_port);
   });
 
   it("lets a client that stops reading hold up only its own connection", async () => {
     const data = randomBytes(8 * 1024 * 1024);
     const firehose = createServer((socket) => socket.on("error", () => undefined).end(data));
     servers.push(firehose);
-    const slowPort = await publishPort(supervisorOf(home.store(), vmId), 0, await listen(firehose));
+    const slowPort = await publishPort(vmId, 0, await listen(firehose));
     const slow = await open(slowPort.host_port);
     slow.pause(); // reads nothing for now: the guest side must wait, not the whole VM
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const echo = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
+    const echo = await publishPort(vmId, 0, echoPort);
     const other = await open(echo.host_port);
     const answer = readAll(other);
     const started = Date.now();
@@ -133,8 +137,8 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const received = readAll(slow);
     slow.resume();
     expect(sha256(await received)).toBe(sha256(data));
-    await unpublishPort(supervisorOf(home.store(), vmId), slowPort.host_port);
-    await unpublishPort(supervisorOf(home.store(), vmId), echo.host_port);
+    await unpublishPort(vmId, slowPort.host_port);
+    await unpublishPort(vmId, echo.host_port);
   });
 
   it("half-closes each direction on its own", async () => {
@@ -145,7 +149,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
       socket.end("hi\n");
     });
     servers.push(greeter);
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, await listen(greeter));
+    const port = await publishPort(vmId, 0, await listen(greeter));
     const socket = await open(port.host_port);
     expect((await readAll(socket)).toString()).toBe("hi\n");
     socket.end("late data");
@@ -153,7 +157,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     expect((await lateData).toString()).toBe("late data");
 
     // And the client may end first: the echo server still answers, then ends.
-    const echo = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
+    const echo = await publishPort(vmId, 0, echoPort);
     const client = await open(echo.host_port);
     const answer = readAll(client);
     client.end("ping");
@@ -164,33 +168,31 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const holder = createServer();
     servers.push(holder);
     const taken = await listen(holder);
-    await expect(publishPort(supervisorOf(home.store(), vmId), taken, echoPort)).rejects.toMatchObject({
+    await expect(publishPort(vmId, taken, echoPort)).rejects.toMatchObject({
       code: "PORT_IN_USE",
       message: expect.stringContaining(String(taken)),
     });
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
-    await expect(
-      publishPort(supervisorOf(home.store(), vmId), port.host_port, httpPort),
-    ).rejects.toMatchObject({ code: "PORT_IN_USE" });
-    await expect(publishPort(supervisorOf(home.store(), vmId), 0, 0)).rejects.toMatchObject({
+    const port = await publishPort(vmId, 0, echoPort);
+    await expect(publishPort(vmId, port.host_port, httpPort)).rejects.toMatchObject({ code: "PORT_IN_USE" });
+    await expect(publishPort(vmId, 0, 0)).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
   });
 
   it("unpublish closes the listener and its connections", async () => {
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
+    const port = await publishPort(vmId, 0, echoPort);
     const socket = await open(port.host_port);
     const answer = new Promise<Buffer>((resolve) => socket.once("data", resolve));
     socket.write("still here");
     expect((await answer).toString()).toBe("still here");
     const gone = closed(socket);
-    expect(await unpublishPort(supervisorOf(home.store(), vmId), port.host_port)).toEqual(port);
+    expect(await unpublishPort(vmId, port.host_port)).toEqual(port);
     await gone;
-    expect(await listPublishedPorts(supervisorOf(home.store(), vmId))).not.toContainEqual(port);
+    expect(await listPublishedPorts(vmId)).not.toContainEqual(port);
     const reuse = createServer();
     servers.push(reuse);
     expect(await listen(reuse, port.host_port)).toBe(port.host_port);
-    await expect(unpublishPort(supervisorOf(home.store(), vmId), port.host_port)).rejects.toMatchObject({
+    await expect(unpublishPort(vmId, port.host_port)).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
   });
@@ -199,7 +201,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const probe = createServer();
     const deadPort = await listen(probe);
     await closeServer(probe);
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, deadPort);
+    const port = await publishPort(vmId, 0, deadPort);
     const started = Date.now();
     // The reset may even beat the connect callback.
     const socket = connect({ host: "127.0.0.1", port: port.host_port });
@@ -210,22 +212,26 @@ describe("published ports (host-compat backend, real supervisor)", () => {
   });
 
   it("releases a service's ports when the service ends on its own", async () => {
-    await controlCall(
-      supervisorOf(home.store(), vmId),
-      { op: "start", kind: "service", name: "brief", request: { shell: "sleep 0.5" } },
-      {},
-    );
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort, "brief");
+    await supervisorControl(new SandboxStore(), vmId).start({
+      kind: "service",
+      name: "brief",
+      request: { shell: "sleep 0.5" },
+    });
+    const port = await publishPort(vmId, 0, echoPort, "brief");
     expect(port.service).toBe("brief");
-    await controlCall(supervisorOf(home.store(), vmId), { op: "wait", id: "brief", timeout_ms: 10_000 }, {});
-    expect(await listPublishedPorts(supervisorOf(home.store(), vmId))).not.toContainEqual(port);
+    await supervisorControl(new SandboxStore(), vmId).wait({
+      kind: "service",
+      id: "brief",
+      timeout_ms: 10_000,
+    });
+    expect(await listPublishedPorts(vmId)).not.toContainEqual(port);
     const reuse = createServer();
     servers.push(reuse);
     expect(await listen(reuse, port.host_port)).toBe(port.host_port);
   });
 
   it("frees every published port when the VM stops", async () => {
-    const port = await publishPort(supervisorOf(home.store(), vmId), 0, echoPort);
+    const port = await publishPort(vmId, 0, echoPort);
     const socket = await open(port.host_port);
     const gone = closed(socket);
     await pyro.stopVm(vmId);

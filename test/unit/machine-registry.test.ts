@@ -71,7 +71,7 @@ describe("the machine driver registry", () => {
       if (own !== undefined || file.startsWith(`api${sep}`) || file.startsWith(`surfaces${sep}`)) continue;
       for (const name of DRIVER_NAMES) {
         // The agent's HELLO reports its own mode, "guest" or "host": the protocol's word, not a driver's.
-        const literal = new RegExp(`(?<!"guest" \\| |mode !== )["'\`]${name}["'\`]`);
+        const literal = new RegExp(`(?<!"guest" \\| |"guest", |mode !== )["'\`]${name}["'\`]`);
         if (literal.test(text)) offenders.push(`${file} names "${name}"`);
       }
     }

@@ -1,7 +1,7 @@
 import type { SandboxStore } from "../store.js";
-import { isSupervisorAlive, loadVm, supervisorOf } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm } from "../vm-manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 
 export interface NetworkInfo {
@@ -40,7 +40,7 @@ export async function networkInfo(store: SandboxStore, vmId: string): Promise<Ne
     dns: plan?.dns ?? null,
     mtu: plan?.mtu ?? null,
     helper: plan === null ? null : plan.helper,
-    published_ports: running && enabled ? await listPublishedPorts(supervisorOf(store, vmId)) : [],
+    published_ports: running && enabled ? await supervisorControl(store, vmId).ports() : [],
   };
 }
 

@@ -1,7 +1,6 @@
-import { supervisorOf } from "../vm-manager.js";
 import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
-import { publishPort, unpublishPort } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { readWorkspaceRecord } from "../workspace/record.js";
 import { allowsPublishing } from "./policy.js";
@@ -58,7 +57,11 @@ export async function publishPorts(
   try {
     for (const request of requests) {
       published.push(
-        await publishPort(supervisorOf(store, vmId), request.host_port, request.guest_port, service),
+        await supervisorControl(store, vmId).publish({
+          host_port: request.host_port,
+          guest_port: request.guest_port,
+          owner: service,
+        }),
       );
     }
   } catch (error) {
@@ -75,5 +78,7 @@ export async function releasePorts(
   ports: readonly PublishedPort[],
 ): Promise<void> {
   for (const port of ports)
-    await unpublishPort(supervisorOf(store, vmId), port.host_port).catch(() => undefined);
+    await supervisorControl(store, vmId)
+      .unpublish({ host_port: port.host_port })
+      .catch(() => undefined);
 }

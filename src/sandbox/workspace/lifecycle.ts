@@ -1,8 +1,7 @@
 import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
-import { controlCall } from "../../runtime/control-client.js";
-import type { ManagedInfo } from "../../runtime/managed.js";
-import { isSupervisorAlive, loadVm, machineDir, stopVm, supervisorOf } from "../vm-manager.js";
+import { supervisorControl } from "../supervisor-client.js";
+import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm-manager.js";
 import { describeExit, vmExitOf } from "../vm-status.js";
 import { dropDiskCache } from "./disk.js";
 import { touch, withWorkspaceLock } from "./lock.js";
@@ -34,10 +33,10 @@ export async function stopWorkspace(store: SandboxStore, id: string): Promise<St
         already_stopped: info.state === "stopped",
       };
     }
-    const { reply } = await controlCall(supervisorOf(store, id), { op: "list" }, {}).catch(() => ({
-      reply: { processes: [] },
-    }));
-    const running = (reply.processes as ManagedInfo[]).filter((process) => process.state !== "exited");
+    const processes = await supervisorControl(store, id)
+      .list()
+      .catch(() => []);
+    const running = processes.filter((process) => process.state !== "exited");
     await stopVm(store, id);
     const record = readWorkspaceRecord(store, id);
     touch(record);

@@ -1,6 +1,6 @@
 import type { SandboxStore } from "../store.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
-import { deleteVm, supervisorOf } from "../vm-manager.js";
+import { supervisorControl } from "../supervisor-client.js";
+import { deleteVm } from "../vm-manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
 import { validateLabels, validateName } from "./naming.js";
@@ -12,7 +12,11 @@ import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 export async function statusWorkspace(store: SandboxStore, id: string): Promise<WorkspaceInfo> {
   const info = workspaceInfo(store, readWorkspaceRecord(store, id));
   const published =
-    info.state === "running" ? await listPublishedPorts(supervisorOf(store, id)).catch(() => []) : [];
+    info.state === "running"
+      ? await supervisorControl(store, id)
+          .ports()
+          .catch(() => [])
+      : [];
   return { ...info, published_ports: published };
 }
 

@@ -1,10 +1,9 @@
-import { supervisorOf } from "../vm-manager.js";
 import type { SandboxStore } from "../store.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
-import { controlCall } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import {
@@ -13,7 +12,6 @@ import {
   releasePorts,
   type PortRequest,
 } from "../network/publishing.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
@@ -22,11 +20,6 @@ import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 import { throwIfRefused } from "./start-refusal.js";
 
-const SERVICE_CODES = {
-  NOT_FOUND: "SERVICE_NOT_FOUND",
-  EXISTS: "SERVICE_EXISTS",
-  LIMIT: "INVALID_ARGUMENT",
-} as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STOP_GRACE_MS = 5_000;
 const FAILURE_LOG_LINES = 20;
@@ -104,29 +97,24 @@ export async function startService(
   if (publish.length > 0) checkPublishingAllowed(store, id);
   // Ports first: a taken host port fails the start before the service runs.
   const ports = publish.length > 0 ? await publishPorts(store, id, publish, name) : [];
-  let reply: Record<string, unknown>;
+  let started: ManagedInfo;
   try {
-    ({ reply } = await controlCall(
-      supervisorOf(store, id),
-      {
-        op: "start",
-        kind: "service",
-        name,
-        request: { ...command, env, cwd },
-        mask_dir: secretsDir(store, id),
-      },
-      SERVICE_CODES,
-    ));
+    started = await supervisorControl(store, id).start({
+      kind: "service",
+      name,
+      request: { ...command, env, cwd },
+      mask_dir: secretsDir(store, id),
+    });
   } catch (error) {
     await releasePorts(store, id, ports);
     throw error;
   }
-  await throwIfRefused(store, id, reply.info as ManagedInfo, SERVICE_CODES).catch(async (error: unknown) => {
+  await throwIfRefused(store, id, started).catch(async (error: unknown) => {
     await releasePorts(store, id, ports);
     throw error;
   });
   await updateWorkspace(store, id, touch);
-  if (options.readiness === null) return serviceInfo(store, id, reply.info as ManagedInfo, ports);
+  if (options.readiness === null) return serviceInfo(store, id, started, ports);
   const hostCheck = hostCheckFor(options.readiness, ports);
 
   const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
@@ -161,12 +149,7 @@ export async function startService(
 }
 
 async function serviceState(store: SandboxStore, id: string, name: string): Promise<ManagedInfo> {
-  const { reply } = await controlCall(
-    supervisorOf(store, id),
-    { op: "wait", id: name, timeout_ms: 0 },
-    SERVICE_CODES,
-  );
-  return reply.info as ManagedInfo;
+  return supervisorControl(store, id).wait({ kind: "service", id: name, timeout_ms: 0 });
 }
 
 async function tail(store: SandboxStore, id: string, name: string): Promise<string> {
@@ -179,11 +162,10 @@ export async function listServices(
   id: string,
 ): Promise<{ workspace_id: string; services: ServiceInfo[]; count: number }> {
   runningWorkspace(store, id);
-  const { reply } = await controlCall(supervisorOf(store, id), { op: "list" }, {});
-  const ports = await listPublishedPorts(supervisorOf(store, id));
-  const services = (reply.processes as ManagedInfo[])
-    .filter((p) => p.kind === "service")
-    .map((p) => serviceInfo(store, id, p, ports));
+  const control = supervisorControl(store, id);
+  const processes = await control.list();
+  const ports = await control.ports();
+  const services = processes.filter((p) => p.kind === "service").map((p) => serviceInfo(store, id, p, ports));
   return { workspace_id: id, services, count: services.length };
 }
 
@@ -193,7 +175,7 @@ export async function statusService(store: SandboxStore, id: string, name: strin
     store,
     id,
     await serviceState(store, id, name),
-    await listPublishedPorts(supervisorOf(store, id)),
+    await supervisorControl(store, id).ports(),
   );
 }
 
@@ -201,11 +183,12 @@ export async function statusService(store: SandboxStore, id: string, name: strin
 export async function serviceLogs(store: SandboxStore, id: string, name: string, tailLines: number) {
   runningWorkspace(store, id);
   const info = await serviceState(store, id, name);
-  const { data } = await controlCall(
-    supervisorOf(store, id),
-    { op: "read", id: name, cursor: Math.max(0, info.output_end - 60_000), max_bytes: 60_000 },
-    SERVICE_CODES,
-  );
+  const { data } = await supervisorControl(store, id).read({
+    kind: "service",
+    id: name,
+    cursor: Math.max(0, info.output_end - 60_000),
+    max_bytes: 60_000,
+  });
   const text = data.toString("utf8");
   const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").slice(-tailLines);
   return {
@@ -219,29 +202,15 @@ export async function serviceLogs(store: SandboxStore, id: string, name: string,
 /** TERM, then KILL after a grace period. */
 export async function stopService(store: SandboxStore, id: string, name: string): Promise<ServiceInfo> {
   runningWorkspace(store, id);
-  await controlCall(
-    supervisorOf(store, id),
-    { op: "signal", id: name, signo: signalNumber("TERM") },
-    SERVICE_CODES,
-  );
-  let { reply } = await controlCall(
-    supervisorOf(store, id),
-    { op: "wait", id: name, timeout_ms: STOP_GRACE_MS },
-    SERVICE_CODES,
-  );
-  if ((reply.info as ManagedInfo).state !== "exited") {
-    await controlCall(
-      supervisorOf(store, id),
-      { op: "signal", id: name, signo: signalNumber("KILL") },
-      SERVICE_CODES,
-    );
-    ({ reply } = await controlCall(
-      supervisorOf(store, id),
-      { op: "wait", id: name, timeout_ms: STOP_GRACE_MS },
-      SERVICE_CODES,
-    ));
+  const control = supervisorControl(store, id);
+  const service = { kind: "service", id: name } as const;
+  await control.signal({ ...service, signo: signalNumber("TERM") });
+  let info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
+  if (info.state !== "exited") {
+    await control.signal({ ...service, signo: signalNumber("KILL") });
+    info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
   }
   await updateWorkspace(store, id, touch);
   // Its published ports were released by the supervisor when it ended.
-  return serviceInfo(store, id, reply.info as ManagedInfo, []);
+  return serviceInfo(store, id, info, []);
 }

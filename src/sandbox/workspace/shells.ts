@@ -1,8 +1,7 @@
-import { supervisorOf } from "../vm-manager.js";
 import type { SandboxStore } from "../store.js";
 import { renderPlain } from "./shell-plain-text.js";
-import { controlCall } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { throwIfRefused } from "./start-refusal.js";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
@@ -13,12 +12,6 @@ import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 export const MAX_SHELL_INPUT = 1024 * 1024;
-const SHELL_CODES = {
-  NOT_FOUND: "SHELL_NOT_FOUND",
-  ENDED: "SHELL_ENDED",
-  LIMIT: "INVALID_ARGUMENT",
-  BUSY: "LIMIT_EXCEEDED",
-} as const;
 
 export interface ShellInfo {
   workspace_id: string;
@@ -68,20 +61,15 @@ export async function openShell(
     TERM: "xterm-256color",
     ...secretEnvironment(store, id, options.secretEnv ?? []),
   });
-  const { reply } = await controlCall(
-    supervisorOf(store, id),
-    {
-      op: "start",
-      kind: "shell",
-      name: "shell",
-      request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
-      mask_dir: secretsDir(store, id),
-    },
-    SHELL_CODES,
-  );
-  await throwIfRefused(store, id, reply.info as ManagedInfo, SHELL_CODES);
+  const info = await supervisorControl(store, id).start({
+    kind: "shell",
+    name: "shell",
+    request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
+    mask_dir: secretsDir(store, id),
+  });
+  await throwIfRefused(store, id, info);
   await updateWorkspace(store, id, touch);
-  return shellInfo(id, reply.info as ManagedInfo);
+  return shellInfo(id, info);
 }
 
 export async function writeShell(
@@ -103,10 +91,8 @@ export async function writeShell(
     );
   }
   for (let offset = 0; offset < data.length; offset += 60_000) {
-    await controlCall(
-      supervisorOf(store, id),
-      { op: "write", id: shellId },
-      SHELL_CODES,
+    await supervisorControl(store, id).write(
+      { kind: "shell", id: shellId },
       data.subarray(offset, offset + 60_000),
     );
   }
@@ -138,24 +124,20 @@ export async function readShell(store: SandboxStore, id: string, shellId: string
   for (;;) {
     const budget = options.maxChars - chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (budget <= 0) break;
-    const { reply, data } = await controlCall(
-      supervisorOf(store, id),
-      {
-        op: "read",
-        id: shellId,
-        cursor,
-        max_bytes: budget,
-        ...(wait ? { wait_for_idle_ms: wait, max_wait_ms: Math.max(MAX_IDLE_WAIT_MS, wait) } : {}),
-      },
-      SHELL_CODES,
-    );
+    const read = await supervisorControl(store, id).read({
+      kind: "shell",
+      id: shellId,
+      cursor,
+      max_bytes: budget,
+      ...(wait ? { wait_for_idle_ms: wait, max_wait_ms: Math.max(MAX_IDLE_WAIT_MS, wait) } : {}),
+    });
     wait = undefined; // only the first read waits
-    from ??= reply.from as number;
-    dropped ||= reply.dropped as number;
-    info = reply.info as ManagedInfo;
-    chunks.push(data);
-    cursor = reply.next as number;
-    if (data.length === 0 || cursor >= (reply.end as number)) break;
+    from ??= read.from;
+    dropped ||= read.dropped;
+    info = read.info;
+    chunks.push(read.data);
+    cursor = read.next;
+    if (read.data.length === 0 || cursor >= read.end) break;
   }
   const raw = Buffer.concat(chunks);
   const size = info?.pty ?? { cols: 120, rows: 30 };
@@ -181,26 +163,24 @@ export async function signalShell(store: SandboxStore, id: string, shellId: stri
   const signo = signalNumber(signal);
   const key = TERMINAL_KEYS[signal.toUpperCase().replace(/^SIG/, "")];
   // INT and QUIT go through the terminal like ^C and ^\ so they reach the running job, not only bash.
-  if (key !== undefined)
-    await controlCall(supervisorOf(store, id), { op: "write", id: shellId }, SHELL_CODES, Buffer.from(key));
-  else await controlCall(supervisorOf(store, id), { op: "signal", id: shellId, signo }, SHELL_CODES);
+  const shell = { kind: "shell", id: shellId } as const;
+  if (key !== undefined) await supervisorControl(store, id).write(shell, Buffer.from(key));
+  else await supervisorControl(store, id).signal({ ...shell, signo });
   return { workspace_id: id, shell_id: shellId, signal: signal.toUpperCase().replace(/^SIG/, "") };
 }
 
 /** Hangs up the shell (as closing a terminal would), then removes it. */
 export async function closeShell(store: SandboxStore, id: string, shellId: string) {
   runningWorkspace(store, id);
-  await controlCall(
-    supervisorOf(store, id),
-    { op: "signal", id: shellId, signo: signalNumber("HUP") },
-    SHELL_CODES,
-  );
-  await controlCall(supervisorOf(store, id), { op: "wait", id: shellId, timeout_ms: 1_000 }, SHELL_CODES);
-  await controlCall(supervisorOf(store, id), { op: "remove", id: shellId }, SHELL_CODES);
+  const control = supervisorControl(store, id);
+  const shell = { kind: "shell", id: shellId } as const;
+  await control.signal({ ...shell, signo: signalNumber("HUP") });
+  await control.wait({ ...shell, timeout_ms: 1_000 });
+  await control.remove(shell);
   return { workspace_id: id, shell_id: shellId, closed: true };
 }
 
 export async function listShells(store: SandboxStore, id: string): Promise<ShellInfo[]> {
-  const { reply } = await controlCall(supervisorOf(store, id), { op: "list" }, {});
-  return (reply.processes as ManagedInfo[]).filter((p) => p.kind === "shell").map((p) => shellInfo(id, p));
+  const processes = await supervisorControl(store, id).list();
+  return processes.filter((p) => p.kind === "shell").map((p) => shellInfo(id, p));
 }
