@@ -4,7 +4,6 @@ import { PyroError } from "../errors/index.js";
 import { maskDeep } from "../secrets/masker.js";
 import { maskError, secretsFor } from "./secret-masking.js";
 import { confineHostPaths } from "./host-paths.js";
-import { SandboxStore } from "../sandbox/store.js";
 import type { Operation, OperationContext } from "./types.js";
 
 /**
@@ -14,7 +13,7 @@ import type { Operation, OperationContext } from "./types.js";
 export async function invokeOperation<Output>(
   operation: Operation<z.ZodObject, Output>,
   rawInput: unknown,
-  context: Partial<OperationContext> = {},
+  context: Partial<OperationContext> & Pick<OperationContext, "store">,
 ): Promise<Output> {
   const parsed = operation.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
@@ -44,11 +43,8 @@ export async function invokeOperation<Output>(
       policy !== undefined && operation.hostPaths !== undefined
         ? confineHostPaths(policy, parsed.data, operation.hostPaths)
         : parsed.data;
-    output = await operation.handler(input, {
-      onPhase: silentPhases,
-      store: context.store ?? new SandboxStore(),
-      ...context,
-    });
+    const handler = await operation.loadHandler();
+    output = await handler(input, { onPhase: silentPhases, ...context });
   } catch (error) {
     throw maskError(error, secretsFor(parsed.data));
   }

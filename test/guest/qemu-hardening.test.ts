@@ -34,7 +34,7 @@ describe("QEMU runs confined", () => {
     qemu = loadVm(id).vmm_pid as number;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });

@@ -49,7 +49,7 @@ describe("tar bombs into seed and sync", () => {
     delete process.env.PYRO_MAX_ARCHIVE_ENTRIES;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
@@ -151,7 +151,7 @@ describe("tar bombs into seed and sync", () => {
       await pyro.execWorkspace({ workspaceId: id, command: "rm filler.bin" });
     }
     expect(readdirSync(join(home.home, "workspaces", id, "snapshots"))).toEqual([]);
-    expect((await pyro.listSnapshots(id)).count).toBe(0);
+    expect((await pyro.listSnapshots({ workspaceId: id })).count).toBe(0);
   });
 
   it("refuses a directory source over PYRO_MAX_SEED_BYTES", async () => {

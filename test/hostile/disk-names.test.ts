@@ -68,10 +68,10 @@ describe("hostile guest vs offline disk tools", () => {
       ],
     });
     expect(made.stdout.trim()).toBe(guestKernel);
-    await pyro.stopWorkspace(id);
+    await pyro.stopWorkspace({ workspaceId: id });
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(`pyro-${id}`)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();

@@ -26,10 +26,10 @@ async function hostileVm(mode: string): Promise<string> {
 /** The VM's processes are gone, it is reported failed by a protocol error, and it deletes cleanly. */
 async function expectKilledForProtocol(vmId: string): Promise<void> {
   expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
-  const status = await pyro.statusVm(vmId);
+  const status = await pyro.statusVm({ vmId });
   expect(status.state).toBe("failed");
   expect(status.ended).toContain("protocol");
-  await pyro.deleteVm(vmId);
+  await pyro.deleteVm({ vmId });
 }
 
 describe("an agent that forges or breaks frames", () => {
@@ -47,7 +47,7 @@ describe("an agent that forges or breaks frames", () => {
   it("a HELLO_ACK for another protocol version fails the boot and leaves nothing running", async () => {
     const vmId = await hostileVm("version");
     // The caller is told why, and so is the supervisor's exit note.
-    await expect(pyro.startVm(vmId)).rejects.toMatchObject({
+    await expect(pyro.startVm({ vmId })).rejects.toMatchObject({
       code: "VM_BOOT_FAILED",
       message: expect.stringContaining("speaks version 2"),
     });
@@ -58,25 +58,25 @@ describe("an agent that forges or breaks frames", () => {
     );
     expect(exit).toBe(true);
     expect(vmExitOf(join(home.home, "vms", vmId))?.detail).toContain("speaks version 2");
-    await pyro.deleteVm(vmId);
+    await pyro.deleteVm({ vmId });
   });
 
   it("an agent that never answers HELLO fails the boot at its deadline", async () => {
     const vmId = await hostileVm("silent");
     const started = Date.now();
-    await expect(pyro.startVm(vmId)).rejects.toMatchObject({ code: "VM_BOOT_TIMEOUT" });
+    await expect(pyro.startVm({ vmId })).rejects.toMatchObject({ code: "VM_BOOT_TIMEOUT" });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
-    await pyro.deleteVm(vmId);
+    await pyro.deleteVm({ vmId });
   });
 
   it("a HELLO_ACK trickled one byte every 500 ms cannot hold the boot past its deadline", async () => {
     const vmId = await hostileVm("trickle-hello");
     const started = Date.now();
-    await expect(pyro.startVm(vmId)).rejects.toMatchObject({ code: "VM_BOOT_TIMEOUT" });
+    await expect(pyro.startVm({ vmId })).rejects.toMatchObject({ code: "VM_BOOT_TIMEOUT" });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
-    await pyro.deleteVm(vmId);
+    await pyro.deleteVm({ vmId });
   });
 
   it.each([
@@ -88,7 +88,7 @@ describe("an agent that forges or breaks frames", () => {
     ["garbage", "random bytes after a valid frame"],
   ])("%s: %s is a PROTOCOL_ERROR and the VM is killed", async (mode) => {
     const vmId = await hostileVm(mode);
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     expect(processesMentioning(vmId).length).toBeGreaterThan(0);
     const started = Date.now();
     await expect(execInVm(vmId, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject({
@@ -100,7 +100,7 @@ describe("an agent that forges or breaks frames", () => {
 
   it("output on a stream after its EXIT (a reused stream id) kills the VM", async () => {
     const vmId = await hostileVm("reused-stream");
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     // The forged EXIT ends the call; the frame that follows on the finished stream is caught.
     const outcome = await execInVm(vmId, { command: "true", timeoutSeconds: 30 });
     expect(outcome.stdout).toBe("");
@@ -109,7 +109,7 @@ describe("an agent that forges or breaks frames", () => {
 
   it("an agent that never answers a command is given up at the command's deadline", async () => {
     const vmId = await hostileVm("mute-exec");
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     const started = Date.now();
     await expect(execInVm(vmId, { command: "true", timeoutSeconds: 1 })).rejects.toMatchObject({
       code: "AGENT_UNREACHABLE",
@@ -117,7 +117,7 @@ describe("an agent that forges or breaks frames", () => {
     expect(Date.now() - started).toBeLessThan(25_000);
     // Contained: the VM is still ours to stop, and stopping it leaves nothing behind.
     expect(loadVm(vmId).state).toBe("running");
-    await pyro.deleteVm(vmId);
+    await pyro.deleteVm({ vmId });
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
   });
 });

@@ -37,7 +37,7 @@ describe("guest-chosen names printed on the user's terminal", () => {
     expect(made.exit_code, made.stderr).toBe(0);
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
@@ -68,7 +68,7 @@ describe("guest-chosen names printed on the user's terminal", () => {
   });
 
   it("leaves nothing running", async () => {
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
   });
 });

@@ -55,7 +55,7 @@ describe("memory and fork bombs inside a guest", () => {
     qemu = loadVm(id).vmm_pid as number;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     home.cleanup();
   });
 
@@ -103,8 +103,8 @@ describe("memory and fork bombs inside a guest", () => {
     // Guest processes are not host threads: only QEMU's own pool (at most 64 I/O workers) may grow.
     expect(threads).toBeLessThan(before + 64);
     expect(processesMentioning(id).length).toBe(hostProcesses);
-    expect((await pyro.statusWorkspace(id)).state).toMatch(/^(running|failed)$/);
-    await pyro.deleteWorkspace(id);
+    expect((await pyro.statusWorkspace({ workspaceId: id })).state).toMatch(/^(running|failed)$/);
+    await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
   }, 400_000);
 });

@@ -45,7 +45,7 @@ describe("a guest flooding what the host keeps for it", () => {
     expect(ran.stdout.trim()).toBe(guestKernel);
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -134,6 +134,6 @@ describe("a guest flooding what the host keeps for it", () => {
       tail = (tail + read.output).slice(-4096);
     }
     expect(tail).toContain("back-42");
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
   }, 600_000);
 });

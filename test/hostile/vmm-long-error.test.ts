@@ -20,12 +20,12 @@ describe("a guest answering shells and services with huge error messages", () =>
     home = useTempPyroHome();
     process.env.PYRO_AGENT_BIN = LONG_ERROR_AGENT;
     vmId = (await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true })).vm_id;
-    await pyro.startVm(vmId);
-    expect((await pyro.statusVm(vmId)).agent_version).toBe("long-error"); // the hostile agent answered
+    await pyro.startVm({ vmId });
+    expect((await pyro.statusVm({ vmId })).agent_version).toBe("long-error"); // the hostile agent answered
   });
   afterAll(async () => {
     delete process.env.PYRO_AGENT_BIN;
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
     home.cleanup();
   });
@@ -61,6 +61,6 @@ describe("a guest answering shells and services with huge error messages", () =>
       expect(reply.ok).toBe(true);
     }
     // Still a working supervisor after all of that.
-    expect((await pyro.statusVm(vmId)).state).toBe("running");
+    expect((await pyro.statusVm({ vmId })).state).toBe("running");
   });
 });

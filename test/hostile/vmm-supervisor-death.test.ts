@@ -49,7 +49,7 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
       .workspace_id;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -61,7 +61,7 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
   ] as const)(
     "%s of the supervisor: QEMU and pyro-netstack gone within 1 s, status at once",
     async (signal, state) => {
-      if ((await pyro.statusWorkspace(id)).state !== "running") await pyro.startWorkspace(id);
+      if ((await pyro.statusWorkspace({ workspaceId: id })).state !== "running") await pyro.startWorkspace({ workspaceId: id });
       const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
       expect(ran.stdout.trim()).toBe(guestKernel);
       const supervisor = loadVm(id).supervisor_pid as number;
@@ -80,7 +80,7 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
       expect(vmGone, `QEMU or pyro-netstack still alive ${after} ms after the supervisor died`).toBe(true);
       expect(after).toBeLessThan(1_000);
 
-      const status = await pyro.statusWorkspace(id);
+      const status = await pyro.statusWorkspace({ workspaceId: id });
       expect(status.state).toBe(state);
       if (signal !== "SIGTERM") expect(status.ended).toContain("supervisor died");
       if (signal === "SIGKILL") {

@@ -63,7 +63,7 @@ describe("host paths over MCP are confined to the server's folder and --allow-ho
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    if (workspaceId) await pyro.deleteWorkspace(workspaceId);
+    if (workspaceId) await pyro.deleteWorkspace({ workspaceId });
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
     home.cleanup();

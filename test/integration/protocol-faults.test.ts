@@ -25,7 +25,7 @@ describe("a guest that breaks the protocol", () => {
     async (mode) => {
       process.env.HOSTILE_MODE = mode;
       const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
-      await pyro.startVm(vm.vm_id);
+      await pyro.startVm({ vmId: vm.vm_id });
       expect(processesMentioning(vm.vm_id).length).toBeGreaterThan(0);
       const started = Date.now();
       await expect(execInVm(vm.vm_id, { command: "true", timeoutSeconds: 30 })).rejects.toMatchObject({
@@ -33,10 +33,10 @@ describe("a guest that breaks the protocol", () => {
       });
       expect(Date.now() - started).toBeLessThan(5_000); // never hangs
       expect(await waitFor(() => processesMentioning(vm.vm_id).length === 0, 5_000)).toBe(true);
-      const status = await pyro.statusVm(vm.vm_id);
+      const status = await pyro.statusVm({ vmId: vm.vm_id });
       expect(status.state).toBe("failed");
       expect(status.ended).toContain("protocol");
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     },
   );
 });

@@ -72,7 +72,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
   beforeAll(async () => {
     home = useTempPyroHome();
     vmId = (await pyro.createVm(hostVm)).vm_id;
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     // In host mode the agent's 127.0.0.1 is the host's: these stand in for guest servers.
     // Aborted relays reset these servers' sockets: that is expected, not an error.
     const echo = createServer({ allowHalfOpen: true }, (socket) =>
@@ -84,7 +84,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     httpPort = await listen(http);
   });
   afterAll(async () => {
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     await Promise.all(servers.map(closeServer));
     home.cleanup();
   });
@@ -221,7 +221,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const port = await publishPort(vmId, 0, echoPort);
     const socket = await open(port.host_port);
     const gone = closed(socket);
-    await pyro.stopVm(vmId);
+    await pyro.stopVm({ vmId });
     await gone;
     const reuse = createServer();
     servers.push(reuse);

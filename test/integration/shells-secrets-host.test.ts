@@ -25,7 +25,7 @@ describe("shells, services and secrets: bad input on every surface (host-compat 
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });

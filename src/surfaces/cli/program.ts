@@ -1,13 +1,13 @@
 import { Command, CommanderError } from "commander";
+import { OPERATIONS } from "../../api/specs/index.js";
+import { invokeOperation } from "../../api/invoke.js";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
-import type { Profile } from "../../api/types.js";
+import type { AnyOperation } from "../../api/types.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
-import { registerEnv } from "./env-commands.js";
-import { reportError, runForCli } from "./output.js";
-import { registerRun } from "./run-command.js";
-import { registerVm } from "./vm-commands.js";
-import { registerWorkspace } from "./workspace-commands.js";
+import { SandboxStore } from "../../api/store.js";
+import { addOperationCommand } from "./commands.js";
+import { reportError, type Invoke } from "./output.js";
 
 const SUGGESTED_PATH = `
 Getting started:
@@ -23,28 +23,11 @@ Chat hosts:
   OpenCode:    {"mcp":{"pyro":{"type":"local","enabled":true,"command":["npx","-y","pyro-mcp","mcp","serve"]}}}
 `;
 
-/** Builds the `pyro` command tree; `setExit` records the process exit code of the chosen command. */
-export function buildProgram(setExit: (code: number) => void): Command {
-  const program = new Command("pyro")
-    .description("Disposable Linux microVMs for coding agents")
-    .version(packageVersion(), "-V, --version")
-    .showSuggestionAfterError()
-    .exitOverride()
-    .addHelpText("after", SUGGESTED_PATH);
+/** Top-level commands in the order `pyro --help` lists them. */
+const TOP_LEVEL_ORDER = ["doctor", "env", "run", "vm", "workspace"];
 
-  program
-    .command("doctor")
-    .description("Check this host: platform, KVM (probed), backends, environments, capabilities")
-    .option("--json", "print JSON")
-    .action(async (flags: Record<string, unknown>) => {
-      setExit(await runForCli("doctor", {}, { json: flags.json === true, scope: "doctor" }));
-    });
-
-  registerEnv(program, setExit);
-  registerRun(program, setExit);
-  registerVm(program, setExit);
-  registerWorkspace(program, setExit);
-
+/** `pyro mcp serve`: the one command that is not an operation. */
+function addMcpServe(program: Command, setExit: (code: number) => void): void {
   const mcp = program.command("mcp").description("Model Context Protocol server");
   mcp
     .command("serve")
@@ -56,7 +39,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
       (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
     .action(async (flags: { profile: string; allowHostPath?: string[] }) => {
-      if (!PROFILES.includes(flags.profile as Profile)) {
+      const profile = PROFILES.find((candidate) => candidate === flags.profile);
+      if (profile === undefined) {
         const error = new PyroError("INVALID_ARGUMENT", `unknown profile "${flags.profile}"`, {
           hint: `Use one of: ${PROFILES.join(", ")}.`,
         });
@@ -64,17 +48,38 @@ export function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       const { serveStdio } = await import("../mcp/server.js");
-      await serveStdio(flags.profile as Profile, { allowHostPaths: flags.allowHostPath ?? [] });
+      await serveStdio(profile, { allowHostPaths: flags.allowHostPath ?? [] });
     });
+}
+
+/**
+ * Builds the `pyro` command tree from the operation table; `setExit` records the exit code of
+ * the chosen command, `invoke` runs an operation (the CLI's store is in it).
+ */
+export function buildProgram(setExit: (code: number) => void, invoke: Invoke): Command {
+  const program = new Command("pyro")
+    .description("Disposable Linux microVMs for coding agents")
+    .version(packageVersion(), "-V, --version")
+    .showSuggestionAfterError()
+    .exitOverride()
+    .addHelpText("after", SUGGESTED_PATH);
+  const first = (operation: AnyOperation): number => TOP_LEVEL_ORDER.indexOf(operation.cli.words[0] ?? "");
+  const ordered = [...OPERATIONS].sort((a, b) => first(a) - first(b));
+  for (const operation of ordered) addOperationCommand(program, operation, invoke, setExit);
+  addMcpServe(program, setExit);
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
+  // One store for the whole process: every operation of this command works on it.
+  const store = new SandboxStore();
+  const invoke: Invoke = (operation, input, context) =>
+    invokeOperation(operation, input, { ...context, store });
   const program = buildProgram((code) => {
     exitCode = code;
-  });
+  }, invoke);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,0 +1,17 @@
+import type { z } from "zod";
+import {
+  createSnapshot as createSandboxSnapshot,
+  deleteSnapshot as deleteSandboxSnapshot,
+  listSnapshots as listSandboxSnapshots,
+} from "../../sandbox/workspace/snapshots.js";
+import type { snapshotCreateInput, snapshotDeleteInput } from "../specs/snapshots.js";
+import type { workspaceIdInput } from "../workspace-params.js";
+
+export const createSnapshot = (input: z.output<typeof snapshotCreateInput>) =>
+  createSandboxSnapshot(input.workspace_id, input.snapshot_name);
+
+export const listSnapshots = async (input: z.output<typeof workspaceIdInput>) =>
+  listSandboxSnapshots(input.workspace_id);
+
+export const deleteSnapshot = (input: z.output<typeof snapshotDeleteInput>) =>
+  deleteSandboxSnapshot(input.workspace_id, input.snapshot_name);
