@@ -168,7 +168,9 @@ export async function benchWorkspace({ quick, home }) {
         execFileSync("tar", ["-cf", join(home, "local.tar"), "-C", home, "big.bin", "tree"]),
       ),
     );
-    const snapshot = median(await timeRuns(runs, (i) => pyro.createSnapshot({ workspaceId: id, snapshotName: `s${i}` })));
+    const snapshot = median(
+      await timeRuns(runs, (i) => pyro.createSnapshot({ workspaceId: id, snapshotName: `s${i}` })),
+    );
     const reset = median(
       await timeRuns(runs, () => pyro.resetWorkspace({ workspaceId: id, snapshot: "s0" })),
     );

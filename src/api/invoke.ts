@@ -32,7 +32,7 @@ export async function invokeOperation<Output>(
         },
       },
     );
-    throw maskError(error, secretsFor(rawInput));
+    throw maskError(error, await secretsFor(rawInput));
   }
   // Whatever comes back, result or error, can carry guest output or caller text: secret values
   // of the workspaces involved are masked here, once for all three surfaces.
@@ -46,7 +46,7 @@ export async function invokeOperation<Output>(
     const handler = await operation.loadHandler();
     output = await handler(input, { onPhase: silentPhases, ...context });
   } catch (error) {
-    throw maskError(error, secretsFor(parsed.data));
+    throw maskError(error, await secretsFor(parsed.data));
   }
-  return maskDeep(output, secretsFor(parsed.data, output));
+  return maskDeep(output, await secretsFor(parsed.data, output));
 }

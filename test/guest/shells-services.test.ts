@@ -149,12 +149,9 @@ describe("shells and services in a real microVM", () => {
     await expect(
       pyro.startService({ workspaceId: id, serviceName: "web", command: "sleep 1" }),
     ).rejects.toMatchObject({ code: "SERVICE_EXISTS" });
-    expect((await pyro.listServices({ workspaceId: id })).services.map((s) => s.service_name).sort()).toEqual([
-      "cmd",
-      "marker",
-      "web",
-      "web2",
-    ]);
+    expect((await pyro.listServices({ workspaceId: id })).services.map((s) => s.service_name).sort()).toEqual(
+      ["cmd", "marker", "web", "web2"],
+    );
     expect((await pyro.logsService({ workspaceId: id, serviceName: "web" })).logs).toContain("listening");
     const stopped = await pyro.stopService({ workspaceId: id, serviceName: "web" });
     expect(stopped.state).toBe("exited");

@@ -240,7 +240,9 @@ describe("hostile guest vs export", () => {
 
   it("refuses a snapshot over PYRO_MAX_SNAPSHOT_BYTES and keeps no partial archive", async () => {
     process.env.PYRO_MAX_SNAPSHOT_BYTES = "1M";
-    const refused = await pyro.createSnapshot({ workspaceId: id, snapshotName: "too-big" }).catch((error: unknown) => error);
+    const refused = await pyro
+      .createSnapshot({ workspaceId: id, snapshotName: "too-big" })
+      .catch((error: unknown) => error);
     expect((refused as PyroError).code).toBe("LIMIT_EXCEEDED");
     expect((refused as PyroError).message).toContain("PYRO_MAX_SNAPSHOT_BYTES");
     expect((await pyro.listSnapshots({ workspaceId: id })).count).toBe(0);

@@ -61,7 +61,8 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
   ] as const)(
     "%s of the supervisor: QEMU and pyro-netstack gone within 1 s, status at once",
     async (signal, state) => {
-      if ((await pyro.statusWorkspace({ workspaceId: id })).state !== "running") await pyro.startWorkspace({ workspaceId: id });
+      if ((await pyro.statusWorkspace({ workspaceId: id })).state !== "running")
+        await pyro.startWorkspace({ workspaceId: id });
       const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
       expect(ran.stdout.trim()).toBe(guestKernel);
       const supervisor = loadVm(id).supervisor_pid as number;

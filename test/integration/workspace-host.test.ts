@@ -147,7 +147,9 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
   });
 
   it("reports unknown workspaces, unknown snapshots and non-plain snapshot names", async () => {
-    await expect(pyro.statusWorkspace({ workspaceId: "0123456789ab" })).rejects.toMatchObject({ code: "WORKSPACE_NOT_FOUND" });
+    await expect(pyro.statusWorkspace({ workspaceId: "0123456789ab" })).rejects.toMatchObject({
+      code: "WORKSPACE_NOT_FOUND",
+    });
     await expect(pyro.execWorkspace({ workspaceId: "../x", command: "true" })).rejects.toMatchObject({
       code: "WORKSPACE_NOT_FOUND",
     });
@@ -155,7 +157,9 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
       code: "SNAPSHOT_NOT_FOUND",
     });
     for (const name of ["../x", "a/b", ".hidden", "", "x".repeat(65)]) {
-      await expect(pyro.createSnapshot({ workspaceId: id, snapshotName: name })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(pyro.createSnapshot({ workspaceId: id, snapshotName: name })).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+      });
     }
   });
 

@@ -8,6 +8,7 @@ import { PyroError } from "../../src/errors/index.js";
 import { CLI_EXTRAS } from "../../src/surfaces/cli/extras.js";
 import type { Invoke } from "../../src/surfaces/cli/output.js";
 import { cliParameters, describeDefault, inputSchema } from "../../src/surfaces/cli/parameters.js";
+import { buildCliManifest } from "../../src/surfaces/cli/manifest.js";
 import { buildProgram } from "../../src/surfaces/cli/program.js";
 import { createMcpServer } from "../../src/surfaces/mcp/server.js";
 import { snakeKeys } from "../../src/surfaces/sdk/case.js";
@@ -28,7 +29,7 @@ function findCommand(program: Command, words: readonly string[]): Command | unde
 
 /** Runs `pyro WORDS…` against the generated program and returns the input the CLI built. */
 async function cliInput(words: readonly string[], argv: string[]): Promise<Record<string, unknown>> {
-  const program = buildProgram(() => undefined, capture);
+  const program = buildProgram(() => undefined, capture, await buildCliManifest());
   const quiet = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
   try {
     captured.length = 0;
@@ -86,11 +87,12 @@ interface McpTool {
 }
 
 describe("one operation table, three surfaces", () => {
-  const program = buildProgram(() => undefined, capture);
+  let program: Command;
   let tools: McpTool[] = [];
   let client: Client | undefined;
 
   beforeAll(async () => {
+    program = buildProgram(() => undefined, capture, await buildCliManifest());
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await createMcpServer("workspace-full").connect(serverSide);
     client = new Client({ name: "parity", version: "0" });

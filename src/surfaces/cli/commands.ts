@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import type { AnyOperation } from "../../api/types.js";
+import { loadSpec } from "../../api/specs/modules.js";
+import { PyroError } from "../../errors/index.js";
 import { commandFromArgs } from "./command-args.js";
 import { CLI_EXTRAS, type Flags } from "./extras.js";
 import { flagValue, parserFor } from "./flag-values.js";
 import { callForCli, printJson, type Invoke } from "./output.js";
-import { cliParameters } from "./parameters.js";
+import type { CliCommandEntry } from "./manifest.js";
 
 /** Descriptions of the command groups (the words before an operation's own). */
 const GROUPS: Readonly<Record<string, string>> = {
@@ -37,23 +38,20 @@ function commandAt(program: Command, words: readonly string[]): Command {
   return current;
 }
 
-/** A spec's first sentence: the one-line description `--help` lists. */
-const summary = (description: string): string => description.split(/(?<=\.)\s/)[0] ?? description;
-
 /**
- * Adds the command of one operation, generated from its spec: words, positional arguments and
- * flags (names, types, help text and defaults) all come from the spec's schema.
+ * Adds the command of one operation, generated from its spec (through the manifest): words,
+ * positional arguments and flags (names, types, help text and defaults) come from its schema.
+ * The spec itself, and its handler, are loaded only when the command runs.
  */
 export function addOperationCommand(
   program: Command,
-  operation: AnyOperation,
+  entry: CliCommandEntry,
   invoke: Invoke,
   setExit: (code: number) => void,
 ): void {
-  const { positionals, flags } = cliParameters(operation);
-  const extra = CLI_EXTRAS.get(operation.name) ?? {};
-  const scope = operation.cli.scope ?? operation.cli.words.join("-");
-  const command = commandAt(program, operation.cli.words).description(summary(operation.description));
+  const { positionals, flags, scope } = entry;
+  const extra = CLI_EXTRAS.get(entry.name) ?? {};
+  const command = commandAt(program, entry.words).description(entry.summary);
   for (const positional of positionals) command.argument(positional.syntax, positional.description);
   // Each flag's commander attribute maps straight to its parameter: no case conversion.
   const options = flags.map((flag) => {
@@ -83,6 +81,9 @@ export function addOperationCommand(
       if (value !== undefined) input[flag.param] = value;
     }
     await extra.fill?.(values, input);
+    const operation = await loadSpec(entry.module, entry.name);
+    if (operation === undefined)
+      throw new PyroError("INTERNAL", `no operation ${entry.name} in ${entry.module}`);
     const call = (context = {}) => callForCli(invoke, operation, input, { json, scope, context });
     const shown = await extra.show?.(call, values, input);
     if (shown !== undefined) return setExit(shown);

@@ -1,9 +1,9 @@
 import type { z } from "zod";
-import { vmRun } from "../../api/specs/vm.js";
-import { renderWorkspaceExec, workspaceCreate, workspaceExec } from "../../api/specs/workspace.js";
-import { workspaceFileRead, workspacePatchApply } from "../../api/specs/workspace-files.js";
-import { serviceStart, shellOpen } from "../../api/specs/shells-services.js";
-import type { Operation, OperationContext } from "../../api/types.js";
+import type { vmRun } from "../../api/specs/vm.js";
+import type { workspaceCreate, workspaceExec } from "../../api/specs/workspace.js";
+import type { workspaceFileRead, workspacePatchApply } from "../../api/specs/workspace-files.js";
+import type { serviceStart, shellOpen } from "../../api/specs/shells-services.js";
+import type { AnyOperation, Operation, OperationContext } from "../../api/types.js";
 import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
 import { forwardTo } from "./forward.js";
 import { printJson, type CallOutcome } from "./output.js";
@@ -64,16 +64,19 @@ function readinessFrom(flags: Flags): Record<string, string> | undefined {
   return given[0];
 }
 
-function entry<Output>(
-  operation: Operation<z.ZodObject, Output>,
-  cliExtra: CliExtra<Output>,
+type OutputOf<Op> = Op extends Operation<z.ZodObject, infer Output> ? Output : never;
+
+/** The extra of one operation, typed by its spec (named, not imported: the CLI loads no spec to start). */
+function entry<Op extends AnyOperation>(
+  name: Op["name"],
+  cliExtra: CliExtra<OutputOf<Op>>,
 ): readonly [string, CliExtra] {
-  return [operation.name, cliExtra as CliExtra];
+  return [name, cliExtra as CliExtra];
 }
 
 /** The CLI's own behaviour, by operation name; everything else is generated from the spec. */
 export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
-  entry(vmRun, {
+  entry<typeof vmRun>("vm_run", {
     show: async (call, flags, input) => {
       const outcome = await call(liveOutput(flags));
       if (!outcome.ok) return outcome.exitCode;
@@ -88,24 +91,25 @@ export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
       return run.timed_out ? EXIT_TIMED_OUT : run.exit_code;
     },
   }),
-  entry(workspaceExec, {
+  entry<typeof workspaceExec>("workspace_exec", {
     show: async (call, flags) => {
       const outcome = await call(liveOutput(flags));
       if (!outcome.ok) return outcome.exitCode;
       if (json(flags)) printJson(outcome.output);
+      const { renderWorkspaceExec } = await import("../../api/specs/workspace.js");
       process.stderr.write(`${renderWorkspaceExec(outcome.output)}\n`);
       return outcome.output.timed_out ? EXIT_TIMED_OUT : outcome.output.exit_code;
     },
   }),
-  entry(
-    workspaceCreate,
+  entry<typeof workspaceCreate>(
+    "workspace_create",
     idOnly("new workspace's id", (info) => info.workspace_id),
   ),
-  entry(
-    shellOpen,
+  entry<typeof shellOpen>(
+    "shell_open",
     idOnly("shell id", (shell) => shell.shell_id),
   ),
-  entry(workspaceFileRead, {
+  entry<typeof workspaceFileRead>("workspace_file_read", {
     options: [{ flags: "--content-only", description: "print only the file's content" }],
     show: async (call, flags) => {
       if (flags.contentOnly !== true) return undefined;
@@ -116,7 +120,7 @@ export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
       return 0;
     },
   }),
-  entry(workspacePatchApply, {
+  entry<typeof workspacePatchApply>("workspace_patch_apply", {
     options: [
       { flags: "--patch <text>", description: "the unified diff text" },
       { flags: "--patch-file <file>", description: "host file holding the unified diff" },
@@ -138,7 +142,7 @@ export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
       });
     },
   }),
-  entry(serviceStart, {
+  entry<typeof serviceStart>("service_start", {
     options: [
       { flags: "--ready-file <path>", description: "ready once this file exists" },
       { flags: "--ready-tcp <host:port>", description: "ready once this address accepts connections" },

@@ -1,12 +1,10 @@
 import { Command, CommanderError } from "commander";
-import { OPERATIONS } from "../../api/specs/index.js";
-import { invokeOperation } from "../../api/invoke.js";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
-import type { AnyOperation } from "../../api/types.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
 import { SandboxStore } from "../../api/store.js";
 import { addOperationCommand } from "./commands.js";
+import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
 import { reportError, type Invoke } from "./output.js";
 
 const SUGGESTED_PATH = `
@@ -56,16 +54,20 @@ function addMcpServe(program: Command, setExit: (code: number) => void): void {
  * Builds the `pyro` command tree from the operation table; `setExit` records the exit code of
  * the chosen command, `invoke` runs an operation (the CLI's store is in it).
  */
-export function buildProgram(setExit: (code: number) => void, invoke: Invoke): Command {
+export function buildProgram(
+  setExit: (code: number) => void,
+  invoke: Invoke,
+  manifest: readonly CliCommandEntry[],
+): Command {
   const program = new Command("pyro")
     .description("Disposable Linux microVMs for coding agents")
     .version(packageVersion(), "-V, --version")
     .showSuggestionAfterError()
     .exitOverride()
     .addHelpText("after", SUGGESTED_PATH);
-  const first = (operation: AnyOperation): number => TOP_LEVEL_ORDER.indexOf(operation.cli.words[0] ?? "");
-  const ordered = [...OPERATIONS].sort((a, b) => first(a) - first(b));
-  for (const operation of ordered) addOperationCommand(program, operation, invoke, setExit);
+  const first = (entry: CliCommandEntry): number => TOP_LEVEL_ORDER.indexOf(entry.words[0] ?? "");
+  const ordered = [...manifest].sort((a, b) => first(a) - first(b));
+  for (const entry of ordered) addOperationCommand(program, entry, invoke, setExit);
   addMcpServe(program, setExit);
   return program;
 }
@@ -75,11 +77,14 @@ export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
   // One store for the whole process: every operation of this command works on it.
   const store = new SandboxStore();
-  const invoke: Invoke = (operation, input, context) =>
-    invokeOperation(operation, input, { ...context, store });
-  const program = buildProgram((code) => {
+  const invoke: Invoke = async (operation, input, context) => {
+    const { invokeOperation } = await import("../../api/invoke.js");
+    return invokeOperation(operation, input, { ...context, store });
+  };
+  const setExit = (code: number): void => {
     exitCode = code;
-  }, invoke);
+  };
+  const program = buildProgram(setExit, invoke, await loadCliManifest());
   try {
     await program.parseAsync(argv);
   } catch (error) {
