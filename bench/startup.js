@@ -11,11 +11,18 @@ const COMMANDS = [
   ["pyro --help", ["--help"]],
   ["pyro workspace list", ["workspace", "list"]],
   ["pyro env list", ["env", "list"]],
+  // Probes the host each time until the machine drivers cache their probe.
+  ["pyro doctor", ["doctor"]],
 ];
 
 function timeOnce(args) {
   const started = performance.now();
-  execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "ignore"] });
+  // doctor exits non-zero when the host cannot run VMs: still a start-up to time.
+  try {
+    execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "ignore"] });
+  } catch (error) {
+    if (typeof error?.status !== "number") throw error;
+  }
   return performance.now() - started;
 }
 

@@ -25,7 +25,8 @@ export type Handler<Input extends z.ZodObject, Output> = (
 
 /**
  * How the CLI spells an operation. Every input parameter is a flag `--kebab-name` unless it is
- * listed here as a positional argument, renamed, or left to surface-specific code.
+ * listed here as a positional argument, renamed, or left to surface-specific code; whether it
+ * must be given, its type, help text and default come from the input schema.
  */
 export interface CliSpec {
   /** Command words, e.g. ["workspace", "sync", "push"]. */
@@ -36,8 +37,6 @@ export interface CliSpec {
   flags?: Readonly<Record<string, string>>;
   /** Parameters the CLI fills through its own options (cli/extras.ts), not through a flag of their own. */
   custom?: readonly string[];
-  /** Parameters that must be given, though the schema leaves them optional (e.g. `--output`). */
-  required?: readonly string[];
   /** Prefix of the `[scope] phase=…` lines on stderr; default the command words joined by "-". */
   scope?: string;
 }

@@ -175,6 +175,12 @@ describe("one operation table, three surfaces", () => {
     });
   }
 
+  it("gives each Pyro its own store, built from its options", () => {
+    const first = new Pyro({ home: "/tmp/pyro-parity-a" });
+    const second = new Pyro({ home: "/tmp/pyro-parity-b" });
+    expect([first.store.home, second.store.home]).toEqual(["/tmp/pyro-parity-a", "/tmp/pyro-parity-b"]);
+  });
+
   it("keeps the vm-run profile to vm_run and vm_list_environments", () => {
     expect(
       operationsForProfile("vm-run")

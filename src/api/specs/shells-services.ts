@@ -45,7 +45,6 @@ export const shellWrite = defineOperation({
     words: ["workspace", "shell", "write"],
     positionals: ["workspace_id", "shell_id"],
     flags: { append_newline: "--no-newline" },
-    required: ["input"],
     scope: "workspace-shell",
   },
   description: "Type input into a shell (a newline is added unless append_newline is false).",

@@ -106,7 +106,6 @@ export const workspaceDiskExport = defineOperation({
     words: ["workspace", "disk", "export"],
     positionals: ["workspace_id"],
     flags: { output_path: "--output" },
-    required: ["output_path"],
     scope: "workspace-disk",
   },
   description:

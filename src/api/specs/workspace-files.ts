@@ -163,7 +163,6 @@ export const workspaceExport = defineOperation({
     words: ["workspace", "export"],
     positionals: ["workspace_id", "path"],
     flags: { output_path: "--output" },
-    required: ["output_path"],
   },
   description:
     "Copy a file or directory from /workspace to a host path. Never writes outside output_path; refuses to replace an existing path unless overwrite is true.",
