@@ -9,7 +9,7 @@ import { CLI_EXTRAS } from "../../src/surfaces/cli/extras.js";
 import type { Invoke } from "../../src/surfaces/cli/output.js";
 import { cliParameters, describeDefault, inputSchema } from "../../src/surfaces/cli/parameters.js";
 import { buildCliManifest } from "../../src/surfaces/cli/manifest.js";
-import { buildProgram } from "../../src/surfaces/cli/program.js";
+import { buildProgram, commandsFor } from "../../src/surfaces/cli/program.js";
 import { createMcpServer } from "../../src/surfaces/mcp/server.js";
 import { snakeKeys } from "../../src/surfaces/sdk/case.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
@@ -174,6 +174,16 @@ describe("one operation table, three surfaces", () => {
       });
     });
   }
+
+  it("builds only the command a command line names, and every command otherwise", async () => {
+    const manifest = await buildCliManifest();
+    const names = (argv: string[]): string[] =>
+      commandsFor(["node", "pyro", ...argv], manifest).map((e) => e.name);
+    expect(names(["workspace", "list", "--json"])).toEqual(["workspace_list"]);
+    expect(names(["run", "debian:12", "--", "workspace", "list"])).toEqual(["vm_run"]);
+    expect(names(["workspace", "--help"])).toHaveLength(manifest.length);
+    expect(names(["workspace", "lis"])).toHaveLength(manifest.length);
+  });
 
   it("gives each Pyro its own store, built from its options", () => {
     const first = new Pyro({ home: "/tmp/pyro-parity-a" });

@@ -23,7 +23,7 @@ import {
 } from "../workspace-params.js";
 
 const handlers = () => import("../handlers/workspace.js");
-const views = () => import("../handlers/workspace-views.js");
+const manage = () => import("../handlers/workspace-manage.js");
 
 export function renderWorkspace(info: WorkspaceInfo): string {
   const seed =
@@ -118,7 +118,7 @@ export const workspaceList = defineOperation({
   description: "List workspaces, most recent mutating activity first.",
   input: z.object({}),
   profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await views()).listWorkspaces,
+  loadHandler: async () => (await manage()).listWorkspaces,
   render: (output) =>
     output.count === 0
       ? "no workspaces"
@@ -149,7 +149,7 @@ export const workspaceUpdate = defineOperation({
   description: "Rename a workspace, set labels, or clear labels.",
   input: workspaceUpdateInput,
   profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await views()).updateWorkspace,
+  loadHandler: async () => (await manage()).updateWorkspace,
   render: renderWorkspace,
 });
 
@@ -160,7 +160,7 @@ export const workspaceStatus = defineOperation({
   description: "Show a workspace's state, sandbox, seed, resources and activity.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await views()).statusWorkspace,
+  loadHandler: async () => (await manage()).statusWorkspace,
   render: renderWorkspace,
 });
 
@@ -171,7 +171,7 @@ export const workspaceLogsOp = defineOperation({
   description: "Show the command history of a workspace: sequence, command, cwd, exit code, duration.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await views()).logsWorkspace,
+  loadHandler: async () => (await manage()).logsWorkspace,
   render: (output) =>
     output.count === 0
       ? "no commands yet"
@@ -190,7 +190,7 @@ export const workspaceDelete = defineOperation({
   description: "Stop a workspace's sandbox and delete it with its baseline and snapshots.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await views()).deleteWorkspace,
+  loadHandler: async () => (await manage()).deleteWorkspace,
   render: (output) => `deleted workspace ${output.workspace_id}`,
 });
 

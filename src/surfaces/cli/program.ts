@@ -72,6 +72,19 @@ export function buildProgram(
   return program;
 }
 
+/**
+ * The commands a command line needs: the operation it names (its words lead the arguments), or
+ * every command when it names none (help, a group, a typo that wants suggestions).
+ */
+export function commandsFor(
+  argv: readonly string[],
+  manifest: readonly CliCommandEntry[],
+): CliCommandEntry[] {
+  const args = argv.slice(2);
+  const named = manifest.filter((entry) => entry.words.every((word, index) => args[index] === word));
+  return named.length === 1 ? named : [...manifest];
+}
+
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -84,7 +97,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const setExit = (code: number): void => {
     exitCode = code;
   };
-  const program = buildProgram(setExit, invoke, await loadCliManifest());
+  const program = buildProgram(setExit, invoke, commandsFor(argv, await loadCliManifest()));
   try {
     await program.parseAsync(argv);
   } catch (error) {
