@@ -1,16 +1,7 @@
 import { CompiledSecrets, maskBytes } from "../secrets/masker.js";
 import { maskableSecrets } from "../sandbox/workspace/secrets.js";
 import type { SandboxStore } from "../sandbox/store.js";
-import { kv } from "./workspace-params.js";
-
-export interface FileContent {
-  workspace_id: string;
-  path: string;
-  size: number;
-  truncated: boolean;
-  encoding: "utf8" | "base64";
-  content: string;
-}
+import type { FileContent } from "./file-content-render.js";
 
 /**
  * File bytes as a result: UTF-8 text when they are text, base64 otherwise (said in `encoding`).
@@ -39,9 +30,4 @@ export function fileContent(
     encoding: isText ? "utf8" : "base64",
     content: isText ? text : content.toString("base64"),
   };
-}
-
-export function renderFileContent(output: FileContent, scope: string): string {
-  const body = output.encoding === "utf8" ? output.content : `(binary, base64)\n${output.content}`;
-  return `${body}\n[${scope}] ${kv({ path: output.path, size: output.size, truncated: output.truncated })}`;
 }

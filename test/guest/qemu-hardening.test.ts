@@ -13,7 +13,7 @@ import { processesMentioning } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 function statusField(pid: number, field: string): string {
   const match = new RegExp(`^${field}:\\s+(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -26,6 +26,7 @@ describe("QEMU runs confined", () => {
   let qemu: number;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
@@ -34,7 +35,7 @@ describe("QEMU runs confined", () => {
     qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });

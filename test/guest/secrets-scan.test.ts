@@ -171,7 +171,7 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
         returned.push(read.output);
       }
     }
-    await sdk.closeShell(id, windowShell.shell_id);
+    await sdk.closeShell({ workspaceId: id, shellId: windowShell.shell_id });
 
     const mcp = await connectMcp("workspace-full");
     try {

@@ -20,7 +20,7 @@ import { processesMentioning } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 
 /**
@@ -37,6 +37,7 @@ describe("tar bombs into seed and sync", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-hb-");
     id = (await pyro.createWorkspace({ ...HOST })).workspace_id;
     await pyro.execWorkspace({ workspaceId: id, command: "echo kept > kept.txt" });
@@ -49,7 +50,7 @@ describe("tar bombs into seed and sync", () => {
     delete process.env.PYRO_MAX_ARCHIVE_ENTRIES;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
@@ -151,7 +152,7 @@ describe("tar bombs into seed and sync", () => {
       await pyro.execWorkspace({ workspaceId: id, command: "rm filler.bin" });
     }
     expect(readdirSync(join(sandboxDir(home.home, id), "snapshots"))).toEqual([]);
-    expect((await pyro.listSnapshots(id)).count).toBe(0);
+    expect((await pyro.listSnapshots({ workspaceId: id })).count).toBe(0);
   });
 
   it("refuses a directory source over PYRO_MAX_SEED_BYTES", async () => {

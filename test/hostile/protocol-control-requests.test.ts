@@ -15,7 +15,7 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 /** A control body with `header` as its (raw) header bytes. */
 function body(header: Buffer | string, data = Buffer.alloc(0)): Buffer {
@@ -69,13 +69,14 @@ describe("a local client sending malformed control requests", () => {
   let client: AgentClient;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     vmId = (await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true })).vm_id;
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     client = await connectSupervisor(home.store(), loadVm(home.store(), vmId), "hostile-control");
   });
   afterAll(async () => {
     client?.close();
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
     home.cleanup();
   });
@@ -103,7 +104,7 @@ describe("a local client sending malformed control requests", () => {
     expect(
       (await execInVm(home.store(), vmId, { command: "echo still-here", timeoutSeconds: 30 })).stdout,
     ).toBe("still-here\n");
-    expect((await pyro.statusVm(vmId)).state).toBe("running");
+    expect((await pyro.statusVm({ vmId })).state).toBe("running");
   });
 
   it("a CONTROL before HELLO, or a frame over the size cap, drops that client only", async () => {
@@ -138,6 +139,6 @@ describe("a local client sending malformed control requests", () => {
       op: "ports",
       ports: [],
     });
-    expect((await pyro.statusVm(vmId)).state).toBe("running");
+    expect((await pyro.statusVm({ vmId })).state).toBe("running");
   });
 });

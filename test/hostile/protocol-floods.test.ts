@@ -9,7 +9,7 @@ import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const HOSTILE_AGENT = fileURLToPath(new URL("../fixtures/hostile-agent.mjs", import.meta.url));
-const pyro = new Pyro();
+let pyro: Pyro;
 const MiB = 1024 * 1024;
 // Two million empty items: kept one object each, they cost the host hundreds of MiB.
 const FLOOD = 2_000_000;
@@ -51,6 +51,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
   let home: ReturnType<typeof useTempPyroHome>;
   beforeAll(() => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     process.env.PYRO_AGENT_BIN = HOSTILE_AGENT;
     process.env.HOSTILE_COUNT = String(FLOOD);
   });
@@ -64,7 +65,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
   it("empty STDOUT frames for a command: the supervisor and the caller stay bounded", async () => {
     process.env.HOSTILE_MODE = "empty-flood";
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
-    await pyro.startVm(vm.vm_id);
+    await pyro.startVm({ vmId: vm.vm_id });
     const supervisor = loadVm(home.store(), vm.vm_id).supervisor_pid as number;
     const { result, self, other } = await peakGrowth(supervisor, () =>
       execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 }),
@@ -73,7 +74,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     expect(result).toMatchObject({ exit_code: 0, stdout: "", stdout_bytes: 0 });
     expect(self).toBeLessThan(BOUND);
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteVm(vm.vm_id);
+    await pyro.deleteVm({ vmId: vm.vm_id });
     expect(await waitFor(() => processesMentioning(vm.vm_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -94,7 +95,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       expect(read.output).toBe("");
     });
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteWorkspace(ws.workspace_id);
+    await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
     expect(await waitFor(() => processesMentioning(ws.workspace_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -112,7 +113,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     expect(result).toMatchObject({ code: "EXEC_FAILED", message: expect.stringContaining("malformed") });
     expect(self).toBeLessThan(BOUND);
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteWorkspace(ws.workspace_id);
+    await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
     expect(await waitFor(() => processesMentioning(ws.workspace_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -120,7 +121,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     process.env.HOSTILE_MODE = "trickle";
     process.env.HOSTILE_COUNT = "8";
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
-    await pyro.startVm(vm.vm_id);
+    await pyro.startVm({ vmId: vm.vm_id });
     try {
       const running = execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 });
       // While 512 KiB arrive byte by byte, another client's request is answered promptly.
@@ -142,7 +143,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       expect(Math.max(...latencies)).toBeLessThan(1_000);
     } finally {
       process.env.HOSTILE_COUNT = String(FLOOD);
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     }
     expect(await waitFor(() => processesMentioning(vm.vm_id).length === 0, 5_000)).toBe(true);
   });

@@ -9,7 +9,7 @@ import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const MiB = 1024 * 1024;
 
 function rssBytes(pid: number): number {
@@ -38,6 +38,7 @@ describe("a guest flooding what the host keeps for it", () => {
   let vmDir: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
     vmDir = join(sandboxDir(home.home, id), "vm");
@@ -45,7 +46,7 @@ describe("a guest flooding what the host keeps for it", () => {
     expect(ran.stdout.trim()).toBe(guestKernel);
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -134,6 +135,6 @@ describe("a guest flooding what the host keeps for it", () => {
       tail = (tail + read.output).slice(-4096);
     }
     expect(tail).toContain("back-42");
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
   }, 600_000);
 });

@@ -8,7 +8,7 @@ import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const LONG_ERROR_AGENT = fileURLToPath(new URL("../fixtures/long-error-agent.mjs", import.meta.url));
-const pyro = new Pyro();
+let pyro: Pyro;
 
 // The replaceable agent answers every shell and service with a frame-sized error message. The
 // supervisor keeps that text for each of up to 64 processes and repeats it in every reply about
@@ -18,14 +18,15 @@ describe("a guest answering shells and services with huge error messages", () =>
   let vmId: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     process.env.PYRO_AGENT_BIN = LONG_ERROR_AGENT;
     vmId = (await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true })).vm_id;
-    await pyro.startVm(vmId);
-    expect((await pyro.statusVm(vmId)).agent_version).toBe("long-error"); // the hostile agent answered
+    await pyro.startVm({ vmId });
+    expect((await pyro.statusVm({ vmId })).agent_version).toBe("long-error"); // the hostile agent answered
   });
   afterAll(async () => {
     delete process.env.PYRO_AGENT_BIN;
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     expect(await waitFor(() => processesMentioning(vmId).length === 0, 5_000)).toBe(true);
     home.cleanup();
   });
@@ -56,6 +57,6 @@ describe("a guest answering shells and services with huge error messages", () =>
       expect(read.info.id).toBe(id);
     }
     // Still a working supervisor after all of that.
-    expect((await pyro.statusVm(vmId)).state).toBe("running");
+    expect((await pyro.statusVm({ vmId })).state).toBe("running");
   });
 });

@@ -89,12 +89,12 @@ describe("--allow-private-egress without egress", () => {
     const vm = await pyro.createVm({ network: true, allowPrivateEgress: true });
     try {
       expect(vm).toMatchObject({ network_policy: "egress", allow_private_egress: true });
-      expect(await pyro.networkInfoVm(vm.vm_id)).toMatchObject({
+      expect(await pyro.networkInfoVm({ vmId: vm.vm_id })).toMatchObject({
         policy: "egress",
         allow_private_egress: true,
       });
     } finally {
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     }
     const mcp = await connectMcp("workspace-full");
     try {

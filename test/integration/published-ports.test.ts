@@ -8,7 +8,7 @@ import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const publishPort = (vmId: string, hostPort: number, guestPort: number, owner?: string) =>
   supervisorControl(new SandboxStore(), vmId).publish({ host_port: hostPort, guest_port: guestPort, owner });
 const unpublishPort = (vmId: string, hostPort: number) =>
@@ -76,8 +76,9 @@ describe("published ports (host-compat backend, real supervisor)", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     vmId = (await pyro.createVm(hostVm)).vm_id;
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     // In host mode the agent's 127.0.0.1 is the host's: these stand in for guest servers.
     // Aborted relays reset these servers' sockets: that is expected, not an error.
     const echo = createServer({ allowHalfOpen: true }, (socket) =>
@@ -89,7 +90,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     httpPort = await listen(http);
   });
   afterAll(async () => {
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     await Promise.all(servers.map(closeServer));
     home.cleanup();
   });
@@ -234,7 +235,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const port = await publishPort(vmId, 0, echoPort);
     const socket = await open(port.host_port);
     const gone = closed(socket);
-    await pyro.stopVm(vmId);
+    await pyro.stopVm({ vmId });
     await gone;
     const reuse = createServer();
     servers.push(reuse);

@@ -8,7 +8,7 @@ import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 const SECRET = "pyro-host-7c1d-secret-value";
 
@@ -19,13 +19,14 @@ describe("shells, services and secrets: bad input on every surface (host-compat 
   let mcp: Client;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-sec-");
     id = (await pyro.createWorkspace({ ...HOST, secrets: { API_TOKEN: SECRET } })).workspace_id;
     mcp = await connectMcp("workspace-full");
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });

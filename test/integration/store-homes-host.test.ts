@@ -1,41 +1,23 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { invokeOperation } from "../../src/api/invoke.js";
-import { vmCreate, vmList, vmReapExpired, vmStatus } from "../../src/api/vm.js";
-import {
-  workspaceCreate,
-  workspaceDelete,
-  workspaceExec,
-  workspaceList,
-  workspaceStatus,
-} from "../../src/api/workspace.js";
-import { SandboxStore } from "../../src/sandbox/store.js";
+import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const HOST = { environment: "debian:12", backend: "host", allow_host_compat: true } as const;
+const HOST = { environment: "debian:12", backend: "host", allowHostCompat: true } as const;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs one operation as a surface would, with the store it was built with. */
-function call<Output>(
-  store: SandboxStore,
-  operation: Parameters<typeof invokeOperation<Output>>[0],
-  input: unknown,
-) {
-  return invokeOperation<Output>(operation, input, { store });
-}
-
-describe("two stores with different homes in one process (host-compat backend)", () => {
+describe("two Pyro instances with different homes in one process (host-compat backend)", () => {
   // PYRO_HOME points at a third folder: neither store may touch it.
   let decoy: ReturnType<typeof useTempPyroHome>;
   let homes: string[];
-  let a: SandboxStore;
-  let b: SandboxStore;
+  let a: Pyro;
+  let b: Pyro;
   beforeAll(() => {
     decoy = useTempPyroHome();
     homes = [mkdtempSync(join("/tmp", "pyro-a-")), mkdtempSync(join("/tmp", "pyro-b-"))];
-    a = new SandboxStore({ home: homes[0] as string });
-    b = new SandboxStore({ home: homes[1] as string });
+    a = new Pyro({ home: homes[0] as string });
+    b = new Pyro({ home: homes[1] as string });
   });
   afterAll(() => {
     decoy.cleanup();
@@ -43,44 +25,44 @@ describe("two stores with different homes in one process (host-compat backend)",
   });
 
   it("keeps workspaces and VMs apart: create, list, exec, status and reap each see only their own", async () => {
-    const wa = await call(a, workspaceCreate, { ...HOST, name: "in-a" });
-    const wb = await call(b, workspaceCreate, { ...HOST, name: "in-b", ttl_seconds: 1 });
-    const va = await call(a, vmCreate, { ...HOST, ttl_seconds: 1 });
-    const vb = await call(b, vmCreate, HOST);
+    const wa = await a.createWorkspace({ ...HOST, name: "in-a" });
+    const wb = await b.createWorkspace({ ...HOST, name: "in-b", ttlSeconds: 1 });
+    const va = await a.createVm({ ...HOST, ttlSeconds: 1 });
+    const vb = await b.createVm(HOST);
     try {
-      expect(existsSync(sandboxDir(a.home, wa.workspace_id))).toBe(true);
-      expect(existsSync(sandboxDir(b.home, wa.workspace_id))).toBe(false);
+      expect(existsSync(sandboxDir(homes[0] as string, wa.workspace_id))).toBe(true);
+      expect(existsSync(sandboxDir(homes[1] as string, wa.workspace_id))).toBe(false);
       expect(existsSync(join(decoy.home, "sandboxes"))).toBe(false);
 
-      const listed = async (store: SandboxStore) => ({
-        workspaces: (await call(store, workspaceList, {})).workspaces.map((w) => w.workspace_id),
-        vms: (await call(store, vmList, {})).vms.map((v) => v.vm_id),
+      const listed = async (pyro: Pyro) => ({
+        workspaces: (await pyro.listWorkspaces()).workspaces.map((w) => w.workspace_id),
+        vms: (await pyro.listVms()).vms.map((v) => v.vm_id),
       });
       expect(await listed(a)).toEqual({ workspaces: [wa.workspace_id], vms: [va.vm_id] });
       expect(await listed(b)).toEqual({ workspaces: [wb.workspace_id], vms: [vb.vm_id] });
 
-      const ran = await call(a, workspaceExec, { workspace_id: wa.workspace_id, command: "echo a" });
+      const ran = await a.execWorkspace({ workspaceId: wa.workspace_id, command: "echo a" });
       expect(ran.stdout).toBe("a\n");
-      await expect(call(b, workspaceStatus, { workspace_id: wa.workspace_id })).rejects.toMatchObject({
+      await expect(b.statusWorkspace({ workspaceId: wa.workspace_id })).rejects.toMatchObject({
         code: "WORKSPACE_NOT_FOUND",
       });
       // A plain VM's id names no workspace, in its own store either.
-      await expect(call(a, workspaceStatus, { workspace_id: va.vm_id })).rejects.toMatchObject({
+      await expect(a.statusWorkspace({ workspaceId: va.vm_id })).rejects.toMatchObject({
         code: "WORKSPACE_NOT_FOUND",
       });
 
       await sleep(1_200); // va (in a) and wb (in b) are now past their TTL
-      const reapedA = await call(a, vmReapExpired, {});
+      const reapedA = await a.reapExpired();
       expect(reapedA.reaped).toEqual([{ vm_id: va.vm_id, reason: "ttl_expired", workspace: false }]);
-      const reapedB = await call(b, vmReapExpired, {});
+      const reapedB = await b.reapExpired();
       expect(reapedB.reaped).toEqual([{ vm_id: wb.workspace_id, reason: "ttl_expired", workspace: true }]);
       expect(await listed(a)).toEqual({ workspaces: [wa.workspace_id], vms: [] });
       expect(await listed(b)).toEqual({ workspaces: [], vms: [vb.vm_id] });
       expect(existsSync(join(decoy.home, "sandboxes"))).toBe(false);
     } finally {
-      await call(a, workspaceDelete, { workspace_id: wa.workspace_id });
+      await a.deleteWorkspace({ workspaceId: wa.workspace_id });
     }
-    expect(existsSync(sandboxDir(a.home, wa.workspace_id))).toBe(false);
+    expect(existsSync(sandboxDir(homes[0] as string, wa.workspace_id))).toBe(false);
   });
 
   it("reads past the earlier layout and damaged records: list and reap work, status names the damage", async () => {
@@ -91,8 +73,8 @@ describe("two stores with different homes in one process (host-compat backend)",
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "vm.json"), JSON.stringify({ schema: 1, id: "old" }));
     }
-    const store = new SandboxStore({ home });
-    const kept = await call(store, vmCreate, HOST);
+    const store = new Pyro({ home });
+    const kept = await store.createVm(HOST);
     const damaged = "00000000000d";
     mkdirSync(sandboxDir(home, damaged));
     writeFileSync(
@@ -100,14 +82,14 @@ describe("two stores with different homes in one process (host-compat backend)",
       '{"schema": 2, "id": "00000000000d", "sta',
     );
 
-    expect((await call(store, vmList, {})).vms.map((vm) => vm.vm_id)).toEqual([kept.vm_id]);
-    expect((await call(store, workspaceList, {})).count).toBe(0);
-    expect((await call(store, vmReapExpired, {})).count).toBe(0);
-    await expect(call(store, vmStatus, { vm_id: damaged })).rejects.toMatchObject({
+    expect((await store.listVms()).vms.map((vm) => vm.vm_id)).toEqual([kept.vm_id]);
+    expect((await store.listWorkspaces()).count).toBe(0);
+    expect((await store.reapExpired()).count).toBe(0);
+    await expect(store.statusVm({ vmId: damaged })).rejects.toMatchObject({
       code: "STATE_CORRUPT",
       message: expect.stringContaining(join(sandboxDir(home, damaged), "sandbox.json")),
     });
-    await expect(call(store, vmStatus, { vm_id: "0123456789ab" })).rejects.toMatchObject({
+    await expect(store.statusVm({ vmId: "0123456789ab" })).rejects.toMatchObject({
       code: "VM_NOT_FOUND",
     });
     // Nothing of the earlier layout was touched.

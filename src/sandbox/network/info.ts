@@ -43,28 +43,3 @@ export async function networkInfo(store: SandboxStore, vmId: string): Promise<Ne
     published_ports: running && enabled ? await supervisorControl(store, vmId).ports() : [],
   };
 }
-
-export function renderNetworkInfo(info: NetworkInfo): string {
-  const lines = [
-    `VM ${info.vm_id}: network policy ${info.policy}`,
-    `  interfaces      ${info.interfaces.join(", ")}`,
-  ];
-  if (info.network_enabled) {
-    lines.push(
-      `  private ranges  ${info.allow_private_egress ? "reachable (--allow-private-egress)" : "refused"}`,
-    );
-  }
-  if (info.guest_ip !== null) {
-    lines.push(
-      `  guest address   ${info.guest_ip}/${info.prefix_length} via ${info.gateway} (mtu ${info.mtu})`,
-    );
-    lines.push(`  dns             ${info.dns ?? "none"}`);
-    lines.push(`  carried by      ${info.helper}`);
-  }
-  lines.push(
-    info.published_ports.length === 0
-      ? "  published ports none"
-      : `  published ports ${info.published_ports.map((p) => `${p.host_address}:${p.host_port} -> ${p.guest_port}${p.service ? ` (${p.service})` : ""}`).join(", ")}`,
-  );
-  return lines.join("\n");
-}

@@ -1,14 +1,17 @@
 import { z } from "zod";
-import {
-  buildEnvironment,
-  inspectEnvironment,
-  listEnvironments,
-  pruneEnvironments,
-  type EnvironmentDetails,
-} from "../environments/index.js";
-import { defineOperation, type OperationContext } from "./types.js";
+import type { EnvironmentDetails, EnvironmentListItem, PruneReport } from "../../environments/index.js";
+import { defineOperation } from "../types.js";
 
 const nameParam = z.string().min(1).describe("Environment name, e.g. debian:12.");
+
+export const envListInput = z.object({});
+export const envInspectInput = z.object({ environment: nameParam });
+export const envBuildInput = z.object({
+  environment: nameParam,
+  force: z.boolean().default(false).describe("Rebuild even when a valid copy is installed."),
+});
+
+const handlers = () => import("../handlers/environments.js");
 
 export function renderEnvironment(details: EnvironmentDetails): string {
   const rows: Array<[string, string]> = [
@@ -34,16 +37,13 @@ export function renderEnvironment(details: EnvironmentDetails): string {
 export const envList = defineOperation({
   name: "vm_list_environments",
   sdkMethod: "listEnvironments",
-  cli: ["env", "list"],
+  cli: { words: ["env", "list"], scope: "env" },
   description:
     "List the environment catalog (debian:12, debian:12-base, debian:12-build) and which are installed.",
-  input: z.object({}),
+  input: envListInput,
   profiles: ["vm-run", "workspace-core", "workspace-full"],
-  handler: async () => {
-    const environments = await listEnvironments();
-    return { environments, count: environments.length };
-  },
-  render: (output) =>
+  loadHandler: async () => (await handlers()).listEnvironments,
+  render: (output: { environments: EnvironmentListItem[]; count: number }) =>
     output.environments
       .map(
         (env) =>
@@ -55,83 +55,51 @@ export const envList = defineOperation({
 export const envInspect = defineOperation({
   name: "env_inspect",
   sdkMethod: "inspectEnvironment",
-  cli: ["env", "inspect"],
+  cli: { words: ["env", "inspect"], positionals: ["environment"], scope: "env" },
   description: "Show an environment's version, install state, files, kernel and default packages.",
-  input: z.object({ environment: nameParam }),
+  input: envInspectInput,
   profiles: ["workspace-full"],
-  handler: (input) => inspectEnvironment(input.environment),
+  loadHandler: async () => (await handlers()).inspectEnvironment,
   render: renderEnvironment,
 });
-
-const buildShape = {
-  environment: nameParam,
-  force: z.boolean().default(false).describe("Rebuild even when a valid copy is installed."),
-};
-
-const PROGRESS_EVERY = 25;
-
-/** Builds (or reuses a valid copy), reporting phases and, during the root filesystem, package counts. */
-async function installLocally(
-  input: { environment: string; force: boolean },
-  context: OperationContext,
-): Promise<EnvironmentDetails> {
-  let reported = 0;
-  await buildEnvironment(input.environment, {
-    force: input.force,
-    onPhase: context.onPhase,
-    onProgress: (progress) => {
-      if (progress.count - reported < PROGRESS_EVERY) return;
-      reported = progress.count;
-      context.onPhase(progress.phase, { environment: input.environment, packages_done: progress.count });
-    },
-  });
-  return inspectEnvironment(input.environment);
-}
 
 export const envBuild = defineOperation({
   name: "env_build",
   sdkMethod: "buildEnvironment",
-  cli: ["env", "build"],
+  cli: { words: ["env", "build"], positionals: ["environment"], scope: "build" },
   description:
     "Build an environment locally from Debian's archive (root filesystem, kernel, initramfs) into the cache.",
-  input: z.object(buildShape),
+  input: envBuildInput,
   profiles: ["workspace-full"],
-  handler: installLocally,
+  loadHandler: async () => (await handlers()).buildEnvironment,
   render: renderEnvironment,
 });
 
 export const envPull = defineOperation({
   name: "env_pull",
   sdkMethod: "pullEnvironment",
-  cli: ["env", "pull"],
+  cli: { words: ["env", "pull"], positionals: ["environment"], scope: "pull" },
   description:
     "Install an environment into the cache. This version builds it locally from Debian's archive (registry pulls come later).",
-  input: z.object(buildShape),
+  input: envBuildInput,
   profiles: ["workspace-full"],
-  handler: async (input, context) => {
-    context.onPhase("resolve", {
-      environment: input.environment,
-      source: "local-build",
-      note: "no registry configured; building locally",
-    });
-    return installLocally(input, context);
-  },
+  loadHandler: async () => (await handlers()).pullEnvironment,
   render: renderEnvironment,
 });
 
 export const envPrune = defineOperation({
   name: "env_prune",
   sdkMethod: "pruneEnvironments",
-  cli: ["env", "prune"],
+  cli: { words: ["env", "prune"], scope: "env" },
   description:
     "Remove unfinished builds, stale locks, other versions and corrupt entries from the environment cache.",
   input: z.object({}),
   profiles: ["workspace-full"],
-  handler: () => pruneEnvironments(),
-  render: (output) =>
+  loadHandler: async () => (await handlers()).pruneEnvironments,
+  render: (output: PruneReport) =>
     output.removed.length === 0
       ? "nothing to prune"
       : output.removed.map((entry) => `removed ${entry.path} (${entry.reason})`).join("\n"),
 });
 
-export const ENVIRONMENT_OPERATIONS = [envList, envInspect, envBuild, envPull, envPrune];
+export const ENVIRONMENT_OPERATIONS = [envList, envInspect, envBuild, envPull, envPrune] as const;

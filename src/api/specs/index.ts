@@ -1,6 +1,6 @@
-import { doctor } from "./doctor.js";
+import type { AnyOperation, Profile } from "../types.js";
+import { doctorOperation } from "./doctor.js";
 import { ENVIRONMENT_OPERATIONS } from "./environments.js";
-import type { Operation, Profile } from "./types.js";
 import { SHELL_SERVICE_OPERATIONS } from "./shells-services.js";
 import { SNAPSHOT_OPERATIONS } from "./snapshots.js";
 import { VM_OPERATIONS } from "./vm.js";
@@ -8,8 +8,11 @@ import { WORKSPACE_DISK_OPERATIONS } from "./workspace-disk.js";
 import { WORKSPACE_FILE_OPERATIONS } from "./workspace-files.js";
 import { WORKSPACE_OPERATIONS } from "./workspace.js";
 
-/** Every operation pyro offers; the CLI, SDK and MCP server are generated or checked from this. */
-export const OPERATIONS: readonly Operation[] = [
+/**
+ * Every operation pyro offers, as a typed tuple: the CLI commands, the SDK methods and the MCP
+ * tools are generated from it. Loading it loads no handler.
+ */
+export const OPERATION_TABLE = [
   ...VM_OPERATIONS,
   ...ENVIRONMENT_OPERATIONS,
   ...WORKSPACE_OPERATIONS,
@@ -17,9 +20,17 @@ export const OPERATIONS: readonly Operation[] = [
   ...SNAPSHOT_OPERATIONS,
   ...SHELL_SERVICE_OPERATIONS,
   ...WORKSPACE_DISK_OPERATIONS,
-  doctor,
-] as unknown as Operation[];
+  doctorOperation,
+] as const;
 
-export function operationsForProfile(profile: Profile): Operation[] {
+export type OperationTable = typeof OPERATION_TABLE;
+
+export const OPERATIONS: readonly AnyOperation[] = OPERATION_TABLE;
+
+export function operationsForProfile(profile: Profile): AnyOperation[] {
   return OPERATIONS.filter((operation) => operation.profiles.includes(profile));
+}
+
+export function findOperation(name: string): AnyOperation | undefined {
+  return OPERATIONS.find((operation) => operation.name === name);
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { runDoctor, type DoctorReport } from "../doctor/doctor.js";
-import { verdictLine } from "../doctor/verdict.js";
-import { defineOperation } from "./types.js";
+import type { DoctorReport } from "../../doctor/doctor.js";
+import { verdictLine } from "../../doctor/verdict.js";
+import { defineOperation } from "../types.js";
 
 function renderDoctor(report: DoctorReport): string {
   const lines = [
@@ -24,14 +24,14 @@ function renderDoctor(report: DoctorReport): string {
   return lines.join("\n");
 }
 
-export const doctor = defineOperation({
+export const doctorOperation = defineOperation({
   name: "doctor",
   sdkMethod: "doctor",
-  cli: ["doctor"],
+  cli: { words: ["doctor"] },
   description:
     "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
   input: z.object({}),
   profiles: ["workspace-full"],
-  handler: (_input, context) => runDoctor(context.store),
+  loadHandler: async () => (await import("../handlers/doctor.js")).doctor,
   render: renderDoctor,
 });

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { diskExport, diskList, diskRead } from "../sandbox/workspace/disk.js";
-import { startWorkspace, stopWorkspace } from "../sandbox/workspace/lifecycle.js";
-import { fileContent, renderFileContent } from "./file-content.js";
-import { defineOperation } from "./types.js";
+import { renderFileContent } from "../file-content-render.js";
+import { defineOperation } from "../types.js";
+import { kv, workspaceIdInput, workspaceIdParam } from "../workspace-params.js";
 import { renderWorkspace } from "./workspace.js";
-import { kv, workspaceIdParam } from "./workspace-params.js";
+
+const handlers = () => import("../handlers/workspace-disk.js");
 
 const diskPathParam = z
   .string()
@@ -14,12 +14,12 @@ const diskPathParam = z
 export const workspaceStop = defineOperation({
   name: "workspace_stop",
   sdkMethod: "stopWorkspace",
-  cli: ["workspace", "stop"],
+  cli: { words: ["workspace", "stop"], positionals: ["workspace_id"] },
   description:
     "Stop a workspace's sandbox: the guest flushes its filesystem and powers off; shells and services end. Start it again with workspace_start.",
-  input: z.object({ workspace_id: workspaceIdParam }),
+  input: workspaceIdInput,
   profiles: ["workspace-full"],
-  handler: (input, context) => stopWorkspace(context.store, input.workspace_id),
+  loadHandler: async () => (await handlers()).stopWorkspace,
   render: (output) =>
     [
       renderWorkspace(output),
@@ -30,11 +30,11 @@ export const workspaceStop = defineOperation({
 export const workspaceStart = defineOperation({
   name: "workspace_start",
   sdkMethod: "startWorkspace",
-  cli: ["workspace", "start"],
+  cli: { words: ["workspace", "start"], positionals: ["workspace_id"] },
   description: "Boot a stopped workspace's disk again (same id, /workspace and baseline).",
-  input: z.object({ workspace_id: workspaceIdParam }),
+  input: workspaceIdInput,
   profiles: ["workspace-full"],
-  handler: (input, context) => startWorkspace(context.store, input.workspace_id),
+  loadHandler: async () => (await handlers()).startWorkspace,
   render: (output) =>
     [
       renderWorkspace(output),
@@ -42,64 +42,78 @@ export const workspaceStart = defineOperation({
     ].join("\n"),
 });
 
+export const workspaceDiskListInput = z.object({
+  workspace_id: workspaceIdParam,
+  path: diskPathParam.default("/workspace"),
+  recursive: z.boolean().default(false).describe("List the whole tree below path."),
+});
+
 export const workspaceDiskList = defineOperation({
   name: "workspace_disk_list",
   sdkMethod: "listWorkspaceDisk",
-  cli: ["workspace", "disk", "list"],
+  cli: {
+    words: ["workspace", "disk", "list"],
+    positionals: ["workspace_id", "path"],
+    scope: "workspace-disk",
+  },
   description:
     "List files on a stopped workspace's disk without booting it (symlinks reported, not followed).",
-  input: z.object({
-    workspace_id: workspaceIdParam,
-    path: diskPathParam.default("/workspace"),
-    recursive: z.boolean().default(false).describe("List the whole tree below path."),
-  }),
+  input: workspaceDiskListInput,
   profiles: ["workspace-full"],
-  handler: (input, context) => diskList(context.store, input.workspace_id, input.path, input.recursive),
+  loadHandler: async () => (await handlers()).listWorkspaceDisk,
   render: (output) =>
     output.entries.map((e) => `${e.type.padEnd(9)} ${String(e.size).padStart(10)}  ${e.path}`).join("\n") ||
     "(empty)",
 });
 
+export const workspaceDiskReadInput = z.object({
+  workspace_id: workspaceIdParam,
+  path: diskPathParam,
+  max_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024)
+    .describe("Read at most this many bytes."),
+});
+
 export const workspaceDiskRead = defineOperation({
   name: "workspace_disk_read",
   sdkMethod: "readWorkspaceDisk",
-  cli: ["workspace", "disk", "read"],
+  cli: {
+    words: ["workspace", "disk", "read"],
+    positionals: ["workspace_id", "path"],
+    scope: "workspace-disk",
+  },
   description: "Read a file from a stopped workspace's disk without booting it.",
-  input: z.object({
-    workspace_id: workspaceIdParam,
-    path: diskPathParam,
-    max_bytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(16 * 1024 * 1024)
-      .default(256 * 1024)
-      .describe("Read at most this many bytes."),
-  }),
+  input: workspaceDiskReadInput,
   profiles: ["workspace-full"],
-  handler: async (input, context) =>
-    fileContent(
-      context.store,
-      await diskRead(context.store, input.workspace_id, input.path, input.max_bytes),
-    ),
+  loadHandler: async () => (await handlers()).readWorkspaceDisk,
   render: (output) => renderFileContent(output, "workspace-disk"),
+});
+
+export const workspaceDiskExportInput = z.object({
+  workspace_id: workspaceIdParam,
+  output_path: z.string().min(1).describe("Host file to create; its directory must exist."),
+  overwrite: z.boolean().default(false).describe("Replace output_path if it exists."),
 });
 
 export const workspaceDiskExport = defineOperation({
   name: "workspace_disk_export",
   sdkMethod: "exportWorkspaceDisk",
-  cli: ["workspace", "disk", "export"],
+  cli: {
+    words: ["workspace", "disk", "export"],
+    positionals: ["workspace_id"],
+    flags: { output_path: "--output" },
+    scope: "workspace-disk",
+  },
   description:
     "Write a stopped workspace's disk to the host as a raw ext4 image (runtime-only state removed). Refuses an existing output unless overwrite.",
-  input: z.object({
-    workspace_id: workspaceIdParam,
-    output_path: z.string().min(1).describe("Host file to create; its directory must exist."),
-    overwrite: z.boolean().default(false).describe("Replace output_path if it exists."),
-  }),
+  input: workspaceDiskExportInput,
   profiles: ["workspace-full"],
   hostPaths: { output_path: "write" },
-  handler: (input, context) =>
-    diskExport(context.store, input.workspace_id, input.output_path, input.overwrite),
+  loadHandler: async () => (await handlers()).exportWorkspaceDisk,
   render: (output) =>
     `[workspace-disk-export] ${kv({ workspace_id: output.workspace_id, output_path: output.output_path, bytes: output.bytes, format: output.format })}`,
 });
@@ -110,4 +124,4 @@ export const WORKSPACE_DISK_OPERATIONS = [
   workspaceDiskList,
   workspaceDiskRead,
   workspaceDiskExport,
-];
+] as const;

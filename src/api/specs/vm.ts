@@ -1,10 +1,9 @@
-import { networkInfo, renderNetworkInfo } from "../sandbox/network/info.js";
 import { z } from "zod";
-import { createVm, deleteVm, startVm, stopVm } from "../sandbox/vm-manager.js";
-import { execInVm, type ExecOutcome } from "../sandbox/vm-exec.js";
-import { runInVm, type RunOutcome } from "../sandbox/vm-run.js";
-import { listVms, statusVm, vmInfo, type VmInfo } from "../sandbox/vm-views.js";
-import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
+import type { NetworkInfo } from "../../sandbox/network/info.js";
+import type { ExecOutcome } from "../../sandbox/vm-exec.js";
+import type { RunOutcome } from "../../sandbox/vm-run.js";
+import type { VmInfo } from "../../sandbox/vm-views.js";
+import type { ReapReport } from "../../sandbox/reaper.js";
 import {
   allowHostCompatParam,
   allowPrivateEgressParam,
@@ -16,9 +15,9 @@ import {
   ttlSecondsParam,
   vcpuCountParam,
   vmIdParam,
-} from "./limits.js";
-import { defineOperation } from "./types.js";
-import { printableLine } from "./terminal-text.js";
+} from "../limits.js";
+import { defineOperation } from "../types.js";
+import { printableLine } from "../terminal-text.js";
 
 const backendParam = z
   .enum(["auto", "qemu", "firecracker", "host"])
@@ -38,25 +37,21 @@ const vmShape = {
   backend: backendParam,
 };
 
-const createOptions = (input: {
-  environment: string;
-  vcpu_count: number;
-  mem_mib: number;
-  ttl_seconds: number;
-  network: boolean;
-  allow_private_egress: boolean;
-  allow_host_compat: boolean;
-  backend?: string | undefined;
-}) => ({
-  environment: input.environment,
-  vcpuCount: input.vcpu_count,
-  memMib: input.mem_mib,
-  ttlSeconds: input.ttl_seconds,
-  networkPolicy: input.network ? ("egress" as const) : ("off" as const),
-  allowPrivateEgress: input.allow_private_egress,
-  allowHostCompat: input.allow_host_compat,
-  backend: input.backend === "auto" ? undefined : input.backend,
+export const vmRunInput = z.object({
+  ...vmShape,
+  command: commandParam,
+  timeout_seconds: timeoutSecondsParam,
 });
+export const vmCreateInput = z.object(vmShape);
+export const vmIdInput = z.object({ vm_id: vmIdParam });
+export const vmExecInput = z.object({
+  vm_id: vmIdParam,
+  command: commandParam,
+  timeout_seconds: timeoutSecondsParam,
+});
+export const noInput = z.object({});
+
+const handlers = () => import("../handlers/vm.js");
 
 export function renderVmInfo(info: VmInfo): string {
   const lines = [
@@ -84,6 +79,31 @@ function renderExec(outcome: ExecOutcome): string {
   return [...parts, `[${status}]`].join("\n");
 }
 
+export function renderNetworkInfo(info: NetworkInfo): string {
+  const lines = [
+    `VM ${info.vm_id}: network policy ${info.policy}`,
+    `  interfaces      ${info.interfaces.join(", ")}`,
+  ];
+  if (info.network_enabled) {
+    lines.push(
+      `  private ranges  ${info.allow_private_egress ? "reachable (--allow-private-egress)" : "refused"}`,
+    );
+  }
+  if (info.guest_ip !== null) {
+    lines.push(
+      `  guest address   ${info.guest_ip}/${info.prefix_length} via ${info.gateway} (mtu ${info.mtu})`,
+    );
+    lines.push(`  dns             ${info.dns ?? "none"}`);
+    lines.push(`  carried by      ${info.helper}`);
+  }
+  lines.push(
+    info.published_ports.length === 0
+      ? "  published ports none"
+      : `  published ports ${info.published_ports.map((p) => `${p.host_address}:${p.host_port} -> ${p.guest_port}${p.service ? ` (${p.service})` : ""}`).join(", ")}`,
+  );
+  return lines.join("\n");
+}
+
 export interface VmExecOutcome extends ExecOutcome {
   vm_id: string;
   cleanup: { deleted: boolean; vm_id: string; reason: string };
@@ -92,127 +112,92 @@ export interface VmExecOutcome extends ExecOutcome {
 export const vmRun = defineOperation({
   name: "vm_run",
   sdkMethod: "runInVm",
-  cli: ["run"],
+  cli: { words: ["run"], positionals: ["environment", "command"], scope: "run" },
   description:
     "Run one command in a fresh, disposable Linux microVM and return its output and exit code. The VM is created, started, used once and deleted.",
-  input: z.object({ ...vmShape, command: commandParam, timeout_seconds: timeoutSecondsParam }),
+  input: vmRunInput,
   profiles: ["vm-run", "workspace-core", "workspace-full"],
-  handler: (input, context): Promise<RunOutcome> =>
-    runInVm(
-      context.store,
-      { ...createOptions(input), onPhase: context.onPhase },
-      {
-        command: input.command,
-        timeoutSeconds: input.timeout_seconds,
-        ...(context.onStdout ? { onStdout: context.onStdout } : {}),
-        ...(context.onStderr ? { onStderr: context.onStderr } : {}),
-      },
-    ),
-  render: (outcome) =>
+  loadHandler: async () => (await handlers()).runVm,
+  render: (outcome: RunOutcome) =>
     `${renderExec(outcome)}\n[environment=${outcome.environment} execution_mode=${outcome.execution_mode} backend=${outcome.backend} accel=${outcome.accel}]`,
 });
 
 export const vmCreate = defineOperation({
   name: "vm_create",
   sdkMethod: "createVm",
-  cli: ["vm", "create"],
+  cli: { words: ["vm", "create"], positionals: ["environment"] },
   description:
     "Create a VM (disk prepared, not yet booted). Start it with vm_start; it expires after ttl_seconds.",
-  input: z.object(vmShape),
+  input: vmCreateInput,
   profiles: ["workspace-full"],
-  handler: async (input, context): Promise<VmInfo> =>
-    vmInfo(
-      context.store,
-      await createVm(context.store, { ...createOptions(input), onPhase: context.onPhase }),
-    ),
+  loadHandler: async () => (await handlers()).createVm,
   render: renderVmInfo,
 });
 
 export const vmStart = defineOperation({
   name: "vm_start",
   sdkMethod: "startVm",
-  cli: ["vm", "start"],
+  cli: { words: ["vm", "start"], positionals: ["vm_id"] },
   description: "Boot a created or stopped VM and wait until its guest agent answers.",
-  input: z.object({ vm_id: vmIdParam }),
+  input: vmIdInput,
   profiles: ["workspace-full"],
-  handler: async (input, context): Promise<VmInfo> =>
-    vmInfo(context.store, await startVm(context.store, input.vm_id)),
+  loadHandler: async () => (await handlers()).startVm,
   render: renderVmInfo,
 });
 
 export const vmExec = defineOperation({
   name: "vm_exec",
   sdkMethod: "execVm",
-  cli: ["vm", "exec"],
+  cli: { words: ["vm", "exec"], positionals: ["vm_id", "command"] },
   description: "Run one command in a started VM, then delete the VM (one command per VM).",
-  input: z.object({ vm_id: vmIdParam, command: commandParam, timeout_seconds: timeoutSecondsParam }),
+  input: vmExecInput,
   profiles: ["workspace-full"],
-  handler: async (input, context): Promise<VmExecOutcome> => {
-    try {
-      const outcome = await execInVm(context.store, input.vm_id, {
-        command: input.command,
-        timeoutSeconds: input.timeout_seconds,
-        ...(context.onStdout ? { onStdout: context.onStdout } : {}),
-        ...(context.onStderr ? { onStderr: context.onStderr } : {}),
-      });
-      return {
-        ...outcome,
-        vm_id: input.vm_id,
-        cleanup: { deleted: true, vm_id: input.vm_id, reason: "vm_exec cleans up" },
-      };
-    } finally {
-      await deleteVm(context.store, input.vm_id);
-    }
-  },
+  loadHandler: async () => (await handlers()).execVm,
   render: (outcome: VmExecOutcome) => renderExec(outcome),
 });
 
 export const vmStop = defineOperation({
   name: "vm_stop",
   sdkMethod: "stopVm",
-  cli: ["vm", "stop"],
+  cli: { words: ["vm", "stop"], positionals: ["vm_id"] },
   description: "Stop a VM: the guest syncs and powers off; its record stays until vm_delete.",
-  input: z.object({ vm_id: vmIdParam }),
+  input: vmIdInput,
   profiles: ["workspace-full"],
-  handler: async (input, context): Promise<VmInfo> =>
-    vmInfo(context.store, await stopVm(context.store, input.vm_id)),
+  loadHandler: async () => (await handlers()).stopVm,
   render: renderVmInfo,
 });
 
 export const vmDelete = defineOperation({
   name: "vm_delete",
   sdkMethod: "deleteVm",
-  cli: ["vm", "delete"],
+  cli: { words: ["vm", "delete"], positionals: ["vm_id"] },
   description: "Stop a VM if it runs and delete everything it had.",
-  input: z.object({ vm_id: vmIdParam }),
+  input: vmIdInput,
   profiles: ["workspace-full"],
-  handler: (input, context) => deleteVm(context.store, input.vm_id),
+  loadHandler: async () => (await handlers()).deleteVm,
   render: (output) => `deleted VM ${output.vm_id}`,
 });
 
 export const vmStatus = defineOperation({
   name: "vm_status",
   sdkMethod: "statusVm",
-  cli: ["vm", "status"],
+  cli: { words: ["vm", "status"], positionals: ["vm_id"] },
   description: "Show a VM's state, backend, resources, TTL and guest kernel.",
-  input: z.object({ vm_id: vmIdParam }),
+  input: vmIdInput,
   profiles: ["workspace-full"],
-  handler: async (input, context): Promise<VmInfo> => statusVm(context.store, input.vm_id),
+  loadHandler: async () => (await handlers()).statusVm,
   render: renderVmInfo,
 });
 
 export const vmList = defineOperation({
   name: "vm_list",
   sdkMethod: "listVms",
-  cli: ["vm", "list"],
+  cli: { words: ["vm", "list"] },
   description: "List all VMs with their state, newest first.",
-  input: z.object({}),
+  input: noInput,
   profiles: ["workspace-full"],
-  handler: async (_input, context): Promise<{ vms: VmInfo[]; count: number }> => {
-    const vms = listVms(context.store);
-    return { vms, count: vms.length };
-  },
-  render: (output) =>
+  loadHandler: async () => (await handlers()).listVms,
+  render: (output: { vms: VmInfo[]; count: number }) =>
     output.count === 0
       ? "no VMs"
       : output.vms
@@ -226,23 +211,23 @@ export const vmList = defineOperation({
 export const vmNetworkInfo = defineOperation({
   name: "vm_network_info",
   sdkMethod: "networkInfoVm",
-  cli: ["vm", "network-info"],
+  cli: { words: ["vm", "network-info"], positionals: ["vm_id"] },
   description: "Show a VM's network policy, guest address and published ports.",
-  input: z.object({ vm_id: vmIdParam }),
+  input: vmIdInput,
   profiles: ["workspace-full"],
-  handler: (input, context) => networkInfo(context.store, input.vm_id),
+  loadHandler: async () => (await handlers()).networkInfoVm,
   render: renderNetworkInfo,
 });
 
 export const vmReapExpired = defineOperation({
   name: "vm_reap_expired",
   sdkMethod: "reapExpired",
-  cli: ["vm", "reap-expired"],
+  cli: { words: ["vm", "reap-expired"], scope: "vm-reap" },
   description: "Delete VMs past their TTL and one-shot VMs whose owner died; kill orphaned VM processes.",
-  input: z.object({}),
+  input: noInput,
   profiles: ["workspace-full"],
-  handler: async (_input, context): Promise<ReapReport> => reapExpired(context.store),
-  render: (output) =>
+  loadHandler: async () => (await handlers()).reapExpired,
+  render: (output: ReapReport) =>
     output.count === 0
       ? "nothing to reap"
       : output.reaped.map((vm) => `reaped ${vm.vm_id} (${vm.reason})`).join("\n"),
@@ -259,4 +244,4 @@ export const VM_OPERATIONS = [
   vmList,
   vmNetworkInfo,
   vmReapExpired,
-];
+] as const;
