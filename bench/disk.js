@@ -20,10 +20,10 @@ export async function benchDisk({ quick, home }) {
     const stops = [];
     const starts = [];
     for (let i = 0; i < runs; i += 1) {
-      stops.push(...(await timeRuns(1, () => pyro.stopWorkspace(id))));
-      starts.push(...(await timeRuns(1, () => pyro.startWorkspace(id))));
+      stops.push(...(await timeRuns(1, () => pyro.stopWorkspace({ workspaceId: id }))));
+      starts.push(...(await timeRuns(1, () => pyro.startWorkspace({ workspaceId: id }))));
     }
-    await pyro.stopWorkspace(id);
+    await pyro.stopWorkspace({ workspaceId: id });
     const image = join(home, "disk.img");
     const exports = await timeRuns(runs, () => {
       rmSync(image, { force: true });
@@ -48,6 +48,6 @@ export async function benchDisk({ quick, home }) {
       ["ratio export / cp", `${(exportMs / median(copy)).toFixed(1)}x`],
     ]);
   } finally {
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteWorkspace({ workspaceId: id });
   }
 }

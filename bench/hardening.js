@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { AgentClient } from "../dist/agent-protocol/client.js";
 import { connectUnixWithRetry } from "../dist/machine/connect-unix.js";
-import { qemuBackend, qemuBinary } from "../dist/machine/qemu/backend.js";
+import { qemuBinary } from "../dist/machine/qemu/binary.js";
+import { driverByName } from "../dist/machine/registry.js";
 import { qemuCommandLine } from "../dist/machine/qemu/command-line.js";
 import { hostTscKhz } from "../dist/machine/qemu/host-tsc.js";
 import { agentBinaryPath } from "../dist/machine/agent-binary.js";
@@ -21,27 +22,23 @@ import { formatMs, median, report } from "./stats.js";
 /** Boots one VM directly (no supervisor) and returns an agent client plus a way to stop it. */
 async function bootDirect(home, environment, agent, hardened) {
   const dir = mkdtempSync(join(home, hardened ? "hardened-" : "plain-"));
-  const files = {
-    agentSocket: join(dir, "a.sock"),
-    consoleLog: join(dir, "console.log"),
-    overlay: join(dir, "disk.qcow2"),
-    scratch: dir,
-  };
+  const files = { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") };
   const boot = {
     kernel: environment.kernelPath,
-    initramfs: composeGuestInitrd(environment.initramfsPath, agent),
+    initramfs: composeGuestInitrd(environment.initramfsPath, agent, home),
     rootfs: environment.rootfsPath,
   };
-  const spec = { id: `bench-${hardened ? "h" : "p"}-${process.pid}`, vcpuCount: 1, memMib: 512, boot };
-  await qemuBackend.prepare({ ...spec, agentBinary: agent, files, accel: "tcg", network: null });
+  const id = `bench-${hardened ? "h" : "p"}-${process.pid}`;
+  const disk = driverByName("qemu").disk;
+  await disk.create(dir, boot.rootfs);
   const args = qemuCommandLine({
-    id: spec.id,
+    id,
     accel: "tcg",
     vcpuCount: 1,
     memMib: 512,
     kernel: boot.kernel,
     initrd: boot.initramfs,
-    overlay: files.overlay,
+    overlay: disk.imageFile(dir),
     agentSocket: files.agentSocket,
     runAs: hardened ? (vmmUser()?.name ?? null) : null,
     tscKhz: hostTscKhz(),

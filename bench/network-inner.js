@@ -95,7 +95,7 @@ async function unfilteredDownloads(rounds) {
     try {
       return await guestDownloads(ws.workspace_id, rounds);
     } finally {
-      await pyro.deleteWorkspace(ws.workspace_id);
+      await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
     }
   } finally {
     if (previous === undefined) delete process.env.PYRO_NETSTACK_BIN;
@@ -144,7 +144,7 @@ try {
     publishedBulkMs: median(bulkMs),
   };
 } finally {
-  await pyro.deleteWorkspace(id);
+  await pyro.deleteWorkspace({ workspaceId: id });
 }
 figures.unfilteredDownloadMs = unfiltered.ms;
 figures.unfilteredHelperCpuMs = unfiltered.cpuMs;

@@ -2,7 +2,7 @@
 /**
  * pyro's benchmark: every figure is a median measured in this run, and every comparison is a
  * ratio against a baseline measured in the same run. Needs `npm run build` and debian:12.
- * Usage: npm run bench [-- --quick] [-- --only spine|hardening|workspace|shells|disk|network]
+ * Usage: npm run bench [-- --quick] [-- --only startup|spine|hardening|workspace|shells|disk|network]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { benchDisk } from "./disk.js";
@@ -10,6 +10,7 @@ import { benchHardening } from "./hardening.js";
 import { benchNetwork } from "./network.js";
 import { benchShells } from "./shells.js";
 import { benchSpine } from "./spine.js";
+import { benchStartup } from "./startup.js";
 import { benchWorkspace } from "./workspace.js";
 
 const quick = process.argv.includes("--quick");
@@ -18,6 +19,7 @@ const home = mkdtempSync("/tmp/pyro-bench-");
 process.env.PYRO_HOME = home;
 
 try {
+  if (only === null || only === "startup") await benchStartup({ quick });
   if (only === null || only === "spine") await benchSpine({ quick, home });
   if (only === null || only === "hardening") await benchHardening({ quick, home });
   if (only === null || only === "workspace") await benchWorkspace({ quick, home });

@@ -76,6 +76,6 @@ export async function benchShells({ quick }) {
       ["ratio file-ready / exec round trip", `${(fileReady / exec).toFixed(1)}x`],
     ]);
   } finally {
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteWorkspace({ workspaceId: id });
   }
 }

@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { AgentClient } from "../dist/agent-protocol/client.js";
-import { qemuBackend } from "../dist/machine/qemu/backend.js";
+import { driverByName } from "../dist/machine/registry.js";
 import { agentBinaryPath } from "../dist/machine/agent-binary.js";
 import { composeGuestInitrd } from "../dist/machine/guest-initrd.js";
 import { connectSupervisor } from "../dist/runtime/vm-connection.js";
-import { createVm, deleteVm, loadVm, startVm } from "../dist/sandbox/vm-manager.js";
+import { createVm, deleteVm, loadVm, startVm, supervisorOf } from "../dist/sandbox/vm-manager.js";
+import { SandboxStore } from "../dist/sandbox/store.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { CLI, formatMs, median, report, timeRuns } from "./stats.js";
 
@@ -26,22 +27,19 @@ async function bootToAgent(home, environment, agent) {
     memMib: 512,
     boot: {
       kernel: environment.kernelPath,
-      initramfs: composeGuestInitrd(environment.initramfsPath, agent),
+      initramfs: composeGuestInitrd(environment.initramfsPath, agent, home),
       rootfs: environment.rootfsPath,
     },
     agentBinary: agent,
-    files: {
-      agentSocket: join(dir, "a.sock"),
-      consoleLog: join(dir, "console.log"),
-      overlay: join(dir, "disk.qcow2"),
-      scratch: dir,
-    },
+    dir,
+    files: { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") },
     accel: "tcg",
     network: null,
   };
-  await qemuBackend.prepare(spec);
+  const qemu = driverByName("qemu");
+  await qemu.disk.create(dir, spec.boot.rootfs);
   const started = performance.now();
-  const vmm = await qemuBackend.launch(spec);
+  const vmm = await qemu.launch(spec);
   const client = await AgentClient.connect(await vmm.connectAgent(Date.now() + 60_000), {
     client: "bench",
     timeoutMs: 60_000,
@@ -73,7 +71,8 @@ export async function benchSpine({ quick, home }) {
     ["ratio run / bare boot", `${(runMedian / bootMedian).toFixed(2)}x`],
   ]);
 
-  const vm = await createVm({
+  const store = new SandboxStore({ home });
+  const vm = await createVm(store, {
     environment: "debian:12",
     vcpuCount: 1,
     memMib: 512,
@@ -82,8 +81,8 @@ export async function benchSpine({ quick, home }) {
     allowHostCompat: false,
   });
   try {
-    await startVm(vm.id);
-    const client = await connectSupervisor(loadVm(vm.id), "bench");
+    await startVm(store, vm.id);
+    const client = await connectSupervisor(supervisorOf(store, vm.id), "bench");
     const rounds = quick ? 10 : 30;
     const env = ["PATH=/usr/bin:/bin"];
     const pingSamples = await timeRuns(rounds, () => client.ping(Buffer.from("x")));
@@ -93,7 +92,7 @@ export async function benchSpine({ quick, home }) {
     );
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const record = loadVm(vm.id);
+    const record = loadVm(store, vm.id);
     const rss = rssMib(record.vmm_pid);
     const ping = median(pingSamples);
     report("Protocol (through the VM's supervisor, same channel)", [
@@ -107,7 +106,7 @@ export async function benchSpine({ quick, home }) {
       ["ratio QEMU RSS / guest memory", `${(rss / 512).toFixed(2)}x`],
     ]);
   } finally {
-    await deleteVm(vm.id);
+    await deleteVm(store, vm.id);
   }
 
   const cliRuns = quick ? 5 : 15;

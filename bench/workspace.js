@@ -47,7 +47,7 @@ async function timeCreateWith(cacheDir, runs) {
     return median(
       await timeRuns(runs, async () => {
         const ws = await pyro.createWorkspace(small);
-        await pyro.deleteWorkspace(ws.workspace_id);
+        await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
       }),
     );
   } finally {
@@ -146,8 +146,8 @@ export async function benchWorkspace({ quick, home }) {
     const change = "for i in $(seq 0 100 9900); do echo changed >> d$((i / 100))/f$i.txt; done";
     await pyro.execWorkspace({ workspaceId: id, command: change, timeoutSeconds: 120 });
     execFileSync("sh", ["-c", `cd '${copyDir}' && ${change}`]);
-    const diff = median(await timeRuns(runs, () => pyro.diffWorkspace(id)));
-    const summary = (await pyro.diffWorkspace(id)).summary;
+    const diff = median(await timeRuns(runs, () => pyro.diffWorkspace({ workspaceId: id })));
+    const summary = (await pyro.diffWorkspace({ workspaceId: id })).summary;
     const git = median(
       await timeRuns(runs, () => {
         spawnSync("git", ["diff", "--no-index", "--no-color", tree, copyDir], { stdio: "ignore" });
@@ -168,7 +168,9 @@ export async function benchWorkspace({ quick, home }) {
         execFileSync("tar", ["-cf", join(home, "local.tar"), "-C", home, "big.bin", "tree"]),
       ),
     );
-    const snapshot = median(await timeRuns(runs, (i) => pyro.createSnapshot(id, `s${i}`)));
+    const snapshot = median(
+      await timeRuns(runs, (i) => pyro.createSnapshot({ workspaceId: id, snapshotName: `s${i}` })),
+    );
     const reset = median(
       await timeRuns(runs, () => pyro.resetWorkspace({ workspaceId: id, snapshot: "s0" })),
     );
@@ -180,7 +182,7 @@ export async function benchWorkspace({ quick, home }) {
       ["ratio reset / create (1 GiB image)", `${(reset / create1).toFixed(2)}x`],
     ]);
   } finally {
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteWorkspace({ workspaceId: id });
     rmSync(tree, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,4 @@
-export { Pyro, type CallHooks } from "./surfaces/sdk/pyro.js";
+export { Pyro, type CallHooks, type PyroMethods, type PyroOptions } from "./surfaces/sdk/pyro.js";
 export { PyroError, ERROR_CATALOG, type ErrorCode } from "./errors/index.js";
-export type { RunOutcome } from "./sandbox/vm-run.js";
-export type { ExecOutcome } from "./sandbox/vm-exec.js";
-export type { VmInfo, ReapReport } from "./sandbox/vm-views.js";
-export type { DoctorReport } from "./doctor/doctor.js";
-export { OPERATIONS } from "./api/registry.js";
+export type { RunOutcome, ExecOutcome, VmInfo, ReapReport, DoctorReport } from "./api/outputs.js";
+export { OPERATIONS } from "./api/specs/index.js";

@@ -66,6 +66,15 @@ export class FrameChannel {
     this.events.onClose();
   }
 
+  /** Sends a last frame (an ERROR saying why), then closes once it had a moment to leave. */
+  closeWith(frame: Frame): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.end(encodeFrame(frame));
+    setTimeout(() => this.stream.destroy(), 100).unref();
+    this.events.onClose();
+  }
+
   private receive(chunk: Buffer): void {
     if (this.closed) return;
     let frames: Frame[];

@@ -1,9 +1,10 @@
 import type { Duplex } from "node:stream";
 import { PyroError } from "../errors/index.js";
-import { MAX_BODY, MessageType, PROTOCOL_VERSION } from "./constants.js";
+import { MAX_BODY, MessageType } from "./constants.js";
 import { FrameChannel } from "./channel.js";
 import { FrameError, type Frame } from "./frame.js";
 import { decode, encode, type ExecRequest, type ExitStatus, type HelloAck } from "./messages.js";
+import { OpeningSession, StreamTable } from "./session.js";
 
 export interface ExecHandlers {
   /** Output chunks as they arrive. A returned promise pauses the channel until it settles. */
@@ -21,6 +22,7 @@ interface PendingStream {
   pid: number | null;
   resolve(result: ExecResult): void;
   reject(error: Error): void;
+  /** Single-frame answers (the stream ends with them). */
   onPong?(body: Buffer): void;
   onControlReply?(body: Buffer): void;
   /** A raw stream (file operations): every frame goes here; true ends the stream. */
@@ -36,13 +38,10 @@ export interface ConnectOptions {
 
 /** The host half of the agent protocol over any byte stream: handshake, exec streams, ping, shutdown. */
 export class AgentClient {
-  private readonly streams = new Map<number, PendingStream>();
-  private nextStream = 1;
+  private readonly streams = new StreamTable<PendingStream>();
   private failure: PyroError | null = null;
-  private hello: HelloAck | null = null;
-  private helloWaiter: PendingStream | null = null;
-  private shutdownWaiter: (() => void) | null = null;
   private readonly channel: FrameChannel;
+  private readonly session: OpeningSession;
   private readonly closeListeners: Array<(error: PyroError | null) => void> = [];
 
   private constructor(stream: Duplex) {
@@ -55,6 +54,11 @@ export class AgentClient {
       },
       onClose: () => this.closed(),
     });
+    // An ERROR on stream 0 ends the connection: the peer refused the session or gave up on it.
+    this.session = new OpeningSession(this.channel, (error) => {
+      this.failure = agentError(error.code, error.message);
+      this.channel.close();
+    });
   }
 
   static async connect(stream: Duplex, options: ConnectOptions): Promise<AgentClient> {
@@ -64,8 +68,9 @@ export class AgentClient {
   }
 
   get info(): HelloAck {
-    if (this.hello === null) throw new PyroError("INTERNAL", "handshake not finished");
-    return this.hello;
+    const ack = this.session.peer;
+    if (ack === null) throw new PyroError("INTERNAL", "handshake not finished");
+    return ack;
   }
 
   get isClosed(): boolean {
@@ -78,10 +83,9 @@ export class AgentClient {
 
   /** Runs one command; resolves with its exit status (a non-zero exit is a result, not an error). */
   exec(request: ExecRequest, handlers: ExecHandlers = {}): { stream: number; result: Promise<ExecResult> } {
-    const stream = this.allocateStream();
-    const result = new Promise<ExecResult>((resolve, reject) => {
-      this.streams.set(stream, { handlers, pid: null, resolve, reject });
-    });
+    let settle!: Pick<PendingStream, "resolve" | "reject">;
+    const result = new Promise<ExecResult>((resolve, reject) => (settle = { resolve, reject }));
+    const stream = this.open({ handlers, pid: null, ...settle });
     this.sendOrFail(encode.exec(stream, request));
     return { stream, result };
   }
@@ -112,17 +116,13 @@ export class AgentClient {
 
   /** Round trip of raw bytes through the channel, without starting a process. */
   ping(data: Buffer): Promise<Buffer> {
-    const stream = this.allocateStream();
     return new Promise<Buffer>((resolve, reject) => {
-      this.streams.set(stream, {
+      const stream = this.open({
         handlers: {},
         pid: null,
         resolve: () => undefined,
         reject,
-        onPong: (body) => {
-          this.streams.delete(stream);
-          resolve(body);
-        },
+        onPong: resolve,
       });
       this.sendOrFail(encode.ping(stream, data));
     });
@@ -130,17 +130,13 @@ export class AgentClient {
 
   /** One request to the VM's supervisor (see runtime/control.ts); resolves with its reply body. */
   control(body: Buffer): Promise<Buffer> {
-    const stream = this.allocateStream();
     return new Promise<Buffer>((resolve, reject) => {
-      this.streams.set(stream, {
+      const stream = this.open({
         handlers: {},
         pid: null,
         resolve: () => undefined,
         reject,
-        onControlReply: (reply) => {
-          this.streams.delete(stream);
-          resolve(reply);
-        },
+        onControlReply: resolve,
       });
       this.sendOrFail({ type: MessageType.CONTROL, stream, flags: 0, body });
     });
@@ -151,9 +147,7 @@ export class AgentClient {
    * `onFail` hears of a closed or broken connection. Frames for it go out with `send`.
    */
   openStream(onFrame: (frame: Frame) => boolean, onFail: (error: Error) => void): number {
-    const stream = this.allocateStream();
-    this.streams.set(stream, { handlers: {}, pid: null, resolve: () => undefined, reject: onFail, onFrame });
-    return stream;
+    return this.open({ handlers: {}, pid: null, resolve: () => undefined, reject: onFail, onFrame });
   }
 
   /** Sends one frame; false when the caller should wait for `drained()`. */
@@ -173,17 +167,7 @@ export class AgentClient {
 
   /** Asks the other side to shut down (the agent powers the VM off; a supervisor stops its VM). */
   shutdown(timeoutMs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
-      const finish = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.shutdownWaiter = finish;
-      this.onClose(() => finish());
-      if (!this.channel.send(encode.shutdown()) && this.channel.isClosed) finish();
-    });
+    return this.session.shutdown(timeoutMs);
   }
 
   close(): void {
@@ -192,42 +176,25 @@ export class AgentClient {
 
   private async handshake(options: ConnectOptions): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const ack = new Promise<ExecResult>((resolve, reject) => {
-      this.helloWaiter = { handlers: {}, pid: null, resolve, reject };
-    });
-    const hello = encode.hello({
-      version: PROTOCOL_VERSION,
-      client: options.client,
-      ...(options.sendTime ? { hostTimeMs: Date.now() } : {}),
-    });
-    this.sendOrFail(hello);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new PyroError("AGENT_UNREACHABLE", `no handshake from the agent within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([ack, timeout]);
+      await this.session.hello({
+        client: options.client,
+        ...(options.sendTime ? { hostTimeMs: Date.now() } : {}),
+        timeoutMs,
+        timeoutError: () =>
+          new PyroError("AGENT_UNREACHABLE", `no handshake from the agent within ${timeoutMs} ms`),
+      });
     } catch (error) {
       this.channel.close();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  private allocateStream(): number {
+  /** Opens a stream for `pending`; throws when the connection is already gone. */
+  private open(pending: PendingStream): number {
     if (this.failure !== null) throw this.failure;
     if (this.channel.isClosed) throw new PyroError("AGENT_UNREACHABLE", "the agent connection is closed");
-    while (this.streams.has(this.nextStream) || this.nextStream === 0) {
-      this.nextStream = (this.nextStream + 1) >>> 0;
-    }
-    const stream = this.nextStream;
-    this.nextStream = (this.nextStream + 1) >>> 0;
-    return stream;
+    return this.streams.add(pending);
   }
 
   private sendOrFail(frame: Frame): void {
@@ -237,7 +204,7 @@ export class AgentClient {
   }
 
   private dispatch(frame: Frame): void {
-    if (frame.stream === 0) return this.dispatchConnection(frame);
+    if (frame.stream === 0) return this.session.onFrame(frame);
     const pending = this.streams.get(frame.stream);
     if (pending === undefined) {
       // A late frame for a stream we gave up on (for example after a client-side cancel) is harmless.
@@ -269,11 +236,13 @@ export class AgentClient {
       }
       case MessageType.PONG:
         if (pending.onPong === undefined) throw new FrameError("BAD_MESSAGE", "unexpected PONG");
+        this.streams.delete(frame.stream);
         pending.onPong(frame.body);
         return;
       case MessageType.CONTROL_REPLY:
         if (pending.onControlReply === undefined)
           throw new FrameError("BAD_MESSAGE", "unexpected CONTROL_REPLY");
+        this.streams.delete(frame.stream);
         pending.onControlReply(frame.body);
         return;
       case MessageType.ERROR: {
@@ -287,41 +256,6 @@ export class AgentClient {
           "BAD_MESSAGE",
           `unexpected frame type 0x${frame.type.toString(16)} from the agent`,
         );
-    }
-  }
-
-  private dispatchConnection(frame: Frame): void {
-    switch (frame.type) {
-      case MessageType.HELLO_ACK: {
-        if (this.helloWaiter === null) throw new FrameError("BAD_MESSAGE", "unexpected HELLO_ACK");
-        this.hello = decode.helloAck(frame.body);
-        const waiter = this.helloWaiter;
-        this.helloWaiter = null;
-        if (this.hello.version !== PROTOCOL_VERSION) {
-          waiter.reject(
-            new PyroError(
-              "PROTOCOL_ERROR",
-              `agent speaks protocol ${this.hello.version}, expected ${PROTOCOL_VERSION}`,
-            ),
-          );
-          return;
-        }
-        waiter.resolve({ exitCode: 0, signal: 0, timedOut: false, durationMs: 0, pid: null });
-        return;
-      }
-      case MessageType.SHUTDOWN_ACK:
-        this.shutdownWaiter?.();
-        return;
-      case MessageType.ERROR: {
-        const error = decode.error(frame.body);
-        this.failure = agentError(error.code, error.message);
-        this.helloWaiter?.reject(this.failure);
-        this.helloWaiter = null;
-        this.channel.close();
-        return;
-      }
-      default:
-        throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} on stream 0`);
     }
   }
 
@@ -339,10 +273,8 @@ export class AgentClient {
   private closed(): void {
     const error =
       this.failure ?? new PyroError("AGENT_UNREACHABLE", "the connection to the agent closed unexpectedly");
-    this.helloWaiter?.reject(error);
-    this.helloWaiter = null;
-    for (const pending of this.streams.values()) pending.reject(error);
-    this.streams.clear();
+    this.session.end(error);
+    for (const pending of this.streams.drain()) pending.reject(error);
     for (const listener of this.closeListeners.splice(0)) listener(this.failure);
   }
 }

@@ -1,29 +1,24 @@
 import { CompiledSecrets, maskBytes } from "../secrets/masker.js";
 import { maskableSecrets } from "../sandbox/workspace/secrets.js";
-import { kv } from "./workspace-params.js";
-
-export interface FileContent {
-  workspace_id: string;
-  path: string;
-  size: number;
-  truncated: boolean;
-  encoding: "utf8" | "base64";
-  content: string;
-}
+import type { SandboxStore } from "../sandbox/store.js";
+import type { FileContent } from "./file-content-render.js";
 
 /**
  * File bytes as a result: UTF-8 text when they are text, base64 otherwise (said in `encoding`).
  * Secret values are masked in the bytes, before any encoding; a read cut short drops a trailing
  * partial value rather than showing its start.
  */
-export function fileContent(file: {
-  workspace_id: string;
-  path: string;
-  size: number;
-  truncated: boolean;
-  content: Buffer;
-}): FileContent {
-  const secrets = CompiledSecrets.of(maskableSecrets(file.workspace_id));
+export function fileContent(
+  store: SandboxStore,
+  file: {
+    workspace_id: string;
+    path: string;
+    size: number;
+    truncated: boolean;
+    content: Buffer;
+  },
+): FileContent {
+  const secrets = CompiledSecrets.of(maskableSecrets(store, file.workspace_id));
   const content = maskBytes(file.content, secrets, file.truncated);
   const text = content.toString("utf8");
   const isText = Buffer.from(text, "utf8").equals(content) && !content.includes(0);
@@ -35,9 +30,4 @@ export function fileContent(file: {
     encoding: isText ? "utf8" : "base64",
     content: isText ? text : content.toString("base64"),
   };
-}
-
-export function renderFileContent(output: FileContent, scope: string): string {
-  const body = output.encoding === "utf8" ? output.content : `(binary, base64)\n${output.content}`;
-  return `${body}\n[${scope}] ${kv({ path: output.path, size: output.size, truncated: output.truncated })}`;
 }

@@ -4,7 +4,6 @@ import { PyroError } from "../errors/index.js";
 import { maskDeep } from "../secrets/masker.js";
 import { maskError, secretsFor } from "./secret-masking.js";
 import { confineHostPaths } from "./host-paths.js";
-import { SandboxStore } from "../sandbox/store.js";
 import type { Operation, OperationContext } from "./types.js";
 
 /**
@@ -14,8 +13,9 @@ import type { Operation, OperationContext } from "./types.js";
 export async function invokeOperation<Output>(
   operation: Operation<z.ZodObject, Output>,
   rawInput: unknown,
-  context: Partial<OperationContext> = {},
+  context: Partial<OperationContext> & Pick<OperationContext, "store">,
 ): Promise<Output> {
+  const { store } = context;
   const parsed = operation.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
@@ -33,7 +33,7 @@ export async function invokeOperation<Output>(
         },
       },
     );
-    throw maskError(error, secretsFor(rawInput));
+    throw maskError(error, await secretsFor(store, rawInput));
   }
   // Whatever comes back, result or error, can carry guest output or caller text: secret values
   // of the workspaces involved are masked here, once for all three surfaces.
@@ -44,13 +44,10 @@ export async function invokeOperation<Output>(
       policy !== undefined && operation.hostPaths !== undefined
         ? confineHostPaths(policy, parsed.data, operation.hostPaths)
         : parsed.data;
-    output = await operation.handler(input, {
-      onPhase: silentPhases,
-      store: context.store ?? new SandboxStore(),
-      ...context,
-    });
+    const handler = await operation.loadHandler();
+    output = await handler(input, { onPhase: silentPhases, ...context, store });
   } catch (error) {
-    throw maskError(error, secretsFor(parsed.data));
+    throw maskError(error, await secretsFor(store, parsed.data));
   }
-  return maskDeep(output, secretsFor(parsed.data, output));
+  return maskDeep(output, await secretsFor(store, parsed.data, output));
 }

@@ -1,6 +1,6 @@
 import { totalmem } from "node:os";
 import { z } from "zod";
-import { DEFAULT_ENVIRONMENT } from "../environments/index.js";
+import { DEFAULT_ENVIRONMENT } from "../environments/catalog.js";
 
 /** Shared parameter schemas, so every surface validates the same way with the same words. */
 export const MAX_VCPUS = 32;

@@ -1,5 +1,5 @@
 import { CompiledSecrets, maskDeep } from "../secrets/masker.js";
-import { maskableSecrets } from "../sandbox/workspace/secrets.js";
+import type { SandboxStore } from "../sandbox/store.js";
 import { PyroError, toPyroError } from "../errors/index.js";
 
 /** Every workspace id named in a value (input, result): their secrets are the ones to mask. */
@@ -16,9 +16,10 @@ function workspaceIds(value: unknown, found: Set<string>): Set<string> {
 
 /**
  * The secrets that could show up in an operation's result or error: those of every workspace
- * it names, and the values a create is given inline.
+ * it names, and the values a create is given inline. The workspaces' secret store is loaded only
+ * when a workspace is named, so operations that name none (env list) never load the sandbox.
  */
-export function secretsFor(...values: unknown[]): CompiledSecrets {
+export async function secretsFor(store: SandboxStore, ...values: unknown[]): Promise<CompiledSecrets> {
   const secrets: Array<readonly [string, Buffer]> = [];
   const ids = new Set<string>();
   for (const value of values) {
@@ -30,7 +31,10 @@ export function secretsFor(...values: unknown[]): CompiledSecrets {
       }
     }
   }
-  for (const id of ids) secrets.push(...maskableSecrets(id));
+  if (ids.size > 0) {
+    const { maskableSecrets } = await import("../sandbox/workspace/secrets.js");
+    for (const id of ids) secrets.push(...maskableSecrets(store, id));
+  }
   return CompiledSecrets.of(secrets);
 }
 

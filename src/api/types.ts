@@ -17,31 +17,67 @@ export interface OperationContext {
   hostPathPolicy?: HostPathPolicy;
 }
 
+/** What runs an operation, given its validated (snake_case) input. */
+export type Handler<Input extends z.ZodObject, Output> = (
+  input: z.output<Input>,
+  context: OperationContext,
+) => Promise<Output>;
+
 /**
- * One operation, defined once: the CLI, the SDK and the MCP server are thin adapters over this.
- * Names: MCP tool `vm_run` = SDK `runInVm` = CLI `pyro run`.
+ * How the CLI spells an operation. Every input parameter is a flag `--kebab-name` unless it is
+ * listed here as a positional argument, renamed, or left to surface-specific code; whether it
+ * must be given, its type, help text and default come from the input schema.
  */
-export interface Operation<Input extends z.ZodObject = z.ZodObject, Output = unknown> {
+export interface CliSpec {
+  /** Command words, e.g. ["workspace", "sync", "push"]. */
+  words: readonly string[];
+  /** Parameters given as positional arguments, in order; `command` takes the words after `--`. */
+  positionals?: readonly string[];
+  /** Flags spelled otherwise than `--kebab-name`, e.g. { output_path: "--output" }. */
+  flags?: Readonly<Record<string, string>>;
+  /** Parameters the CLI fills through its own options (cli/extras.ts), not through a flag of their own. */
+  custom?: readonly string[];
+  /** Prefix of the `[scope] phase=…` lines on stderr; default the command words joined by "-". */
+  scope?: string;
+}
+
+/**
+ * One operation, defined once: the CLI, the SDK and the MCP server are generated from this.
+ * Names: MCP tool `vm_run` = SDK `runInVm` = CLI `pyro run`. The spec never loads its handler's
+ * dependencies: `loadHandler` imports them when the operation is called.
+ */
+export interface Operation<
+  Input extends z.ZodObject = z.ZodObject,
+  Output = unknown,
+  Name extends string = string,
+  Method extends string = string,
+> {
   /** MCP tool name (snake_case). */
-  name: string;
+  name: Name;
   /** SDK method name (camelCase). */
-  sdkMethod: string;
-  /** CLI command words, e.g. ["vm", "create"]. */
-  cli: string[];
+  sdkMethod: Method;
+  cli: CliSpec;
   description: string;
   input: Input;
-  profiles: Profile[];
+  profiles: readonly Profile[];
   /** Parameters offered only by the workspace-full profile (secrets, network policy). */
-  fullProfileOnly?: string[];
+  fullProfileOnly?: readonly string[];
   /** Parameters naming host paths (a string, or a record of them), checked against the caller's policy. */
   hostPaths?: Readonly<Record<string, HostPathAccess>>;
-  handler(input: z.infer<Input>, context: OperationContext): Promise<Output>;
+  loadHandler(): Promise<Handler<Input, Output>>;
   /** Human-readable rendering for the CLI and the MCP text content. */
   render(output: Output): string;
 }
 
-export function defineOperation<Input extends z.ZodObject, Output>(
-  operation: Operation<Input, Output>,
-): Operation<Input, Output> {
+/** Any operation, whatever its input and output: what the surfaces iterate over. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOperation = Operation<z.ZodObject, any>;
+
+export function defineOperation<
+  Input extends z.ZodObject,
+  Output,
+  const Name extends string,
+  const Method extends string,
+>(operation: Operation<Input, Output, Name, Method>): Operation<Input, Output, Name, Method> {
   return operation;
 }

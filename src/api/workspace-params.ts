@@ -34,3 +34,6 @@ export const kv = (pairs: Record<string, string | number | boolean | null>): str
       return `${key}=${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
     })
     .join(" ");
+
+/** Input of the operations that name only a workspace. */
+export const workspaceIdInput = z.object({ workspace_id: workspaceIdParam });

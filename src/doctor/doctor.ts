@@ -3,8 +3,6 @@ import { networkAvailability } from "../machine/network/plan.js";
 import { netstackHardeningChecks } from "../machine/network/netstack-hardening.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
-import { qemuBinary } from "../machine/qemu/backend.js";
-import { findExecutable } from "../platform/find-executable.js";
 import {
   DEFAULT_ENVIRONMENT,
   environmentCacheDir,
@@ -14,23 +12,19 @@ import {
 import { agentBinaryPath } from "../machine/agent-binary.js";
 import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
-import { vmmHardeningChecks } from "../machine/qemu/doctor-vmm.js";
-import { kvmStatus, type KvmStatus } from "../machine/qemu/kvm-probe.js";
-import { pyroHome } from "../platform/paths.js";
-import { reapExpired, type ReapReport } from "../sandbox/vm-views.js";
+import { surveyMachines } from "../machine/survey.js";
+import type { KvmStatus, MachineCheck } from "../machine/types.js";
+import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
+import type { SandboxStore } from "../sandbox/store.js";
 
-export interface DoctorCheck {
-  name: string;
-  status: "PASS" | "FAIL" | "WARN";
-  detail: string;
-  fix: string | null;
-}
+export type DoctorCheck = MachineCheck;
 
 export interface DoctorReport extends RuntimeVerdict {
   platform: { os: string; arch: string; kernel: string; node: string; cpus: number; memory_mib: number };
   checks: DoctorCheck[];
   kvm: KvmStatus;
-  backends: { qemu: string | null; qemu_img: string | null; firecracker: string | null; selected: string };
+  /** Each driver's tools (qemu, qemu_img, firecracker: path or null) and what auto selection picks. */
+  backends: Record<string, string | null> & { selected: string };
   environment_cache: { dir: string; installed: string[] };
   capabilities: { vm_boot: boolean; guest_exec: boolean; guest_network: boolean };
   networking: {
@@ -78,7 +72,7 @@ function readable(path: string): boolean {
 }
 
 /** Checks everything pyro needs on this host; a FAIL always names its fix. Also reaps dead VMs. */
-export async function runDoctor(): Promise<DoctorReport> {
+export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const nodeMajor = Number(process.versions.node.split(".")[0]);
   checks.push(
@@ -97,37 +91,24 @@ export async function runDoctor(): Promise<DoctorReport> {
       ? pass("guest agent", agent)
       : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
   );
-  const qemu = qemuBinary();
-  const qemuImg = findExecutable("qemu-img");
-  const firecracker = findExecutable(process.env.PYRO_FIRECRACKER_BIN ?? "firecracker");
-  checks.push(
-    qemu !== null
-      ? pass("qemu", qemu)
-      : fail(
-          "qemu",
-          "qemu-system-x86_64 not found",
-          "apt-get install --no-install-recommends qemu-system-x86",
-        ),
-  );
-  checks.push(
-    qemuImg !== null
-      ? pass("qemu-img", qemuImg)
-      : fail("qemu-img", "not found", "apt-get install qemu-utils"),
-  );
-  if (qemu !== null) checks.push(...(await vmmHardeningChecks(qemu)));
-  checks.push(
-    firecracker !== null
-      ? pass("firecracker", firecracker)
-      : warn(
-          "firecracker",
-          "not found (optional)",
-          "Put firecracker on PATH or set PYRO_FIRECRACKER_BIN to use it.",
-        ),
-  );
-
   const installed = (await listEnvironments()).filter((env) => env.installed).map((env) => env.name);
   const probeEnv = installed.includes(DEFAULT_ENVIRONMENT) ? DEFAULT_ENVIRONMENT : installed[0];
   const resolved = probeEnv === undefined ? null : await resolveInstalled(probeEnv);
+  const machines = await surveyMachines({
+    agentBinary: agent,
+    measure: true,
+    stateDir: store.home,
+    artifacts: async () =>
+      resolved === null || agent === null
+        ? null
+        : {
+            kernel: resolved.kernelPath,
+            initramfs: composeGuestInitrd(resolved.initramfsPath, agent, store.home),
+            rootfs: resolved.rootfsPath,
+            kernelDigest: resolved.manifest.files.kernel.sha256,
+          },
+  });
+  checks.push(...machines.checks);
   checks.push(
     resolved !== null
       ? pass("environment cache", `${installed.join(", ")} in ${environmentCacheDir()}`)
@@ -137,19 +118,7 @@ export async function runDoctor(): Promise<DoctorReport> {
           `Run \`pyro env pull ${DEFAULT_ENVIRONMENT}\`.`,
         ),
   );
-  const kvm = await kvmStatus({
-    artifacts:
-      resolved === null || agent === null
-        ? null
-        : {
-            kernel: resolved.kernelPath,
-            initramfs: composeGuestInitrd(resolved.initramfsPath, agent),
-            rootfs: resolved.rootfsPath,
-            kernelDigest: resolved.manifest.files.kernel.sha256,
-          },
-    agentBinary: agent,
-    probe: true,
-  });
+  const kvm = machines.kvm;
   const kvmDetail = `exists=${kvm.exists} readable=${kvm.readable} writable=${kvm.writable} usable=${kvm.usable ?? "unknown"}: ${kvm.evidence}`;
   checks.push(
     kvm.usable === true
@@ -162,7 +131,7 @@ export async function runDoctor(): Promise<DoctorReport> {
             : "Enable virtualisation (load kvm_intel/kvm_amd) for fast guests; TCG emulation works meanwhile.",
         ),
   );
-  const vmBoot = qemu !== null && qemuImg !== null && agent !== null && resolved !== null;
+  const vmBoot = machines.selected !== null;
   const tun = existsSync("/dev/net/tun") && readable("/dev/net/tun");
   const ipForward = readFileSafe("/proc/sys/net/ipv4/ip_forward").trim() === "1";
   const network = networkAvailability();
@@ -176,7 +145,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ),
   );
   checks.push(...(await netstackHardeningChecks(network.helper)));
-  const reaped = reapExpired();
+  const reaped = await reapExpired(store);
   return {
     ...runtimeVerdict(checks),
     platform: {
@@ -189,12 +158,7 @@ export async function runDoctor(): Promise<DoctorReport> {
     },
     checks,
     kvm,
-    backends: {
-      qemu,
-      qemu_img: qemuImg,
-      firecracker,
-      selected: vmBoot ? `qemu (${kvm.usable === true ? "kvm" : "tcg"})` : "none",
-    },
+    backends: { ...machines.tools, selected: machines.selected ?? "none" },
     environment_cache: { dir: environmentCacheDir(), installed },
     capabilities: { vm_boot: vmBoot, guest_exec: vmBoot, guest_network: vmBoot && network.egress },
     networking: {
@@ -207,7 +171,7 @@ export async function runDoctor(): Promise<DoctorReport> {
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
         : network.reason,
     },
-    state_dir: pyroHome(),
+    state_dir: store.home,
     reaped,
     ok: checks.every((check) => check.status !== "FAIL"),
   };

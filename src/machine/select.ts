@@ -1,67 +1,57 @@
-import { qemuBinary } from "./qemu/backend.js";
 import { PyroError } from "../errors/index.js";
-import type { BackendName, ExecutionMode } from "../sandbox/vm-record.js";
-import { kvmStatus, type BootArtifacts } from "./qemu/kvm-probe.js";
+import { rankProbes } from "./rank.js";
+import { DRIVERS, driverByName } from "./registry.js";
+import type {
+  Accel,
+  BootArtifacts,
+  DriverProbe,
+  ExecutionMode,
+  MachineDriver,
+  ProbeContext,
+} from "./types.js";
 
-export interface BackendChoice {
-  backend: BackendName;
-  accel: "kvm" | "tcg" | "none";
+export interface MachineChoice {
+  driver: MachineDriver;
+  accel: Accel;
   executionMode: ExecutionMode;
-  /** Why this backend: shown by doctor and kept in debug output. */
-  reason: string;
+  /** What the chosen driver boots; null when it boots no guest (the agent runs on the host). */
+  boot: BootArtifacts | null;
 }
 
 export interface SelectionInput {
+  /** A driver's name or "auto"; PYRO_BACKEND when not given. */
   requested: string | undefined;
   allowHostCompat: boolean;
-  artifacts: BootArtifacts | null;
-  agentBinary: string | null;
+  /** The guest gets a network device (any policy but off). */
+  needsNetwork: boolean;
+  context: ProbeContext;
 }
 
 /**
- * firecracker > qemu+kvm > qemu+tcg, overridable by --backend / PYRO_BACKEND. Never falls back
- * to the unisolated host backend unless the user opted in.
+ * Probes the drivers and runs the best (firecracker > qemu+kvm > qemu+tcg), or the one asked for
+ * with --backend / PYRO_BACKEND. Whether a guest boots at all is decided here: boot artifacts are
+ * resolved only for a driver that boots one.
  */
-export async function selectBackend(input: SelectionInput): Promise<BackendChoice> {
+export async function selectMachine(input: SelectionInput): Promise<MachineChoice> {
   const requested = input.requested ?? process.env.PYRO_BACKEND ?? "auto";
-  if (requested === "host") {
-    if (!input.allowHostCompat) {
-      throw new PyroError("INVALID_ARGUMENT", "the host backend runs commands without isolation", {
-        hint: "Pass --allow-host-compat to accept that, or choose --backend qemu.",
-      });
-    }
-    return { backend: "host", accel: "none", executionMode: "host_compat", reason: "requested" };
-  }
-  if (requested === "firecracker") {
-    throw new PyroError("BACKEND_UNAVAILABLE", "the firecracker backend is not available in this version", {
-      hint: "Use --backend qemu.",
+  const context = resolvingOnce(input.context);
+  const candidates = requested === "auto" ? DRIVERS : [driverByName(requested)];
+  const probes: DriverProbe[] = [];
+  for (const driver of candidates) probes.push(await driver.probe(context));
+  const chosen = rankProbes(probes, { requested, allowHostCompat: input.allowHostCompat });
+  const driver = driverByName(chosen.name);
+  if (input.needsNetwork && driver.network.kind === "none") {
+    throw new PyroError("NETWORK_UNAVAILABLE", "host-compat mode cannot give a guest its own network", {
+      hint: "Network policies need a guest backend; run `pyro doctor`.",
     });
   }
-  if (requested !== "auto" && requested !== "qemu") {
-    throw new PyroError("INVALID_ARGUMENT", `unknown backend "${requested}"`, {
-      hint: "Use auto, qemu or host.",
-    });
-  }
-  if (qemuBinary() !== null) {
-    const kvm = await kvmStatus({ artifacts: input.artifacts, agentBinary: input.agentBinary, probe: true });
-    if (kvm.usable === true)
-      return { backend: "qemu", accel: "kvm", executionMode: "guest_serial", reason: kvm.evidence };
-    return {
-      backend: "qemu",
-      accel: "tcg",
-      executionMode: "guest_serial",
-      reason: `TCG emulation: ${kvm.evidence}`,
-    };
-  }
-  if (requested === "auto" && input.allowHostCompat) {
-    return {
-      backend: "host",
-      accel: "none",
-      executionMode: "host_compat",
-      reason: "no VMM installed; host compat allowed",
-    };
-  }
-  throw new PyroError("BACKEND_UNAVAILABLE", "no guest can run here: qemu-system-x86_64 is not installed", {
-    hint: "Install it (apt-get install qemu-system-x86 qemu-utils), or pass --allow-host-compat to run without isolation.",
-  });
+  const boot = chosen.isolated ? await context.artifacts() : null;
+  if (chosen.isolated && boot === null) throw new PyroError("INTERNAL", "no boot artifacts for the guest");
+  return { driver, accel: chosen.accel, executionMode: driver.executionMode, boot };
+}
+
+/** Boot artifacts may be costly (an environment pull): resolved at most once per selection. */
+function resolvingOnce(context: ProbeContext): ProbeContext {
+  let artifacts: Promise<BootArtifacts | null> | null = null;
+  return { ...context, artifacts: () => (artifacts ??= context.artifacts()) };
 }

@@ -1,18 +1,24 @@
 import type { ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GuestNetwork } from "./network/guest-network.js";
 
-/** Everything a backend needs to start one VM. Backends never read or write pyro's state files. */
+export type Accel = "kvm" | "tcg" | "none";
+export type ExecutionMode = "guest_serial" | "guest_vsock" | "host_compat";
+
+/** Everything a driver needs to start one VM. Drivers never read or write pyro's state files. */
 export interface LaunchSpec {
   id: string;
   vcpuCount: number;
   memMib: number;
-  /** Absolute paths of the environment's boot artifacts (null for the host backend). */
+  /** Absolute paths of the environment's boot artifacts (null for a driver that boots no guest). */
   boot: { kernel: string; initramfs: string; rootfs: string } | null;
   agentBinary: string;
-  /** Per-VM files the backend may create. */
-  files: { agentSocket: string; consoleLog: string; overlay: string; scratch: string };
-  accel: "kvm" | "tcg" | "none";
+  /** The VM's own folder: its disk lives here, in the driver's format (MachineDisk). */
+  dir: string;
+  /** Per-VM files the supervisor also knows. */
+  files: { agentSocket: string; consoleLog: string };
+  accel: Accel;
   /** The guest's network interface; null gives it loopback only. */
   network: GuestNetwork | null;
   /** Applied to the serial console before it is stored (secret masking); in-process only. */
@@ -25,6 +31,7 @@ export interface ConsoleFilter {
   flush(): Buffer;
 }
 
+/** A running VM as launch() hands it over: the way to its agent, and the processes to stop. */
 export interface LaunchedVmm {
   process: ChildProcess;
   /** Helper processes serving this VM (the network helper); they must not outlive it. */
@@ -35,10 +42,111 @@ export interface LaunchedVmm {
   diagnostics(): string;
 }
 
-export interface Backend {
-  readonly name: "qemu" | "firecracker" | "host";
-  readonly executionMode: "guest_serial" | "guest_vsock" | "host_compat";
-  /** Creates per-VM files (disk overlay, scratch dir); called once per VM, not per boot. */
-  prepare(spec: LaunchSpec): Promise<void>;
+/** The environment files a guest boots from (kernelDigest keys cached probe verdicts). */
+export interface BootArtifacts {
+  kernel: string;
+  initramfs: string;
+  rootfs: string;
+  kernelDigest: string;
+}
+
+/** What a probe may use. Boot artifacts are resolved only if a probe needs to boot something. */
+export interface ProbeContext {
+  artifacts(): Promise<BootArtifacts | null>;
+  agentBinary: string | null;
+  /** Whether an expensive measurement (a test boot) may run now when no cached verdict fits. */
+  measure: boolean;
+  /** pyro's home: where costly verdicts (the KVM test boot) are cached and probe VMs made. */
+  stateDir: string;
+}
+
+/** Whether KVM can run pyro's guest here, with the evidence (doctor shows it as is). */
+export interface KvmStatus {
+  device: string;
+  exists: boolean;
+  readable: boolean;
+  writable: boolean;
+  /** null: not probed yet (no environment to boot, or probing not asked for). */
+  usable: boolean | null;
+  evidence: string;
+  probed_at: string | null;
+  cached: boolean;
+}
+
+/** A driver's availability on this host, as its probe measured it. Selection ranks these. */
+export interface DriverProbe {
+  name: string;
+  available: boolean;
+  /** The guest runs in its own VM (false: commands run on the host itself). */
+  isolated: boolean;
+  /** The best acceleration the driver gets here. */
+  accel: Accel;
+  evidence: string;
+  /** How to make an unavailable driver available (null when it is). */
+  fix: string | null;
+  /** What the probe learned about KVM, when it looked. */
+  kvm: KvmStatus | null;
+}
+
+/** One line of `pyro doctor`; a FAIL or WARN always names its fix. */
+export interface MachineCheck {
+  name: string;
+  status: "PASS" | "FAIL" | "WARN";
+  detail: string;
+  fix: string | null;
+}
+
+/** What a driver tells doctor: its tool and hardening lines, its tools' paths, whether all are there. */
+export interface DriverReport {
+  checks: MachineCheck[];
+  tools: Record<string, string | null>;
+  complete: boolean;
+}
+
+/**
+ * The root disk of a VM, in the driver's format: a copy-on-write image over the environment's
+ * read-only root image, or, for a driver that boots no guest, plain folders.
+ */
+export interface MachineDisk {
+  readonly kind: "qcow2-overlay" | "directory";
+  /** Creates the disk in the VM's folder; called once per VM, not per boot. */
+  create(dir: string, rootImage: string | null): Promise<void>;
+  /** The image file the guest writes, or null when there is no block image. */
+  imageFile(dir: string): string | null;
+  /** Writes the (stopped) disk as a sparse raw ext4 image at `output`; nothing is left there on failure. */
+  flatten(dir: string, output: string): Promise<void>;
+}
+
+/** A guest network end served by pyro-netstack over an inherited socket. */
+export interface FdAttachment {
+  process: ChildProcess;
+  /** The socket end the VMM inherits as its network backend. */
+  vmEnd: Socket;
+  diagnostics(): string;
+}
+
+/**
+ * How the guest's network device reaches pyro-netstack. "fd": a stream socket the VMM inherits
+ * (QEMU). A tap device joins when a driver needs one; "none": the driver gives no guest network.
+ */
+export type MachineNetwork =
+  | { readonly kind: "none" }
+  | { readonly kind: "fd"; attach(plan: GuestNetwork, socketDir: string): Promise<FdAttachment> };
+
+/** What a driver can do beyond booting; later work fills these in. */
+export interface MachineCapabilities {
+  memorySnapshot: boolean;
+  pause: boolean;
+}
+
+/** One execution backend. Only machine/registry.ts names the drivers. */
+export interface MachineDriver {
+  readonly name: string;
+  readonly executionMode: ExecutionMode;
+  readonly disk: MachineDisk;
+  readonly network: MachineNetwork;
+  readonly capabilities: MachineCapabilities;
+  probe(context: ProbeContext): Promise<DriverProbe>;
+  report(): Promise<DriverReport>;
   launch(spec: LaunchSpec): Promise<LaunchedVmm>;
 }

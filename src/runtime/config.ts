@@ -1,49 +1,64 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
+import { PyroError } from "../errors/index.js";
+import { GuestNetwork } from "../machine/network/guest-network.js";
 import type { LaunchSpec } from "../machine/types.js";
-import type { BackendName } from "../sandbox/vm-record.js";
+
+/** What a backend is told to launch, as it travels in supervisor.json (no console filter: that is in-process only). */
+const StoredLaunchSpec = z.object({
+  id: z.string(),
+  vcpuCount: z.number().int().positive(),
+  memMib: z.number().int().positive(),
+  boot: z.object({ kernel: z.string(), initramfs: z.string(), rootfs: z.string() }).nullable(),
+  agentBinary: z.string(),
+  dir: z.string(),
+  files: z.object({ agentSocket: z.string(), consoleLog: z.string() }),
+  accel: z.enum(["kvm", "tcg", "none"]),
+  network: GuestNetwork.nullable(),
+}) satisfies z.ZodType<LaunchSpec>;
 
 /** What the manager hands a supervisor (supervisor.json in the VM folder). */
-export interface SupervisorConfig {
-  id: string;
-  dir: string;
-  backend: BackendName;
-  launch: LaunchSpec;
-  supervisorSocket: string;
-  bootTimeoutMs: number;
-  expiresAtMs: number;
+export const SupervisorConfig = z.object({
+  id: z.string(),
+  dir: z.string(),
+  /** A backend name; the machine registry says whether it is one. */
+  backend: z.string(),
+  launch: StoredLaunchSpec,
+  supervisorSocket: z.string(),
+  bootTimeoutMs: z.number().int().nonnegative(),
+  expiresAtMs: z.number(),
   /** One-shot VM: torn down (folder included) once its owner process is gone. */
-  ephemeral: boolean;
-  ownerPid: number | null;
+  ephemeral: z.boolean(),
+  ownerPid: z.number().int().nullable(),
   /** A workspace's secret store: its values are masked in the stored console log. */
-  consoleMaskDir: string | null;
-}
-
-/** How a VM's run ended (exit.json), read by later status calls. */
-export interface VmExit {
-  reason:
-    | "shutdown"
-    | "ttl_expired"
-    | "owner_exited"
-    | "vmm_exited"
-    | "protocol_error"
-    | "boot_failed"
-    /** Written by the death guard (death-guard.ts), not by the supervisor. */
-    | "supervisor_died";
-  at: string;
-  detail: string;
-  vmm_exit_code: number | null;
-  vmm_signal: string | null;
-}
+  consoleMaskDir: z.string().nullable(),
+});
+export type SupervisorConfig = z.infer<typeof SupervisorConfig>;
 
 /** The one line a supervisor writes on fd 3 once the guest answered (or failed to). */
-export type ReadyReport =
-  | { ok: true; vmm_pid: number; kernel_release: string; agent_version: string; mode: "guest" | "host" }
-  | { ok: false; code: string; message: string; details: Record<string, unknown> };
+export const ReadyReport = z.discriminatedUnion("ok", [
+  z.object({
+    ok: z.literal(true),
+    vmm_pid: z.number().int(),
+    kernel_release: z.string(),
+    agent_version: z.string(),
+    mode: z.enum(["guest", "host"]),
+  }),
+  z.object({
+    ok: z.literal(false),
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+]);
+export type ReadyReport = z.infer<typeof ReadyReport>;
 
 export const configPath = (dir: string): string => join(dir, "supervisor.json");
-export const exitPath = (dir: string): string => join(dir, "exit.json");
 
 export function readSupervisorConfig(dir: string): SupervisorConfig {
-  return JSON.parse(readFileSync(configPath(dir), "utf8")) as SupervisorConfig;
+  const path = configPath(dir);
+  const parsed = SupervisorConfig.safeParse(JSON.parse(readFileSync(path, "utf8")));
+  if (!parsed.success) throw new PyroError("STATE_CORRUPT", `${path} is not a supervisor configuration`);
+  return parsed.data;
 }

@@ -17,12 +17,23 @@ export function encodeControl(header: unknown, data: Buffer = Buffer.alloc(0)): 
   return body;
 }
 
-export function decodeControl<T>(body: Buffer): { header: T; data: Buffer } {
-  if (body.length < 4) throw new PyroError("PROTOCOL_ERROR", "short control message");
+/**
+ * Splits a control body into its JSON header (still unknown: the receiver parses it with its
+ * schema) and its raw bytes. Throws a message that says what was wrong with the framing.
+ */
+export function decodeControl(body: Buffer): { header: unknown; data: Buffer } {
+  if (body.length < 4) throw new ControlFramingError("short control message");
   const length = body.readUInt32BE(0);
-  if (length > body.length - 4) throw new PyroError("PROTOCOL_ERROR", "control header runs past the message");
-  return {
-    header: JSON.parse(body.subarray(4, 4 + length).toString("utf8")) as T,
-    data: body.subarray(4 + length),
-  };
+  if (length > body.length - 4) throw new ControlFramingError("control header runs past the message");
+  let header: unknown;
+  try {
+    header = JSON.parse(body.subarray(4, 4 + length).toString("utf8"));
+  } catch {
+    throw new ControlFramingError("control header is not JSON");
+  }
+  return { header, data: body.subarray(4 + length) };
+}
+
+export class ControlFramingError extends Error {
+  override readonly name = "ControlFramingError";
 }

@@ -1,49 +1,22 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ExecRequest } from "../agent-protocol/messages.js";
 import { readSecretValues } from "../secrets/values.js";
 import { boundedText } from "./bounded-text.js";
-import { controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
-import { ManagedProcess, type ManagedInfo } from "./managed.js";
+import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
+import {
+  ControlRequest,
+  describeIssues,
+  type ControlOp,
+  type ControlReply,
+  type ManagedInfo,
+  type ProcessKind,
+  type Refusal,
+  type RefusalCode,
+  type ReplyOf,
+  type RequestOf,
+} from "./control-protocol.js";
+import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
 import type { StreamRouter } from "./router.js";
-
-/** Requests a local client sends to the supervisor (not to the guest). */
-export type ControlRequest =
-  | {
-      op: "start";
-      kind: ManagedInfo["kind"];
-      name: string;
-      request: ExecRequest;
-      /** A secret store folder: its values are masked in the output before it is kept. */
-      mask_dir?: string;
-    }
-  | { op: "write"; id: string }
-  | {
-      op: "read";
-      id: string;
-      cursor: number;
-      max_bytes: number;
-      wait_for_idle_ms?: number;
-      max_wait_ms?: number;
-    }
-  | { op: "signal"; id: string; signo: number }
-  | { op: "resize"; id: string; cols: number; rows: number }
-  | { op: "wait"; id: string; timeout_ms: number }
-  | { op: "list" }
-  | { op: "remove"; id: string }
-  | PortRequest;
-
-/**
- * Published ports: host 127.0.0.1:host_port relayed to guest_port (host_port 0 = any free port);
- * `owner` is a label (a service name) reported back as `service`.
- */
-export type PortRequest =
-  | { op: "publish"; host_port: number; guest_port: number; owner?: string }
-  | { op: "unpublish"; host_port: number }
-  | { op: "ports" };
-
-export type ControlReply =
-  ({ ok: true } & Record<string, unknown>) | { ok: false; code: string; message: string };
 
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
@@ -51,6 +24,11 @@ const MAX_WAIT_MS = 60_000;
 const START_WAIT_MS = 10_000;
 /** How long a write waits for the guest to take earlier input before it is refused. */
 const STDIN_WAIT_MS = 10_000;
+
+const refuse = (code: RefusalCode, message: string): Refusal => ({ ok: false, code, message });
+const NOT_FOUND = { shell: "SHELL_NOT_FOUND", service: "SERVICE_NOT_FOUND" } as const;
+
+type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; data?: Buffer }>;
 
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
@@ -61,13 +39,14 @@ export class ControlHandler {
     this.ports = new PublishedPorts(router);
   }
 
+  /** Answers one control body. Never throws: whatever a client sends, it gets a typed reply. */
   async handle(body: Buffer): Promise<Buffer> {
     try {
-      const { header, data } = decodeControl<ControlRequest>(body);
-      const { reply, data: out } = await this.dispatch(header, data);
-      return encodeControl(reply, out);
+      const { reply, data } = await this.answer(body);
+      return encodeControl(reply, data);
     } catch (error) {
-      return encodeControl({ ok: false, code: "INTERNAL", message: (error as Error).message });
+      const message = error instanceof Error ? error.message : String(error);
+      return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
     }
   }
 
@@ -77,21 +56,48 @@ export class ControlHandler {
     this.ports.closeAll();
   }
 
-  private find(id: string): ManagedProcess | null {
-    return this.processes.get(id) ?? null;
+  private async answer(body: Buffer): Promise<{ reply: ControlReply; data?: Buffer }> {
+    let header: unknown;
+    let data: Buffer;
+    try {
+      ({ header, data } = decodeControl(body));
+    } catch (error) {
+      if (error instanceof ControlFramingError) return { reply: refuse("INVALID_ARGUMENT", error.message) };
+      throw error;
+    }
+    const parsed = ControlRequest.safeParse(header);
+    if (!parsed.success)
+      return {
+        reply: refuse("INVALID_ARGUMENT", `malformed control request: ${describeIssues(parsed.error)}`),
+      };
+    return this.dispatch(parsed.data, data);
   }
 
   private async dispatch(
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
-    if (request.op === "list") return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
-    if (request.op === "start") return { reply: await this.start(request) };
-    if (request.op === "publish" || request.op === "unpublish" || request.op === "ports")
-      return { reply: await this.port(request) };
-    const process = this.find(request.id);
+    switch (request.op) {
+      case "list":
+        return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
+      case "start":
+        return { reply: await this.start(request) };
+      case "publish":
+      case "unpublish":
+      case "ports":
+        return { reply: await this.port(request) };
+      default:
+        return this.onProcess(request, data);
+    }
+  }
+
+  private async onProcess(
+    request: RequestOf<"write" | "read" | "signal" | "resize" | "wait" | "remove">,
+    data: Buffer,
+  ): Handled<typeof request.op> {
+    const process = this.find(request.kind, request.id);
     if (process === null)
-      return { reply: { ok: false, code: "NOT_FOUND", message: `no shell or service ${request.id}` } };
+      return { reply: refuse(NOT_FOUND[request.kind], `no ${request.kind} ${request.id}`) };
     switch (request.op) {
       case "write":
         return { reply: await this.write(process, request.id, data) };
@@ -99,20 +105,26 @@ export class ControlHandler {
         return this.read(process, request);
       case "signal":
         process.signal(request.signo);
-        return { reply: { ok: true } };
+        return { reply: { ok: true, op: "signal" } };
       case "resize":
         process.resize(request.cols, request.rows);
-        return { reply: { ok: true } };
+        return { reply: { ok: true, op: "resize" } };
       case "wait": {
         const deadline = Date.now() + Math.min(request.timeout_ms, MAX_WAIT_MS);
         while (process.running && Date.now() < deadline) await process.changed(deadline - Date.now());
-        return { reply: { ok: true, info: process.info } };
+        return { reply: { ok: true, op: "wait", info: process.info } };
       }
       case "remove":
         process.signal(9);
         this.processes.delete(request.id);
-        return { reply: { ok: true, info: process.info } };
+        return { reply: { ok: true, op: "remove", info: process.info } };
     }
+  }
+
+  /** A shell or service by id; a request naming the other kind does not find it. */
+  private find(kind: ProcessKind, id: string): ManagedProcess | null {
+    const process = this.processes.get(id);
+    return process !== undefined && process.info.kind === kind ? process : null;
   }
 
   /**
@@ -120,17 +132,20 @@ export class ControlHandler {
    * again: a writer faster than the guest reads is slowed to the guest's pace, and one the guest
    * ignores is refused, so host memory holds at most one write per request in flight.
    */
-  private async write(process: ManagedProcess, id: string, data: Buffer): Promise<ControlReply> {
-    if (!process.running) return { ok: false, code: "ENDED", message: `${id} has ended` };
+  private async write(
+    process: ManagedProcess,
+    id: string,
+    data: Buffer,
+  ): Promise<ReplyOf<"write"> | Refusal> {
+    if (!process.running) return refuse("SHELL_ENDED", `${id} has ended`);
     if (!(await this.guestHasRoom())) {
-      return {
-        ok: false,
-        code: "BUSY",
-        message: `${id} has not read its earlier input for ${STDIN_WAIT_MS / 1000} s (input waits for the guest to take it); nothing was written`,
-      };
+      return refuse(
+        "LIMIT_EXCEEDED",
+        `${id} has not read its earlier input for ${STDIN_WAIT_MS / 1000} s (input waits for the guest to take it); nothing was written`,
+      );
     }
     await within(process.write(data), STDIN_WAIT_MS);
-    return { ok: true };
+    return { ok: true, op: "write" };
   }
 
   private guestHasRoom(): Promise<boolean> {
@@ -139,18 +154,17 @@ export class ControlHandler {
     return within(router.guestDrained(), STDIN_WAIT_MS);
   }
 
-  private async start(request: Extract<ControlRequest, { op: "start" }>): Promise<ControlReply> {
+  private async start(request: RequestOf<"start">): Promise<ReplyOf<"start"> | Refusal> {
     const router = this.router();
-    if (router === null) return { ok: false, code: "NOT_READY", message: "the VM is not ready" };
-    const existing = request.kind === "service" ? this.find(request.name) : null;
+    if (router === null) return refuse("VM_NOT_RUNNING", "the VM is not ready");
+    // Service names are ids, and so may clash; shell ids are made up fresh.
+    const existing = request.kind === "service" ? (this.processes.get(request.name) ?? null) : null;
     if (existing !== null) {
-      if (existing.running)
-        return { ok: false, code: "EXISTS", message: `service ${request.name} is already running` };
+      if (existing.running) return refuse("SERVICE_EXISTS", `service ${request.name} is already running`);
       this.processes.delete(request.name); // an ended service's name can be reused
     }
-    if (this.processes.size >= MAX_MANAGED) {
-      return { ok: false, code: "LIMIT", message: `at most ${MAX_MANAGED} shells and services per VM` };
-    }
+    if (this.processes.size >= MAX_MANAGED)
+      return refuse("INVALID_ARGUMENT", `at most ${MAX_MANAGED} shells and services per VM`);
     const secrets = readSecretValues(request.mask_dir ?? "");
     const process = new ManagedProcess(
       router,
@@ -165,34 +179,33 @@ export class ControlHandler {
     this.processes.set(process.info.id, process);
     // The reply says whether it started: a missing cwd is an error of the start, not a later exit.
     await process.started(START_WAIT_MS);
-    return { ok: true, info: process.info };
+    return { ok: true, op: "start", info: process.info };
   }
 
-  private async port(request: PortRequest): Promise<ControlReply> {
+  private async port(
+    request: RequestOf<"publish" | "unpublish" | "ports">,
+  ): Promise<ReplyOf<"publish" | "unpublish" | "ports"> | Refusal> {
     try {
-      if (request.op === "ports") return { ok: true, ports: this.ports.list() };
-      if (request.op === "unpublish") return { ok: true, port: this.ports.unpublish(request.host_port) };
-      return {
-        ok: true,
-        port: await this.ports.publish(request.host_port, request.guest_port, request.owner),
-      };
+      switch (request.op) {
+        case "ports":
+          return { ok: true, op: "ports", ports: this.ports.list() };
+        case "unpublish":
+          return { ok: true, op: "unpublish", port: this.ports.unpublish(request.host_port) };
+        case "publish": {
+          const port = await this.ports.publish(request.host_port, request.guest_port, request.owner);
+          return { ok: true, op: "publish", port };
+        }
+      }
     } catch (error) {
-      if (error instanceof PortError) return { ok: false, code: error.code, message: error.message };
+      if (error instanceof PortError) return refuse(error.code, error.message);
       throw error;
     }
   }
 
-  /**
-   * Output from a cursor. With wait_for_idle_ms, first waits until the process has been quiet
-   * that long (counted from the later of its last output and this request), or has exited, or
-   * max_wait_ms passed — so one read returns one complete answer.
-   */
-  private async read(
-    process: ManagedProcess,
-    request: Extract<ControlRequest, { op: "read" }>,
-  ): Promise<{ reply: ControlReply; data: Buffer }> {
+  private async read(process: ManagedProcess, request: RequestOf<"read">): Handled<"read"> {
     const idle = request.wait_for_idle_ms ?? 0;
     if (idle > 0) {
+      // Quiet is counted from the later of the last output and this request.
       const requested = Date.now();
       const deadline = requested + Math.min(request.max_wait_ms ?? 10_000, MAX_WAIT_MS);
       for (;;) {
@@ -201,8 +214,9 @@ export class ControlHandler {
         await process.changed(Math.min(idle - quietFor, deadline - Date.now()));
       }
     }
-    const header = (chunk: { from: number; next: number; dropped: number }): ControlReply => ({
+    const header = (chunk: { from: number; next: number; dropped: number }): ReplyOf<"read"> => ({
       ok: true,
+      op: "read",
       from: chunk.from,
       next: chunk.next,
       dropped: chunk.dropped,
@@ -234,13 +248,13 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
  * Every shell and service, in one reply that always fits a frame: with many of them and long
  * working directories it might not, and then each one's cwd and error are shortened.
  */
-function listReply(infos: ManagedInfo[]): ControlReply {
-  const full: ControlReply = { ok: true, processes: infos };
+function listReply(infos: ManagedInfo[]): ReplyOf<"list"> {
+  const full: ReplyOf<"list"> = { ok: true, op: "list", processes: infos };
   if (controlDataRoom(full) >= 0) return full;
   const short = infos.map((info) => ({
     ...info,
     cwd: boundedText(info.cwd, 64),
     error: info.error === null ? null : boundedText(info.error, 64),
   }));
-  return { ok: true, processes: short };
+  return { ok: true, op: "list", processes: short };
 }

@@ -4,27 +4,14 @@ import type { Frame } from "../agent-protocol/frame.js";
 import { decode, encode, type ExecRequest } from "../agent-protocol/messages.js";
 import { CompiledSecrets, SecretMasker, maskString, type SecretValues } from "../secrets/masker.js";
 import { boundedText } from "./bounded-text.js";
+import type { ManagedInfo } from "./control-protocol.js";
 import { OutputRing } from "./output-ring.js";
 import type { StreamRouter } from "./router.js";
 
 export const OUTPUT_CAPACITY = 1024 * 1024;
 const STDIN_CHUNK = 65536;
 
-export interface ManagedInfo {
-  id: string;
-  kind: "shell" | "service";
-  name: string;
-  state: "starting" | "running" | "exited";
-  pid: number | null;
-  exit_code: number | null;
-  signal: number | null;
-  started_at: string;
-  ended_at: string | null;
-  output_end: number;
-  cwd: string;
-  pty: { cols: number; rows: number } | null;
-  error: string | null;
-}
+export type { ManagedInfo } from "./control-protocol.js";
 
 /** A shell or service the supervisor runs in the guest, so it outlives the client that started it. */
 export class ManagedProcess {

@@ -1,22 +1,14 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { HOST_ADDRESS, type PublishedPort, type RefusalCode } from "./control-protocol.js";
 import { PortRelay } from "./port-relay.js";
 import type { StreamRouter } from "./router.js";
 
-/** Published ports listen on the host's loopback only, never on other interfaces. */
-export const HOST_ADDRESS = "127.0.0.1";
-
-export interface PublishedPort {
-  host_address: typeof HOST_ADDRESS;
-  host_port: number;
-  guest_port: number;
-  /** The caller's label for who published it (a service name), or null. */
-  service: string | null;
-}
+export { HOST_ADDRESS, type PublishedPort } from "./control-protocol.js";
 
 /** A refused port request; `code` is what the control reply carries. */
 export class PortError extends Error {
   constructor(
-    readonly code: "PORT_IN_USE" | "NOT_FOUND" | "NOT_READY" | "INVALID_ARGUMENT",
+    readonly code: Extract<RefusalCode, "PORT_IN_USE" | "INVALID_ARGUMENT" | "VM_NOT_RUNNING">,
     message: string,
   ) {
     super(message);
@@ -29,9 +21,6 @@ interface Listener {
   relays: Set<PortRelay>;
 }
 
-const isPort = (value: unknown, min: number): value is number =>
-  Number.isInteger(value) && (value as number) >= min && (value as number) <= 65535;
-
 /** A VM's published ports: host listeners whose connections are relayed to guest ports. */
 export class PublishedPorts {
   private readonly listeners = new Map<number, Listener>();
@@ -39,12 +28,9 @@ export class PublishedPorts {
 
   constructor(private readonly router: () => StreamRouter | null) {}
 
-  /** Listens on 127.0.0.1:hostPort (0 = a free port the system picks) for guestPort. */
-  async publish(hostPort: unknown, guestPort: unknown, owner?: unknown): Promise<PublishedPort> {
-    if (!isPort(hostPort, 0) || !isPort(guestPort, 1)) {
-      throw new PortError("INVALID_ARGUMENT", "host_port must be 0..65535 and guest_port 1..65535");
-    }
-    if (this.closed || this.router() === null) throw new PortError("NOT_READY", "the VM is not running");
+  /** Listens on 127.0.0.1:hostPort (0 = a free port the system picks) for guestPort (ranges checked by the request schema). */
+  async publish(hostPort: number, guestPort: number, owner?: string): Promise<PublishedPort> {
+    if (this.closed || this.router() === null) throw new PortError("VM_NOT_RUNNING", "the VM is not running");
     if (this.listeners.has(hostPort))
       throw new PortError("PORT_IN_USE", `host port ${hostPort} is already published`);
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -64,14 +50,14 @@ export class PublishedPorts {
     });
     if (this.closed) {
       server.close();
-      throw new PortError("NOT_READY", "the VM stopped");
+      throw new PortError("VM_NOT_RUNNING", "the VM stopped");
     }
     server.on("error", () => undefined); // a failed accept must not take the supervisor down
     const port: PublishedPort = {
       host_address: HOST_ADDRESS,
       host_port: (server.address() as AddressInfo).port,
       guest_port: guestPort,
-      service: typeof owner === "string" ? owner : null,
+      service: owner ?? null,
     };
     const listener: Listener = { server, port, relays: new Set() };
     server.on("connection", (socket) => this.accept(listener, socket));
@@ -80,10 +66,10 @@ export class PublishedPorts {
   }
 
   /** Stops listening on hostPort and resets its live connections. */
-  unpublish(hostPort: unknown): PublishedPort {
-    const listener = typeof hostPort === "number" ? this.listeners.get(hostPort) : undefined;
+  unpublish(hostPort: number): PublishedPort {
+    const listener = this.listeners.get(hostPort);
     if (listener === undefined)
-      throw new PortError("NOT_FOUND", `host port ${String(hostPort)} is not published`);
+      throw new PortError("INVALID_ARGUMENT", `host port ${hostPort} is not published`);
     this.close(listener);
     return listener.port;
   }

@@ -2,11 +2,11 @@ import { MessageType } from "../agent-protocol/constants.js";
 import type { FrameChannel } from "../agent-protocol/channel.js";
 import { FrameError, type Frame } from "../agent-protocol/frame.js";
 import { encode } from "../agent-protocol/messages.js";
+import { StreamTable } from "../agent-protocol/session.js";
 
 /** One local client of the supervisor. */
 export interface ClientConnection {
   channel: FrameChannel;
-  greeted: boolean;
 }
 
 interface Route {
@@ -55,9 +55,9 @@ const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, MessageType.CONNECTED, Mes
  * guest stream id, and guest frames are routed back by that id.
  */
 export class StreamRouter {
-  private readonly routes = new Map<number, Route>();
+  /** Guest streams by id: the supervisor opens them, for its clients and for itself. */
+  private readonly routes = new StreamTable<Route>();
   private readonly byClient = new Map<ClientConnection, Map<number, number>>();
-  private nextGuestStream = 1;
   private holds = 0;
   private readonly congested = new Set<FrameChannel>();
 
@@ -78,14 +78,13 @@ export class StreamRouter {
           );
           return;
         }
-        const guestStream = this.allocate();
-        streams.set(frame.stream, guestStream);
-        this.routes.set(guestStream, {
+        const guestStream = this.routes.add({
           client,
           clientStream: frame.stream,
           isExec: frame.type === MessageType.EXEC,
           isFs: FS_REQUESTS.has(frame.type),
         });
+        streams.set(frame.stream, guestStream);
         this.toGuest(client, { ...frame, stream: guestStream });
         return;
       }
@@ -153,9 +152,7 @@ export class StreamRouter {
 
   /** A guest stream owned by the supervisor itself; its frames go to `onFrame` until EXIT, ERROR or CLOSED. */
   openOwnStream(onFrame: (frame: Frame) => void): number {
-    const guestStream = this.allocate();
-    this.routes.set(guestStream, { client: null, clientStream: 0, isExec: true, own: onFrame });
-    return guestStream;
+    return this.routes.add({ client: null, clientStream: 0, isExec: true, own: onFrame });
   }
 
   /** Returns false when the guest channel is congested (see `guestDrained`). */
@@ -208,14 +205,5 @@ export class StreamRouter {
       this.byClient.set(client, streams);
     }
     return streams;
-  }
-
-  private allocate(): number {
-    while (this.routes.has(this.nextGuestStream) || this.nextGuestStream === 0) {
-      this.nextGuestStream = (this.nextGuestStream + 1) >>> 0;
-    }
-    const stream = this.nextGuestStream;
-    this.nextGuestStream = (this.nextGuestStream + 1) >>> 0;
-    return stream;
   }
 }

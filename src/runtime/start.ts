@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { PyroError } from "../errors/index.js";
 import { packageRoot } from "../platform/package-info.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
-import { configPath, type ReadyReport, type SupervisorConfig } from "./config.js";
+import { ReadyReport, configPath, type SupervisorConfig } from "./config.js";
 
 /** The compiled supervisor entry; the package is always built before it runs. */
 function supervisorEntry(): string {
@@ -43,12 +43,19 @@ export async function startSupervisor(
 }
 
 function parseReport(line: string, logPath: string): ReadyReport {
+  let report: unknown;
   try {
-    return JSON.parse(line.trim()) as ReadyReport;
+    report = JSON.parse(line.trim());
   } catch (error) {
     throw new PyroError("VM_BOOT_FAILED", `the VM supervisor died before reporting; see ${logPath}`, {
       cause: error,
       details: { supervisor_log: logPath },
     });
   }
+  const parsed = ReadyReport.safeParse(report);
+  if (!parsed.success)
+    throw new PyroError("VM_BOOT_FAILED", `the VM supervisor's report is malformed; see ${logPath}`, {
+      details: { supervisor_log: logPath },
+    });
+  return parsed.data;
 }

@@ -1,23 +1,30 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
 import type { Duplex } from "node:stream";
-import { MessageType, PROTOCOL_VERSION } from "../agent-protocol/constants.js";
+import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
 import { FrameError, type Frame } from "../agent-protocol/frame.js";
-import { decode, encode, type HelloAck } from "../agent-protocol/messages.js";
-import type { Backend, LaunchedVmm } from "../machine/types.js";
+import { encode, type HelloAck } from "../agent-protocol/messages.js";
+import { AcceptingSession, OpeningSession } from "../agent-protocol/session.js";
+import type { LaunchedVmm, MachineDriver } from "../machine/types.js";
+import { startDeathGuard, type DeathGuard } from "../machine/death-guard.js";
 import { PyroError, toPyroError } from "../errors/index.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { SecretMasker } from "../secrets/masker.js";
 import { readSecretValues } from "../secrets/values.js";
 import { isProcessAlive } from "../platform/processes.js";
-import { exitPath, type ReadyReport, type SupervisorConfig, type VmExit } from "./config.js";
+import type { ReadyReport, SupervisorConfig } from "./config.js";
+import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
-import { startDeathGuard, type DeathGuard } from "./death-guard.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
+
+/** A local client: its connection, and the session it must open with HELLO. */
+interface LocalClient extends ClientConnection {
+  session: AcceptingSession;
+}
 const OWNER_POLL_MS = 500;
 
 function log(message: string): void {
@@ -32,20 +39,19 @@ export class Supervisor {
   private vmm: LaunchedVmm | null = null;
   private guard: DeathGuard | null = null;
   private guest: FrameChannel | null = null;
+  private agent: OpeningSession | null = null;
   private router: StreamRouter | null = null;
   private server: Server | null = null;
-  private readonly clients = new Set<ClientConnection>();
+  private readonly clients = new Set<LocalClient>();
   private hello: HelloAck | null = null;
-  private helloWaiter: ((ack: HelloAck) => void) | null = null;
   private bootFailure: ((error: PyroError) => void) | null = null;
-  private shutdownAckWaiter: (() => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly control = new ControlHandler(() => this.router);
 
   constructor(
     private readonly config: SupervisorConfig,
-    private readonly backend: Backend,
+    private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
   ) {}
 
@@ -64,7 +70,7 @@ export class Supervisor {
       await this.end("boot_failed", pyroError.message);
       return;
     }
-    const hello = this.hello as HelloAck;
+    const hello = this.agentHello();
     this.report({
       ok: true,
       vmm_pid: this.vmm?.process.pid ?? 0,
@@ -91,12 +97,12 @@ export class Supervisor {
     });
     const stream = await this.vmm.connectAgent(deadline);
     this.attachGuest(stream);
-    await this.handshake(deadline);
+    this.hello = await this.handshake(deadline);
     await this.listen();
   }
 
   private attachGuest(stream: Duplex): void {
-    this.guest = new FrameChannel(stream, {
+    const guest = new FrameChannel(stream, {
       onFrame: (frame) => this.fromGuest(frame),
       onProtocolError: (error) => {
         log(`guest protocol error: ${error.message}`);
@@ -105,80 +111,63 @@ export class Supervisor {
         void this.end("protocol_error", `the guest broke the protocol: ${error.message}`);
       },
       onClose: () => {
+        agent.end(
+          new PyroError("VM_BOOT_FAILED", "the agent channel closed", { details: this.consoleLog() }),
+        );
         if (this.ending === null) void this.stop("vmm_exited", "the agent channel closed");
       },
     });
-    this.router = new StreamRouter(this.guest);
+    // The agent has no reason to give up on its only host: an ERROR on stream 0 is a broken guest.
+    // Guest text, repeated to every client and kept in exit.json: bounded.
+    const agent = new OpeningSession(guest, (error) => {
+      throw new FrameError("BAD_MESSAGE", `agent error ${boundedText(`${error.code}: ${error.message}`)}`);
+    });
+    this.guest = guest;
+    this.agent = agent;
+    this.router = new StreamRouter(guest);
   }
 
-  private handshake(deadline: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          reject(
+  /** HELLO to the agent; fails on the boot deadline, a broken guest, or a VMM that exits first. */
+  private handshake(deadline: number): Promise<HelloAck> {
+    const agent = this.agent;
+    if (agent === null) return Promise.reject(new PyroError("INTERNAL", "no agent channel"));
+    const consoleLog = this.consoleLog();
+    return new Promise<HelloAck>((resolve, reject) => {
+      this.bootFailure = reject;
+      this.vmm?.process.once("exit", () =>
+        reject(new PyroError("VM_BOOT_FAILED", "the VM exited while booting", { details: consoleLog })),
+      );
+      agent
+        .hello({
+          client: "pyro-supervisor",
+          hostTimeMs: Date.now(),
+          timeoutMs: Math.max(0, deadline - Date.now()),
+          timeoutError: () =>
             new PyroError(
               "VM_BOOT_TIMEOUT",
               `the guest agent did not answer within ${this.config.bootTimeoutMs} ms`,
-              {
-                details: { console_log: this.config.launch.files.consoleLog },
-              },
+              { details: consoleLog },
             ),
-          );
-        },
-        Math.max(0, deadline - Date.now()),
-      );
-      this.bootFailure = (error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      this.helloWaiter = (ack) => {
-        clearTimeout(timer);
-        this.bootFailure = null;
-        this.hello = ack;
-        resolve();
-      };
-      this.vmm?.process.once("exit", () => {
-        clearTimeout(timer);
-        reject(
-          new PyroError("VM_BOOT_FAILED", "the VM exited while booting", {
-            details: { console_log: this.config.launch.files.consoleLog },
-          }),
-        );
-      });
-      this.guest?.send(
-        encode.hello({ version: PROTOCOL_VERSION, client: "pyro-supervisor", hostTimeMs: Date.now() }),
-      );
+        })
+        .then(resolve, reject);
+    }).finally(() => {
+      this.bootFailure = null;
     });
   }
 
+  /** Where a failed boot's story is told, for its error details. */
+  private consoleLog(): { console_log: string } {
+    return { console_log: this.config.launch.files.consoleLog };
+  }
+
+  private agentHello(): HelloAck {
+    if (this.hello === null) throw new PyroError("INTERNAL", "the agent has not answered yet");
+    return this.hello;
+  }
+
   private fromGuest(frame: Frame): void {
-    if (frame.stream !== 0) {
-      this.router?.fromGuest(frame);
-      return;
-    }
-    switch (frame.type) {
-      case MessageType.HELLO_ACK: {
-        const ack = decode.helloAck(frame.body);
-        if (ack.version !== PROTOCOL_VERSION)
-          throw new FrameError("BAD_MESSAGE", `agent speaks version ${ack.version}`);
-        this.helloWaiter?.(ack);
-        this.helloWaiter = null;
-        return;
-      }
-      case MessageType.SHUTDOWN_ACK:
-        this.shutdownAckWaiter?.();
-        return;
-      case MessageType.ERROR: {
-        const error = decode.error(frame.body);
-        // Guest text, repeated to every client and kept in exit.json: bounded.
-        throw new FrameError("BAD_MESSAGE", `agent error ${boundedText(`${error.code}: ${error.message}`)}`);
-      }
-      default:
-        throw new FrameError(
-          "BAD_MESSAGE",
-          `unexpected guest frame 0x${frame.type.toString(16)} on stream 0`,
-        );
-    }
+    if (frame.stream === 0) this.agent?.onFrame(frame);
+    else this.router?.fromGuest(frame);
   }
 
   private listen(): Promise<void> {
@@ -199,35 +188,26 @@ export class Supervisor {
       socket.destroy();
       return;
     }
-    const client: ClientConnection = {
-      greeted: false,
-      channel: new FrameChannel(socket, {
-        onFrame: (frame) => this.fromClient(client, frame),
-        onProtocolError: (error) => log(`client protocol error: ${error.message}`),
-        onClose: () => {
-          this.clients.delete(client);
-          this.router?.dropClient(client);
-        },
+    const channel = new FrameChannel(socket, {
+      onFrame: (frame) => this.fromClient(client, frame),
+      onProtocolError: (error) => log(`client protocol error: ${error.message}`),
+      onClose: () => {
+        this.clients.delete(client);
+        this.router?.dropClient(client);
+      },
+    });
+    const client: LocalClient = {
+      channel,
+      session: new AcceptingSession(channel, {
+        ack: () => this.agentHello(),
+        onShutdown: () => this.stop("shutdown", "shut down on request"),
       }),
     };
     this.clients.add(client);
   }
 
-  private fromClient(client: ClientConnection, frame: Frame): void {
-    if (frame.type === MessageType.HELLO) {
-      const hello = decode.hello(frame.body);
-      if (hello.version !== PROTOCOL_VERSION) {
-        client.channel.send(
-          encode.error(0, { code: "VERSION_MISMATCH", message: `speaks ${PROTOCOL_VERSION}` }),
-        );
-        client.channel.close();
-        return;
-      }
-      client.greeted = true;
-      client.channel.send(encode.helloAck(this.hello as HelloAck));
-      return;
-    }
-    if (!client.greeted) throw new FrameError("BAD_MESSAGE", "HELLO must come first");
+  private fromClient(client: LocalClient, frame: Frame): void {
+    if (client.session.onFrame(frame)) return;
     if (frame.type === MessageType.CONTROL) {
       void this.control.handle(frame.body).then((reply) =>
         client.channel.send({
@@ -236,12 +216,6 @@ export class Supervisor {
           flags: 0,
           body: reply,
         }),
-      );
-      return;
-    }
-    if (frame.type === MessageType.SHUTDOWN) {
-      void this.stop("shutdown", "shut down on request").then(() =>
-        client.channel.send(encode.shutdownAck()),
       );
       return;
     }
@@ -271,10 +245,8 @@ export class Supervisor {
     }
     const stopping = (async () => {
       const exited = new Promise<void>((resolve) => vmm.process.once("exit", () => resolve()));
-      if (this.guest !== null && !this.guest.isClosed) {
-        const acked = new Promise<void>((resolve) => (this.shutdownAckWaiter = resolve));
-        this.guest.send(encode.shutdown());
-        await Promise.race([acked, exited, delay(SHUTDOWN_GRACE_MS)]);
+      if (this.agent !== null && this.guest !== null && !this.guest.isClosed) {
+        await Promise.race([this.agent.shutdown(SHUTDOWN_GRACE_MS), exited]);
         await Promise.race([exited, delay(1_000)]);
       }
       if (vmm.process.exitCode === null && vmm.process.signalCode === null) {
@@ -311,8 +283,7 @@ export class Supervisor {
     for (const timer of this.timers) clearTimeout(timer);
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
-      client.channel.send(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
-      client.channel.close();
+      client.channel.closeWith(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
     }
     this.server?.close();
     this.guest?.close();

@@ -3,8 +3,9 @@ import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
 import { OutputCapture } from "./output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../secrets/masker.js";
-import { connectSupervisor } from "../runtime/vm-connection.js";
+import { connectSupervisor } from "./supervisor-client.js";
 import { loadVm } from "./vm-manager.js";
+import type { SandboxStore } from "./store.js";
 
 export interface ExecOptions {
   /** A string runs through /bin/sh -c; an array is an argv, looked up in PATH. */
@@ -45,15 +46,15 @@ const SIGKILL = 9;
 const signalName = (signo: number): string | null =>
   signo === 0 ? null : (Object.entries(constants.signals).find(([, n]) => n === signo)?.[0] ?? `SIG${signo}`);
 
-export async function execInVm(id: string, options: ExecOptions): Promise<ExecOutcome> {
-  const record = loadVm(id);
+export async function execInVm(store: SandboxStore, id: string, options: ExecOptions): Promise<ExecOutcome> {
+  const vm = loadVm(store, id);
   if (Array.isArray(options.command) && options.command.length === 0) {
     throw new PyroError("INVALID_ARGUMENT", "no command given", { hint: "Put the command after `--`." });
   }
   if (typeof options.command === "string" && options.command.trim() === "") {
     throw new PyroError("INVALID_ARGUMENT", "the command is empty");
   }
-  const client = await connectSupervisor(record, "pyro-exec");
+  const client = await connectSupervisor(store, vm, "pyro-exec");
   const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
   const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
   const timeoutMs = options.timeoutSeconds * 1000;

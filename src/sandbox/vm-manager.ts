@@ -1,23 +1,23 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { backendByName } from "../machine/registry.js";
 import type { LaunchSpec } from "../machine/types.js";
 import { ensureEnvironment, getEnvironmentSpec } from "../environments/index.js";
 import { PyroError } from "../errors/index.js";
 import { agentBinaryPath } from "../machine/agent-binary.js";
-import { selectBackend } from "../machine/select.js";
-import { withFileLock } from "../platform/file-lock.js";
+import { selectMachine } from "../machine/select.js";
+import { driverByName } from "../machine/registry.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
 import { silentPhases, type PhaseReporter } from "../platform/phases.js";
 import { isOwnProcess } from "../platform/processes.js";
 import type { GuestNetwork } from "../machine/network/guest-network.js";
 import { planGuestNetwork } from "../machine/network/plan.js";
 import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/policy.js";
-import { checkSocketPath, vmDir, vmsDir } from "../platform/paths.js";
+import { checkSocketPath } from "../platform/paths.js";
 import { startSupervisor } from "../runtime/start.js";
-import { connectSupervisor } from "../runtime/vm-connection.js";
-import { readVmRecord, updateVmRecord, vmFiles, writeVmRecord, type VmRecord } from "./vm-record.js";
+import { connectSupervisor } from "./supervisor-client.js";
+import { isSandboxId, SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
+import type { SandboxStore } from "./store.js";
+import { vmFiles, type VmRecord } from "./vm-record.js";
 import { consoleTail, vmExitOf } from "./vm-status.js";
 
 export interface CreateVmOptions {
@@ -32,31 +32,32 @@ export interface CreateVmOptions {
   backend?: string | undefined;
   /** One-shot VM owned by this process: torn down when the process goes away. */
   ephemeral?: boolean;
-  /** A workspace's VM takes the workspace's id and lives in its folder. */
-  placement?: { id: string; dir: string };
+  /** Makes the sandbox a workspace. */
+  workspace?: WorkspaceFacet;
   onPhase?: PhaseReporter;
 }
 
-const BOOT_TIMEOUT_MS = Number(process.env.PYRO_BOOT_TIMEOUT_MS ?? 60_000);
 const STOP_TIMEOUT_MS = 15_000;
 
-export function newVmId(): string {
-  return randomBytes(6).toString("hex");
-}
-
-/** Loads a VM's record or fails with VM_NOT_FOUND. */
-export function loadVm(id: string): VmRecord {
-  if (!/^[a-z0-9-]{1,64}$/.test(id)) {
+/** Loads a VM's record (a plain VM's or a workspace's) or fails with VM_NOT_FOUND. */
+export function loadVm(store: SandboxStore, id: string): VmRecord {
+  if (!isSandboxId(id)) {
     throw new PyroError("VM_NOT_FOUND", `no VM with id "${id}"`, {
-      hint: "VM ids are lowercase hex; run `pyro vm list`.",
+      hint: "VM ids are 12 lowercase hex digits; run `pyro vm list`.",
     });
   }
-  const record = readVmRecord(vmDir(id));
+  const record = store.read(id);
   if (record === null) throw new PyroError("VM_NOT_FOUND", `no VM with id ${id}`);
   return record;
 }
 
-export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
+/** The VM folder handed to the supervisor. */
+export const machineDir = (store: SandboxStore, id: string): string => store.files(id).machine;
+
+type MachineChoice = Pick<VmRecord, "backend" | "accel" | "execution_mode" | "boot">;
+
+/** Resolves the environment and picks the backend; nothing is written. */
+async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Promise<MachineChoice> {
   const onPhase = options.onPhase ?? silentPhases;
   getEnvironmentSpec(options.environment);
   const allowPrivateEgress = options.allowPrivateEgress ?? false;
@@ -64,49 +65,56 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
   const network = allowsEgress(options.networkPolicy);
   if (network) planGuestNetwork(allowPrivateEgress); // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
-  const wantsGuest = (options.backend ?? process.env.PYRO_BACKEND) !== "host";
-  let boot: LaunchSpec["boot"] = null;
-  let kernelDigest = "";
-  if (wantsGuest) {
-    const installed = await ensureEnvironment(options.environment, { onPhase });
-    boot = {
-      kernel: installed.kernelPath,
-      initramfs: composeGuestInitrd(installed.initramfsPath, agentBinary),
-      rootfs: installed.rootfsPath,
-    };
-    kernelDigest = installed.manifest.files.kernel.sha256;
-  }
-  const choice = await selectBackend({
-    requested: options.backend,
+  const choice = await selectMachine({
+    requested: options.backend ?? store.backend,
     allowHostCompat: options.allowHostCompat,
-    artifacts: boot === null ? null : { ...boot, kernelDigest },
-    agentBinary,
+    needsNetwork: network,
+    context: {
+      agentBinary,
+      measure: true,
+      stateDir: store.home,
+      artifacts: async () => {
+        const installed = await ensureEnvironment(options.environment, { onPhase });
+        return {
+          kernel: installed.kernelPath,
+          initramfs: composeGuestInitrd(installed.initramfsPath, agentBinary, store.home),
+          rootfs: installed.rootfsPath,
+          kernelDigest: installed.manifest.files.kernel.sha256,
+        };
+      },
+    },
   });
-  if (choice.backend === "host") boot = null;
-  if (network && choice.backend === "host") {
-    throw new PyroError("NETWORK_UNAVAILABLE", "host-compat mode cannot give a guest its own network", {
-      hint: "Network policies need a guest backend (QEMU); run `pyro doctor`.",
-    });
-  }
+  const boot =
+    choice.boot === null
+      ? null
+      : { kernel: choice.boot.kernel, initramfs: choice.boot.initramfs, rootfs: choice.boot.rootfs };
+  return { backend: choice.driver.name, accel: choice.accel, execution_mode: choice.executionMode, boot };
+}
 
-  const id = options.placement?.id ?? newVmId();
-  const dir = options.placement?.dir ?? vmDir(id);
-  const files = vmFiles(dir);
-  checkSocketPath(files.supervisorSocket);
+/** A fresh machine folder with the driver's disk in it. */
+async function prepareMachine(store: SandboxStore, record: VmRecord): Promise<void> {
+  const dir = machineDir(store, record.id);
+  checkSocketPath(vmFiles(dir).supervisorSocket);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await driverByName(record.backend).disk.create(dir, record.boot?.rootfs ?? null);
+}
+
+export async function createVm(store: SandboxStore, options: CreateVmOptions): Promise<VmRecord> {
+  const choice = await chooseMachine(store, options);
+  const id = store.allocate();
   const now = Date.now();
   const record: VmRecord = {
-    schema: 1,
+    schema: SANDBOX_RECORD_SCHEMA,
     id,
     environment: options.environment,
-    backend: choice.backend,
-    accel: choice.accel,
-    execution_mode: choice.executionMode,
+    ...choice,
     vcpu_count: options.vcpuCount,
     mem_mib: options.memMib,
     ttl_seconds: options.ttlSeconds,
     network_policy: options.networkPolicy,
-    allow_private_egress: allowPrivateEgress,
+    allow_private_egress: options.allowPrivateEgress ?? false,
+    allow_host_compat: options.allowHostCompat,
     network_plan: null,
     ephemeral: options.ephemeral ?? false,
     owner_pid: options.ephemeral ? process.pid : null,
@@ -114,49 +122,110 @@ export async function createVm(options: CreateVmOptions): Promise<VmRecord> {
     created_at: new Date(now).toISOString(),
     started_at: null,
     expires_at: new Date(now + options.ttlSeconds * 1000).toISOString(),
-    boot,
     supervisor_pid: null,
     vmm_pid: null,
     guest: null,
     last_error: null,
+    workspace: options.workspace ?? null,
   };
-  try {
-    await backendByName(choice.backend).prepare(launchSpec(record, null));
-    writeVmRecord(dir, record);
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
+  await store.withLock(id, async () => {
+    try {
+      await prepareMachine(store, record);
+      store.save(record);
+    } catch (error) {
+      store.remove(id);
+      throw error;
+    }
+  });
   return record;
 }
 
-function launchSpec(record: VmRecord, network: GuestNetwork | null): LaunchSpec {
-  const files = vmFiles(vmDir(record.id));
+/**
+ * Replaces a sandbox's VM with a fresh one from its environment (a workspace's reset): same id,
+ * settings and backend, a new disk, and a TTL counted from now. The rest of the folder stays.
+ */
+export async function recreateVm(
+  store: SandboxStore,
+  id: string,
+  onPhase: PhaseReporter = silentPhases,
+): Promise<VmRecord> {
+  return withVmLock(store, id, async () => {
+    const old = loadVm(store, id);
+    await stopProcesses(store, old);
+    try {
+      const choice = await chooseMachine(store, {
+        environment: old.environment,
+        vcpuCount: old.vcpu_count,
+        memMib: old.mem_mib,
+        ttlSeconds: old.ttl_seconds,
+        networkPolicy: old.network_policy,
+        allowPrivateEgress: old.allow_private_egress,
+        allowHostCompat: old.allow_host_compat,
+        backend: old.backend,
+        onPhase,
+      });
+      const now = Date.now();
+      const record: VmRecord = {
+        ...old,
+        ...choice,
+        network_plan: null,
+        state: "created",
+        started_at: null,
+        expires_at: new Date(now + old.ttl_seconds * 1000).toISOString(),
+        supervisor_pid: null,
+        vmm_pid: null,
+        guest: null,
+        last_error: null,
+      };
+      await prepareMachine(store, record);
+      store.save(record);
+      return record;
+    } catch (error) {
+      const failure = error instanceof PyroError ? error : new PyroError("INTERNAL", String(error));
+      store.save({
+        ...old,
+        state: "failed",
+        supervisor_pid: null,
+        vmm_pid: null,
+        last_error: { code: failure.code, message: failure.message },
+      });
+      throw error;
+    }
+  });
+}
+
+function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork | null): LaunchSpec {
+  const dir = machineDir(store, record.id);
+  const files = vmFiles(dir);
   return {
     id: record.id,
     vcpuCount: record.vcpu_count,
     memMib: record.mem_mib,
     boot: record.boot,
     agentBinary: agentBinaryPath(),
-    files: {
-      agentSocket: files.agentSocket,
-      consoleLog: files.consoleLog,
-      overlay: files.overlay,
-      scratch: files.scratch,
-    },
+    dir,
+    files: { agentSocket: files.agentSocket, consoleLog: files.consoleLog },
     accel: record.accel,
     network,
   };
 }
 
-export function isSupervisorAlive(record: VmRecord): boolean {
-  return isOwnProcess(record.supervisor_pid, vmDir(record.id));
+export function isSupervisorAlive(store: SandboxStore, record: VmRecord): boolean {
+  return isOwnProcess(record.supervisor_pid, machineDir(store, record.id));
 }
 
-/** Serialises mutations of one VM across processes; fails with VM_NOT_FOUND before locking anything. */
-function withVmLock<T>(id: string, action: () => Promise<T>): Promise<T> {
-  loadVm(id);
-  return withFileLock(vmFiles(vmDir(id)).lock, action);
+/** Serialises mutations of one sandbox across processes; fails with VM_NOT_FOUND before locking anything. */
+function withVmLock<T>(store: SandboxStore, id: string, action: () => Promise<T>): Promise<T> {
+  loadVm(store, id);
+  return store.withLock(id, action);
+}
+
+/** Reads, changes and writes back a record; the caller holds the sandbox's lock. */
+function updateVm(store: SandboxStore, id: string, change: (record: VmRecord) => void): VmRecord {
+  const record = loadVm(store, id);
+  change(record);
+  store.save(record);
+  return record;
 }
 
 export interface StartVmOptions {
@@ -164,11 +233,15 @@ export interface StartVmOptions {
   consoleMaskDir?: string;
 }
 
-export async function startVm(id: string, options: StartVmOptions = {}): Promise<VmRecord> {
-  const dir = vmDir(id);
-  return withVmLock(id, async () => {
-    const record = loadVm(id);
-    if (record.state === "running" && isSupervisorAlive(record)) return record;
+export async function startVm(
+  store: SandboxStore,
+  id: string,
+  options: StartVmOptions = {},
+): Promise<VmRecord> {
+  return withVmLock(store, id, async () => {
+    const record = loadVm(store, id);
+    const dir = machineDir(store, id);
+    if (record.state === "running" && isSupervisorAlive(store, record)) return record;
     if (Date.parse(record.expires_at) <= Date.now()) {
       throw new PyroError("VM_EXPIRED", `VM ${id} expired at ${record.expires_at}`);
     }
@@ -180,7 +253,7 @@ export async function startVm(id: string, options: StartVmOptions = {}): Promise
     const network = allowsEgress(record.network_policy)
       ? planGuestNetwork(record.allow_private_egress)
       : null;
-    updateVmRecord(dir, (r) => {
+    updateVm(store, id, (r) => {
       r.state = "starting";
       r.network_plan = network;
     });
@@ -189,9 +262,9 @@ export async function startVm(id: string, options: StartVmOptions = {}): Promise
         id,
         dir,
         backend: record.backend,
-        launch: launchSpec(record, network),
+        launch: launchSpec(store, record, network),
         supervisorSocket: files.supervisorSocket,
-        bootTimeoutMs: BOOT_TIMEOUT_MS,
+        bootTimeoutMs: store.bootTimeoutMs,
         expiresAtMs: Date.parse(record.expires_at),
         ephemeral: record.ephemeral,
         ownerPid: record.owner_pid,
@@ -201,7 +274,7 @@ export async function startVm(id: string, options: StartVmOptions = {}): Promise
     );
     if (!report.ok) {
       const tail = consoleTail(dir);
-      updateVmRecord(dir, (r) => {
+      updateVm(store, id, (r) => {
         r.state = "failed";
         r.last_error = { code: report.code, message: report.message };
       });
@@ -211,7 +284,7 @@ export async function startVm(id: string, options: StartVmOptions = {}): Promise
         { details: { console_log: files.consoleLog, ...report.details } },
       );
     }
-    return updateVmRecord(dir, (r) => {
+    return updateVm(store, id, (r) => {
       r.state = "running";
       r.started_at = new Date().toISOString();
       r.supervisor_pid = report.pid;
@@ -223,12 +296,12 @@ export async function startVm(id: string, options: StartVmOptions = {}): Promise
 }
 
 /** Stops the VM (the guest syncs and powers off); keeps its record and disk. */
-export async function stopVm(id: string): Promise<VmRecord> {
-  const dir = vmDir(id);
-  return withVmLock(id, async () => {
-    const record = loadVm(id);
-    await stopProcesses(record);
-    return updateVmRecord(dir, (r) => {
+export async function stopVm(store: SandboxStore, id: string): Promise<VmRecord> {
+  return withVmLock(store, id, async () => {
+    const record = loadVm(store, id);
+    const dir = machineDir(store, id);
+    await stopProcesses(store, record);
+    return updateVm(store, id, (r) => {
       const exit = vmExitOf(dir);
       r.state = exit?.reason === "ttl_expired" ? "expired" : "stopped";
       r.supervisor_pid = null;
@@ -237,43 +310,45 @@ export async function stopVm(id: string): Promise<VmRecord> {
   });
 }
 
-async function stopProcesses(record: VmRecord): Promise<void> {
-  if (isSupervisorAlive(record)) {
+async function stopProcesses(store: SandboxStore, record: VmRecord): Promise<void> {
+  if (isSupervisorAlive(store, record)) {
     try {
-      const client = await connectSupervisor(record, "pyro-stop");
+      const client = await connectSupervisor(store, record, "pyro-stop");
       await client.shutdown(STOP_TIMEOUT_MS);
       client.close();
     } catch {
       // Fall through to signals below.
     }
     const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (isSupervisorAlive(record) && Date.now() < deadline) await sleep(25);
-    if (isSupervisorAlive(record) && record.supervisor_pid !== null)
+    while (isSupervisorAlive(store, record) && Date.now() < deadline) await sleep(25);
+    if (isSupervisorAlive(store, record) && record.supervisor_pid !== null)
       process.kill(record.supervisor_pid, "SIGKILL");
   }
-  killOrphanVmm(record);
+  killOrphanVmm(store, record);
 }
 
 /** A VMM whose supervisor died is nobody's: kill it. */
-export function killOrphanVmm(record: VmRecord): boolean {
-  if (record.vmm_pid !== null && isOwnProcess(record.vmm_pid, record.id) && !isSupervisorAlive(record)) {
+export function killOrphanVmm(store: SandboxStore, record: VmRecord): boolean {
+  if (
+    record.vmm_pid !== null &&
+    isOwnProcess(record.vmm_pid, record.id) &&
+    !isSupervisorAlive(store, record)
+  ) {
     process.kill(record.vmm_pid, "SIGKILL");
     return true;
   }
   return false;
 }
 
-export async function deleteVm(id: string): Promise<{ vm_id: string; deleted: boolean }> {
-  const dir = vmDir(id);
-  await withVmLock(id, async () => {
-    const record = loadVm(id);
-    await stopProcesses(record);
-    rmSync(dir, { recursive: true, force: true });
+/** Stops the VM and removes its sandbox whole (a workspace's files included). */
+export async function deleteVm(
+  store: SandboxStore,
+  id: string,
+): Promise<{ vm_id: string; deleted: boolean }> {
+  await withVmLock(store, id, async () => {
+    const record = loadVm(store, id);
+    await stopProcesses(store, record);
+    store.remove(id);
   });
   return { vm_id: id, deleted: true };
-}
-
-export function listVmIds(): string[] {
-  if (!existsSync(vmsDir())) return [];
-  return readdirSync(vmsDir()).filter((name) => existsSync(vmFiles(vmDir(name)).record));
 }

@@ -2,6 +2,7 @@ import { createVm, deleteVm, startVm, type CreateVmOptions } from "./vm-manager.
 import { execInVm, type ExecOptions, type ExecOutcome } from "./vm-exec.js";
 import { silentPhases } from "../platform/phases.js";
 import type { VmRecord } from "./vm-record.js";
+import type { SandboxStore } from "./store.js";
 
 export interface RunOutcome extends ExecOutcome {
   vm_id: string;
@@ -14,15 +15,19 @@ export interface RunOutcome extends ExecOutcome {
 }
 
 /** One-shot: create → start → exec → delete. The VM never outlives this call or its process. */
-export async function runInVm(create: CreateVmOptions, exec: ExecOptions): Promise<RunOutcome> {
+export async function runInVm(
+  store: SandboxStore,
+  create: CreateVmOptions,
+  exec: ExecOptions,
+): Promise<RunOutcome> {
   const onPhase = create.onPhase ?? silentPhases;
   onPhase("create", { environment: create.environment });
-  const created = await createVm({ ...create, ephemeral: true });
+  const created = await createVm(store, { ...create, ephemeral: true });
   try {
     onPhase("start", { vm_id: created.id });
-    const started = await startVm(created.id);
+    const started = await startVm(store, created.id);
     onPhase("execute", { vm_id: created.id });
-    const outcome = await execInVm(created.id, exec);
+    const outcome = await execInVm(store, created.id, exec);
     return {
       ...outcome,
       vm_id: created.id,
@@ -34,6 +39,6 @@ export async function runInVm(create: CreateVmOptions, exec: ExecOptions): Promi
       cleanup: { deleted: true, vm_id: created.id, reason: "run finished" },
     };
   } finally {
-    await deleteVm(created.id);
+    await deleteVm(store, created.id);
   }
 }

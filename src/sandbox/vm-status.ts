@@ -1,20 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { exitPath, type VmExit } from "../runtime/config.js";
 
-export function vmExitOf(dir: string): VmExit | null {
-  const path = exitPath(dir);
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as VmExit;
-  } catch {
-    return null;
-  }
-}
-
-export function describeExit(exit: VmExit): string {
-  return `${exit.reason.replace(/_/g, " ")} at ${exit.at}: ${exit.detail}`;
-}
+export { describeExit, readVmExit as vmExitOf } from "../runtime/exit-note.js";
 
 // C0 and C1 controls but tab and newline: what a terminal would act on.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

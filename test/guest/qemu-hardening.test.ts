@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { qemuBinary } from "../../src/machine/qemu/backend.js";
+import { qemuBinary } from "../../src/machine/qemu/binary.js";
 import { vmmHardeningChecks } from "../../src/machine/qemu/doctor-vmm.js";
 import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";
@@ -10,10 +10,10 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 function statusField(pid: number, field: string): string {
   const match = new RegExp(`^${field}:\\s+(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -26,15 +26,16 @@ describe("QEMU runs confined", () => {
   let qemu: number;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
       guestKernel,
     );
-    qemu = loadVm(id).vmm_pid as number;
+    qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -53,7 +54,7 @@ describe("QEMU runs confined", () => {
       const uid = String(user?.uid);
       expect(statusField(qemu, "Uid").split(/\s+/)).toEqual([uid, uid, uid, uid]);
       // The disk it writes through was opened as root and is not the unprivileged user's.
-      expect(statSync(join(home.home, "workspaces", id, "vm", "disk.qcow2")).uid).toBe(0);
+      expect(statSync(join(sandboxDir(home.home, id), "vm", "disk.qcow2")).uid).toBe(0);
     } else {
       expect(user).toBeNull();
       expect(statusField(qemu, "Uid").split(/\s+/)[1]).toBe(String(process.geteuid?.()));

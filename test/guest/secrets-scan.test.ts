@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
 const SECRET = "pyro-scan-4b7e91d2-do-not-leak";
 const FILE_SECRET = "pyro-scan-file-8a2c55f0-value";
@@ -171,7 +171,7 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
         returned.push(read.output);
       }
     }
-    await sdk.closeShell(id, windowShell.shell_id);
+    await sdk.closeShell({ workspaceId: id, shellId: windowShell.shell_id });
 
     const mcp = await connectMcp("workspace-full");
     try {
@@ -191,7 +191,7 @@ describe("a secret never leaks: every operation, then a scan of every byte pyro 
       await mcp.close();
     }
 
-    const store = join(home.home, "workspaces", id, "secrets");
+    const store = join(sandboxDir(home.home, id), "secrets");
     expect(statSync(join(store, "TOKEN")).mode & 0o777).toBe(0o600);
     for (const text of returned) {
       expect(text).not.toContain(SECRET);

@@ -3,7 +3,7 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 // A tiny HTTP server from perl-base, which every Debian has.
 const HTTP_SERVER = `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>$ARGV[0],Listen=>5,ReuseAddr=>1) or die "listen: $!"; print "listening\\n"; $|=1; while($c=$s->accept){<$c>; print $c "HTTP/1.0 200 OK\\r\\n\\r\\nhello\\n"; close $c}'`;
@@ -13,11 +13,12 @@ describe("shells and services in a real microVM", () => {
   let id: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     // debian:12-base carries procps, so `top` is there.
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     home.cleanup();
   });
 
@@ -70,7 +71,7 @@ describe("shells and services in a real microVM", () => {
     });
     expect(after.output).toContain("after-interrupt");
 
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
     await expect(pyro.readShell({ workspaceId: id, shellId: shell.shell_id })).rejects.toMatchObject({
       code: "SHELL_NOT_FOUND",
     });
@@ -105,7 +106,7 @@ describe("shells and services in a real microVM", () => {
     });
     expect(tail.output).toContain("END-OF-FLOOD");
     expect(tail.next_cursor - tail.cursor).toBeLessThanOrEqual(1024 * 1024);
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
   });
 
   it("refuses a 10 MB write to a shell with a clear error", async () => {
@@ -113,7 +114,7 @@ describe("shells and services in a real microVM", () => {
     await expect(
       pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "x".repeat(10 * 1024 * 1024) }),
     ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
   });
 
   it("starts services with file, tcp, http and command readiness; logs and stops them", async () => {
@@ -149,17 +150,14 @@ describe("shells and services in a real microVM", () => {
     await expect(
       pyro.startService({ workspaceId: id, serviceName: "web", command: "sleep 1" }),
     ).rejects.toMatchObject({ code: "SERVICE_EXISTS" });
-    expect((await pyro.listServices(id)).services.map((s) => s.service_name).sort()).toEqual([
-      "cmd",
-      "marker",
-      "web",
-      "web2",
-    ]);
+    expect((await pyro.listServices({ workspaceId: id })).services.map((s) => s.service_name).sort()).toEqual(
+      ["cmd", "marker", "web", "web2"],
+    );
     expect((await pyro.logsService({ workspaceId: id, serviceName: "web" })).logs).toContain("listening");
-    const stopped = await pyro.stopService(id, "web");
+    const stopped = await pyro.stopService({ workspaceId: id, serviceName: "web" });
     expect(stopped.state).toBe("exited");
     // Service state and logs are not in /workspace: the diff stays empty.
-    expect((await pyro.diffWorkspace(id)).summary.total).toBe(0);
+    expect((await pyro.diffWorkspace({ workspaceId: id })).summary.total).toBe(0);
   });
 
   it("reports a readiness timeout with the last log lines and stops the service", async () => {
@@ -177,13 +175,13 @@ describe("shells and services in a real microVM", () => {
       code: "SERVICE_NOT_READY",
       message: expect.stringContaining("warming up"),
     });
-    expect((await pyro.statusService(id, "never")).state).toBe("exited");
+    expect((await pyro.statusService({ workspaceId: id, serviceName: "never" })).state).toBe("exited");
   });
 
   it("ends shells and services with a reset", async () => {
     await pyro.openShell({ workspaceId: id });
     await pyro.resetWorkspace({ workspaceId: id });
-    expect((await pyro.listServices(id)).count).toBe(0);
+    expect((await pyro.listServices({ workspaceId: id })).count).toBe(0);
     expect(processesMentioning(id).length).toBeGreaterThan(0);
   });
 });

@@ -15,9 +15,9 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 describe("stop, start and offline disk tools in a real microVM", () => {
   let home: ReturnType<typeof useTempPyroHome>;
@@ -25,11 +25,12 @@ describe("stop, start and offline disk tools in a real microVM", () => {
   let id: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-disk-");
     id = (await pyro.createWorkspace({ memMib: 512, secrets: { TOKEN: "disk-secret-5e1f" } })).workspace_id;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     try {
       execFileSync("umount", [join(scratch, "tiny")], { stdio: "ignore" });
     } catch {
@@ -96,13 +97,13 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     );
     const running = await runPyro(["workspace", "disk", "list", id]);
     expect(running.stderr).toContain("WORKSPACE_RUNNING");
-    expect((await pyro.diffWorkspace(id)).summary).toMatchObject({ added: 2 });
+    expect((await pyro.diffWorkspace({ workspaceId: id })).summary).toMatchObject({ added: 2 });
   });
 
   it("handles stop twice, start on a running workspace, and bad export targets", async () => {
-    expect((await pyro.startWorkspace(id)).already_running).toBe(true);
-    await pyro.stopWorkspace(id);
-    expect((await pyro.stopWorkspace(id)).already_stopped).toBe(true);
+    expect((await pyro.startWorkspace({ workspaceId: id })).already_running).toBe(true);
+    await pyro.stopWorkspace({ workspaceId: id });
+    expect((await pyro.stopWorkspace({ workspaceId: id })).already_stopped).toBe(true);
     const image = join(scratch, "exists.img");
     writeFileSync(image, "keep");
     await expect(pyro.exportWorkspaceDisk({ workspaceId: id, outputPath: image })).rejects.toMatchObject({
@@ -128,7 +129,7 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     expect(full).toMatchObject({ code: "HOST_DISK_FULL", message: expect.stringContaining(tiny) });
     expect(readdirSync(tiny)).toEqual([]);
     execFileSync("umount", [tiny]);
-    await pyro.startWorkspace(id);
+    await pyro.startWorkspace({ workspaceId: id });
   });
 
   it("recovers from kill -9 of the VM process and reports the unclean stop (MCP)", async () => {
@@ -162,6 +163,6 @@ describe("stop, start and offline disk tools in a real microVM", () => {
     } finally {
       await mcp.close();
     }
-    expect(existsSync(join(home.home, "workspaces", id))).toBe(true);
+    expect(existsSync(sandboxDir(home.home, id))).toBe(true);
   });
 });

@@ -5,13 +5,14 @@ import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 describe("the VM lifecycle in a real microVM (SDK)", () => {
   let home: ReturnType<typeof useTempPyroHome>;
   let guestKernel: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     guestKernel = await installedGuestKernel();
   });
   afterAll(() => home.cleanup());
@@ -19,22 +20,22 @@ describe("the VM lifecycle in a real microVM (SDK)", () => {
   it("boots once and serves many commands, in parallel, from separate connections", async () => {
     const vm = await pyro.createVm({ environment: "debian:12", memMib: 512 });
     try {
-      const started = await pyro.startVm(vm.vm_id);
+      const started = await pyro.startVm({ vmId: vm.vm_id });
       expect(started).toMatchObject({ state: "running", backend: "qemu", execution_mode: "guest_serial" });
       expect(started.guest_kernel_release).toBe(guestKernel);
       const results = await Promise.all([
-        execInVm(vm.vm_id, { command: "sleep 1; echo a", timeoutSeconds: 20 }),
-        execInVm(vm.vm_id, { command: ["uname", "-r"], timeoutSeconds: 20 }),
-        execInVm(vm.vm_id, { command: "cd /workspace && pwd && hostname", timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: "sleep 1; echo a", timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: ["uname", "-r"], timeoutSeconds: 20 }),
+        execInVm(home.store(), vm.vm_id, { command: "cd /workspace && pwd && hostname", timeoutSeconds: 20 }),
       ]);
       expect(results.map((r) => r.stdout)).toEqual(["a\n", `${guestKernel}\n`, "/workspace\npyro\n"]);
-      const network = await pyro.networkInfoVm(vm.vm_id);
+      const network = await pyro.networkInfoVm({ vmId: vm.vm_id });
       expect(network).toMatchObject({ network_enabled: false, policy: "off", interfaces: ["lo"] });
-      const stopped = await pyro.stopVm(vm.vm_id);
+      const stopped = await pyro.stopVm({ vmId: vm.vm_id });
       expect(stopped.state).toBe("stopped");
       expect(processesMentioning(`pyro-${vm.vm_id}`)).toEqual([]);
     } finally {
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     }
     expect(processesMentioning(vm.vm_id)).toEqual([]);
   });
@@ -56,11 +57,11 @@ describe("the VM lifecycle in a real microVM (SDK)", () => {
 
   it("vm_exec runs one command and deletes its VM", async () => {
     const vm = await pyro.createVm({ environment: "debian:12", memMib: 512 });
-    await pyro.startVm(vm.vm_id);
+    await pyro.startVm({ vmId: vm.vm_id });
     const result = await pyro.execVm({ vmId: vm.vm_id, command: "cat /proc/1/comm" });
     expect(result.stdout.trim()).toBe("init");
     expect(result.cleanup.deleted).toBe(true);
     expect(processesMentioning(vm.vm_id)).toEqual([]);
-    await expect(pyro.statusVm(vm.vm_id)).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
+    await expect(pyro.statusVm({ vmId: vm.vm_id })).rejects.toMatchObject({ code: "VM_NOT_FOUND" });
   });
 });

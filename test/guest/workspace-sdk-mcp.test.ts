@@ -42,20 +42,20 @@ describe("workspaces in a real microVM through the SDK and MCP", () => {
     const run = await pyro.execWorkspace({ workspaceId: id, command: ["sh", "-c", "cat app.txt; uname -r"] });
     expect(run.stdout).toBe(`v2\n${guestKernel}\n`);
     expect(run.sequence).toBe(1);
-    await pyro.createSnapshot(id, "v2");
-    expect((await pyro.listSnapshots(id)).snapshots.map((s) => s.name)).toEqual(["v2"]);
+    await pyro.createSnapshot({ workspaceId: id, snapshotName: "v2" });
+    expect((await pyro.listSnapshots({ workspaceId: id })).snapshots.map((s) => s.name)).toEqual(["v2"]);
     await pyro.execWorkspace({ workspaceId: id, command: "echo v3 > app.txt" });
     await pyro.resetWorkspace({ workspaceId: id, snapshot: "v2" });
     expect((await pyro.readWorkspaceFile({ workspaceId: id, path: "app.txt" })).content).toBe("v2\n");
     const out = join(scratch, "app-out.txt");
     await pyro.exportWorkspace({ workspaceId: id, path: "app.txt", outputPath: out });
     expect(readFileSync(out, "utf8")).toBe("v2\n");
-    const diff = await pyro.diffWorkspace(id);
+    const diff = await pyro.diffWorkspace({ workspaceId: id });
     expect(diff.summary).toMatchObject({ total: 2, added: 1, modified: 1, deleted: 0 });
     await pyro.resetWorkspace({ workspaceId: id });
     expect((await pyro.readWorkspaceFile({ workspaceId: id, path: "app.txt" })).content).toBe("v1\n");
-    await pyro.deleteSnapshot(id, "v2");
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteSnapshot({ workspaceId: id, snapshotName: "v2" });
+    await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
   });
 

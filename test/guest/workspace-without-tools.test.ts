@@ -67,7 +67,7 @@ describe("workspace file operations in a guest without a shell or file tools", (
     try {
       await withoutTools(pyro, id, scratch);
     } finally {
-      await pyro.deleteWorkspace(id);
+      await pyro.deleteWorkspace({ workspaceId: id });
     }
     expect(processesMentioning(id)).toEqual([]);
   }, 300_000);
@@ -101,7 +101,7 @@ async function withoutTools(pyro: Pyro, id: string, scratch: string): Promise<vo
     dest: "in",
   });
   expect(pushed.entry_count).toBeGreaterThanOrEqual(2);
-  const diff = await pyro.diffWorkspace(id);
+  const diff = await pyro.diffWorkspace({ workspaceId: id });
   expect(diff.changes.map((change) => [change.path, change.status]).sort()).toEqual([
     ["docs/new.md", "added"],
     ["in/deep/er/data.bin", "added"],
@@ -114,7 +114,7 @@ async function withoutTools(pyro: Pyro, id: string, scratch: string): Promise<vo
   expect(readFileSync(join(out, "in", "deep", "er", "data.bin"))).toEqual(Buffer.alloc(200_000, 7));
   expect(readlinkSync(join(out, "current"))).toBe("src/app.txt");
 
-  await pyro.createSnapshot(id, "patched");
+  await pyro.createSnapshot({ workspaceId: id, snapshotName: "patched" });
   await pyro.writeWorkspaceFile({ workspaceId: id, path: "src/app.txt", text: "v3\n" });
   await pyro.resetWorkspace({ workspaceId: id, snapshot: "patched" });
   expect((await pyro.readWorkspaceFile({ workspaceId: id, path: "src/app.txt" })).content).toBe("v2\n");

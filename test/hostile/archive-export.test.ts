@@ -16,10 +16,10 @@ import { PyroError } from "../../src/errors/index.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 /**
  * The guest attacks `workspace export` (and snapshots): crafted symlink mazes, links swapped in
@@ -50,6 +50,7 @@ describe("hostile guest vs export", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-hx-");
     sentinel = join(scratch, "sentinel");
     mkdirSync(join(sentinel, "etc"), { recursive: true });
@@ -65,7 +66,7 @@ describe("hostile guest vs export", () => {
     delete process.env.PYRO_MAX_SNAPSHOT_BYTES;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(`pyro-${id}`)).toEqual([]);
     try {
       execFileSync("umount", [join(scratch, "tiny")], { stdio: "ignore" });
@@ -145,7 +146,7 @@ describe("hostile guest vs export", () => {
         rmSync(out, { recursive: true });
       }
     } finally {
-      await pyro.stopService(id, "swapper");
+      await pyro.stopService({ workspaceId: id, serviceName: "swapper" });
     }
     outputsOnly();
   });
@@ -180,7 +181,7 @@ describe("hostile guest vs export", () => {
     const reported = result.skipped.filter((entry) => entry.path.includes("bad")).length;
     expect(odd + reported).toBeGreaterThanOrEqual(invalid.length);
 
-    const diff = await pyro.diffWorkspace(id);
+    const diff = await pyro.diffWorkspace({ workspaceId: id });
     const changed = diff.changes.map((change) => change.path);
     for (const name of names) expect(changed).toContain(`names/${name}/inner`);
     rmSync(out, { recursive: true });
@@ -240,11 +241,13 @@ describe("hostile guest vs export", () => {
 
   it("refuses a snapshot over PYRO_MAX_SNAPSHOT_BYTES and keeps no partial archive", async () => {
     process.env.PYRO_MAX_SNAPSHOT_BYTES = "1M";
-    const refused = await pyro.createSnapshot(id, "too-big").catch((error: unknown) => error);
+    const refused = await pyro
+      .createSnapshot({ workspaceId: id, snapshotName: "too-big" })
+      .catch((error: unknown) => error);
     expect((refused as PyroError).code).toBe("LIMIT_EXCEEDED");
     expect((refused as PyroError).message).toContain("PYRO_MAX_SNAPSHOT_BYTES");
-    expect((await pyro.listSnapshots(id)).count).toBe(0);
-    const snapshots = resolve(home.home, "workspaces", id, "snapshots");
+    expect((await pyro.listSnapshots({ workspaceId: id })).count).toBe(0);
+    const snapshots = resolve(sandboxDir(home.home, id), "snapshots");
     expect(readdirSync(snapshots)).toEqual([]);
     outputsOnly();
   });

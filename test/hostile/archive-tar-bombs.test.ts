@@ -17,10 +17,10 @@ import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 
 /**
@@ -33,10 +33,11 @@ describe("tar bombs into seed and sync", () => {
   let scratch: string;
   let id: string;
   let workspaceBefore: string;
-  const workspaceFolder = (): string => join(home.home, "workspaces", id, "vm");
+  const workspaceFolder = (): string => join(sandboxDir(home.home, id), "vm");
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-hb-");
     id = (await pyro.createWorkspace({ ...HOST })).workspace_id;
     await pyro.execWorkspace({ workspaceId: id, command: "echo kept > kept.txt" });
@@ -49,7 +50,7 @@ describe("tar bombs into seed and sync", () => {
     delete process.env.PYRO_MAX_ARCHIVE_ENTRIES;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
@@ -57,7 +58,7 @@ describe("tar bombs into seed and sync", () => {
 
   /** Seeds a new workspace and pushes into the existing one; both must fail with `code`. */
   const refusedEverywhere = async (archive: string, code: string, words: string): Promise<void> => {
-    const workspaces = readdirSync(join(home.home, "workspaces")).sort();
+    const workspaces = readdirSync(join(home.home, "sandboxes")).sort();
     const hostBefore = treeFingerprint(scratch);
     const started = performance.now();
     for (const attempt of [
@@ -70,7 +71,7 @@ describe("tar bombs into seed and sync", () => {
       expect((refused as PyroError).message).toContain(words);
     }
     expect(performance.now() - started).toBeLessThan(20_000);
-    expect(readdirSync(join(home.home, "workspaces")).sort()).toEqual(workspaces);
+    expect(readdirSync(join(home.home, "sandboxes")).sort()).toEqual(workspaces);
     const entries = await pyro.listWorkspaceFiles({ workspaceId: id, path: ".", recursive: true });
     expect(JSON.stringify(entries.entries)).toBe(workspaceBefore);
     expect(existsSync(workspaceFolder())).toBe(true);
@@ -150,8 +151,8 @@ describe("tar bombs into seed and sync", () => {
       delete process.env.PYRO_MAX_SNAPSHOT_BYTES;
       await pyro.execWorkspace({ workspaceId: id, command: "rm filler.bin" });
     }
-    expect(readdirSync(join(home.home, "workspaces", id, "snapshots"))).toEqual([]);
-    expect((await pyro.listSnapshots(id)).count).toBe(0);
+    expect(readdirSync(join(sandboxDir(home.home, id), "snapshots"))).toEqual([]);
+    expect((await pyro.listSnapshots({ workspaceId: id })).count).toBe(0);
   });
 
   it("refuses a directory source over PYRO_MAX_SEED_BYTES", async () => {

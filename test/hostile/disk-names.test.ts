@@ -11,7 +11,7 @@ import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 import { childProcesses, treeFingerprint } from "./host-state.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 /** What the guest names things: every shape a Linux name can take, and one that imitates a listing line. */
 const NAMES: ReadonlyArray<{ bytes: Buffer; shown: string }> = [
@@ -42,6 +42,7 @@ describe("hostile guest vs offline disk tools", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-hd-");
     mkdirSync(join(scratch, "sentinel"));
     writeFileSync(join(scratch, "sentinel", "keep"), "keep");
@@ -68,10 +69,10 @@ describe("hostile guest vs offline disk tools", () => {
       ],
     });
     expect(made.stdout.trim()).toBe(guestKernel);
-    await pyro.stopWorkspace(id);
+    await pyro.stopWorkspace({ workspaceId: id });
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(`pyro-${id}`)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();

@@ -68,7 +68,7 @@ describe("guest-written git metadata on export", () => {
     expect(readdirSync(markers)).toEqual([]);
   });
   afterAll(async () => {
-    if (id !== undefined) await pyro.deleteWorkspace(id);
+    if (id !== undefined) await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPyro } from "../helpers/cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import {
   LAB_HTTP_PORT,
   LAB_NAME,
@@ -71,7 +71,7 @@ describe.skipIf(!canCreateLab() || !canBuildSender)(
       ["supervisor.log", "exit.json"]
         .map((name) => {
           try {
-            return readFileSync(join(home.home, "workspaces", workspace, "vm", name), "utf8");
+            return readFileSync(join(sandboxDir(home.home, workspace), "vm", name), "utf8");
           } catch {
             return "";
           }
@@ -99,7 +99,7 @@ describe.skipIf(!canCreateLab() || !canBuildSender)(
     };
     const helperOf = (workspace: string): { supervisor: number; helper: number | null } => {
       const record = JSON.parse(
-        readFileSync(join(home.home, "workspaces", workspace, "vm", "vm.json"), "utf8"),
+        readFileSync(join(sandboxDir(home.home, workspace), "sandbox.json"), "utf8"),
       ) as { supervisor_pid: number };
       const helper = readdirSync("/proc")
         .filter((entry) => /^\d+$/.test(entry))

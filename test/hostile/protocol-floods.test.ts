@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlCall } from "../../src/runtime/control-client.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { execInVm } from "../../src/sandbox/vm-exec.js";
 import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
@@ -9,7 +9,7 @@ import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
 const HOSTILE_AGENT = fileURLToPath(new URL("../fixtures/hostile-agent.mjs", import.meta.url));
-const pyro = new Pyro();
+let pyro: Pyro;
 const MiB = 1024 * 1024;
 // Two million empty items: kept one object each, they cost the host hundreds of MiB.
 const FLOOD = 2_000_000;
@@ -51,6 +51,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
   let home: ReturnType<typeof useTempPyroHome>;
   beforeAll(() => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     process.env.PYRO_AGENT_BIN = HOSTILE_AGENT;
     process.env.HOSTILE_COUNT = String(FLOOD);
   });
@@ -64,16 +65,16 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
   it("empty STDOUT frames for a command: the supervisor and the caller stay bounded", async () => {
     process.env.HOSTILE_MODE = "empty-flood";
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
-    await pyro.startVm(vm.vm_id);
-    const supervisor = loadVm(vm.vm_id).supervisor_pid as number;
+    await pyro.startVm({ vmId: vm.vm_id });
+    const supervisor = loadVm(home.store(), vm.vm_id).supervisor_pid as number;
     const { result, self, other } = await peakGrowth(supervisor, () =>
-      execInVm(vm.vm_id, { command: "true", timeoutSeconds: 120 }),
+      execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 }),
     );
     // A bounded result: the command ends with no output, whatever the number of empty chunks.
     expect(result).toMatchObject({ exit_code: 0, stdout: "", stdout_bytes: 0 });
     expect(self).toBeLessThan(BOUND);
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteVm(vm.vm_id);
+    await pyro.deleteVm({ vmId: vm.vm_id });
     expect(await waitFor(() => processesMentioning(vm.vm_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -84,7 +85,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       backend: "host",
       allowHostCompat: true,
     });
-    const supervisor = loadVm(ws.workspace_id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), ws.workspace_id).supervisor_pid as number;
     const { other } = await peakGrowth(supervisor, async () => {
       const shell = await pyro.openShell({ workspaceId: ws.workspace_id });
       // The flood is over once the hostile agent has written everything; the supervisor kept up if a
@@ -94,7 +95,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       expect(read.output).toBe("");
     });
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteWorkspace(ws.workspace_id);
+    await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
     expect(await waitFor(() => processesMentioning(ws.workspace_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -105,7 +106,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       backend: "host",
       allowHostCompat: true,
     });
-    const supervisor = loadVm(ws.workspace_id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), ws.workspace_id).supervisor_pid as number;
     const { result, self, other } = await peakGrowth(supervisor, () =>
       pyro.listWorkspaceFiles({ workspaceId: ws.workspace_id, path: ".", recursive: true }),
     );
@@ -115,7 +116,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     });
     expect(self).toBeLessThan(BOUND);
     expect(other).toBeLessThan(BOUND);
-    await pyro.deleteWorkspace(ws.workspace_id);
+    await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });
     expect(await waitFor(() => processesMentioning(ws.workspace_id).length === 0, 5_000)).toBe(true);
   });
 
@@ -123,16 +124,16 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     process.env.HOSTILE_MODE = "trickle";
     process.env.HOSTILE_COUNT = "8";
     const vm = await pyro.createVm({ environment: "debian:12", backend: "host", allowHostCompat: true });
-    await pyro.startVm(vm.vm_id);
+    await pyro.startVm({ vmId: vm.vm_id });
     try {
-      const running = execInVm(vm.vm_id, { command: "true", timeoutSeconds: 120 });
+      const running = execInVm(home.store(), vm.vm_id, { command: "true", timeoutSeconds: 120 });
       // While 512 KiB arrive byte by byte, another client's request is answered promptly.
       const latencies: number[] = [];
       let done = false;
       void running.finally(() => (done = true));
       while (!done) {
         const started = Date.now();
-        await controlCall(vm.vm_id, { op: "list" }, {});
+        await supervisorControl(home.store(), vm.vm_id).list();
         latencies.push(Date.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -145,7 +146,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
       expect(Math.max(...latencies)).toBeLessThan(1_000);
     } finally {
       process.env.HOSTILE_COUNT = String(FLOOD);
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     }
     expect(await waitFor(() => processesMentioning(vm.vm_id).length === 0, 5_000)).toBe(true);
   });

@@ -54,7 +54,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
       .toString()
       .split("\n")
       .filter((line) => line !== "")
-      .filter((path) => !path.includes(`/workspaces/${id}/secrets/`) && !path.includes("/vm/scratch/"));
+      .filter((path) => !path.includes(`/sandboxes/${id}/secrets/`) && !path.includes("/vm/scratch/"));
     expect(holders).toEqual([]);
   }
 
@@ -66,7 +66,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     delete process.env.PYRO_AGENT_BIN;
     const agents = spawnSync("pgrep", ["-f", home.home]).stdout.toString().trim();
     home.cleanup();
@@ -127,7 +127,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
     // The last 4095 'a's could still start LONG: they stay held while the shell waits (the
     // prompt that follows them releases them), never more than that.
     expect(seen).toBeGreaterThanOrEqual(8000 - 4095);
-    keep(await pyro.closeShell(id, shell.shell_id));
+    keep(await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id }));
     expectNoLeak();
   });
 
@@ -154,7 +154,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
       // Windows are slices of one stored stream: together they read the same masked text.
       expect(parts.join("")).toContain("<[secret:TOKEN]>");
     }
-    keep(await pyro.closeShell(id, shell.shell_id));
+    keep(await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id }));
     expectNoLeak();
   });
 
@@ -190,7 +190,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
   });
 
   it("a diff whose patch and paths hold the value", async () => {
-    const diff = keep(await pyro.diffWorkspace(id));
+    const diff = keep(await pyro.diffWorkspace({ workspaceId: id }));
     expect(diff.patch).toContain("x[secret:TOKEN]y");
     expect(JSON.stringify(diff.changes)).toContain("name-[secret:TOKEN]");
     await cli("workspace", "diff", id);
@@ -202,7 +202,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
   it("a command line holding the value, kept in the history and shown by logs", async () => {
     keep(await pyro.execWorkspace({ workspaceId: id, command: `echo ${TOKEN} >/dev/null` }));
     keep(await pyro.execWorkspace({ workspaceId: id, command: ["printf", "%s", KEY] }));
-    const logs = keep(await pyro.logsWorkspace(id));
+    const logs = keep(await pyro.logsWorkspace({ workspaceId: id }));
     expect(JSON.stringify(logs)).toContain("echo [secret:TOKEN] >/dev/null");
     await cli("workspace", "logs", id);
     await cli("workspace", "logs", id, "--json");

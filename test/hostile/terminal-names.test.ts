@@ -6,7 +6,7 @@ import { runPyro } from "../helpers/cli.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 
 // Names a guest can give files to act on the terminal of whoever lists them: set the window title
@@ -27,6 +27,7 @@ describe("guest-chosen names printed on the user's terminal", () => {
   let id: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-hterm-");
     id = (await pyro.createWorkspace(HOST)).workspace_id;
     const script = NAMES.map((name) => `touch "$(printf '${name}')"`).join("; ");
@@ -37,7 +38,7 @@ describe("guest-chosen names printed on the user's terminal", () => {
     expect(made.exit_code, made.stderr).toBe(0);
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
@@ -68,7 +69,7 @@ describe("guest-chosen names printed on the user's terminal", () => {
   });
 
   it("leaves nothing running", async () => {
-    await pyro.deleteWorkspace(id);
+    await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
   });
 });

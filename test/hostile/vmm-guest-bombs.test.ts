@@ -6,7 +6,7 @@ import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const MiB = 1024 * 1024;
 const GUEST_MIB = 512;
 // Guest RAM, QEMU's 128 MiB translation cache and its own overhead: all the host ever gives it.
@@ -47,15 +47,16 @@ describe("memory and fork bombs inside a guest", () => {
   let qemu: number;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: GUEST_MIB })).workspace_id;
     expect((await pyro.execWorkspace({ workspaceId: id, command: "uname -r" })).stdout.trim()).toBe(
       guestKernel,
     );
-    qemu = loadVm(id).vmm_pid as number;
+    qemu = loadVm(home.store(), id).vmm_pid as number;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     home.cleanup();
   });
 
@@ -103,8 +104,8 @@ describe("memory and fork bombs inside a guest", () => {
     // Guest processes are not host threads: only QEMU's own pool (at most 64 I/O workers) may grow.
     expect(threads).toBeLessThan(before + 64);
     expect(processesMentioning(id).length).toBe(hostProcesses);
-    expect((await pyro.statusWorkspace(id)).state).toMatch(/^(running|failed)$/);
-    await pyro.deleteWorkspace(id);
+    expect((await pyro.statusWorkspace({ workspaceId: id })).state).toMatch(/^(running|failed)$/);
+    await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
   }, 400_000);
 });

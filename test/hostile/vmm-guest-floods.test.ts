@@ -7,9 +7,9 @@ import { loadVm } from "../../src/sandbox/vm-manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const MiB = 1024 * 1024;
 
 function rssBytes(pid: number): number {
@@ -38,14 +38,15 @@ describe("a guest flooding what the host keeps for it", () => {
   let vmDir: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     const guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512 })).workspace_id;
-    vmDir = join(home.home, "workspaces", id, "vm");
+    vmDir = join(sandboxDir(home.home, id), "vm");
     const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
     expect(ran.stdout.trim()).toBe(guestKernel);
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -94,7 +95,7 @@ describe("a guest flooding what the host keeps for it", () => {
   }, 900_000);
 
   it("shell input faster than the guest reads is paced, then refused, never buffered on the host", async () => {
-    const supervisor = loadVm(id).supervisor_pid as number;
+    const supervisor = loadVm(home.store(), id).supervisor_pid as number;
     const shell = await pyro.openShell({ workspaceId: id });
     // The shell's only reader sleeps first: input piles up in the guest, then on the host side.
     await pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "sleep 60; cat > /dev/null" });
@@ -134,6 +135,6 @@ describe("a guest flooding what the host keeps for it", () => {
       tail = (tail + read.output).slice(-4096);
     }
     expect(tail).toContain("back-42");
-    await pyro.closeShell(id, shell.shell_id);
+    await pyro.closeShell({ workspaceId: id, shellId: shell.shell_id });
   }, 600_000);
 });

@@ -9,7 +9,7 @@ import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 /** A live (not zombie) process: a killed child whose new parent never reaps it counts as gone. */
 function alive(pid: number): boolean {
@@ -44,12 +44,13 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
   let guestKernel: string;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     guestKernel = await installedGuestKernel();
     id = (await pyro.createWorkspace({ environment: "debian:12-base", memMib: 512, networkPolicy: "egress" }))
       .workspace_id;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     expect(processesMentioning(id)).toEqual([]);
     home.cleanup();
   });
@@ -61,10 +62,11 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
   ] as const)(
     "%s of the supervisor: QEMU and pyro-netstack gone within 1 s, status at once",
     async (signal, state) => {
-      if ((await pyro.statusWorkspace(id)).state !== "running") await pyro.startWorkspace(id);
+      if ((await pyro.statusWorkspace({ workspaceId: id })).state !== "running")
+        await pyro.startWorkspace({ workspaceId: id });
       const ran = await pyro.execWorkspace({ workspaceId: id, command: "uname -r" });
       expect(ran.stdout.trim()).toBe(guestKernel);
-      const supervisor = loadVm(id).supervisor_pid as number;
+      const supervisor = loadVm(home.store(), id).supervisor_pid as number;
       const children = childrenOf(supervisor);
       const qemu = children.find((child) => child.command.includes(`pyro-${id}`));
       const netstack = children.find((child) => child.command.includes("pyro-netstack"));
@@ -80,7 +82,7 @@ describe("a VM supervisor that dies by a signal takes its VM with it", () => {
       expect(vmGone, `QEMU or pyro-netstack still alive ${after} ms after the supervisor died`).toBe(true);
       expect(after).toBeLessThan(1_000);
 
-      const status = await pyro.statusWorkspace(id);
+      const status = await pyro.statusWorkspace({ workspaceId: id });
       expect(status.state).toBe(state);
       if (signal !== "SIGTERM") expect(status.ended).toContain("supervisor died");
       if (signal === "SIGKILL") {

@@ -9,7 +9,7 @@ import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 
 // What `diff -ruN before after` prints for a one-line change.
@@ -32,6 +32,7 @@ describe("sharp edges on every surface (host-compat backend)", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-edges-");
     const seed = join(scratch, "seed");
     mkdirSync(join(seed, "src"), { recursive: true });
@@ -41,7 +42,7 @@ describe("sharp edges on every surface (host-compat backend)", () => {
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
@@ -74,7 +75,7 @@ describe("sharp edges on every surface (host-compat backend)", () => {
       cwd: "nope",
     });
     expect(tool.structuredContent).toMatchObject({ error: { code: "CWD_NOT_FOUND" } });
-    expect((await pyro.listServices(id)).services).toEqual([]);
+    expect((await pyro.listServices({ workspaceId: id })).services).toEqual([]);
   });
 
   it("applies diff -ruN, git and bare-path patches with the strip level in the result", async () => {
@@ -126,7 +127,7 @@ describe("sharp edges on every surface (host-compat backend)", () => {
       readiness: { type: "file", path: "up" },
     });
     await pyro.startService({ workspaceId: id, serviceName: "plain", command: "sleep 300" });
-    const listed = await pyro.listServices(id);
+    const listed = await pyro.listServices({ workspaceId: id });
     const ready = Object.fromEntries(listed.services.map((s) => [s.service_name, s.ready]));
     expect(ready).toEqual({ web: true, plain: null });
     const cli = await runPyro(["workspace", "service", "list", id]);
@@ -137,12 +138,12 @@ describe("sharp edges on every surface (host-compat backend)", () => {
     expect(list.structuredContent).toMatchObject({
       services: expect.arrayContaining([expect.objectContaining({ service_name: "web", ready: true })]),
     });
-    await pyro.stopService(id, "web");
-    await pyro.stopService(id, "plain");
+    await pyro.stopService({ workspaceId: id, serviceName: "web" });
+    await pyro.stopService({ workspaceId: id, serviceName: "plain" });
     // The same name started again without a check is not taken for ready.
     await pyro.startService({ workspaceId: id, serviceName: "web", command: "sleep 300" });
-    expect((await pyro.statusService(id, "web")).ready).toBeNull();
-    await pyro.stopService(id, "web");
+    expect((await pyro.statusService({ workspaceId: id, serviceName: "web" })).ready).toBeNull();
+    await pyro.stopService({ workspaceId: id, serviceName: "web" });
   });
 
   it("doctor opens with its verdict, in text and in JSON", async () => {

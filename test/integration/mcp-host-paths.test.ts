@@ -16,7 +16,7 @@ import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -40,6 +40,7 @@ describe("host paths over MCP are confined to the server's folder and --allow-ho
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     root = mkdtempSync("/tmp/pyro-paths-root-");
     outside = mkdtempSync("/tmp/pyro-paths-out-");
     writeFileSync(join(outside, "secret.txt"), "outside secret\n");
@@ -63,7 +64,7 @@ describe("host paths over MCP are confined to the server's folder and --allow-ho
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    if (workspaceId) await pyro.deleteWorkspace(workspaceId);
+    if (workspaceId) await pyro.deleteWorkspace({ workspaceId });
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
     home.cleanup();

@@ -20,7 +20,7 @@ describe("--allow-private-egress without egress", () => {
   });
   afterAll(() => home.cleanup());
   const nothingCreated = () => {
-    for (const dir of ["vms", "workspaces"]) {
+    for (const dir of ["sandboxes"]) {
       let entries: string[] = [];
       try {
         entries = readdirSync(join(home.home, dir));
@@ -89,12 +89,12 @@ describe("--allow-private-egress without egress", () => {
     const vm = await pyro.createVm({ network: true, allowPrivateEgress: true });
     try {
       expect(vm).toMatchObject({ network_policy: "egress", allow_private_egress: true });
-      expect(await pyro.networkInfoVm(vm.vm_id)).toMatchObject({
+      expect(await pyro.networkInfoVm({ vmId: vm.vm_id })).toMatchObject({
         policy: "egress",
         allow_private_egress: true,
       });
     } finally {
-      await pyro.deleteVm(vm.vm_id);
+      await pyro.deleteVm({ vmId: vm.vm_id });
     }
     const mcp = await connectMcp("workspace-full");
     try {

@@ -1,14 +1,19 @@
-import { controlCall } from "../../src/runtime/control-client.js";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listPublishedPorts, publishPort, unpublishPort } from "../../src/runtime/ports-client.js";
+import { SandboxStore } from "../../src/sandbox/store.js";
+import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
+const publishPort = (vmId: string, hostPort: number, guestPort: number, owner?: string) =>
+  supervisorControl(new SandboxStore(), vmId).publish({ host_port: hostPort, guest_port: guestPort, owner });
+const unpublishPort = (vmId: string, hostPort: number) =>
+  supervisorControl(new SandboxStore(), vmId).unpublish({ host_port: hostPort });
+const listPublishedPorts = (vmId: string) => supervisorControl(new SandboxStore(), vmId).ports();
 const hostVm = { environment: "debian:12", backend: "host", allowHostCompat: true } as const;
 
 function listen(server: Server, port = 0): Promise<number> {
@@ -71,8 +76,9 @@ describe("published ports (host-compat backend, real supervisor)", () => {
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     vmId = (await pyro.createVm(hostVm)).vm_id;
-    await pyro.startVm(vmId);
+    await pyro.startVm({ vmId });
     // In host mode the agent's 127.0.0.1 is the host's: these stand in for guest servers.
     // Aborted relays reset these servers' sockets: that is expected, not an error.
     const echo = createServer({ allowHalfOpen: true }, (socket) =>
@@ -84,7 +90,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     httpPort = await listen(http);
   });
   afterAll(async () => {
-    await pyro.deleteVm(vmId).catch(() => undefined);
+    await pyro.deleteVm({ vmId }).catch(() => undefined);
     await Promise.all(servers.map(closeServer));
     home.cleanup();
   });
@@ -169,7 +175,9 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     });
     const port = await publishPort(vmId, 0, echoPort);
     await expect(publishPort(vmId, port.host_port, httpPort)).rejects.toMatchObject({ code: "PORT_IN_USE" });
-    await expect(publishPort(vmId, 0, 0)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(publishPort(vmId, 0, 0)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   it("unpublish closes the listener and its connections", async () => {
@@ -185,7 +193,9 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const reuse = createServer();
     servers.push(reuse);
     expect(await listen(reuse, port.host_port)).toBe(port.host_port);
-    await expect(unpublishPort(vmId, port.host_port)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(unpublishPort(vmId, port.host_port)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   it("closes a connection promptly when nothing listens on the guest port", async () => {
@@ -203,14 +213,18 @@ describe("published ports (host-compat backend, real supervisor)", () => {
   });
 
   it("releases a service's ports when the service ends on its own", async () => {
-    await controlCall(
-      vmId,
-      { op: "start", kind: "service", name: "brief", request: { shell: "sleep 0.5" } },
-      {},
-    );
+    await supervisorControl(new SandboxStore(), vmId).start({
+      kind: "service",
+      name: "brief",
+      request: { shell: "sleep 0.5" },
+    });
     const port = await publishPort(vmId, 0, echoPort, "brief");
     expect(port.service).toBe("brief");
-    await controlCall(vmId, { op: "wait", id: "brief", timeout_ms: 10_000 }, {});
+    await supervisorControl(new SandboxStore(), vmId).wait({
+      kind: "service",
+      id: "brief",
+      timeout_ms: 10_000,
+    });
     expect(await listPublishedPorts(vmId)).not.toContainEqual(port);
     const reuse = createServer();
     servers.push(reuse);
@@ -221,7 +235,7 @@ describe("published ports (host-compat backend, real supervisor)", () => {
     const port = await publishPort(vmId, 0, echoPort);
     const socket = await open(port.host_port);
     const gone = closed(socket);
-    await pyro.stopVm(vmId);
+    await pyro.stopVm({ vmId });
     await gone;
     const reuse = createServer();
     servers.push(reuse);

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { qemuBackend } from "../../src/machine/qemu/backend.js";
+import { driverByName } from "../../src/machine/registry.js";
 
 describe("the QEMU backend's disk overlay", () => {
   const dir = mkdtempSync("/tmp/pyro-overlay-");
@@ -13,30 +13,17 @@ describe("the QEMU backend's disk overlay", () => {
     writeFileSync(cached, Buffer.alloc(1024 * 1024, 7));
     const vm = join(dir, "vm");
     execFileSync("mkdir", ["-p", vm]);
-    const files = {
-      agentSocket: join(vm, "a.sock"),
-      consoleLog: join(vm, "c.log"),
-      overlay: join(vm, "disk.qcow2"),
-      scratch: vm,
-    };
-    await qemuBackend.prepare({
-      id: "overlaytest",
-      vcpuCount: 1,
-      memMib: 128,
-      boot: { kernel: "/nonexistent", initramfs: "/nonexistent", rootfs: cached },
-      agentBinary: "/nonexistent",
-      files,
-      accel: "tcg",
-      network: null,
-    });
+    const disk = driverByName("qemu").disk;
+    await disk.create(vm, cached);
+    const overlay = disk.imageFile(vm) ?? "";
     const base = join(vm, "base.ext4");
     expect(statSync(base).ino).toBe(statSync(cached).ino);
     const info = JSON.parse(
-      execFileSync("qemu-img", ["info", "--output=json", files.overlay]).toString(),
+      execFileSync("qemu-img", ["info", "--output=json", overlay]).toString(),
     ) as Record<string, unknown>;
     expect(info["backing-filename"]).toBe(base);
     rmSync(cached); // a rebuild or prune of the environment
-    execFileSync("qemu-img", ["check", "-q", files.overlay]);
+    execFileSync("qemu-img", ["check", "-q", overlay]);
     expect(statSync(base).size).toBe(1024 * 1024);
   });
 });

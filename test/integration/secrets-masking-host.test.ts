@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 const SECRET = "pyro-mask-2e8b-secret-value";
 const FILE_SECRET = "pyro-mask-file-77aa";
@@ -19,6 +19,7 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
   let mcp: Client;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-mask-");
     writeFileSync(join(scratch, "token"), `${FILE_SECRET}\n`); // files usually end with a newline
     id = (
@@ -33,7 +34,7 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
@@ -43,15 +44,15 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
     await pyro.execWorkspace({ workspaceId: id, command: ["echo", SECRET], cwd: "." });
     await runPyro(["workspace", "exec", id, "--", `true ${SECRET}`]);
     await mcp.callTool({ name: "workspace_exec", arguments: { workspace_id: id, command: `: ${SECRET}` } });
-    const stored = ["workspace.json", "history.jsonl"].map((file) =>
-      readFileSync(join(home.home, "workspaces", id, file), "utf8"),
+    const stored = ["sandbox.json", "history.jsonl"].map((file) =>
+      readFileSync(join(sandboxDir(home.home, id), file), "utf8"),
     );
     for (const text of stored) expect(text).not.toContain(SECRET);
     expect(stored[0]).toContain("uses [secret:API]");
     expect(stored[1]).toContain('["echo","[secret:API]"]');
     expect(stored[1]).toContain("true [secret:API]");
     expect(stored[1]).toContain(": [secret:API]");
-    const logs = JSON.stringify(await pyro.logsWorkspace(id));
+    const logs = JSON.stringify(await pyro.logsWorkspace({ workspaceId: id }));
     const cli = await runPyro(["workspace", "logs", id]);
     const viaMcp = JSON.stringify(
       await mcp.callTool({ name: "workspace_logs", arguments: { workspace_id: id } }),
@@ -60,7 +61,7 @@ describe("secret masking in what pyro keeps and in errors, on every surface (hos
       expect(text).toContain("[secret:API]");
       expect(text).not.toContain(SECRET);
     }
-    expect(JSON.stringify(await pyro.statusWorkspace(id))).toContain("x[secret:API]x");
+    expect(JSON.stringify(await pyro.statusWorkspace({ workspaceId: id }))).toContain("x[secret:API]x");
   });
 
   it("masks a file-given value with and without its trailing newline", async () => {

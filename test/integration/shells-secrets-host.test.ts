@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 const SECRET = "pyro-host-7c1d-secret-value";
 
@@ -19,21 +19,22 @@ describe("shells, services and secrets: bad input on every surface (host-compat 
   let mcp: Client;
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-sec-");
     id = (await pyro.createWorkspace({ ...HOST, secrets: { API_TOKEN: SECRET } })).workspace_id;
     mcp = await connectMcp("workspace-full");
   });
   afterAll(async () => {
     await mcp.close();
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
 
   it("stores the host copy owner-only and masks the value in what it returns", async () => {
-    const stored = join(home.home, "workspaces", id, "secrets", "API_TOKEN");
+    const stored = join(sandboxDir(home.home, id), "secrets", "API_TOKEN");
     expect(statSync(stored).mode & 0o777).toBe(0o600);
-    expect(statSync(join(home.home, "workspaces", id, "secrets")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(sandboxDir(home.home, id), "secrets")).mode & 0o777).toBe(0o700);
     const run = await pyro.execWorkspace({
       workspaceId: id,
       command: "echo $API_TOKEN",

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
-import { useTempPyroHome } from "../helpers/pyro-home.js";
+import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 
-const pyro = new Pyro();
+let pyro: Pyro;
 const HOST = { backend: "host", allowHostCompat: true } as const;
 
 function sha256(path: string): Promise<string> {
@@ -37,6 +37,7 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     scratch = mkdtempSync("/tmp/pyro-ws-");
     const seed = join(scratch, "seed");
     mkdirSync(join(seed, "src"), { recursive: true });
@@ -46,7 +47,7 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
       .workspace_id;
   });
   afterAll(async () => {
-    await pyro.deleteWorkspace(id).catch(() => undefined);
+    await pyro.deleteWorkspace({ workspaceId: id }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
     home.cleanup();
   });
@@ -147,7 +148,9 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
   });
 
   it("reports unknown workspaces, unknown snapshots and non-plain snapshot names", async () => {
-    await expect(pyro.statusWorkspace("0123456789ab")).rejects.toMatchObject({ code: "WORKSPACE_NOT_FOUND" });
+    await expect(pyro.statusWorkspace({ workspaceId: "0123456789ab" })).rejects.toMatchObject({
+      code: "WORKSPACE_NOT_FOUND",
+    });
     await expect(pyro.execWorkspace({ workspaceId: "../x", command: "true" })).rejects.toMatchObject({
       code: "WORKSPACE_NOT_FOUND",
     });
@@ -155,7 +158,9 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
       code: "SNAPSHOT_NOT_FOUND",
     });
     for (const name of ["../x", "a/b", ".hidden", "", "x".repeat(65)]) {
-      await expect(pyro.createSnapshot(id, name)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(pyro.createSnapshot({ workspaceId: id, snapshotName: name })).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+      });
     }
   });
 
@@ -191,7 +196,7 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
     expect(b.code).toBe(0);
     const sequences = [a, b].map((r) => (JSON.parse(r.stdout) as { sequence: number }).sequence);
     expect(new Set(sequences).size).toBe(2);
-    const logs = await pyro.logsWorkspace(id);
+    const logs = await pyro.logsWorkspace({ workspaceId: id });
     for (const sequence of sequences) expect(logs.commands.map((c) => c.sequence)).toContain(sequence);
   });
 
@@ -232,28 +237,28 @@ describe("workspaces through the SDK (host-compat backend): bad input and hostil
     expect(
       (await pyro.execWorkspace({ workspaceId: victim.workspace_id, command: "echo back" })).stdout,
     ).toBe("back\n");
-    await pyro.deleteWorkspace(victim.workspace_id);
+    await pyro.deleteWorkspace({ workspaceId: victim.workspace_id });
   });
 
   it("honours the TTL: the sandbox stops, and reaping removes the workspace", async () => {
     const short = await pyro.createWorkspace({ ...HOST, ttlSeconds: 2 });
     expect(await waitFor(() => processesMentioning(short.workspace_id).length === 0, 10_000)).toBe(true);
-    expect((await pyro.statusWorkspace(short.workspace_id)).state).toBe("expired");
+    expect((await pyro.statusWorkspace({ workspaceId: short.workspace_id })).state).toBe("expired");
     const reaped = await pyro.reapExpired();
     expect(reaped.reaped).toContainEqual({
       vm_id: short.workspace_id,
       reason: "ttl_expired",
       workspace: true,
     });
-    await expect(pyro.statusWorkspace(short.workspace_id)).rejects.toMatchObject({
+    await expect(pyro.statusWorkspace({ workspaceId: short.workspace_id })).rejects.toMatchObject({
       code: "WORKSPACE_NOT_FOUND",
     });
   });
 
   it("deletes everything, leaving no process behind", async () => {
     const extra = await pyro.createWorkspace({ ...HOST });
-    await pyro.deleteWorkspace(extra.workspace_id);
-    expect(existsSync(join(home.home, "workspaces", extra.workspace_id))).toBe(false);
+    await pyro.deleteWorkspace({ workspaceId: extra.workspace_id });
+    expect(existsSync(sandboxDir(home.home, extra.workspace_id))).toBe(false);
     expect(processesMentioning(extra.workspace_id)).toEqual([]);
   });
 });

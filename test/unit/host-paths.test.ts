@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPERATIONS } from "../../src/api/registry.js";
+import { OPERATIONS } from "../../src/api/specs/index.js";
 
 // Any parameter that names a host path must be declared, or the MCP server would not confine it.
 const HOST_PATH_WORDS = /\bhost (file|path|directory|folder)|^host\b/i;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
 import { invokeOperation } from "../../src/api/invoke.js";
-import { vmRun } from "../../src/api/vm.js";
+import { vmRun } from "../../src/api/specs/vm.js";
+import { SandboxStore } from "../../src/api/store.js";
 
 async function rejectionOf(input: Record<string, unknown>): Promise<PyroError> {
   try {
-    await invokeOperation(vmRun, input);
+    await invokeOperation(vmRun, input, { store: new SandboxStore() });
   } catch (error) {
     return error as PyroError;
   }

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { DoctorCheck } from "../../doctor/doctor.js";
+import type { MachineCheck } from "../types.js";
 
 const NOBODY = "65534";
 const run = promisify(execFile);
@@ -9,7 +9,7 @@ const run = promisify(execFile);
  * What `pyro-netstack --hardening-report` says is in force once it has hardened itself exactly as
  * it does for a VM: one doctor check per protection, as the kernel reports it.
  */
-export async function netstackHardeningChecks(helper: string | null): Promise<DoctorCheck[]> {
+export async function netstackHardeningChecks(helper: string | null): Promise<MachineCheck[]> {
   if (helper === null) return [];
   let report: string;
   try {
@@ -30,7 +30,7 @@ export async function netstackHardeningChecks(helper: string | null): Promise<Do
       .split("\n")
       .map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)] as const),
   );
-  const check = (name: string, ok: boolean, detail: string, fix: string): DoctorCheck =>
+  const check = (name: string, ok: boolean, detail: string, fix: string): MachineCheck =>
     ok
       ? { name, status: "PASS", detail, fix: null }
       : { name, status: "FAIL", detail, fix: `${fix} Rebuild pyro-netstack with \`npm run build\`.` };

@@ -2,13 +2,13 @@ import { findExecutable } from "../../platform/find-executable.js";
 import { CONSOLE_LOG_MAX_BYTES } from "./console-log.js";
 import { probeQemuSandbox } from "./sandbox-probe.js";
 import { DEDICATED_VMM_USER } from "../../platform/vmm-user.js";
-import type { DoctorCheck } from "../../doctor/doctor.js";
-import { GUARD_SHELL } from "../../runtime/death-guard.js";
+import { GUARD_SHELL } from "../death-guard.js";
+import type { MachineCheck } from "../types.js";
 
 /** What confines QEMU on this host, as `pyro doctor` lines: each one measured, not assumed. */
-export async function vmmHardeningChecks(qemu: string): Promise<DoctorCheck[]> {
+export async function vmmHardeningChecks(qemu: string): Promise<MachineCheck[]> {
   const probe = await probeQemuSandbox(qemu);
-  const sandbox: DoctorCheck =
+  const sandbox: MachineCheck =
     probe.error === null
       ? check(
           "PASS",
@@ -21,7 +21,7 @@ export async function vmmHardeningChecks(qemu: string): Promise<DoctorCheck[]> {
           `QEMU with -sandbox ${probe.option} did not run: ${probe.error}`,
           "Install Debian's qemu-system-x86 (built with seccomp).",
         );
-  const user: DoctorCheck =
+  const user: MachineCheck =
     process.geteuid?.() !== 0
       ? check(
           "PASS",
@@ -65,10 +65,10 @@ export async function vmmHardeningChecks(qemu: string): Promise<DoctorCheck[]> {
 }
 
 function check(
-  status: DoctorCheck["status"],
+  status: MachineCheck["status"],
   name: string,
   detail: string,
   fix: string | null = null,
-): DoctorCheck {
+): MachineCheck {
   return { name, status, detail, fix };
 }

@@ -1,54 +1,30 @@
-import { constants, accessSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
 import { release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { AgentClient } from "../../agent-protocol/client.js";
-import { qemuBackend, qemuBinary } from "./backend.js";
 import { toPyroError } from "../../errors/index.js";
 import { writeJsonAtomic } from "../../platform/atomic-file.js";
-import { pyroHome } from "../../platform/paths.js";
-import { startDeathGuard, type DeathGuard } from "../../runtime/death-guard.js";
+import { startDeathGuard, type DeathGuard } from "../death-guard.js";
+import { kvmDeviceStatus } from "../kvm-device.js";
+import type { BootArtifacts, KvmStatus, LaunchSpec, LaunchedVmm } from "../types.js";
+import { qemuBinary } from "./binary.js";
+import { qcow2Overlay } from "./disk.js";
+import { launchQemu } from "./launch.js";
 
-export interface BootArtifacts {
-  kernel: string;
-  initramfs: string;
-  rootfs: string;
-  /** Identifies the kernel so a cached verdict is dropped when the guest kernel changes. */
-  kernelDigest: string;
-}
-
-export interface KvmStatus {
-  device: string;
-  exists: boolean;
-  readable: boolean;
-  writable: boolean;
-  /** null: not probed yet (no environment to boot, or probing not asked for). */
-  usable: boolean | null;
-  evidence: string;
-  probed_at: string | null;
-  cached: boolean;
-}
-
-interface ProbeCache {
-  key: string;
-  usable: boolean;
-  evidence: string;
-  probed_at: string;
-}
+const ProbeCache = z.object({
+  key: z.string(),
+  usable: z.boolean(),
+  evidence: z.string(),
+  probed_at: z.string(),
+});
+type ProbeCache = z.infer<typeof ProbeCache>;
 
 const PROBE_TIMEOUT_MS = 20_000;
 
-function access(path: string, mode: number): boolean {
-  try {
-    accessSync(path, mode);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const cachePath = (): string => join(pyroHome(), "kvm-probe.json");
+const cachePath = (stateDir: string): string => join(stateDir, "kvm-probe.json");
 
 function probeKey(artifacts: BootArtifacts): string {
   const qemu = qemuBinary();
@@ -63,23 +39,20 @@ function probeKey(artifacts: BootArtifacts): string {
  * guest kernel changes.
  */
 export async function kvmStatus(options: {
-  artifacts: BootArtifacts | null;
+  artifacts: () => Promise<BootArtifacts | null>;
   agentBinary: string | null;
   probe: boolean;
+  /** pyro's home: the verdict is cached there and the probe VM's files made there. */
+  stateDir: string;
 }): Promise<KvmStatus> {
-  const device = "/dev/kvm";
+  const device = kvmDeviceStatus();
+  if (device.usable === false) return device;
   const base = {
-    device,
-    exists: existsSync(device),
-    readable: access(device, constants.R_OK),
-    writable: access(device, constants.W_OK),
+    device: device.device,
+    exists: device.exists,
+    readable: device.readable,
+    writable: device.writable,
   };
-  if (!base.exists || !base.readable || !base.writable) {
-    const evidence = !base.exists
-      ? "/dev/kvm does not exist"
-      : "/dev/kvm is not readable and writable by this user";
-    return { ...base, usable: false, evidence, probed_at: null, cached: false };
-  }
   if (qemuBinary() === null) {
     return {
       ...base,
@@ -89,7 +62,8 @@ export async function kvmStatus(options: {
       cached: false,
     };
   }
-  if (options.artifacts === null || options.agentBinary === null) {
+  const artifacts = options.agentBinary === null ? null : await options.artifacts();
+  if (artifacts === null || options.agentBinary === null) {
     return {
       ...base,
       usable: null,
@@ -98,8 +72,8 @@ export async function kvmStatus(options: {
       cached: false,
     };
   }
-  const key = probeKey(options.artifacts);
-  const cached = readCache();
+  const key = probeKey(artifacts);
+  const cached = readCache(options.stateDir);
   if (cached !== null && cached.key === key) {
     return {
       ...base,
@@ -118,9 +92,9 @@ export async function kvmStatus(options: {
       cached: false,
     };
   }
-  const verdict = await probeBoot(options.artifacts, options.agentBinary);
+  const verdict = await probeBoot(artifacts, options.agentBinary, options.stateDir);
   const entry: ProbeCache = { key, ...verdict, probed_at: new Date().toISOString() };
-  writeJsonAtomic(cachePath(), entry);
+  writeJsonAtomic(cachePath(options.stateDir), entry);
   return {
     ...base,
     usable: entry.usable,
@@ -130,9 +104,10 @@ export async function kvmStatus(options: {
   };
 }
 
-function readCache(): ProbeCache | null {
+function readCache(stateDir: string): ProbeCache | null {
   try {
-    return JSON.parse(readFileSync(cachePath(), "utf8")) as ProbeCache;
+    const parsed = ProbeCache.safeParse(JSON.parse(readFileSync(cachePath(stateDir), "utf8")));
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
@@ -141,29 +116,26 @@ function readCache(): ProbeCache | null {
 async function probeBoot(
   artifacts: BootArtifacts,
   agentBinary: string,
+  stateDir: string,
 ): Promise<{ usable: boolean; evidence: string }> {
-  const dir = mkdtempSync(join(pyroHome(), "kvm-probe-"));
-  const spec = {
+  const dir = mkdtempSync(join(stateDir, "kvm-probe-"));
+  const spec: LaunchSpec = {
     id: `kvmprobe-${process.pid}`,
     vcpuCount: 1,
     memMib: 256,
     boot: { kernel: artifacts.kernel, initramfs: artifacts.initramfs, rootfs: artifacts.rootfs },
     agentBinary,
-    files: {
-      agentSocket: join(dir, "a.sock"),
-      consoleLog: join(dir, "console.log"),
-      overlay: join(dir, "disk.qcow2"),
-      scratch: join(dir, "scratch"),
-    },
-    accel: "kvm" as const,
+    dir,
+    files: { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") },
+    accel: "kvm",
     network: null,
   };
   const started = Date.now();
-  let vmm: Awaited<ReturnType<typeof qemuBackend.launch>> | null = null;
+  let vmm: LaunchedVmm | null = null;
   let guard: DeathGuard | null = null;
   try {
-    await qemuBackend.prepare(spec);
-    vmm = await qemuBackend.launch(spec);
+    await qcow2Overlay.create(dir, artifacts.rootfs);
+    vmm = await launchQemu(spec);
     // Should this process be killed mid-probe, the probe's QEMU goes with it.
     guard = startDeathGuard([vmm.process], join(dir, "exit.json"));
     const stream = await vmm.connectAgent(started + PROBE_TIMEOUT_MS);

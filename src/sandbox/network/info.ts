@@ -1,6 +1,7 @@
+import type { SandboxStore } from "../store.js";
 import { isSupervisorAlive, loadVm } from "../vm-manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 
 export interface NetworkInfo {
@@ -22,10 +23,10 @@ export interface NetworkInfo {
 }
 
 /** A VM's (or workspace's) network as configured for its current or last boot. */
-export async function networkInfo(vmId: string): Promise<NetworkInfo> {
-  const record = loadVm(vmId);
+export async function networkInfo(store: SandboxStore, vmId: string): Promise<NetworkInfo> {
+  const record = loadVm(store, vmId);
   const plan = record.network_plan;
-  const running = record.state === "running" && isSupervisorAlive(record);
+  const running = record.state === "running" && isSupervisorAlive(store, record);
   const enabled = allowsEgress(record.network_policy);
   return {
     vm_id: record.id,
@@ -39,31 +40,6 @@ export async function networkInfo(vmId: string): Promise<NetworkInfo> {
     dns: plan?.dns ?? null,
     mtu: plan?.mtu ?? null,
     helper: plan === null ? null : plan.helper,
-    published_ports: running && enabled ? await listPublishedPorts(vmId) : [],
+    published_ports: running && enabled ? await supervisorControl(store, vmId).ports() : [],
   };
-}
-
-export function renderNetworkInfo(info: NetworkInfo): string {
-  const lines = [
-    `VM ${info.vm_id}: network policy ${info.policy}`,
-    `  interfaces      ${info.interfaces.join(", ")}`,
-  ];
-  if (info.network_enabled) {
-    lines.push(
-      `  private ranges  ${info.allow_private_egress ? "reachable (--allow-private-egress)" : "refused"}`,
-    );
-  }
-  if (info.guest_ip !== null) {
-    lines.push(
-      `  guest address   ${info.guest_ip}/${info.prefix_length} via ${info.gateway} (mtu ${info.mtu})`,
-    );
-    lines.push(`  dns             ${info.dns ?? "none"}`);
-    lines.push(`  carried by      ${info.helper}`);
-  }
-  lines.push(
-    info.published_ports.length === 0
-      ? "  published ports none"
-      : `  published ports ${info.published_ports.map((p) => `${p.host_address}:${p.host_port} -> ${p.guest_port}${p.service ? ` (${p.service})` : ""}`).join(", ")}`,
-  );
-  return lines.join("\n");
 }

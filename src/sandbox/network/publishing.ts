@@ -1,5 +1,6 @@
+import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
-import { publishPort, unpublishPort } from "../../runtime/ports-client.js";
+import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { readWorkspaceRecord } from "../workspace/record.js";
 import { allowsPublishing } from "./policy.js";
@@ -32,8 +33,8 @@ export function parsePortSpec(spec: string): PortRequest {
 }
 
 /** Refuses unless the workspace's policy lets it publish ports. */
-export function checkPublishingAllowed(workspaceId: string): void {
-  const policy = readWorkspaceRecord(workspaceId).network_policy;
+export function checkPublishingAllowed(store: SandboxStore, workspaceId: string): void {
+  const policy = readWorkspaceRecord(store, workspaceId).network_policy;
   if (!allowsPublishing(policy)) {
     throw new PyroError(
       "NETWORK_POLICY_DENIED",
@@ -47,6 +48,7 @@ export function checkPublishingAllowed(workspaceId: string): void {
  * already published are released before the error is raised.
  */
 export async function publishPorts(
+  store: SandboxStore,
   vmId: string,
   requests: readonly PortRequest[],
   service: string,
@@ -54,16 +56,29 @@ export async function publishPorts(
   const published: PublishedPort[] = [];
   try {
     for (const request of requests) {
-      published.push(await publishPort(vmId, request.host_port, request.guest_port, service));
+      published.push(
+        await supervisorControl(store, vmId).publish({
+          host_port: request.host_port,
+          guest_port: request.guest_port,
+          owner: service,
+        }),
+      );
     }
   } catch (error) {
-    await releasePorts(vmId, published);
+    await releasePorts(store, vmId, published);
     throw error;
   }
   return published;
 }
 
 /** Undoes publishPorts after a failure; what cannot be released goes when the VM stops. */
-export async function releasePorts(vmId: string, ports: readonly PublishedPort[]): Promise<void> {
-  for (const port of ports) await unpublishPort(vmId, port.host_port).catch(() => undefined);
+export async function releasePorts(
+  store: SandboxStore,
+  vmId: string,
+  ports: readonly PublishedPort[],
+): Promise<void> {
+  for (const port of ports)
+    await supervisorControl(store, vmId)
+      .unpublish({ host_port: port.host_port })
+      .catch(() => undefined);
 }

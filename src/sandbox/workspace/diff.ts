@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
 import { diffIndexes, indexTar } from "../../archive/index.js";
 import { archiveFromGuest } from "./guest-archive.js";
@@ -28,11 +29,11 @@ export interface WorkspaceDiff {
  * only for files that changed: digests first, then the current tree, then the baseline again
  * (re-reading the host-side baseline is cheap), so memory follows the change, not the tree.
  */
-export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
-  runningWorkspace(id);
-  const baselinePath = workspaceFiles(id).baseline;
+export async function diffWorkspace(store: SandboxStore, id: string): Promise<WorkspaceDiff> {
+  runningWorkspace(store, id);
+  const baselinePath = workspaceFiles(store, id).baseline;
   const digests = await indexTar(createReadStream(baselinePath), { keepText: () => false });
-  const now = await withGuestFiles(id, async (files) => {
+  const now = await withGuestFiles(store, id, async (files) => {
     const current = archiveFromGuest(files, ".");
     const [index] = await Promise.all([
       indexTar(current.stream, { keepText: (path, sha256) => digests.get(path)?.sha256 !== sha256 }),
@@ -46,7 +47,7 @@ export async function diffWorkspace(id: string): Promise<WorkspaceDiff> {
   const diff = diffIndexes(baseline, now, {});
   // Guest text: a patch cut short must drop a trailing partial value too, which only this place
   // knows; the other fields are masked with every result (invokeOperation).
-  const secrets = CompiledSecrets.of(maskableSecrets(id));
+  const secrets = CompiledSecrets.of(maskableSecrets(store, id));
   const masked = maskBytes(Buffer.from(diff.patch), secrets, diff.patch_truncated);
   return { workspace_id: id, ...diff, patch: masked.toString("utf8") };
 }

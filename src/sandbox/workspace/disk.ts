@@ -1,13 +1,12 @@
+import type { SandboxStore } from "../store.js";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
-import { requireExecutable } from "../../platform/find-executable.js";
 import { ensureHostSpace } from "../../archive/index.js";
-import { vmDir } from "../../platform/paths.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
-import { vmFiles } from "../vm-record.js";
+import { driverByName } from "../../machine/registry.js";
+import { isSupervisorAlive, loadVm, machineDir } from "../vm-manager.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "./debugfs.js";
 import { diskNameBytes, escapeDiskName } from "./disk-names.js";
 import { readWorkspaceRecord } from "./record.js";
@@ -20,55 +19,51 @@ const RUNTIME_ONLY = [GUEST_SECRETS_DIR, "/run/pyro"];
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 const MAX_ENTRIES = 10_000;
 
-/** The overlay of a stopped workspace; disk tools never touch a running one. */
-function stoppedDisk(id: string): string {
-  readWorkspaceRecord(id);
-  const vm = loadVm(id);
-  if (vm.execution_mode === "host_compat")
+interface StoppedDisk {
+  dir: string;
+  /** The image file the guest writes, in its driver's format. */
+  image: string;
+  flatten(output: string): Promise<void>;
+}
+
+/** The disk of a stopped workspace; disk tools never touch a running one. */
+function stoppedDisk(store: SandboxStore, id: string): StoppedDisk {
+  readWorkspaceRecord(store, id);
+  const vm = loadVm(store, id);
+  const dir = machineDir(store, id);
+  const disk = driverByName(vm.backend).disk;
+  const image = disk.imageFile(dir);
+  if (image === null)
     throw new PyroError("NO_DISK", `workspace ${id} runs in host-compat mode and has no disk`);
-  if (isSupervisorAlive(vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
-  return vmFiles(vmDir(id)).overlay;
+  if (isSupervisorAlive(store, vm)) throw new PyroError("WORKSPACE_RUNNING", `workspace ${id} is running`);
+  return { dir, image, flatten: (output) => disk.flatten(dir, output) };
 }
 
-/** Flattens the copy-on-write overlay into a raw ext4 image at `path` (sparse). */
-async function flatten(overlay: string, path: string): Promise<void> {
-  await ensureHostSpace(dirname(path), statSync(overlay).blocks * 512, "a copy of the workspace disk");
-  const qemuImg = requireExecutable("qemu-img", "qemu-utils");
-  try {
-    await run(qemuImg, ["convert", "-q", "-O", "raw", overlay, path]);
-  } catch (error) {
-    rmSync(path, { force: true });
-    const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    if (/No space left/i.test(stderr)) {
-      throw new PyroError(
-        "HOST_DISK_FULL",
-        `The host file system of ${dirname(path)} filled up while copying the disk.`,
-      );
-    }
-    throw new PyroError("EXEC_FAILED", `could not flatten the disk: ${stderr.trim()}`, {
-      hint: "Check the workspace's disk.",
-    });
-  }
+/** Flattens the disk into a raw ext4 image at `path` (sparse), once the host has room for it. */
+async function flatten(disk: StoppedDisk, path: string): Promise<void> {
+  await ensureHostSpace(dirname(path), statSync(disk.image).blocks * 512, "a copy of the workspace disk");
+  await disk.flatten(path);
 }
 
-/** A raw image of the stopped disk for reading, cached until the overlay changes. */
-async function readableImage(id: string): Promise<string> {
-  const overlay = stoppedDisk(id);
-  const stamp = statSync(overlay);
-  const image = join(vmDir(id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
+/** A raw image of the stopped disk for reading, cached until the disk changes. */
+async function readableImage(store: SandboxStore, id: string): Promise<string> {
+  const disk = stoppedDisk(store, id);
+  const stamp = statSync(disk.image);
+  const image = join(machineDir(store, id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
   if (!existsSync(image)) {
-    dropDiskCache(id); // older flattenings describe a disk that has changed since
+    dropDiskCache(store, id); // older flattenings describe a disk that has changed since
     const partial = `${image}.partial`;
-    await flatten(overlay, partial);
+    await flatten(disk, partial);
     renameSync(partial, image);
   }
   return image;
 }
 
 /** Removes flattened copies of the disk (before a start, which makes them stale). */
-export function dropDiskCache(id: string): void {
-  for (const name of readdirSync(vmDir(id))) {
-    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name)) rmSync(join(vmDir(id), name), { force: true });
+export function dropDiskCache(store: SandboxStore, id: string): void {
+  for (const name of readdirSync(machineDir(store, id))) {
+    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name))
+      rmSync(join(machineDir(store, id), name), { force: true });
   }
 }
 
@@ -147,8 +142,8 @@ async function lookup(
  * Lists a directory of the stopped disk (symlinks are reported, never followed). Every name is
  * listed, escaped (see escapeDiskName); past MAX_ENTRIES the listing stops, `truncated`.
  */
-export async function diskList(id: string, path = "/workspace", recursive = false) {
-  const image = await readableImage(id);
+export async function diskList(store: SandboxStore, id: string, path = "/workspace", recursive = false) {
+  const image = await readableImage(store, id);
   const root = diskPath(path);
   const top = await lookup(image, root, diskListHint(id));
   if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
@@ -188,8 +183,8 @@ export async function diskList(id: string, path = "/workspace", recursive = fals
 }
 
 /** Reads one regular file of the stopped disk; no more than the cap ever leaves debugfs. */
-export async function diskRead(id: string, path: string, maxBytes = 1024 * 1024) {
-  const image = await readableImage(id);
+export async function diskRead(store: SandboxStore, id: string, path: string, maxBytes = 1024 * 1024) {
+  const image = await readableImage(store, id);
   const target = diskPath(path);
   const found = await lookup(image, target, diskListHint(id));
   const type = typeOf(found.mode);
@@ -238,8 +233,8 @@ async function scrubRuntimeState(image: string): Promise<void> {
  * Writes the stopped disk as a raw ext4 image, runtime-only state removed. Built beside the
  * output and renamed into place: a failure (a full disk included) leaves nothing behind.
  */
-export async function diskExport(id: string, output: string, overwrite = false) {
-  const overlay = stoppedDisk(id);
+export async function diskExport(store: SandboxStore, id: string, output: string, overwrite = false) {
+  const disk = stoppedDisk(store, id);
   const target = resolve(output);
   if (!existsSync(dirname(target)))
     throw new PyroError("FILE_NOT_FOUND", `the directory ${dirname(target)} does not exist`, {
@@ -248,7 +243,7 @@ export async function diskExport(id: string, output: string, overwrite = false) 
   if (existsSync(target) && !overwrite) throw new PyroError("OUTPUT_EXISTS", `${target} already exists`);
   const partial = join(dirname(target), `.${basename(target)}.pyro-partial-${process.pid}`);
   try {
-    await flatten(overlay, partial);
+    await flatten(disk, partial);
     await scrubRuntimeState(partial);
     renameSync(partial, target);
   } finally {

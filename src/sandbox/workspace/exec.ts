@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { GUEST_WORKDIR } from "../guest-env.js";
 import { execInVm, type ExecOutcome } from "../vm-exec.js";
 import { loadVm } from "../vm-manager.js";
@@ -39,23 +40,24 @@ function maskedCommand(command: string | string[], secrets: CompiledSecrets): st
  * command runs without it (so several can run at once), and its result joins the history.
  */
 export async function execWorkspace(
+  store: SandboxStore,
   id: string,
   options: WorkspaceExecOptions,
 ): Promise<WorkspaceExecOutcome> {
-  runningWorkspace(id);
+  runningWorkspace(store, id);
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
-  const env = secretEnvironment(id, options.secretEnv ?? []);
-  const secrets = CompiledSecrets.of(maskableSecrets(id));
+  const env = secretEnvironment(store, id, options.secretEnv ?? []);
+  const secrets = CompiledSecrets.of(maskableSecrets(store, id));
   const started_at = new Date().toISOString();
   const sequence = (
-    await updateWorkspace(id, (record) => {
-      record.command_count += 1;
+    await updateWorkspace(store, id, (record) => {
+      record.workspace.command_count += 1;
       touch(record);
     })
-  ).command_count;
+  ).workspace.command_count;
   const { onStdout, onStderr } = options;
-  const outcome = await execInVm(id, {
+  const outcome = await execInVm(store, id, {
     command: options.command,
     timeoutSeconds: options.timeoutSeconds,
     cwd,
@@ -64,8 +66,8 @@ export async function execWorkspace(
     ...(onStdout ? { onStdout } : {}),
     ...(onStderr ? { onStderr } : {}),
   });
-  await withWorkspaceLock(id, async () => {
-    appendHistory(id, {
+  await withWorkspaceLock(store, id, async () => {
+    appendHistory(store, id, {
       sequence,
       command: maskedCommand(options.command, secrets),
       cwd: maskString(cwd, secrets),
@@ -74,15 +76,15 @@ export async function execWorkspace(
       timed_out: outcome.timed_out,
       duration_ms: outcome.duration_ms,
     });
-    const record = readWorkspaceRecord(id);
+    const record = readWorkspaceRecord(store, id);
     touch(record);
-    writeWorkspaceRecord(record);
+    writeWorkspaceRecord(store, record);
   });
   return {
     ...outcome,
     workspace_id: id,
     sequence,
     cwd: maskString(cwd, secrets),
-    execution_mode: loadVm(id).execution_mode,
+    execution_mode: loadVm(store, id).execution_mode,
   };
 }

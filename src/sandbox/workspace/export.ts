@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { resolve } from "node:path";
 import { extractGuestTar } from "../../archive/index.js";
 import { loadVm } from "../vm-manager.js";
@@ -25,17 +26,18 @@ export interface ExportResult {
 
 /** Copies a file or directory out of /workspace to the host, never writing outside outputPath. */
 export async function exportWorkspace(
+  store: SandboxStore,
   id: string,
   path: string,
   outputPath: string,
   overwrite = false,
   trustGitMetadata = false,
 ): Promise<ExportResult> {
-  runningWorkspace(id);
+  runningWorkspace(store, id);
   const relative = resolveWorkspacePath(path);
   const output = resolve(outputPath);
   const git = gitExportGuard(trustGitMetadata, relative === "." ? "workspace" : relative);
-  const result = await withGuestFiles(id, (files) =>
+  const result = await withGuestFiles(store, id, (files) =>
     exportFromGuest(files, relative, output, overwrite, git),
   );
   return {
@@ -44,7 +46,7 @@ export async function exportWorkspace(
     output_path: output,
     ...result,
     git_metadata: git.report(),
-    execution_mode: loadVm(id).execution_mode,
+    execution_mode: loadVm(store, id).execution_mode,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { readFile as readHostFile } from "node:fs/promises";
 import { PyroError } from "../../errors/index.js";
 import { DEFAULT_READ_LIMIT, listFiles, readFile, writeFile } from "./guest-files.js";
@@ -9,17 +10,22 @@ import { withGuestFiles } from "./guest-fs.js";
 
 export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
-export async function listWorkspaceFiles(id: string, path = ".", recursive = false) {
-  runningWorkspace(id);
-  const listing = await withGuestFiles(id, (files) =>
+export async function listWorkspaceFiles(store: SandboxStore, id: string, path = ".", recursive = false) {
+  runningWorkspace(store, id);
+  const listing = await withGuestFiles(store, id, (files) =>
     listFiles(files, resolveWorkspacePath(path), { recursive }),
   );
   return { workspace_id: id, ...listing };
 }
 
-export async function readWorkspaceFile(id: string, path: string, maxBytes = DEFAULT_READ_LIMIT) {
-  runningWorkspace(id);
-  const result = await withGuestFiles(id, (files) =>
+export async function readWorkspaceFile(
+  store: SandboxStore,
+  id: string,
+  path: string,
+  maxBytes = DEFAULT_READ_LIMIT,
+) {
+  runningWorkspace(store, id);
+  const result = await withGuestFiles(store, id, (files) =>
     readFile(files, resolveWorkspacePath(path), { maxBytes }),
   );
   return { workspace_id: id, ...result };
@@ -27,19 +33,20 @@ export async function readWorkspaceFile(id: string, path: string, maxBytes = DEF
 
 /** Writes text given inline or read from a host file. */
 export async function writeWorkspaceFile(
+  store: SandboxStore,
   id: string,
   path: string,
   source: { text?: string; textFile?: string },
 ) {
-  runningWorkspace(id);
+  runningWorkspace(store, id);
   const relative = resolveWorkspacePath(path);
   if ((source.text === undefined) === (source.textFile === undefined)) {
     throw new PyroError("INVALID_ARGUMENT", "give exactly one of text and text_file");
   }
   const content =
     source.text !== undefined ? Buffer.from(source.text) : await readHostText(source.textFile as string);
-  const result = await withGuestFiles(id, (files) => writeFile(files, relative, content));
-  await updateWorkspace(id, touch);
+  const result = await withGuestFiles(store, id, (files) => writeFile(files, relative, content));
+  await updateWorkspace(store, id, touch);
   return { workspace_id: id, ...result };
 }
 
@@ -62,14 +69,14 @@ async function readHostText(path: string): Promise<Buffer> {
 }
 
 /** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
-export async function applyWorkspacePatch(id: string, patch: string, strip?: number) {
-  runningWorkspace(id);
-  const plan = await withGuestFiles(id, async (files) => {
+export async function applyWorkspacePatch(store: SandboxStore, id: string, patch: string, strip?: number) {
+  runningWorkspace(store, id);
+  const plan = await withGuestFiles(store, id, async (files) => {
     const planned = await planPatch(patch, guestReadCurrent(files), strip);
     await applyPlan(files, planned);
     return planned;
   });
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,
     ...plan.summary,

@@ -1,4 +1,5 @@
 import { execInVm, type ExecOutcome } from "../vm-exec.js";
+import type { SandboxStore } from "../store.js";
 
 export interface GuestRunOptions {
   /** Streamed to the command's stdin with backpressure; stdin is /dev/null without it. */
@@ -23,9 +24,9 @@ export type GuestRunner = (argv: string[], options?: GuestRunOptions) => Promise
 
 const INTERNAL_TIMEOUT_SECONDS = 600;
 
-export function vmRunner(vmId: string): GuestRunner {
+export function vmRunner(store: SandboxStore, vmId: string): GuestRunner {
   return (argv, options = {}) =>
-    execInVm(vmId, {
+    execInVm(store, vmId, {
       command: argv,
       timeoutSeconds: options.timeoutSeconds ?? INTERNAL_TIMEOUT_SECONDS,
       ...(options.cwd ? { cwd: options.cwd } : {}),

@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import type { SandboxStore } from "../store.js";
 import { workspaceFiles } from "./record.js";
 
 /** One command of a workspace's history (history.jsonl, one JSON object a line). */
@@ -13,12 +14,12 @@ export interface HistoryEntry {
 }
 
 /** Appends one entry; the caller holds the workspace lock. */
-export function appendHistory(id: string, entry: HistoryEntry): void {
-  appendFileSync(workspaceFiles(id).history, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+export function appendHistory(store: SandboxStore, id: string, entry: HistoryEntry): void {
+  appendFileSync(workspaceFiles(store, id).history, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
 }
 
-export function readHistory(id: string): HistoryEntry[] {
-  const path = workspaceFiles(id).history;
+export function readHistory(store: SandboxStore, id: string): HistoryEntry[] {
+  const path = workspaceFiles(store, id).history;
   if (!existsSync(path)) return [];
   return readFileSync(path, "utf8")
     .split("\n")
@@ -33,6 +34,6 @@ export function readHistory(id: string): HistoryEntry[] {
     .sort((a, b) => a.sequence - b.sequence);
 }
 
-export function clearHistory(id: string): void {
-  rmSync(workspaceFiles(id).history, { force: true });
+export function clearHistory(store: SandboxStore, id: string): void {
+  rmSync(workspaceFiles(store, id).history, { force: true });
 }

@@ -1,8 +1,7 @@
+import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
-import { vmDir } from "../../platform/paths.js";
-import { controlCall } from "../../runtime/control-client.js";
-import type { ManagedInfo } from "../../runtime/managed.js";
-import { isSupervisorAlive, loadVm, stopVm } from "../vm-manager.js";
+import { supervisorControl } from "../supervisor-client.js";
+import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm-manager.js";
 import { describeExit, vmExitOf } from "../vm-status.js";
 import { dropDiskCache } from "./disk.js";
 import { touch, withWorkspaceLock } from "./lock.js";
@@ -20,28 +19,30 @@ export interface StopResult extends WorkspaceInfo {
  * Stops the sandbox: the agent syncs, remounts read-only and powers off (killed if it does not
  * within a bound); shells and services end with it and are named in the result.
  */
-export async function stopWorkspace(id: string): Promise<StopResult> {
-  readWorkspaceRecord(id);
-  return withWorkspaceLock(id, async () => {
-    const vm = loadVm(id);
-    if (!isSupervisorAlive(vm)) {
-      const info = workspaceInfo(readWorkspaceRecord(id));
-      if (vm.state !== "stopped") await stopVm(id);
+export async function stopWorkspace(store: SandboxStore, id: string): Promise<StopResult> {
+  readWorkspaceRecord(store, id);
+  return withWorkspaceLock(store, id, async () => {
+    const vm = loadVm(store, id);
+    if (!isSupervisorAlive(store, vm)) {
+      const info = workspaceInfo(store, readWorkspaceRecord(store, id));
+      if (vm.state !== "stopped") await stopVm(store, id);
       return {
-        ...workspaceInfo(readWorkspaceRecord(id)),
+        ...workspaceInfo(store, readWorkspaceRecord(store, id)),
         ended_shells: [],
         ended_services: [],
         already_stopped: info.state === "stopped",
       };
     }
-    const { reply } = await controlCall(id, { op: "list" }, {}).catch(() => ({ reply: { processes: [] } }));
-    const running = (reply.processes as ManagedInfo[]).filter((process) => process.state !== "exited");
-    await stopVm(id);
-    const record = readWorkspaceRecord(id);
+    const processes = await supervisorControl(store, id)
+      .list()
+      .catch(() => []);
+    const running = processes.filter((process) => process.state !== "exited");
+    await stopVm(store, id);
+    const record = readWorkspaceRecord(store, id);
     touch(record);
-    writeWorkspaceRecord(record);
+    writeWorkspaceRecord(store, record);
     return {
-      ...workspaceInfo(record),
+      ...workspaceInfo(store, record),
       ended_shells: running.filter((p) => p.kind === "shell").map((p) => p.id),
       ended_services: running.filter((p) => p.kind === "service").map((p) => p.id),
       already_stopped: false,
@@ -56,28 +57,32 @@ export interface StartResult extends WorkspaceInfo {
 }
 
 /** Boots the same disk again (same id, /workspace and baseline); stale sockets are cleared first. */
-export async function startWorkspace(id: string): Promise<StartResult> {
-  readWorkspaceRecord(id);
-  return withWorkspaceLock(id, async () => {
-    const vm = loadVm(id);
-    if (isSupervisorAlive(vm)) {
-      return { ...workspaceInfo(readWorkspaceRecord(id)), already_running: true, previous_stop: null };
+export async function startWorkspace(store: SandboxStore, id: string): Promise<StartResult> {
+  readWorkspaceRecord(store, id);
+  return withWorkspaceLock(store, id, async () => {
+    const vm = loadVm(store, id);
+    if (isSupervisorAlive(store, vm)) {
+      return {
+        ...workspaceInfo(store, readWorkspaceRecord(store, id)),
+        already_running: true,
+        previous_stop: null,
+      };
     }
     if (Date.parse(vm.expires_at) <= Date.now()) {
       throw new PyroError("VM_EXPIRED", `workspace ${id} expired at ${vm.expires_at}`, {
         hint: "Expired workspaces are reaped; create a new one.",
       });
     }
-    const exit = vmExitOf(vmDir(id));
+    const exit = vmExitOf(machineDir(store, id));
     const unclean = vm.state !== "stopped" || (exit !== null && exit.reason !== "shutdown");
     const previous_stop = unclean
       ? `unclean: ${exit === null ? "the VM's processes were gone" : describeExit(exit)}`
       : null;
-    dropDiskCache(id);
-    await startWorkspaceVm(id);
-    const record = readWorkspaceRecord(id);
+    dropDiskCache(store, id);
+    await startWorkspaceVm(store, id);
+    const record = readWorkspaceRecord(store, id);
     touch(record);
-    writeWorkspaceRecord(record);
-    return { ...workspaceInfo(record), already_running: false, previous_stop };
+    writeWorkspaceRecord(store, record);
+    return { ...workspaceInfo(store, record), already_running: false, previous_stop };
   });
 }

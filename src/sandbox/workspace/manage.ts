@@ -1,17 +1,22 @@
-import { rmSync } from "node:fs";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
+import type { SandboxStore } from "../store.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { deleteVm } from "../vm-manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
 import { validateLabels, validateName } from "./naming.js";
-import { readWorkspaceRecord, workspaceFiles } from "./record.js";
+import { readWorkspaceRecord } from "./record.js";
 import { maskDeep } from "../../secrets/masker.js";
 import { maskableSecrets } from "./secrets.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
 
-export async function statusWorkspace(id: string): Promise<WorkspaceInfo> {
-  const info = workspaceInfo(readWorkspaceRecord(id));
-  const published = info.state === "running" ? await listPublishedPorts(id).catch(() => []) : [];
+export async function statusWorkspace(store: SandboxStore, id: string): Promise<WorkspaceInfo> {
+  const info = workspaceInfo(store, readWorkspaceRecord(store, id));
+  const published =
+    info.state === "running"
+      ? await supervisorControl(store, id)
+          .ports()
+          .catch(() => [])
+      : [];
   return { ...info, published_ports: published };
 }
 
@@ -22,30 +27,37 @@ export interface WorkspaceChanges {
 }
 
 /** Renames and relabels; labels given are set, cleared ones removed. */
-export async function changeWorkspace(id: string, changes: WorkspaceChanges): Promise<WorkspaceInfo> {
-  const record = await updateRecord(id, (current) => {
-    if (changes.name !== undefined) current.name = validateName(changes.name);
+export async function changeWorkspace(
+  store: SandboxStore,
+  id: string,
+  changes: WorkspaceChanges,
+): Promise<WorkspaceInfo> {
+  const record = await updateRecord(store, id, (current) => {
+    if (changes.name !== undefined) current.workspace.name = validateName(changes.name);
     // Caller text kept in workspace.json: no secret value of this workspace in it.
-    const given = maskDeep(changes.labels ?? {}, maskableSecrets(id));
-    const labels = { ...current.labels, ...given };
+    const given = maskDeep(changes.labels ?? {}, maskableSecrets(store, id));
+    const labels = { ...current.workspace.labels, ...given };
     for (const key of changes.clearLabels ?? []) delete labels[key];
-    current.labels = validateLabels(labels);
+    current.workspace.labels = validateLabels(labels);
     touch(current);
   });
-  return workspaceInfo(record);
+  return workspaceInfo(store, record);
 }
 
-export function workspaceLogs(id: string): { workspace_id: string; commands: HistoryEntry[]; count: number } {
-  readWorkspaceRecord(id);
-  const commands = readHistory(id);
+export function workspaceLogs(
+  store: SandboxStore,
+  id: string,
+): { workspace_id: string; commands: HistoryEntry[]; count: number } {
+  readWorkspaceRecord(store, id);
+  const commands = readHistory(store, id);
   return { workspace_id: id, commands, count: commands.length };
 }
 
 /** Stops the sandbox and removes everything the workspace had, snapshots included. */
-export async function deleteWorkspace(id: string): Promise<{ workspace_id: string; deleted: boolean }> {
-  await withWorkspaceLock(id, async () => {
-    await deleteVm(id).catch(() => undefined);
-  });
-  rmSync(workspaceFiles(id).dir, { recursive: true, force: true });
+export async function deleteWorkspace(
+  store: SandboxStore,
+  id: string,
+): Promise<{ workspace_id: string; deleted: boolean }> {
+  await withWorkspaceLock(store, id, () => deleteVm(store, id));
   return { workspace_id: id, deleted: true };
 }

@@ -1,11 +1,12 @@
+import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
-import { createVm, deleteVm } from "../vm-manager.js";
+import { recreateVm } from "../vm-manager.js";
 import { extractIntoGuest } from "./guest-extract.js";
 import { withGuestFiles } from "./guest-fs.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
-import { readWorkspaceRecord, workspaceFiles, writeWorkspaceRecord } from "./record.js";
+import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
 import { startWorkspaceVm } from "./start-vm.js";
 import { snapshotArchive } from "./snapshots.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
@@ -15,37 +16,27 @@ import { workspaceInfo, type WorkspaceInfo } from "./views.js";
  * baseline or a named snapshot. Keeps the id and the diff baseline; clears the command history.
  */
 export async function resetWorkspace(
+  store: SandboxStore,
   id: string,
   snapshot = "baseline",
   onPhase: PhaseReporter = silentPhases,
 ): Promise<WorkspaceInfo> {
-  const archive = snapshotArchive(id, snapshot);
-  return withWorkspaceLock(id, async () => {
-    const record = readWorkspaceRecord(id);
+  const archive = snapshotArchive(store, id, snapshot);
+  return withWorkspaceLock(store, id, async () => {
+    const { environment } = readWorkspaceRecord(store, id);
     onPhase("stop", { workspace_id: id });
-    await deleteVm(id).catch(() => undefined); // a VM that already died is fine
-    onPhase("create", { workspace_id: id, environment: record.environment });
-    await createVm({
-      environment: record.environment,
-      vcpuCount: record.vcpu_count,
-      memMib: record.mem_mib,
-      ttlSeconds: record.ttl_seconds,
-      networkPolicy: record.network_policy,
-      allowPrivateEgress: record.allow_private_egress,
-      allowHostCompat: record.allow_host_compat,
-      backend: record.backend,
-      placement: { id, dir: workspaceFiles(id).vm },
-      onPhase,
-    });
+    onPhase("create", { workspace_id: id, environment });
+    await recreateVm(store, id, onPhase); // stops the old VM first; one that already died is fine
     onPhase("start", { workspace_id: id });
-    await startWorkspaceVm(id);
+    await startWorkspaceVm(store, id);
     onPhase("restore", { workspace_id: id, snapshot });
-    await withGuestFiles(id, (files) => extractIntoGuest(files, ".", createReadStream(archive)));
-    clearHistory(id);
-    record.reset_count += 1;
-    record.command_count = 0;
+    await withGuestFiles(store, id, (files) => extractIntoGuest(files, ".", createReadStream(archive)));
+    clearHistory(store, id);
+    const record = readWorkspaceRecord(store, id);
+    record.workspace.reset_count += 1;
+    record.workspace.command_count = 0;
     touch(record);
-    writeWorkspaceRecord(record);
-    return workspaceInfo(record);
+    writeWorkspaceRecord(store, record);
+    return workspaceInfo(store, record);
   });
 }

@@ -1,22 +1,20 @@
 import { PyroError } from "../../errors/index.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { isSupervisorAlive } from "../vm-manager.js";
 import { vmRunner, type GuestRunner } from "./guest-runner.js";
 import { readWorkspaceRecord, type WorkspaceRecord } from "./record.js";
+import type { SandboxStore } from "../store.js";
 
 /**
  * The record and a runner for a workspace whose sandbox is up. A VM that died (killed, host
  * reboot, TTL) is reported at once with what to do, never waited on.
  */
-export function runningWorkspace(id: string): { record: WorkspaceRecord; run: GuestRunner } {
-  const record = readWorkspaceRecord(id);
-  let vm = null;
-  try {
-    vm = loadVm(id);
-  } catch (error) {
-    if (!(error instanceof PyroError)) throw error;
-  }
-  if (vm === null || !isSupervisorAlive(vm)) {
-    const stopped = vm?.state === "stopped";
+export function runningWorkspace(
+  store: SandboxStore,
+  id: string,
+): { record: WorkspaceRecord; run: GuestRunner } {
+  const record = readWorkspaceRecord(store, id);
+  if (!isSupervisorAlive(store, record)) {
+    const stopped = record.state === "stopped";
     throw new PyroError(
       "WORKSPACE_NOT_RUNNING",
       `workspace ${id} has no running sandbox (${stopped ? "it is stopped" : "its VM stopped or died"})`,
@@ -27,5 +25,5 @@ export function runningWorkspace(id: string): { record: WorkspaceRecord; run: Gu
       },
     );
   }
-  return { record, run: vmRunner(id) };
+  return { record, run: vmRunner(store, id) };
 }

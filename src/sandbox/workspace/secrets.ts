@@ -4,8 +4,8 @@ import { Readable } from "node:stream";
 import { PyroError } from "../../errors/index.js";
 import { writeFileAtomic } from "../../platform/atomic-file.js";
 import type { GuestRunner } from "./guest-runner.js";
-import { loadVm } from "../vm-manager.js";
-import { vmDir } from "../../platform/paths.js";
+import { loadVm, machineDir } from "../vm-manager.js";
+import type { SandboxStore } from "../store.js";
 import { vmFiles } from "../vm-record.js";
 import { isWorkspaceId, workspaceFiles } from "./record.js";
 import type { SecretValues } from "../../secrets/masker.js";
@@ -57,53 +57,58 @@ export function collectSecrets(
 }
 
 /** Where a workspace's host copies live; its supervisor reads them to mask shell and service output. */
-export const secretsDir = (id: string): string => join(workspaceFiles(id).dir, "secrets");
+export const secretsDir = (store: SandboxStore, id: string): string => workspaceFiles(store, id).secrets;
 
 /** Host copies, owner-only (folder 0700, files 0600). */
-export function storeSecrets(id: string, secrets: Map<string, Buffer>): void {
+export function storeSecrets(store: SandboxStore, id: string, secrets: Map<string, Buffer>): void {
   if (secrets.size === 0) return;
-  mkdirSync(secretsDir(id), { recursive: true, mode: 0o700 });
-  chmodSync(secretsDir(id), 0o700);
-  for (const [name, value] of secrets) writeFileAtomic(join(secretsDir(id), name), value, 0o600);
+  mkdirSync(secretsDir(store, id), { recursive: true, mode: 0o700 });
+  chmodSync(secretsDir(store, id), 0o700);
+  for (const [name, value] of secrets) writeFileAtomic(join(secretsDir(store, id), name), value, 0o600);
 }
 
-export function secretNames(id: string): string[] {
-  return existsSync(secretsDir(id))
-    ? readdirSync(secretsDir(id))
+export function secretNames(store: SandboxStore, id: string): string[] {
+  return existsSync(secretsDir(store, id))
+    ? readdirSync(secretsDir(store, id))
         .filter((name) => SECRET_NAME.test(name))
         .sort()
     : [];
 }
 
-function secretValue(id: string, name: string): Buffer {
-  const path = join(secretsDir(id), validateSecretName(name));
+function secretValue(store: SandboxStore, id: string, name: string): Buffer {
+  const path = join(secretsDir(store, id), validateSecretName(name));
   if (!existsSync(path)) throw new PyroError("SECRET_NOT_FOUND", `workspace ${id} has no secret ${name}`);
   return readFileSync(path);
 }
 
 /** `--secret-env NAME[=ENV_VAR]` specs as environment variables for one command. */
-export function secretEnvironment(id: string, specs: string[]): Record<string, string> {
+export function secretEnvironment(store: SandboxStore, id: string, specs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const spec of specs) {
     const [name, variable] = spec.includes("=") ? (spec.split("=", 2) as [string, string]) : [spec, spec];
     validateSecretName(variable);
-    env[variable] = secretValue(id, name).toString("utf8");
+    env[variable] = secretValue(store, id, name).toString("utf8");
   }
   return env;
 }
 
 /** name → value of every secret of a workspace (masking skips values too short to mask). */
-export function maskableSecrets(id: string): SecretValues {
-  return isWorkspaceId(id) ? readSecretValues(secretsDir(id)) : new Map();
+export function maskableSecrets(store: SandboxStore, id: string): SecretValues {
+  return isWorkspaceId(id) ? readSecretValues(secretsDir(store, id)) : new Map();
 }
 
 /** Writes every secret to /run/pyro-secrets/<name> (0600) in the guest; not under /workspace. */
-export async function materialiseSecrets(id: string, run: GuestRunner, guestDir: string): Promise<void> {
-  for (const name of secretNames(id)) {
+export async function materialiseSecrets(
+  store: SandboxStore,
+  id: string,
+  run: GuestRunner,
+  guestDir: string,
+): Promise<void> {
+  for (const name of secretNames(store, id)) {
     const script =
       'umask 077 && mkdir -p -- "$1" && chmod 700 -- "$1" && cat > "$1/$2" && chmod 600 -- "$1/$2"';
     const outcome = await run(["sh", "-c", script, "sh", guestDir, name], {
-      stdin: Readable.from([secretValue(id, name)]),
+      stdin: Readable.from([secretValue(store, id, name)]),
     });
     if (outcome.exit_code !== 0) {
       throw new PyroError(
@@ -115,8 +120,8 @@ export async function materialiseSecrets(id: string, run: GuestRunner, guestDir:
 }
 
 /** Where secrets go: /run/pyro-secrets in a guest; the VM's scratch folder in host-compat mode. */
-export function guestSecretsDir(id: string): string {
-  return loadVm(id).execution_mode === "host_compat"
-    ? join(vmFiles(vmDir(id)).scratch, "pyro-secrets")
+export function guestSecretsDir(store: SandboxStore, id: string): string {
+  return loadVm(store, id).execution_mode === "host_compat"
+    ? join(vmFiles(machineDir(store, id)).scratch, "pyro-secrets")
     : GUEST_SECRETS_DIR;
 }

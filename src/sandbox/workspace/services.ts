@@ -1,8 +1,9 @@
+import type { SandboxStore } from "../store.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
-import { controlCall } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import {
@@ -11,7 +12,6 @@ import {
   releasePorts,
   type PortRequest,
 } from "../network/publishing.js";
-import { listPublishedPorts } from "../../runtime/ports-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
@@ -20,11 +20,6 @@ import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 import { throwIfRefused } from "./start-refusal.js";
 
-const SERVICE_CODES = {
-  NOT_FOUND: "SERVICE_NOT_FOUND",
-  EXISTS: "SERVICE_EXISTS",
-  LIMIT: "INVALID_ARGUMENT",
-} as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STOP_GRACE_MS = 5_000;
 const FAILURE_LOG_LINES = 20;
@@ -45,6 +40,7 @@ export interface ServiceInfo {
 }
 
 function serviceInfo(
+  store: SandboxStore,
   id: string,
   info: ManagedInfo,
   ports: readonly PublishedPort[],
@@ -54,7 +50,7 @@ function serviceInfo(
     workspace_id: id,
     service_name: info.name,
     state: info.state,
-    ready: ready ?? serviceReady(id, info.name, info.started_at),
+    ready: ready ?? serviceReady(store, id, info.name, info.started_at),
     pid: info.pid,
     exit_code: info.exit_code,
     signal: info.signal,
@@ -81,11 +77,12 @@ export interface StartServiceOptions {
  * check. A service that exits or never gets ready is stopped and reported with its last log lines.
  */
 export async function startService(
+  store: SandboxStore,
   id: string,
   name: string,
   options: StartServiceOptions,
 ): Promise<ServiceInfo> {
-  const { run } = runningWorkspace(id);
+  const { run } = runningWorkspace(store, id);
   if (!SERVICE_NAME.test(name)) {
     throw new PyroError("INVALID_ARGUMENT", `invalid service name ${JSON.stringify(name)}`, {
       hint: "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
@@ -93,39 +90,40 @@ export async function startService(
   }
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
-  const env = defaultGuestEnv(secretEnvironment(id, options.secretEnv ?? []));
+  const env = defaultGuestEnv(secretEnvironment(store, id, options.secretEnv ?? []));
   const command =
     typeof options.command === "string" ? { shell: options.command } : { args: options.command };
   const publish = options.publish ?? [];
-  if (publish.length > 0) checkPublishingAllowed(id);
+  if (publish.length > 0) checkPublishingAllowed(store, id);
   // Ports first: a taken host port fails the start before the service runs.
-  const ports = publish.length > 0 ? await publishPorts(id, publish, name) : [];
-  let reply: Record<string, unknown>;
+  const ports = publish.length > 0 ? await publishPorts(store, id, publish, name) : [];
+  let started: ManagedInfo;
   try {
-    ({ reply } = await controlCall(
-      id,
-      { op: "start", kind: "service", name, request: { ...command, env, cwd }, mask_dir: secretsDir(id) },
-      SERVICE_CODES,
-    ));
+    started = await supervisorControl(store, id).start({
+      kind: "service",
+      name,
+      request: { ...command, env, cwd },
+      mask_dir: secretsDir(store, id),
+    });
   } catch (error) {
-    await releasePorts(id, ports);
+    await releasePorts(store, id, ports);
     throw error;
   }
-  await throwIfRefused(id, reply.info as ManagedInfo, SERVICE_CODES).catch(async (error: unknown) => {
-    await releasePorts(id, ports);
+  await throwIfRefused(store, id, started).catch(async (error: unknown) => {
+    await releasePorts(store, id, ports);
     throw error;
   });
-  await updateWorkspace(id, touch);
-  if (options.readiness === null) return serviceInfo(id, reply.info as ManagedInfo, ports);
+  await updateWorkspace(store, id, touch);
+  if (options.readiness === null) return serviceInfo(store, id, started, ports);
   const hostCheck = hostCheckFor(options.readiness, ports);
 
   const deadline = Date.now() + options.readyTimeoutSeconds * 1000;
   for (;;) {
-    const info = await serviceState(id, name);
+    const info = await serviceState(store, id, name);
     if (info.state === "exited") {
       throw new PyroError(
         "SERVICE_NOT_READY",
-        `service ${name} exited (code ${info.exit_code}) before it was ready\n${await tail(id, name)}`,
+        `service ${name} exited (code ${info.exit_code}) before it was ready\n${await tail(store, id, name)}`,
         {
           hint: "Check the service's command; its last log lines are above.",
           details: { exit_code: info.exit_code },
@@ -136,56 +134,61 @@ export async function startService(
       (await probeReady(run, options.readiness, cwd)) &&
       (hostCheck === null || (await probeHttpOnHost(hostCheck.url, hostCheck.hostPort)));
     if (ready) {
-      markServiceReady(id, name, info.started_at);
-      return serviceInfo(id, info, ports, true);
+      markServiceReady(store, id, name, info.started_at);
+      return serviceInfo(store, id, info, ports, true);
     }
     if (Date.now() >= deadline) {
-      await stopService(id, name);
+      await stopService(store, id, name);
       throw new PyroError(
         "SERVICE_NOT_READY",
-        `service ${name} was not ready after ${options.readyTimeoutSeconds}s (${options.readiness.type} check); it was stopped\n${await tail(id, name)}`,
+        `service ${name} was not ready after ${options.readyTimeoutSeconds}s (${options.readiness.type} check); it was stopped\n${await tail(store, id, name)}`,
       );
     }
     await sleep(options.readyIntervalMs);
   }
 }
 
-async function serviceState(id: string, name: string): Promise<ManagedInfo> {
-  const { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: 0 }, SERVICE_CODES);
-  return reply.info as ManagedInfo;
+async function serviceState(store: SandboxStore, id: string, name: string): Promise<ManagedInfo> {
+  return supervisorControl(store, id).wait({ kind: "service", id: name, timeout_ms: 0 });
 }
 
-async function tail(id: string, name: string): Promise<string> {
-  const logs = await serviceLogs(id, name, FAILURE_LOG_LINES);
+async function tail(store: SandboxStore, id: string, name: string): Promise<string> {
+  const logs = await serviceLogs(store, id, name, FAILURE_LOG_LINES);
   return logs.logs === "" ? "(no output)" : `--- last log lines ---\n${logs.logs}`;
 }
 
 export async function listServices(
+  store: SandboxStore,
   id: string,
 ): Promise<{ workspace_id: string; services: ServiceInfo[]; count: number }> {
-  runningWorkspace(id);
-  const { reply } = await controlCall(id, { op: "list" }, {});
-  const ports = await listPublishedPorts(id);
-  const services = (reply.processes as ManagedInfo[])
-    .filter((p) => p.kind === "service")
-    .map((p) => serviceInfo(id, p, ports));
+  runningWorkspace(store, id);
+  const control = supervisorControl(store, id);
+  const processes = await control.list();
+  const ports = await control.ports();
+  const services = processes.filter((p) => p.kind === "service").map((p) => serviceInfo(store, id, p, ports));
   return { workspace_id: id, services, count: services.length };
 }
 
-export async function statusService(id: string, name: string): Promise<ServiceInfo> {
-  runningWorkspace(id);
-  return serviceInfo(id, await serviceState(id, name), await listPublishedPorts(id));
+export async function statusService(store: SandboxStore, id: string, name: string): Promise<ServiceInfo> {
+  runningWorkspace(store, id);
+  return serviceInfo(
+    store,
+    id,
+    await serviceState(store, id, name),
+    await supervisorControl(store, id).ports(),
+  );
 }
 
 /** The last lines of a service's output (stdout and stderr, merged as they came), secrets masked. */
-export async function serviceLogs(id: string, name: string, tailLines: number) {
-  runningWorkspace(id);
-  const info = await serviceState(id, name);
-  const { data } = await controlCall(
-    id,
-    { op: "read", id: name, cursor: Math.max(0, info.output_end - 60_000), max_bytes: 60_000 },
-    SERVICE_CODES,
-  );
+export async function serviceLogs(store: SandboxStore, id: string, name: string, tailLines: number) {
+  runningWorkspace(store, id);
+  const info = await serviceState(store, id, name);
+  const { data } = await supervisorControl(store, id).read({
+    kind: "service",
+    id: name,
+    cursor: Math.max(0, info.output_end - 60_000),
+    max_bytes: 60_000,
+  });
   const text = data.toString("utf8");
   const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").slice(-tailLines);
   return {
@@ -197,15 +200,17 @@ export async function serviceLogs(id: string, name: string, tailLines: number) {
 }
 
 /** TERM, then KILL after a grace period. */
-export async function stopService(id: string, name: string): Promise<ServiceInfo> {
-  runningWorkspace(id);
-  await controlCall(id, { op: "signal", id: name, signo: signalNumber("TERM") }, SERVICE_CODES);
-  let { reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES);
-  if ((reply.info as ManagedInfo).state !== "exited") {
-    await controlCall(id, { op: "signal", id: name, signo: signalNumber("KILL") }, SERVICE_CODES);
-    ({ reply } = await controlCall(id, { op: "wait", id: name, timeout_ms: STOP_GRACE_MS }, SERVICE_CODES));
+export async function stopService(store: SandboxStore, id: string, name: string): Promise<ServiceInfo> {
+  runningWorkspace(store, id);
+  const control = supervisorControl(store, id);
+  const service = { kind: "service", id: name } as const;
+  await control.signal({ ...service, signo: signalNumber("TERM") });
+  let info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
+  if (info.state !== "exited") {
+    await control.signal({ ...service, signo: signalNumber("KILL") });
+    info = await control.wait({ ...service, timeout_ms: STOP_GRACE_MS });
   }
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   // Its published ports were released by the supervisor when it ended.
-  return serviceInfo(id, reply.info as ManagedInfo, []);
+  return serviceInfo(store, id, info, []);
 }

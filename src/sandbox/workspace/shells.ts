@@ -1,6 +1,7 @@
+import type { SandboxStore } from "../store.js";
 import { renderPlain } from "./shell-plain-text.js";
-import { controlCall } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 import { throwIfRefused } from "./start-refusal.js";
 import { PyroError } from "../../errors/index.js";
 import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
@@ -11,12 +12,6 @@ import { secretEnvironment, secretsDir } from "./secrets.js";
 import { signalNumber } from "./signals.js";
 
 export const MAX_SHELL_INPUT = 1024 * 1024;
-const SHELL_CODES = {
-  NOT_FOUND: "SHELL_NOT_FOUND",
-  ENDED: "SHELL_ENDED",
-  LIMIT: "INVALID_ARGUMENT",
-  BUSY: "LIMIT_EXCEEDED",
-} as const;
 
 export interface ShellInfo {
   workspace_id: string;
@@ -54,29 +49,37 @@ export interface OpenShellOptions {
 }
 
 /** Opens an interactive bash on a new terminal; it lives in the VM's supervisor, not in this process. */
-export async function openShell(id: string, options: OpenShellOptions): Promise<ShellInfo> {
-  runningWorkspace(id);
+export async function openShell(
+  store: SandboxStore,
+  id: string,
+  options: OpenShellOptions,
+): Promise<ShellInfo> {
+  runningWorkspace(store, id);
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
-  const env = defaultGuestEnv({ TERM: "xterm-256color", ...secretEnvironment(id, options.secretEnv ?? []) });
-  const { reply } = await controlCall(
-    id,
-    {
-      op: "start",
-      kind: "shell",
-      name: "shell",
-      request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
-      mask_dir: secretsDir(id),
-    },
-    SHELL_CODES,
-  );
-  await throwIfRefused(id, reply.info as ManagedInfo, SHELL_CODES);
-  await updateWorkspace(id, touch);
-  return shellInfo(id, reply.info as ManagedInfo);
+  const env = defaultGuestEnv({
+    TERM: "xterm-256color",
+    ...secretEnvironment(store, id, options.secretEnv ?? []),
+  });
+  const info = await supervisorControl(store, id).start({
+    kind: "shell",
+    name: "shell",
+    request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
+    mask_dir: secretsDir(store, id),
+  });
+  await throwIfRefused(store, id, info);
+  await updateWorkspace(store, id, touch);
+  return shellInfo(id, info);
 }
 
-export async function writeShell(id: string, shellId: string, input: string, appendNewline = true) {
-  runningWorkspace(id);
+export async function writeShell(
+  store: SandboxStore,
+  id: string,
+  shellId: string,
+  input: string,
+  appendNewline = true,
+) {
+  runningWorkspace(store, id);
   const data = Buffer.from(appendNewline ? `${input}\n` : input);
   if (data.length > MAX_SHELL_INPUT) {
     throw new PyroError(
@@ -88,9 +91,12 @@ export async function writeShell(id: string, shellId: string, input: string, app
     );
   }
   for (let offset = 0; offset < data.length; offset += 60_000) {
-    await controlCall(id, { op: "write", id: shellId }, SHELL_CODES, data.subarray(offset, offset + 60_000));
+    await supervisorControl(store, id).write(
+      { kind: "shell", id: shellId },
+      data.subarray(offset, offset + 60_000),
+    );
   }
-  await updateWorkspace(id, touch);
+  await updateWorkspace(store, id, touch);
   return { workspace_id: id, shell_id: shellId, bytes_written: data.length };
 }
 
@@ -107,8 +113,8 @@ const MAX_IDLE_WAIT_MS = 30_000;
  * Output from a cursor (raw byte offsets; `next_cursor` continues where this read stopped).
  * A cursor whose bytes were dropped from the bounded buffer is reported with `dropped`.
  */
-export async function readShell(id: string, shellId: string, options: ReadShellOptions) {
-  runningWorkspace(id);
+export async function readShell(store: SandboxStore, id: string, shellId: string, options: ReadShellOptions) {
+  runningWorkspace(store, id);
   const chunks: Buffer[] = [];
   let cursor = options.cursor;
   let from: number | null = null;
@@ -118,24 +124,20 @@ export async function readShell(id: string, shellId: string, options: ReadShellO
   for (;;) {
     const budget = options.maxChars - chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (budget <= 0) break;
-    const { reply, data } = await controlCall(
-      id,
-      {
-        op: "read",
-        id: shellId,
-        cursor,
-        max_bytes: budget,
-        ...(wait ? { wait_for_idle_ms: wait, max_wait_ms: Math.max(MAX_IDLE_WAIT_MS, wait) } : {}),
-      },
-      SHELL_CODES,
-    );
+    const read = await supervisorControl(store, id).read({
+      kind: "shell",
+      id: shellId,
+      cursor,
+      max_bytes: budget,
+      ...(wait ? { wait_for_idle_ms: wait, max_wait_ms: Math.max(MAX_IDLE_WAIT_MS, wait) } : {}),
+    });
     wait = undefined; // only the first read waits
-    from ??= reply.from as number;
-    dropped ||= reply.dropped as number;
-    info = reply.info as ManagedInfo;
-    chunks.push(data);
-    cursor = reply.next as number;
-    if (data.length === 0 || cursor >= (reply.end as number)) break;
+    from ??= read.from;
+    dropped ||= read.dropped;
+    info = read.info;
+    chunks.push(read.data);
+    cursor = read.next;
+    if (read.data.length === 0 || cursor >= read.end) break;
   }
   const raw = Buffer.concat(chunks);
   const size = info?.pty ?? { cols: 120, rows: 30 };
@@ -156,26 +158,29 @@ export async function readShell(id: string, shellId: string, options: ReadShellO
 /** Keys a person presses for these signals: the terminal delivers them to the foreground job. */
 const TERMINAL_KEYS: Record<string, string> = { INT: "\x03", QUIT: "\x1c" };
 
-export async function signalShell(id: string, shellId: string, signal: string) {
-  runningWorkspace(id);
+export async function signalShell(store: SandboxStore, id: string, shellId: string, signal: string) {
+  runningWorkspace(store, id);
   const signo = signalNumber(signal);
   const key = TERMINAL_KEYS[signal.toUpperCase().replace(/^SIG/, "")];
   // INT and QUIT go through the terminal like ^C and ^\ so they reach the running job, not only bash.
-  if (key !== undefined) await controlCall(id, { op: "write", id: shellId }, SHELL_CODES, Buffer.from(key));
-  else await controlCall(id, { op: "signal", id: shellId, signo }, SHELL_CODES);
+  const shell = { kind: "shell", id: shellId } as const;
+  if (key !== undefined) await supervisorControl(store, id).write(shell, Buffer.from(key));
+  else await supervisorControl(store, id).signal({ ...shell, signo });
   return { workspace_id: id, shell_id: shellId, signal: signal.toUpperCase().replace(/^SIG/, "") };
 }
 
 /** Hangs up the shell (as closing a terminal would), then removes it. */
-export async function closeShell(id: string, shellId: string) {
-  runningWorkspace(id);
-  await controlCall(id, { op: "signal", id: shellId, signo: signalNumber("HUP") }, SHELL_CODES);
-  await controlCall(id, { op: "wait", id: shellId, timeout_ms: 1_000 }, SHELL_CODES);
-  await controlCall(id, { op: "remove", id: shellId }, SHELL_CODES);
+export async function closeShell(store: SandboxStore, id: string, shellId: string) {
+  runningWorkspace(store, id);
+  const control = supervisorControl(store, id);
+  const shell = { kind: "shell", id: shellId } as const;
+  await control.signal({ ...shell, signo: signalNumber("HUP") });
+  await control.wait({ ...shell, timeout_ms: 1_000 });
+  await control.remove(shell);
   return { workspace_id: id, shell_id: shellId, closed: true };
 }
 
-export async function listShells(id: string): Promise<ShellInfo[]> {
-  const { reply } = await controlCall(id, { op: "list" }, {});
-  return (reply.processes as ManagedInfo[]).filter((p) => p.kind === "shell").map((p) => shellInfo(id, p));
+export async function listShells(store: SandboxStore, id: string): Promise<ShellInfo[]> {
+  const processes = await supervisorControl(store, id).list();
+  return processes.filter((p) => p.kind === "shell").map((p) => shellInfo(id, p));
 }

@@ -1,15 +1,16 @@
+import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
-import { controlCall, type RefusalCodes } from "../../runtime/control-client.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
+import { supervisorControl } from "../supervisor-client.js";
 
 /**
  * A shell or service the agent refused to start (an ERROR before STARTED) is an error of the
  * start, not a process that ran and exited: it is forgotten by the supervisor and reported with
  * its own code — a missing cwd is CWD_NOT_FOUND, like `workspace exec`.
  */
-export async function throwIfRefused(vmId: string, info: ManagedInfo, codes: RefusalCodes): Promise<void> {
+export async function throwIfRefused(store: SandboxStore, vmId: string, info: ManagedInfo): Promise<void> {
   if (info.state !== "exited" || info.pid !== null || info.error === null) return;
-  await controlCall(vmId, { op: "remove", id: info.id }, codes);
+  await supervisorControl(store, vmId).remove({ kind: info.kind, id: info.id });
   const [code = "", ...rest] = info.error.split(": ");
   const message = rest.join(": ") || info.error;
   if (code === "CWD_NOT_FOUND") {

@@ -1,3 +1,4 @@
+import type { SandboxStore } from "../store.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
@@ -23,15 +24,16 @@ export interface SyncPushResult {
  * any write.
  */
 export async function pushWorkspaceSync(
+  store: SandboxStore,
   id: string,
   source: string,
   destination = "/workspace",
 ): Promise<SyncPushResult> {
-  runningWorkspace(id);
+  runningWorkspace(store, id);
   const relative = resolveWorkspacePath(destination);
-  const tar = await tarOfSource(source, workspaceFiles(id).dir);
-  await withGuestFiles(id, (files) => extractIntoGuest(files, relative, tar.stream));
-  await updateWorkspace(id, touch);
+  const tar = await tarOfSource(source, workspaceFiles(store, id).dir);
+  await withGuestFiles(store, id, (files) => extractIntoGuest(files, relative, tar.stream));
+  await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,
     mode: tar.mode,
@@ -39,6 +41,6 @@ export async function pushWorkspaceSync(
     destination: relative === "." ? "/workspace" : `/workspace/${relative}`,
     entry_count: tar.entry_count,
     bytes_written: tar.bytes,
-    execution_mode: loadVm(id).execution_mode,
+    execution_mode: loadVm(store, id).execution_mode,
   };
 }

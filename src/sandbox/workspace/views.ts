@@ -1,10 +1,7 @@
-import { existsSync, readdirSync } from "node:fs";
-import { workspacesDir } from "../../platform/paths.js";
 import { vmInfo, type VmInfo } from "../vm-views.js";
-import { loadVm } from "../vm-manager.js";
-import { PyroError } from "../../errors/index.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
-import { readWorkspaceRecord, workspaceFiles, type WorkspaceRecord } from "./record.js";
+import type { SandboxStore } from "../store.js";
+import type { WorkspaceRecord } from "./record.js";
 
 export interface WorkspaceInfo {
   workspace_id: string;
@@ -13,7 +10,7 @@ export interface WorkspaceInfo {
   environment: string;
   state: VmInfo["state"] | "missing";
   workspace_path: "/workspace";
-  seed: WorkspaceRecord["seed"];
+  seed: WorkspaceRecord["workspace"]["seed"];
   network_policy: WorkspaceRecord["network_policy"];
   allow_private_egress: boolean;
   guest_ip: string | null;
@@ -35,54 +32,40 @@ export interface WorkspaceInfo {
 }
 
 /** A workspace as it is now, its VM's liveness included. */
-export function workspaceInfo(record: WorkspaceRecord): WorkspaceInfo {
-  let vm: VmInfo | null = null;
-  try {
-    vm = vmInfo(loadVm(record.id));
-  } catch (error) {
-    if (!(error instanceof PyroError)) throw error;
-  }
+export function workspaceInfo(store: SandboxStore, record: WorkspaceRecord): WorkspaceInfo {
+  const vm = vmInfo(store, record);
   return {
     workspace_id: record.id,
-    name: record.name,
-    labels: record.labels,
+    name: record.workspace.name,
+    labels: record.workspace.labels,
     environment: record.environment,
-    state: vm?.state ?? "missing",
+    state: vm.state,
     workspace_path: "/workspace",
-    seed: record.seed,
+    seed: record.workspace.seed,
     network_policy: record.network_policy,
     allow_private_egress: record.allow_private_egress,
-    guest_ip: vm?.guest_ip ?? null,
-    execution_mode: vm?.execution_mode ?? null,
-    backend: vm?.backend ?? null,
-    accel: vm?.accel ?? null,
+    guest_ip: vm.guest_ip,
+    execution_mode: vm.execution_mode,
+    backend: vm.backend,
+    accel: vm.accel,
     vcpu_count: record.vcpu_count,
     mem_mib: record.mem_mib,
     ttl_seconds: record.ttl_seconds,
-    expires_at: vm?.expires_at ?? null,
+    expires_at: vm.expires_at,
     created_at: record.created_at,
-    last_activity_at: record.last_activity_at,
-    reset_count: record.reset_count,
-    command_count: record.command_count,
-    guest_kernel_release: vm?.guest_kernel_release ?? null,
-    ended: vm?.ended ?? null,
+    last_activity_at: record.workspace.last_activity_at,
+    reset_count: record.workspace.reset_count,
+    command_count: record.workspace.command_count,
+    guest_kernel_release: vm.guest_kernel_release,
+    ended: vm.ended,
   };
 }
 
-export function listWorkspaceIds(): string[] {
-  if (!existsSync(workspacesDir())) return [];
-  return readdirSync(workspacesDir()).filter((id) => existsSync(workspaceFiles(id).record));
-}
-
 /** Every readable workspace, most recent mutating activity first. */
-export function listWorkspaces(): WorkspaceInfo[] {
-  const infos: WorkspaceInfo[] = [];
-  for (const id of listWorkspaceIds()) {
-    try {
-      infos.push(workspaceInfo(readWorkspaceRecord(id)));
-    } catch {
-      // A damaged workspace is reported by its own status call, not by list.
-    }
-  }
-  return infos.sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
+export function listWorkspaces(store: SandboxStore): WorkspaceInfo[] {
+  return store
+    .list()
+    .flatMap((record) => (record.workspace === null ? [] : [{ ...record, workspace: record.workspace }]))
+    .map((record) => workspaceInfo(store, record))
+    .sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
 }

@@ -1,6 +1,7 @@
 import type { PhaseReporter } from "../../platform/phases.js";
-import { PyroError, toPyroError } from "../../errors/index.js";
-import type { OperationContext } from "../../api/types.js";
+import { toPyroError } from "../../errors/index.js";
+import type { z } from "zod";
+import type { Operation, OperationContext } from "../../api/types.js";
 import { printableText } from "../../api/terminal-text.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
@@ -37,69 +38,30 @@ export function reportError(error: unknown, json: boolean): number {
   return pyroError.exitCode;
 }
 
-export interface RunOptions {
-  json: boolean;
-  scope: string;
-  context?: Partial<OperationContext>;
-}
-
-/** Runs an operation for the CLI: phases on stderr, text or JSON on stdout, catalog exit codes. */
-export async function runForCli(
-  operationName: string,
+/** Runs an operation with the CLI's context (its one store, phases on stderr). */
+export type Invoke = <Output>(
+  operation: Operation<z.ZodObject, Output>,
   input: Record<string, unknown>,
-  options: RunOptions,
-): Promise<number> {
-  const { output, exitCode, render } = await runForCliQuiet(operationName, input, options);
-  if (exitCode !== 0) return exitCode;
-  if (options.json) printJson(output);
-  else process.stdout.write(`${render(output)}\n`);
-  return 0;
-}
+  context: Partial<OperationContext>,
+) => Promise<Output>;
 
-/** Like runForCli, but leaves printing the result to the caller. */
-export async function runForCliQuiet(
-  operationName: string,
+/** The outcome of one call: the result, or the exit code of the error already reported. */
+export type CallOutcome<Output> = { ok: true; output: Output } | { ok: false; exitCode: number };
+
+/** Calls the operation; an error is reported (text or JSON) and becomes its catalog exit code. */
+export async function callForCli<Output>(
+  invoke: Invoke,
+  operation: Operation<z.ZodObject, Output>,
   input: Record<string, unknown>,
-  options: RunOptions,
-): Promise<{ output: unknown; exitCode: number; render: (output: unknown) => string }> {
-  // Loaded on demand, so `pyro --help` and `pyro --version` do not pay for the schemas.
-  const [{ loadOperation }, { invokeOperation }] = await Promise.all([
-    import("../../api/lazy.js"),
-    import("../../api/invoke.js"),
-  ]);
-  const operation = await loadOperation(operationName);
-  if (operation === undefined) throw new PyroError("INTERNAL", `no operation ${operationName}`);
-  const render = (output: unknown): string => operation.render(output);
+  options: { json: boolean; scope: string; context?: Partial<OperationContext> },
+): Promise<CallOutcome<Output>> {
   try {
-    const output = await invokeOperation(operation, input, {
+    const output = await invoke(operation, input, {
       onPhase: stderrPhases(options.scope),
       ...options.context,
     });
-    return { output, exitCode: 0, render };
+    return { ok: true, output };
   } catch (error) {
-    return { output: null, exitCode: reportError(error, options.json), render };
+    return { ok: false, exitCode: reportError(error, options.json) };
   }
 }
-
-/** Parses an integer option strictly; anything else becomes a clear INVALID_ARGUMENT. */
-export function integerOption(flag: string): (value: string) => number {
-  return (value: string) => {
-    if (!/^-?\d+$/.test(value.trim())) {
-      throw new PyroError("INVALID_ARGUMENT", `${flag} must be a whole number, got "${value}"`);
-    }
-    return Number.parseInt(value, 10);
-  };
-}
-
-/** Drops options the user did not give, so the schema defaults apply. */
-export function stripUndefined(values: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
-}
-
-/** Parsed command options, as commander hands them to an action. */
-export type Flags = Record<string, unknown>;
-
-/** Accumulates a repeatable option's values. */
-export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-export const wantsJson = (flags: Flags): boolean => flags.json === true;

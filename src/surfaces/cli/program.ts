@@ -1,13 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
-import type { Profile } from "../../api/types.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
-import { registerEnv } from "./env-commands.js";
-import { reportError, runForCli } from "./output.js";
-import { registerRun } from "./run-command.js";
-import { registerVm } from "./vm-commands.js";
-import { registerWorkspace } from "./workspace-commands.js";
+import { SandboxStore } from "../../api/store.js";
+import { addOperationCommand } from "./commands.js";
+import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
+import { reportError, type Invoke } from "./output.js";
 
 const SUGGESTED_PATH = `
 Getting started:
@@ -23,28 +21,11 @@ Chat hosts:
   OpenCode:    {"mcp":{"pyro":{"type":"local","enabled":true,"command":["npx","-y","pyro-mcp","mcp","serve"]}}}
 `;
 
-/** Builds the `pyro` command tree; `setExit` records the process exit code of the chosen command. */
-export function buildProgram(setExit: (code: number) => void): Command {
-  const program = new Command("pyro")
-    .description("Disposable Linux microVMs for coding agents")
-    .version(packageVersion(), "-V, --version")
-    .showSuggestionAfterError()
-    .exitOverride()
-    .addHelpText("after", SUGGESTED_PATH);
+/** Top-level commands in the order `pyro --help` lists them. */
+const TOP_LEVEL_ORDER = ["doctor", "env", "run", "vm", "workspace"];
 
-  program
-    .command("doctor")
-    .description("Check this host: platform, KVM (probed), backends, environments, capabilities")
-    .option("--json", "print JSON")
-    .action(async (flags: Record<string, unknown>) => {
-      setExit(await runForCli("doctor", {}, { json: flags.json === true, scope: "doctor" }));
-    });
-
-  registerEnv(program, setExit);
-  registerRun(program, setExit);
-  registerVm(program, setExit);
-  registerWorkspace(program, setExit);
-
+/** `pyro mcp serve`: the one command that is not an operation. */
+function addMcpServe(program: Command, setExit: (code: number) => void): void {
   const mcp = program.command("mcp").description("Model Context Protocol server");
   mcp
     .command("serve")
@@ -56,7 +37,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
       (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
     .action(async (flags: { profile: string; allowHostPath?: string[] }) => {
-      if (!PROFILES.includes(flags.profile as Profile)) {
+      const profile = PROFILES.find((candidate) => candidate === flags.profile);
+      if (profile === undefined) {
         const error = new PyroError("INVALID_ARGUMENT", `unknown profile "${flags.profile}"`, {
           hint: `Use one of: ${PROFILES.join(", ")}.`,
         });
@@ -64,17 +46,58 @@ export function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       const { serveStdio } = await import("../mcp/server.js");
-      await serveStdio(flags.profile as Profile, { allowHostPaths: flags.allowHostPath ?? [] });
+      await serveStdio(profile, { allowHostPaths: flags.allowHostPath ?? [] });
     });
+}
+
+/**
+ * Builds the `pyro` command tree from the operation table; `setExit` records the exit code of
+ * the chosen command, `invoke` runs an operation (the CLI's store is in it).
+ */
+export function buildProgram(
+  setExit: (code: number) => void,
+  invoke: Invoke,
+  manifest: readonly CliCommandEntry[],
+): Command {
+  const program = new Command("pyro")
+    .description("Disposable Linux microVMs for coding agents")
+    .version(packageVersion(), "-V, --version")
+    .showSuggestionAfterError()
+    .exitOverride()
+    .addHelpText("after", SUGGESTED_PATH);
+  const first = (entry: CliCommandEntry): number => TOP_LEVEL_ORDER.indexOf(entry.words[0] ?? "");
+  const ordered = [...manifest].sort((a, b) => first(a) - first(b));
+  for (const entry of ordered) addOperationCommand(program, entry, invoke, setExit);
+  addMcpServe(program, setExit);
   return program;
+}
+
+/**
+ * The commands a command line needs: the operation it names (its words lead the arguments), or
+ * every command when it names none (help, a group, a typo that wants suggestions).
+ */
+export function commandsFor(
+  argv: readonly string[],
+  manifest: readonly CliCommandEntry[],
+): CliCommandEntry[] {
+  const args = argv.slice(2);
+  const named = manifest.filter((entry) => entry.words.every((word, index) => args[index] === word));
+  return named.length === 1 ? named : [...manifest];
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => {
+  // One store for the whole process: every operation of this command works on it.
+  const store = new SandboxStore();
+  const invoke: Invoke = async (operation, input, context) => {
+    const { invokeOperation } = await import("../../api/invoke.js");
+    return invokeOperation(operation, input, { ...context, store });
+  };
+  const setExit = (code: number): void => {
     exitCode = code;
-  });
+  };
+  const program = buildProgram(setExit, invoke, commandsFor(argv, await loadCliManifest()));
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -5,14 +5,14 @@ import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
 import { hostPathPolicy } from "../../api/host-paths.js";
 import { invokeOperation } from "../../api/invoke.js";
-import { operationsForProfile } from "../../api/registry.js";
-import type { Operation, Profile } from "../../api/types.js";
+import { operationsForProfile } from "../../api/specs/index.js";
+import { SandboxStore, type StoreOptions } from "../../api/store.js";
+import type { AnyOperation, Profile } from "../../api/types.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { toolError, toolSuccess } from "./tool-result.js";
 
-/** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
 /** The operation as a profile sees it: parameters reserved for workspace-full are left out elsewhere. */
-function forProfile(operation: Operation, profile: Profile): Operation {
+function forProfile(operation: AnyOperation, profile: Profile): AnyOperation {
   const hidden = profile === "workspace-full" ? [] : (operation.fullProfileOnly ?? []);
   if (hidden.length === 0) return operation;
   const shape = Object.fromEntries(
@@ -27,10 +27,14 @@ export interface McpServerOptions {
    * caller may be steered by text a guest produced, so it never gets the whole host.
    */
   allowHostPaths?: readonly string[];
+  /** The store the server works on (its home); built once for the server's life. */
+  store?: StoreOptions;
 }
 
+/** The MCP server for one profile. Tool validation goes through the operation table so errors carry pyro's codes. */
 export function createMcpServer(profile: Profile, options: McpServerOptions = {}): Server {
   const policy = hostPathPolicy([process.cwd(), ...(options.allowHostPaths ?? [])]);
+  const store = new SandboxStore(options.store);
   const operations = operationsForProfile(profile).map((operation) => forProfile(operation, profile));
   const server = new Server(
     { name: "pyro-mcp", version: packageVersion() },
@@ -58,6 +62,7 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
     try {
       const output = await invokeOperation(operation, request.params.arguments ?? {}, {
         hostPathPolicy: policy,
+        store,
       });
       return toolSuccess(operation.render(output), output);
     } catch (error) {

@@ -1,0 +1,199 @@
+import { MessageType, PROTOCOL_VERSION } from "./constants.js";
+import type { FrameChannel } from "./channel.js";
+import { FrameError, type Frame } from "./frame.js";
+import { decode, encode, type ErrorMessage, type Hello, type HelloAck } from "./messages.js";
+
+/**
+ * The session layer of the protocol (docs/protocol.md, "Behaviour"): the handshake, shutdown and
+ * stream ids. One implementation for every connection pyro holds: a client to a supervisor or
+ * agent, the supervisor to its agent (both open sessions), and the supervisor to its local
+ * clients (it accepts them).
+ */
+
+/** Stream ids one side opens, with what it keeps per open stream. Ids are never 0 (the connection) nor one still open. */
+export class StreamTable<T> {
+  private readonly open = new Map<number, T>();
+  private next = 1;
+
+  /** Takes the next free id (wrapping at 2^32) for `entry`. */
+  add(entry: T): number {
+    while (this.open.has(this.next) || this.next === 0) this.next = (this.next + 1) >>> 0;
+    const id = this.next;
+    this.next = (this.next + 1) >>> 0;
+    this.open.set(id, entry);
+    return id;
+  }
+
+  get(id: number): T | undefined {
+    return this.open.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.open.has(id);
+  }
+
+  /** The stream ended; its id is free again. */
+  delete(id: number): boolean {
+    return this.open.delete(id);
+  }
+
+  /** Ends every stream, returning what was kept for them. */
+  drain(): T[] {
+    const entries = [...this.open.values()];
+    this.open.clear();
+    return entries;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+}
+
+export interface HelloOptions {
+  client: string;
+  /** Sets the guest clock (the agent ignores it in host mode). */
+  hostTimeMs?: number;
+  /** How long the peer has to answer, and the error when it does not. */
+  timeoutMs: number;
+  timeoutError(): Error;
+}
+
+/**
+ * The side that opens a connection: says HELLO and checks the version of the HELLO_ACK, asks for
+ * SHUTDOWN. Its owner passes every stream-0 frame to `onFrame` and says when the connection ends.
+ */
+export class OpeningSession {
+  private ack: HelloAck | null = null;
+  private helloWaiter: { resolve(ack: HelloAck): void; reject(error: Error): void } | null = null;
+  private readonly shutdownWaiters = new Set<() => void>();
+  private endedWith: Error | null = null;
+
+  /** `onError`: an ERROR on stream 0 (the peer gave up on the connection); it may throw a FrameError. */
+  constructor(
+    private readonly channel: FrameChannel,
+    private readonly onError: (error: ErrorMessage) => void,
+  ) {}
+
+  /** The peer's HELLO_ACK, once the handshake finished. */
+  get peer(): HelloAck | null {
+    return this.ack;
+  }
+
+  /** Sends HELLO; resolves with the peer's HELLO_ACK, or rejects on a timeout or when the connection ends. */
+  hello(options: HelloOptions): Promise<HelloAck> {
+    if (this.endedWith !== null) return Promise.reject(this.endedWith);
+    if (this.helloWaiter !== null) return Promise.reject(new Error("a handshake is already under way"));
+    return new Promise<HelloAck>((resolve, reject) => {
+      const timer = setTimeout(() => settle(() => reject(options.timeoutError())), options.timeoutMs);
+      const settle = (then: () => void): void => {
+        clearTimeout(timer);
+        this.helloWaiter = null;
+        then();
+      };
+      this.helloWaiter = {
+        resolve: (ack) => settle(() => resolve(ack)),
+        reject: (error) => settle(() => reject(error)),
+      };
+      const hello: Hello = { version: PROTOCOL_VERSION, client: options.client };
+      if (options.hostTimeMs !== undefined) hello.hostTimeMs = options.hostTimeMs;
+      this.channel.send(encode.hello(hello));
+    });
+  }
+
+  /** Asks the peer to shut down: true once it acknowledged or the connection ended, false after `timeoutMs`. */
+  shutdown(timeoutMs: number): Promise<boolean> {
+    if (this.endedWith !== null) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (acked: boolean): void => {
+        clearTimeout(timer);
+        this.shutdownWaiters.delete(finish);
+        resolve(acked);
+      };
+      const finish = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.shutdownWaiters.add(finish);
+      this.channel.send(encode.shutdown());
+    });
+  }
+
+  /** A frame on stream 0. Throws FrameError for one that does not belong there. */
+  onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case MessageType.HELLO_ACK: {
+        if (this.helloWaiter === null) throw new FrameError("BAD_MESSAGE", "unexpected HELLO_ACK");
+        const ack = decode.helloAck(frame.body);
+        if (ack.version !== PROTOCOL_VERSION)
+          throw new FrameError(
+            "BAD_MESSAGE",
+            `agent speaks version ${ack.version}, expected ${PROTOCOL_VERSION}`,
+          );
+        this.ack = ack;
+        this.helloWaiter.resolve(ack);
+        return;
+      }
+      case MessageType.SHUTDOWN_ACK:
+        for (const finish of [...this.shutdownWaiters]) finish();
+        return;
+      case MessageType.ERROR:
+        this.onError(decode.error(frame.body));
+        return;
+      default:
+        throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} on stream 0`);
+    }
+  }
+
+  /** The connection ended (or failed with `error`): a handshake under way fails, a shutdown is done. */
+  end(error: Error): void {
+    this.endedWith ??= error;
+    this.helloWaiter?.reject(error);
+    for (const finish of [...this.shutdownWaiters]) finish();
+  }
+}
+
+/**
+ * The side that accepts connections (a supervisor toward its local clients): HELLO first, with
+ * the version checked, answered with `ack`; SHUTDOWN handed to `onShutdown`.
+ */
+export class AcceptingSession {
+  private greeted = false;
+
+  constructor(
+    private readonly channel: FrameChannel,
+    private readonly events: {
+      /** What this side answers a HELLO with. */
+      ack(): HelloAck;
+      /** The client asked to shut down; SHUTDOWN_ACK goes out once this settles. */
+      onShutdown(): Promise<void>;
+    },
+  ) {}
+
+  /**
+   * Takes the session's own frames (HELLO, SHUTDOWN, anything on stream 0) and returns true for
+   * them; false for a stream frame of a greeted client. Throws FrameError for a frame before
+   * HELLO or one that does not belong on stream 0.
+   */
+  onFrame(frame: Frame): boolean {
+    if (frame.type === MessageType.HELLO) {
+      const hello = decode.hello(frame.body);
+      if (hello.version !== PROTOCOL_VERSION) {
+        this.channel.closeWith(
+          encode.error(0, { code: "VERSION_MISMATCH", message: `speaks ${PROTOCOL_VERSION}` }),
+        );
+        return true;
+      }
+      // A second HELLO is answered again, as the agent does.
+      this.greeted = true;
+      this.channel.send(encode.helloAck(this.events.ack()));
+      return true;
+    }
+    if (!this.greeted) throw new FrameError("BAD_MESSAGE", "HELLO must come first");
+    if (frame.type === MessageType.SHUTDOWN) {
+      void this.events.onShutdown().then(() => this.channel.send(encode.shutdownAck()));
+      return true;
+    }
+    if (frame.stream === 0)
+      throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} on stream 0`);
+    return false;
+  }
+}

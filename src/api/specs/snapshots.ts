@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { defineOperation } from "../types.js";
+import { kv, snapshotNameParam, workspaceIdInput, workspaceIdParam } from "../workspace-params.js";
+
+const handlers = () => import("../handlers/snapshots.js");
+
+export const snapshotCreateInput = z.object({
+  workspace_id: workspaceIdParam,
+  snapshot_name: snapshotNameParam,
+});
+
+export const snapshotCreate = defineOperation({
+  name: "snapshot_create",
+  sdkMethod: "createSnapshot",
+  cli: { words: ["workspace", "snapshot", "create"], positionals: ["workspace_id", "snapshot_name"] },
+  description: "Save /workspace as a named snapshot (an archive on the host) to reset to later.",
+  input: snapshotCreateInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).createSnapshot,
+  render: (output) =>
+    `[workspace-snapshot] ${kv({ workspace_id: output.workspace_id, name: output.name, bytes: output.bytes })}`,
+});
+
+export const snapshotList = defineOperation({
+  name: "snapshot_list",
+  sdkMethod: "listSnapshots",
+  cli: { words: ["workspace", "snapshot", "list"], positionals: ["workspace_id"] },
+  description: "List a workspace's named snapshots.",
+  input: workspaceIdInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).listSnapshots,
+  render: (output) =>
+    output.count === 0
+      ? "no snapshots (reset can always use the baseline)"
+      : output.snapshots.map((s) => `${s.name}  ${s.bytes} bytes  ${s.created_at}`).join("\n"),
+});
+
+export const snapshotDeleteInput = z.object({
+  workspace_id: workspaceIdParam,
+  snapshot_name: snapshotNameParam,
+});
+
+export const snapshotDelete = defineOperation({
+  name: "snapshot_delete",
+  sdkMethod: "deleteSnapshot",
+  cli: { words: ["workspace", "snapshot", "delete"], positionals: ["workspace_id", "snapshot_name"] },
+  description: "Delete a named snapshot of a workspace.",
+  input: snapshotDeleteInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).deleteSnapshot,
+  render: (output) => `deleted snapshot ${output.name} of workspace ${output.workspace_id}`,
+});
+
+export const SNAPSHOT_OPERATIONS = [snapshotCreate, snapshotList, snapshotDelete] as const;

@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { PyroError } from "../errors/index.js";
+import { GuestNetwork } from "../machine/network/guest-network.js";
+import { NetworkPolicy } from "./network/policy.js";
+import { BackendName, ExecutionMode, VmState } from "./vm-record.js";
+
+/** Version of sandbox.json; a record with another number is refused, never guessed at. */
+export const SANDBOX_RECORD_SCHEMA = 2;
+
+export const SeedMode = z.enum(["empty", "directory", "archive", "file"]);
+
+/** What only a workspace has: its name and labels, its activity, and how /workspace was seeded. */
+export const WorkspaceFacet = z.object({
+  name: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  last_activity_at: z.string(),
+  reset_count: z.number().int(),
+  /** Sequence number of the last command; the next exec gets this plus one. */
+  command_count: z.number().int(),
+  seed: z.object({
+    mode: SeedMode,
+    source: z.string().nullable(),
+    entry_count: z.number().int(),
+    bytes: z.number().int(),
+  }),
+});
+export type WorkspaceFacet = z.infer<typeof WorkspaceFacet>;
+
+/** What pyro persists about one sandbox (sandbox.json in its folder): a VM, and a workspace when it is one. */
+export const SandboxRecord = z.object({
+  schema: z.literal(SANDBOX_RECORD_SCHEMA),
+  id: z.string(),
+  environment: z.string(),
+  /** The backend chosen at create time; a workspace's reset recreates the VM with the same one. */
+  backend: BackendName,
+  accel: z.enum(["kvm", "tcg", "none"]),
+  execution_mode: ExecutionMode,
+  vcpu_count: z.number().int(),
+  mem_mib: z.number().int(),
+  ttl_seconds: z.number().int(),
+  /** Any policy but off gives the guest a network device (policy.ts: allowsEgress). */
+  network_policy: NetworkPolicy,
+  /** Egress may reach private ranges too (the frame filter refuses them otherwise). */
+  allow_private_egress: z.boolean(),
+  allow_host_compat: z.boolean(),
+  /** How the current (or last) boot wired the guest's network; null without one. */
+  network_plan: GuestNetwork.nullable(),
+  /** One-shot VMs (run, exec) are torn down when their owner process goes away. */
+  ephemeral: z.boolean(),
+  owner_pid: z.number().int().nullable(),
+  state: VmState,
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  expires_at: z.string(),
+  /** Boot artifacts resolved when the VM was made (null for the host backend). */
+  boot: z.object({ kernel: z.string(), initramfs: z.string(), rootfs: z.string() }).nullable(),
+  supervisor_pid: z.number().int().nullable(),
+  vmm_pid: z.number().int().nullable(),
+  guest: z.object({ kernel_release: z.string(), agent_version: z.string() }).nullable(),
+  last_error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  workspace: WorkspaceFacet.nullable(),
+});
+export type SandboxRecord = z.infer<typeof SandboxRecord>;
+
+const ID_PATTERN = /^[a-f0-9]{12}$/;
+
+/** Sandbox ids are 12 lowercase hex digits, one space for VMs and workspaces alike. */
+export const isSandboxId = (id: string): boolean => ID_PATTERN.test(id);
+
+const MAX_ISSUES_SHOWN = 5;
+
+/**
+ * Parses the text of `path` as the record of sandbox `id`. Damage, another pyro's schema and a
+ * record of another id are each reported as STATE_CORRUPT naming the file, never thrown raw.
+ */
+export function parseSandboxRecord(text: string, path: string, id: string): SandboxRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PyroError("STATE_CORRUPT", `cannot parse ${path}: it is not JSON`, { cause: error });
+  }
+  const schema = typeof raw === "object" && raw !== null && "schema" in raw ? raw.schema : undefined;
+  if (typeof schema === "number" && schema > SANDBOX_RECORD_SCHEMA) {
+    throw new PyroError(
+      "STATE_CORRUPT",
+      `${path} was written by a newer pyro (record schema ${schema}; this one reads schema ${SANDBOX_RECORD_SCHEMA})`,
+      { hint: "Upgrade pyro, or point PYRO_HOME elsewhere." },
+    );
+  }
+  const parsed = SandboxRecord.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, MAX_ISSUES_SHOWN)
+      .map((issue) => `${issue.path.join(".") || "record"}: ${issue.message}`);
+    throw new PyroError(
+      "STATE_CORRUPT",
+      `${path} is not a sandbox record of schema ${SANDBOX_RECORD_SCHEMA} (${issues.join("; ")})`,
+    );
+  }
+  if (parsed.data.id !== id) {
+    throw new PyroError("STATE_CORRUPT", `${path} holds the record of ${parsed.data.id}, not ${id}`);
+  }
+  return parsed.data;
+}
