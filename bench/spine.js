@@ -7,8 +7,8 @@ import { AgentClient } from "../dist/agent-protocol/client.js";
 import { driverByName } from "../dist/machine/registry.js";
 import { agentBinaryPath } from "../dist/machine/agent-binary.js";
 import { composeGuestInitrd } from "../dist/machine/guest-initrd.js";
-import { connectSupervisor } from "../dist/runtime/vm-connection.js";
-import { createVm, deleteVm, loadVm, startVm, supervisorOf } from "../dist/sandbox/vm-manager.js";
+import { connectSupervisor } from "../dist/sandbox/supervisor-client.js";
+import { createVm, deleteVm, loadVm, startVm } from "../dist/sandbox/vm-manager.js";
 import { SandboxStore } from "../dist/sandbox/store.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { CLI, formatMs, median, report, timeRuns } from "./stats.js";
@@ -82,7 +82,7 @@ export async function benchSpine({ quick, home }) {
   });
   try {
     await startVm(store, vm.id);
-    const client = await connectSupervisor(supervisorOf(store, vm.id), "bench");
+    const client = await connectSupervisor(store, loadVm(store, vm.id), "bench");
     const rounds = quick ? 10 : 30;
     const env = ["PATH=/usr/bin:/bin"];
     const pingSamples = await timeRuns(rounds, () => client.ping(Buffer.from("x")));
