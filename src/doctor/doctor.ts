@@ -1,4 +1,4 @@
-import { NetworkPolicy } from "../sandbox/network/policy.js";
+import { NETWORK_POLICIES } from "../sandbox/network/policy.js";
 import { networkAvailability } from "../machine/network/plan.js";
 import { netstackHardeningChecks } from "../machine/network/netstack-hardening.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
@@ -165,7 +165,7 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
       tun,
       ip_forward: ipForward,
       offered: vmBoot && network.egress,
-      policies: network.egress ? [...NetworkPolicy.options] : ["off"],
+      policies: network.egress ? [...NETWORK_POLICIES] : ["off"],
       helper: network.helper,
       reason: network.egress
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`

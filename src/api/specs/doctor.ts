@@ -1,7 +1,6 @@
-import { z } from "zod";
 import type { DoctorReport } from "../../doctor/doctor.js";
 import { verdictLine } from "../../doctor/verdict.js";
-import { defineOperation } from "../types.js";
+import { defineOperation, NO_INPUT } from "../types.js";
 
 function renderDoctor(report: DoctorReport): string {
   const lines = [
@@ -30,7 +29,7 @@ export const doctorOperation = defineOperation({
   cli: { words: ["doctor"] },
   description:
     "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
-  input: z.object({}),
+  input: NO_INPUT,
   profiles: ["workspace-full"],
   loadHandler: async () => (await import("../handlers/doctor.js")).doctor,
   render: renderDoctor,

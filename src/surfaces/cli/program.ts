@@ -2,10 +2,10 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
-import { SandboxStore } from "../../api/store.js";
 import { addOperationCommand } from "./commands.js";
 import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
 import { reportError, type Invoke } from "./output.js";
+import type { SandboxStore } from "../../api/store.js";
 
 const SUGGESTED_PATH = `
 Getting started:
@@ -88,10 +88,15 @@ export function commandsFor(
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
-  // One store for the whole process: every operation of this command works on it.
-  const store = new SandboxStore();
+  // One store for the whole process: every operation of this command works on it. Built when an
+  // operation runs, so help and usage errors never load the sandbox code.
+  let store: SandboxStore | undefined;
   const invoke: Invoke = async (operation, input, context) => {
-    const { invokeOperation } = await import("../../api/invoke.js");
+    const [{ invokeOperation }, { SandboxStore }] = await Promise.all([
+      import("../../api/invoke.js"),
+      import("../../api/store.js"),
+    ]);
+    store ??= new SandboxStore();
     return invokeOperation(operation, input, { ...context, store });
   };
   const setExit = (code: number): void => {
