@@ -1,6 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { DoctorProbeCache } from "../../src/doctor/probe-cache-schema.js";
+import { DOCTOR_PROBE_CACHE_JSON_SCHEMA } from "../../src/doctor/probe-cache.json-schema.js";
 import { manifestSchema } from "../../src/environments/manifest-schema.js";
 import { ENVIRONMENT_MANIFEST_JSON_SCHEMA } from "../../src/environments/manifest.json-schema.js";
 import { checkJson, type JsonSchema } from "../../src/platform/json-check.js";
@@ -45,6 +47,14 @@ const GENERATED: Array<{
     type: "EnvironmentManifest",
     from: "./manifest-schema.js",
     current: ENVIRONMENT_MANIFEST_JSON_SCHEMA,
+  },
+  {
+    zod: DoctorProbeCache,
+    file: "src/doctor/probe-cache.json-schema.ts",
+    name: "DOCTOR_PROBE_CACHE_JSON_SCHEMA",
+    type: "DoctorProbeCache",
+    from: "./probe-cache-schema.js",
+    current: DOCTOR_PROBE_CACHE_JSON_SCHEMA,
   },
 ];
 

@@ -20,6 +20,12 @@ function renderDoctor(report: DoctorReport): string {
     `networking: policies ${report.networking.policies.join(", ")} (${report.networking.reason}); tun=${report.networking.tun} ip_forward=${report.networking.ip_forward}`,
   );
   lines.push(`state: ${report.state_dir}; reaped ${report.reaped.count} dead VM(s)`);
+  const { probe } = report;
+  lines.push(
+    probe.cached
+      ? `host probe: cached ${probe.age_seconds} s ago (measured again when the kernel, a binary or /dev/kvm changes, or after a day)`
+      : "host probe: measured now",
+  );
   return lines.join("\n");
 }
 
