@@ -20,6 +20,8 @@ const ALLOWED = {
     "agent-protocol",
     "archive",
     "secrets",
+    "ext4",
+    "terminal",
     ...GROUND,
   ],
   runtime: ["runtime", "machine", "agent-protocol", "secrets", ...GROUND],
@@ -28,6 +30,8 @@ const ALLOWED = {
   "agent-protocol": ["agent-protocol", ...GROUND],
   archive: ["archive", ...GROUND],
   secrets: ["secrets", ...GROUND],
+  ext4: ["ext4", ...GROUND],
+  terminal: ["terminal", ...GROUND],
   errors: ["errors"],
   platform: ["platform", "errors"],
 };

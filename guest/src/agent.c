@@ -16,6 +16,7 @@
 
 #include "channel.h"
 #include "exec.h"
+#include "fileops.h"
 #include "forward.h"
 #include "frame.h"
 #include "init.h"
@@ -46,6 +47,7 @@ static struct {
 static void die(int code) __attribute__((noreturn));
 static void die(int code)
 {
+	chan_flush();
 	if (ag.guest) {
 		/* PID 1 exiting panics the kernel; power off cleanly instead. */
 		guest_kill_all(1000);
@@ -59,6 +61,7 @@ static void drop_connection(int exit_code)
 {
 	cmd_kill_all();
 	fwd_kill_all();
+	fs_abort_all();
 	if (!ag.guest)
 		exit(exit_code);
 	if (ag.connected)
@@ -75,8 +78,10 @@ static void protocol_error(const char *code, const char *msg)
 {
 	agent_log("protocol error: %s", msg);
 	chan_send_error(0, code, "%s", msg);
+	chan_flush();
 	cmd_kill_all();
 	fwd_kill_all();
+	fs_abort_all();
 	if (!ag.guest)
 		exit(1);
 	ag.discard = 1;
@@ -122,6 +127,7 @@ static void on_hello(const struct frame *f)
 		agent_log("new session: dropping running commands and connections");
 		cmd_kill_all();
 		fwd_kill_all();
+		fs_abort_all();
 	}
 	ag.hello = 1;
 	send_hello_ack();
@@ -142,10 +148,20 @@ static void resolve_cwd(const struct msg_exec *m, char *out, size_t cap)
 	}
 }
 
-/* Commands and connections share stream ids. */
+/* Commands, connections and file writes share stream ids. */
 static int stream_busy(uint32_t stream)
 {
-	return cmd_find(stream) || fwd_find(stream);
+	return cmd_find(stream) || fwd_find(stream) || fs_busy(stream);
+}
+
+static void on_fs(const struct frame *f)
+{
+	if (f->stream == 0)
+		chan_send_error(0, "BAD_MESSAGE", "file requests need a stream id >= 1");
+	else if (stream_busy(f->stream))
+		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is in use", f->stream);
+	else
+		fs_request(f);
 }
 
 /* Host mode with --home: HOME points into the sandbox's scratch dir, not at the host user's
@@ -217,6 +233,7 @@ static void on_shutdown(void)
 		guest_kill_all(2000);
 	sync();
 	chan_send(0, T_SHUTDOWN_ACK, 0, NULL, 0);
+	chan_flush();
 	if (ag.guest)
 		guest_poweroff();
 	exit(0);
@@ -247,6 +264,11 @@ static void dispatch(const struct frame *f)
 		return on_exec(f);
 	case T_CONNECT:
 		return on_connect(f);
+	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
+	case T_FS_RENAME: case T_FS_CHMOD: case T_FS_REALPATH: case T_FS_LINK:
+		return on_fs(f);
+	case T_FS_DATA:
+		return fs_data(f);
 	case T_STDIN:
 		/* STDIN/SIGNAL racing with EXIT or CLOSED are normal: ignore unknown streams
 		 * rather than answer with an ERROR the host could pin on a reused id. */
@@ -266,6 +288,8 @@ static void dispatch(const struct frame *f)
 			cmd_signal(c, (int)signo);
 		else if ((k = fwd_find(f->stream)))
 			fwd_abort(k);
+		else if (fs_abort(f->stream))
+			chan_send_error(f->stream, "ABORTED", "the write was abandoned");
 		return;
 	case T_RESIZE:
 		msg_decode_resize(f->body, f->len, &rs, &err);
@@ -373,6 +397,9 @@ static void event_loop(void)
 		n = cmd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
 		n = fwd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
 		int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
+		chan_flush();
+		if (chan.lost && ag.connected)
+			continue; /* the write failed: drop the connection first */
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -456,6 +483,7 @@ int main(int argc, char **argv)
 		ag.connected = 1;
 		chan.lost = 0;
 	}
+	fs_set_root(ag.guest ? "/workspace" : ag.workdir);
 	ag.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ag.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ag.sfd < 0) {

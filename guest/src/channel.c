@@ -36,15 +36,33 @@ static int write_full(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Frames wait here until the event loop is about to sleep (or the space runs out): many small
+ * replies leave in one write, which matters where every write to the port is a VM exit. */
+static uint8_t pending[4 * (HEADER_SIZE + MAX_BODY)];
+static size_t pending_len;
+
+int chan_flush(void)
+{
+	size_t n = pending_len;
+	pending_len = 0;
+	if (chan.lost)
+		return -1;
+	if (n && write_full(chan.wfd, pending, n) < 0) {
+		chan.lost = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int chan_send_out(uint32_t stream, uint8_t type, uint8_t flags, size_t len)
 {
 	if (chan.lost || len > MAX_BODY)
 		return -1;
 	frame_header_encode(chan_out, (uint32_t)len, stream, type, flags);
-	if (write_full(chan.wfd, chan_out, HEADER_SIZE + len) < 0) {
-		chan.lost = 1;
+	if (pending_len + HEADER_SIZE + len > sizeof(pending) && chan_flush() < 0)
 		return -1;
-	}
+	memcpy(pending + pending_len, chan_out, HEADER_SIZE + len);
+	pending_len += HEADER_SIZE + len;
 	return 0;
 }
 

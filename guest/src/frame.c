@@ -1,6 +1,7 @@
 /* Frame and TLV codec. Every read is bounds-checked against the body length,
  * so a hostile or corrupt peer can only make a decoder fail, never overread. */
 #include "frame.h"
+#include "fsmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ int type_known(uint8_t type)
 	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
 	case T_STDOUT: case T_STDERR: case T_EXIT: case T_CONNECT: case T_CONNECTED: case T_CLOSED:
 	case T_ACK:
+	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
+	case T_FS_RENAME: case T_FS_CHMOD: case T_FS_REALPATH: case T_FS_LINK:
+	case T_FS_ENTRIES: case T_FS_DATA: case T_FS_DONE:
 	case T_ERROR:
 		return 1;
 	}
@@ -188,7 +192,7 @@ int bytes_eq(struct bytes b, const char *s)
 
 /* Field helpers: integers must have exactly their width; strings may not hold NUL
  * (they become C strings: argv, env, paths). */
-static int want_u32(struct bytes v, uint32_t *out, const char **err)
+int want_u32(struct bytes v, uint32_t *out, const char **err)
 {
 	if (v.n != 4) {
 		*err = "integer field must be 4 bytes";
@@ -198,7 +202,7 @@ static int want_u32(struct bytes v, uint32_t *out, const char **err)
 	return 0;
 }
 
-static int want_u64(struct bytes v, uint64_t *out, const char **err)
+int want_u64(struct bytes v, uint64_t *out, const char **err)
 {
 	if (v.n != 8) {
 		*err = "integer field must be 8 bytes";
@@ -208,7 +212,7 @@ static int want_u64(struct bytes v, uint64_t *out, const char **err)
 	return 0;
 }
 
-static int want_str(struct bytes v, struct bytes *out, const char **err)
+int want_str(struct bytes v, struct bytes *out, const char **err)
 {
 	if (v.n && memchr(v.p, 0, v.n)) {
 		*err = "string field contains NUL";
@@ -520,6 +524,8 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		struct msg_error error;
 		struct msg_resize resize;
 		struct msg_closed closed;
+		struct msg_fs fs;
+		struct msg_fs_done done;
 		uint32_t u;
 	} m;
 	switch (type) {
@@ -538,6 +544,12 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 	case T_CONNECT: return msg_decode_u32_msg(b, n, TAG_PORT, &m.u, err);
 	case T_ACK: return msg_decode_u32_msg(b, n, TAG_ACK_BYTES, &m.u, err);
 	case T_CLOSED: return msg_decode_closed(b, n, &m.closed, err);
+	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
+	case T_FS_RENAME: case T_FS_CHMOD: case T_FS_REALPATH: case T_FS_LINK:
+		return msg_decode_fs(type, b, n, &m.fs, err);
+	case T_FS_ENTRIES: return msg_decode_fs_entries(b, n, NULL, NULL, err);
+	case T_FS_DONE: return msg_decode_fs_done(b, n, &m.done, err);
+	case T_FS_DATA:
 	case T_SHUTDOWN: case T_SHUTDOWN_ACK: case T_CONNECTED:
 	case T_PING: case T_PONG: case T_STDIN: case T_STDOUT: case T_STDERR:
 		return 0; /* raw bytes (or ignored) */

@@ -30,6 +30,19 @@ enum msg_type {
 	T_CONNECTED = 0x31,
 	T_CLOSED = 0x32,
 	T_ACK = 0x33,
+	/* File operations on the workspace (fsmsg.h): requests, then the replies. */
+	T_FS_LIST = 0x40,
+	T_FS_READ = 0x41,
+	T_FS_WRITE = 0x42,
+	T_FS_MKDIR = 0x43,
+	T_FS_REMOVE = 0x44,
+	T_FS_RENAME = 0x45,
+	T_FS_CHMOD = 0x46,
+	T_FS_REALPATH = 0x47,
+	T_FS_LINK = 0x48,
+	T_FS_ENTRIES = 0x4c,
+	T_FS_DATA = 0x4d,
+	T_FS_DONE = 0x4e,
 	T_ERROR = 0x7f,
 };
 
@@ -62,6 +75,32 @@ enum tag {
 	TAG_PORT = 0x50,
 	TAG_CLOSE_ERROR = 0x51,
 	TAG_ACK_BYTES = 0x52,
+	TAG_PATH = 0x60,
+	TAG_TARGET = 0x61,
+	TAG_FILE_MODE = 0x62,
+	TAG_SCOPE = 0x63,
+	TAG_MAX_ENTRIES = 0x64,
+	TAG_OFFSET = 0x65,
+	TAG_LENGTH = 0x66,
+	TAG_PARENTS = 0x67,
+	TAG_RECURSIVE = 0x68,
+	TAG_HARD = 0x69,
+	TAG_MTIME_NS = 0x6a,
+	TAG_DATA = 0x6b,
+	TAG_SIZE = 0x6c,
+	TAG_COUNT = 0x6d,
+	TAG_TRUNCATED = 0x6e,
+	TAG_NO_FSYNC = 0x6f,
+	TAG_ENTRY = 0x70,
+	/* Fields inside one TAG_ENTRY value. */
+	TAG_E_NAME = 0x71,
+	TAG_E_TYPE = 0x72,
+	TAG_E_MODE = 0x73,
+	TAG_E_SIZE = 0x74,
+	TAG_E_MTIME_NS = 0x75,
+	TAG_E_UID = 0x76,
+	TAG_E_GID = 0x77,
+	TAG_E_LINK = 0x78,
 };
 
 /* A decoded frame; body points into the caller's buffer. */
@@ -172,6 +211,11 @@ long msg_encode_u32_msg(uint8_t *out, size_t cap, uint8_t tag, uint32_t v);
 long msg_encode_exit(uint8_t *out, size_t cap, const struct msg_exit *m);
 long msg_encode_error(uint8_t *out, size_t cap, const struct msg_error *m);
 long msg_encode_closed(uint8_t *out, size_t cap, const struct msg_closed *m);
+
+/* Field checks shared by the codecs: integers must have exactly their width, strings hold no NUL. */
+int want_u32(struct bytes v, uint32_t *out, const char **err);
+int want_u64(struct bytes v, uint64_t *out, const char **err);
+int want_str(struct bytes v, struct bytes *out, const char **err);
 
 struct bytes bytes_of(const char *s);
 int bytes_eq(struct bytes b, const char *s);

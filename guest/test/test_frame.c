@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "fsmsg.h"
 #include "check.h"
 
 
@@ -25,6 +26,10 @@ struct expect {
 	struct msg_error error;
 	struct msg_resize resize;
 	struct msg_closed closed;
+	struct msg_fs fs;
+	struct msg_fs_done done;
+	struct fs_entry entries[2];
+	int nentries;
 	int seen;
 };
 
@@ -37,7 +42,7 @@ static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8
 static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
 static struct bytes env_pty[] = { { (const uint8_t *)"TERM=xterm-256color", 19 } };
 
-static struct expect expects[32];
+static struct expect expects[64];
 static int nexpects;
 
 static struct expect *add(const char *name, uint32_t stream, uint8_t type, uint8_t flags)
@@ -118,6 +123,73 @@ static void build_expectations(void)
 	add("closed_error", 7, T_CLOSED, 0)->closed = (struct msg_closed){ 1, B("Connection reset by peer") };
 	add("error_stream", 4, T_ERROR, 0)->error = (struct msg_error){ B("CWD_NOT_FOUND"), B("no such directory: /nope") };
 	add("error_conn", 0, T_ERROR, 0)->error = (struct msg_error){ B("BAD_FRAME"), B("frame too large") };
+
+	e = add("fs_list", 8, T_FS_LIST, 0);
+	e->fs = (struct msg_fs){ .path = B("src"), .scope = FS_RECURSIVE, .max_entries = 10001 };
+	e = add("fs_read", 9, T_FS_READ, 0);
+	e->fs = (struct msg_fs){ .path = B("a.txt"), .offset = 4096, .length = 65536, .scope = FS_CHILDREN };
+	e = add("fs_write", 10, T_FS_WRITE, FLAG_END);
+	e->fs = (struct msg_fs){ .path = B("bin/run"), .has_mode = 1, .mode = 0755, .parents = 1, .has_data = 1,
+				 .data = B("#!/bin/sh\n"), .scope = FS_CHILDREN };
+	e = add("fs_write_open", 11, T_FS_WRITE, 0);
+	e->fs = (struct msg_fs){ .path = { (const uint8_t *)"n\xff\n", 3 }, .has_mtime = 1,
+				 .mtime_ns = 1700000000123456789ull, .no_fsync = 1, .scope = FS_CHILDREN };
+	raw(add("fs_data", 11, T_FS_DATA, 0), "\x00\x01\x02", 3);
+	raw(add("fs_data_end", 11, T_FS_DATA, FLAG_END), "", 0);
+	e = add("fs_mkdir", 12, T_FS_MKDIR, 0);
+	e->fs = (struct msg_fs){ .path = B("a/b"), .has_mode = 1, .mode = 0700, .parents = 1, .scope = FS_CHILDREN };
+	e = add("fs_remove", 13, T_FS_REMOVE, 0);
+	e->fs = (struct msg_fs){ .path = B("build"), .recursive = 1, .scope = FS_CHILDREN };
+	e = add("fs_rename", 14, T_FS_RENAME, 0);
+	e->fs = (struct msg_fs){ .path = B("old"), .target = B("new"), .scope = FS_CHILDREN };
+	e = add("fs_chmod", 15, T_FS_CHMOD, 0);
+	e->fs = (struct msg_fs){ .path = B("run.sh"), .has_mode = 1, .mode = 04755, .scope = FS_CHILDREN };
+	e = add("fs_realpath", 16, T_FS_REALPATH, 0);
+	e->fs = (struct msg_fs){ .path = B("link/.."), .scope = FS_CHILDREN };
+	e = add("fs_link", 17, T_FS_LINK, 0);
+	e->fs = (struct msg_fs){ .path = B("current"), .target = B("../v2"), .scope = FS_CHILDREN };
+	e = add("fs_entries", 8, T_FS_ENTRIES, 0);
+	e->nentries = 2;
+	e->entries[0] = (struct fs_entry){ .name = B("src/main.c"), .type = FS_FILE, .mode = 0644, .size = 1234,
+					   .mtime_ns = 1700000000000000000ull };
+	e->entries[1] = (struct fs_entry){ .name = B("src/cur"), .type = FS_SYMLINK, .mode = 0777, .size = 5,
+					   .mtime_ns = 1, .uid = 1000, .gid = 1000, .has_link = 1, .link = B("../v2") };
+	raw(add("fs_read_data", 9, T_FS_DATA, 0), "hello\n", 6);
+	add("fs_done_list", 8, T_FS_DONE, 0)->done = (struct msg_fs_done){ .has_count = 1, .count = 2,
+									 .has_truncated = 1, .truncated = 1 };
+	add("fs_done_read", 9, T_FS_DONE, 0)->done = (struct msg_fs_done){ .has_size = 1, .size = 70000 };
+	add("fs_done_realpath", 16, T_FS_DONE, 0)->done = (struct msg_fs_done){ .has_path = 1, .path = B("") };
+	add("fs_done", 13, T_FS_DONE, 0);
+	add("fs_error", 14, T_ERROR, 0)->error = (struct msg_error){ B("OUTSIDE_ROOT"), B("old: Invalid cross-device link") };
+}
+
+static int is_fs_request(uint8_t t)
+{
+	return t >= T_FS_LIST && t <= T_FS_LINK;
+}
+
+static long encode_entries(const struct fs_entry *es, int n, uint8_t *out, size_t cap)
+{
+	struct tlv_writer w;
+	tlv_writer_init(&w, out, cap);
+	for (int i = 0; i < n; i++)
+		if (fs_entry_put(&w, &es[i]) < 0)
+			return -1;
+	return tlv_end(&w);
+}
+
+struct entry_list {
+	struct fs_entry e[4];
+	int n;
+};
+
+static int collect_entry(void *ctx, const struct fs_entry *e)
+{
+	struct entry_list *l = ctx;
+	if (l->n == 4)
+		return -1;
+	l->e[l->n++] = *e;
+	return 0;
 }
 
 static int beq(struct bytes a, struct bytes b)
@@ -150,7 +222,11 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 	case T_CLOSED: return msg_encode_closed(out, cap, &e->closed);
 	case T_EXIT: return msg_encode_exit(out, cap, &e->exit);
 	case T_ERROR: return msg_encode_error(out, cap, &e->error);
+	case T_FS_ENTRIES: return encode_entries(e->entries, e->nentries, out, cap);
+	case T_FS_DONE: return msg_encode_fs_done(out, cap, &e->done);
 	default:
+		if (is_fs_request(e->type))
+			return msg_encode_fs(e->type, out, cap, &e->fs);
 		if (e->raw_len > cap)
 			return -1;
 		memcpy(out, e->raw, e->raw_len);
@@ -251,6 +327,45 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		CHECK(msg_decode_error(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(beq(m.code, e->error.code) && beq(m.message, e->error.message), "%s: fields differ", e->name);
 		len = msg_encode_error(out, cap, &m);
+		break;
+	}
+	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
+	case T_FS_RENAME: case T_FS_CHMOD: case T_FS_REALPATH: case T_FS_LINK: {
+		struct msg_fs m;
+		const struct msg_fs *x = &e->fs;
+		CHECK(msg_decode_fs(e->type, f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(beq(m.path, x->path) && beq(m.target, x->target) && m.has_mode == x->has_mode && m.mode == x->mode &&
+			      m.scope == x->scope && m.max_entries == x->max_entries && m.offset == x->offset &&
+			      m.length == x->length && m.parents == x->parents && m.recursive == x->recursive &&
+			      m.hard == x->hard && m.has_mtime == x->has_mtime && m.mtime_ns == x->mtime_ns &&
+			      m.has_data == x->has_data && beq(m.data, x->data) && m.no_fsync == x->no_fsync,
+		      "%s: fields differ", e->name);
+		len = msg_encode_fs(e->type, out, cap, &m);
+		break;
+	}
+	case T_FS_ENTRIES: {
+		struct entry_list l = { .n = 0 };
+		CHECK(msg_decode_fs_entries(f->body, f->len, collect_entry, &l, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(l.n == e->nentries, "%s: %d entries", e->name, l.n);
+		for (int i = 0; i < l.n && i < e->nentries; i++) {
+			const struct fs_entry *a = &l.e[i], *b = &e->entries[i];
+			CHECK(beq(a->name, b->name) && a->type == b->type && a->mode == b->mode && a->size == b->size &&
+				      a->mtime_ns == b->mtime_ns && a->uid == b->uid && a->gid == b->gid &&
+				      a->has_link == b->has_link && beq(a->link, b->link),
+			      "%s: entry %d differs", e->name, i);
+		}
+		len = encode_entries(l.e, l.n, out, cap);
+		break;
+	}
+	case T_FS_DONE: {
+		struct msg_fs_done m;
+		const struct msg_fs_done *x = &e->done;
+		CHECK(msg_decode_fs_done(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(m.has_size == x->has_size && m.size == x->size && m.has_count == x->has_count &&
+			      m.count == x->count && m.has_truncated == x->has_truncated && m.truncated == x->truncated &&
+			      m.has_path == x->has_path && beq(m.path, x->path),
+		      "%s: fields differ", e->name);
+		len = msg_encode_fs_done(out, cap, &m);
 		break;
 	}
 	default:

@@ -1,7 +1,7 @@
 /* Host-mode tests: runs the real agent binary (`pyro-agent --host`) over pipes
  * and checks the protocol end to end: handshake, exec, streams, exit codes,
  * timeouts, signals, stdin, floods, terminals, forwarded connections,
- * malformed input, EOF and shutdown. */
+ * file operations and their confinement, malformed input, EOF and shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "check.h"
 #include "forward.h" /* FWD_WINDOW */
 #include "frame.h"
+#include "fsmsg.h"
 
 static const char *agent_path;
 static char workdir[64];
@@ -985,6 +986,8 @@ static void test_eof(void)
 	CHECK(pid > 0 && wait_dead((pid_t)pid, 2000), "EOF: running command killed");
 }
 
+#include "test_fs.inc"
+
 static void cleanup(void)
 {
 	char cmd[128];
@@ -1018,6 +1021,8 @@ int main(int argc, char **argv)
 	test_flood(a);
 	test_pty(a);
 	test_forward(a);
+	test_fs_confinement(a);
+	test_fs_swap_race(a);
 	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
 	struct frame f;
 	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "final shutdown");

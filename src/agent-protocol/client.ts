@@ -25,6 +25,8 @@ interface PendingStream {
   /** Single-frame answers (the stream ends with them). */
   onPong?(body: Buffer): void;
   onControlReply?(body: Buffer): void;
+  /** A raw stream (file operations): every frame goes here; true ends the stream. */
+  onFrame?(frame: Frame): boolean;
 }
 
 export interface ConnectOptions {
@@ -140,6 +142,25 @@ export class AgentClient {
     });
   }
 
+  /**
+   * Opens a stream whose frames all go to `onFrame` (see file-ops.ts) until it returns true;
+   * `onFail` hears of a closed or broken connection. Frames for it go out with `send`.
+   */
+  openStream(onFrame: (frame: Frame) => boolean, onFail: (error: Error) => void): number {
+    return this.open({ handlers: {}, pid: null, resolve: () => undefined, reject: onFail, onFrame });
+  }
+
+  /** Sends one frame; false when the caller should wait for `drained()`. */
+  send(frame: Frame): boolean {
+    if (this.channel.send(frame)) return true;
+    if (this.channel.isClosed) this.closed();
+    return false;
+  }
+
+  drained(): Promise<void> {
+    return this.channel.drained();
+  }
+
   resize(stream: number, size: { cols: number; rows: number }): void {
     if (this.streams.has(stream)) this.channel.send(encode.resize(stream, size));
   }
@@ -193,6 +214,10 @@ export class AgentClient {
         "BAD_MESSAGE",
         `frame type 0x${frame.type.toString(16)} for unknown stream ${frame.stream}`,
       );
+    }
+    if (pending.onFrame !== undefined) {
+      if (pending.onFrame(frame)) this.streams.delete(frame.stream);
+      return;
     }
     switch (frame.type) {
       case MessageType.STARTED:

@@ -14,7 +14,7 @@ import type { SkippedEntry } from "./walk-tree.js";
 export type ArtifactType = "file" | "directory";
 
 export interface ExtractOptions {
-  /** The exported path relative to the guest's tar directory (`.` for all of it), as given to `tar -c`. */
+  /** The exported path relative to /workspace (`.` for all of it), the archive's root as `tar -c ROOT` names it. */
   root: string;
   /** What the caller found at `root`; a stream saying otherwise is refused. */
   expect: ArtifactType;
@@ -36,7 +36,7 @@ export interface ExtractResult {
 }
 
 /**
- * Unpacks a tar stream made by the guest (`tar -c -- ROOT`, hostile by assumption) so that ROOT
+ * Unpacks a tar stream of the guest's files (named as `tar -c -- ROOT` would, hostile by assumption) so that ROOT
  * becomes `outputPath` on the host. Everything is built in a fresh staging file or directory next
  * to `outputPath` and renamed into place only when complete; on any failure the staging copy is
  * removed and `outputPath` is left as it was. Nothing is ever written outside the staging copy:

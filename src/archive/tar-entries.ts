@@ -15,6 +15,8 @@ export interface TarEntry {
   readonly mode: number;
   readonly size: number;
   readonly linkTarget: string | undefined;
+  /** Modification time as stored, if any. */
+  readonly mtime: Date | undefined;
   /** The entry's bytes, read from the source as they are consumed; skipped if left unread. */
   readonly body: AsyncIterable<Buffer>;
 }
@@ -108,6 +110,7 @@ export async function* readTarEntries(
         mode: entry.mode ?? 0,
         size: entry.size,
         linkTarget: entry.linkpath,
+        mtime: entry.mtime,
         body: entryBody(entry, pull),
       };
       await skipRest(entry, pull);

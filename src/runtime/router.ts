@@ -13,6 +13,8 @@ interface Route {
   client: ClientConnection | null; // null once the client left: frames are swallowed until EXIT
   clientStream: number;
   isExec: boolean;
+  /** A file operation (FS_* request): its replies end with FS_DONE or ERROR. */
+  isFs?: boolean;
   /** Streams the supervisor runs itself (shells, services, published ports) get their frames here. */
   own?: (frame: Frame) => void;
 }
@@ -28,6 +30,23 @@ const EXEC_REPLIES = new Set<number>([
   MessageType.ERROR,
 ]);
 const PING_REPLIES = new Set<number>([MessageType.PONG, MessageType.ERROR]);
+const FS_REQUESTS = new Set<number>([
+  MessageType.FS_LIST,
+  MessageType.FS_READ,
+  MessageType.FS_WRITE,
+  MessageType.FS_MKDIR,
+  MessageType.FS_REMOVE,
+  MessageType.FS_RENAME,
+  MessageType.FS_CHMOD,
+  MessageType.FS_REALPATH,
+  MessageType.FS_LINK,
+]);
+const FS_REPLIES = new Set<number>([
+  MessageType.FS_ENTRIES,
+  MessageType.FS_DATA,
+  MessageType.FS_DONE,
+  MessageType.ERROR,
+]);
 // The supervisor's own streams are commands (shells, services) or connections (published ports).
 const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, MessageType.CONNECTED, MessageType.CLOSED]);
 
@@ -48,7 +67,9 @@ export class StreamRouter {
   fromClient(client: ClientConnection, frame: Frame): void {
     const streams = this.streamsOf(client);
     const existing = streams.get(frame.stream);
-    switch (frame.type) {
+    // File requests open a stream like EXEC does; FS_DATA then follows it like STDIN.
+    const type = FS_REQUESTS.has(frame.type) ? MessageType.EXEC : frame.type;
+    switch (frame.type === MessageType.FS_DATA ? MessageType.STDIN : type) {
       case MessageType.EXEC:
       case MessageType.PING: {
         if (existing !== undefined) {
@@ -61,6 +82,7 @@ export class StreamRouter {
           client,
           clientStream: frame.stream,
           isExec: frame.type === MessageType.EXEC,
+          isFs: FS_REQUESTS.has(frame.type),
         });
         streams.set(frame.stream, guestStream);
         this.toGuest(client, { ...frame, stream: guestStream });
@@ -91,7 +113,14 @@ export class StreamRouter {
     if (route === undefined && frame.type === MessageType.ERROR) return;
     if (route === undefined)
       throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
-    const allowed = route.own !== undefined ? OWN_REPLIES : route.isExec ? EXEC_REPLIES : PING_REPLIES;
+    const allowed =
+      route.own !== undefined
+        ? OWN_REPLIES
+        : route.isFs === true
+          ? FS_REPLIES
+          : route.isExec
+            ? EXEC_REPLIES
+            : PING_REPLIES;
     if (!allowed.has(frame.type))
       throw new FrameError(
         "BAD_MESSAGE",
@@ -101,7 +130,8 @@ export class StreamRouter {
       frame.type === MessageType.EXIT ||
       frame.type === MessageType.ERROR ||
       frame.type === MessageType.PONG ||
-      frame.type === MessageType.CLOSED;
+      frame.type === MessageType.CLOSED ||
+      frame.type === MessageType.FS_DONE;
     if (final) {
       this.routes.delete(frame.stream);
       if (route.client !== null) this.streamsOf(route.client).delete(route.clientStream);
@@ -152,7 +182,8 @@ export class StreamRouter {
       const route = this.routes.get(guestStream);
       if (route === undefined) continue;
       route.client = null;
-      if (route.isExec) this.guest.send(encode.signal(guestStream, SIGKILL));
+      // A SIGNAL also abandons a file write still receiving data (the agent answers ERROR).
+      if (route.isExec || route.isFs === true) this.guest.send(encode.signal(guestStream, SIGKILL));
     }
   }
 

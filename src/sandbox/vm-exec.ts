@@ -5,6 +5,7 @@ import { OutputCapture } from "./output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../secrets/masker.js";
 import { connectSupervisor } from "./supervisor-client.js";
 import { loadVm } from "./vm-liveness.js";
+import type { VmRecord } from "./vm-record.js";
 import type { SandboxStore } from "./store.js";
 
 export interface ExecOptions {
@@ -46,8 +47,13 @@ const SIGKILL = 9;
 const signalName = (signo: number): string | null =>
   signo === 0 ? null : (Object.entries(constants.signals).find(([, n]) => n === signo)?.[0] ?? `SIG${signo}`);
 
-export async function execInVm(store: SandboxStore, id: string, options: ExecOptions): Promise<ExecOutcome> {
-  const vm = loadVm(store, id);
+/** Runs one command in a running VM, named by id or by the record its caller already holds. */
+export async function execInVm(
+  store: SandboxStore,
+  target: string | VmRecord,
+  options: ExecOptions,
+): Promise<ExecOutcome> {
+  const vm = typeof target === "string" ? loadVm(store, target) : target;
   if (Array.isArray(options.command) && options.command.length === 0) {
     throw new PyroError("INVALID_ARGUMENT", "no command given", { hint: "Put the command after `--`." });
   }

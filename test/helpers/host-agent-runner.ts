@@ -3,61 +3,25 @@ import { mkdirSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { AgentClient } from "../../src/agent-protocol/client.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "../../src/sandbox/guest-env.js";
-import { OutputCapture } from "../../src/sandbox/output-capture.js";
-import { DEFAULT_CAPTURE_LIMIT } from "../../src/sandbox/vm-exec.js";
-import type { GuestRunner } from "../../src/sandbox/workspace/guest-runner.js";
+import { FileOps } from "../../src/agent-protocol/file-ops.js";
 
 const AGENT = fileURLToPath(new URL("../../guest/build/pyro-agent", import.meta.url));
 
 export interface HostAgent {
-  /** The host folder the agent maps /workspace to. */
+  /** The host folder the agent maps /workspace to (the root its file operations are confined to). */
   workdir: string;
-  run: GuestRunner;
+  /** The agent's native file operations. */
+  files: FileOps;
   stop(): Promise<void>;
 }
 
-/** The real agent in host mode over stdio, as a GuestRunner (a small mirror of execInVm). */
+/** The real agent in host mode over stdio. */
 export async function startHostAgent(workdir: string): Promise<HostAgent> {
   mkdirSync(workdir, { recursive: true });
   const child = spawn(AGENT, ["--host", "--workdir", workdir], { stdio: ["pipe", "pipe", "inherit"] });
   const client = await AgentClient.connect(Duplex.from({ readable: child.stdout, writable: child.stdin }), {
     client: "test",
   });
-  const run: GuestRunner = async (argv, options = {}) => {
-    const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
-    const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
-    const pending = client.exec(
-      {
-        args: argv,
-        env: defaultGuestEnv(),
-        cwd: options.cwd ?? GUEST_WORKDIR,
-        timeoutMs: (options.timeoutSeconds ?? 60) * 1000,
-        ...(options.stdin ? { stdin: true } : {}),
-      },
-      {
-        onStdout: (chunk) => {
-          stdout.push(chunk);
-          return options.onStdout?.(chunk);
-        },
-        onStderr: (chunk) => stderr.push(chunk),
-      },
-    );
-    const piping = options.stdin ? client.pipeStdin(pending.stream, options.stdin) : Promise.resolve();
-    const [status] = await Promise.all([pending.result, piping]);
-    return {
-      exit_code: status.exitCode >= 0 ? status.exitCode : 128 + status.signal,
-      signal: null,
-      timed_out: status.timedOut,
-      duration_ms: status.durationMs,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      stdout_bytes: stdout.total,
-      stderr_bytes: stderr.total,
-      stdout_truncated: stdout.truncated,
-      stderr_truncated: stderr.truncated,
-    };
-  };
   const stop = async (): Promise<void> => {
     client.close();
     if (child.exitCode === null && child.signalCode === null) {
@@ -66,5 +30,5 @@ export async function startHostAgent(workdir: string): Promise<HostAgent> {
       await exited;
     }
   };
-  return { workdir, run, stop };
+  return { workdir, files: new FileOps(client), stop };
 }

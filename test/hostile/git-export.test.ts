@@ -53,10 +53,11 @@ describe("guest-written git metadata on export", () => {
   let scratch: string;
   let markers: string;
   let id: string;
-  const pyro = new Pyro();
+  let pyro: Pyro;
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro(); // after the temporary home is set: a Pyro keeps the home it was built with
     scratch = mkdtempSync("/tmp/pyro-hgit-");
     markers = join(scratch, "markers");
     mkdirSync(markers);

@@ -99,7 +99,7 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     expect(await waitFor(() => processesMentioning(ws.workspace_id).length === 0, 5_000)).toBe(true);
   });
 
-  it("a listing of empty records: a clear error and a bounded caller", async () => {
+  it("a listing of empty entries past the cap: a clear error and a bounded caller", async () => {
     process.env.HOSTILE_MODE = "listing-flood";
     const ws = await pyro.createWorkspace({
       environment: "debian:12",
@@ -110,7 +110,10 @@ describe("an agent that floods the host with empty things or trickles bytes", ()
     const { result, self, other } = await peakGrowth(supervisor, () =>
       pyro.listWorkspaceFiles({ workspaceId: ws.workspace_id, path: ".", recursive: true }),
     );
-    expect(result).toMatchObject({ code: "EXEC_FAILED", message: expect.stringContaining("malformed") });
+    expect(result).toMatchObject({
+      code: "PROTOCOL_ERROR",
+      message: expect.stringContaining("more entries than asked for"),
+    });
     expect(self).toBeLessThan(BOUND);
     expect(other).toBeLessThan(BOUND);
     await pyro.deleteWorkspace({ workspaceId: ws.workspace_id });

@@ -1,3 +1,5 @@
+import { MessageType } from "../../src/agent-protocol/constants.js";
+import { encodeFs, FsScope } from "../../src/agent-protocol/fs-messages.js";
 import { encode } from "../../src/agent-protocol/messages.js";
 import type { Frame } from "../../src/agent-protocol/frame.js";
 
@@ -47,4 +49,72 @@ export const VALID_VECTORS: Record<string, Frame> = {
   closed_error: encode.closed(7, { error: "Connection reset by peer" }),
   error_stream: encode.error(4, { code: "CWD_NOT_FOUND", message: "no such directory: /nope" }),
   error_conn: encode.error(0, { code: "BAD_FRAME", message: "frame too large" }),
+  fs_list: encodeFs.request(MessageType.FS_LIST, 8, {
+    path: Buffer.from("src"),
+    scope: FsScope.RECURSIVE,
+    maxEntries: 10001,
+  }),
+  fs_read: encodeFs.request(MessageType.FS_READ, 9, {
+    path: Buffer.from("a.txt"),
+    offset: 4096,
+    length: 65536,
+  }),
+  fs_write: encodeFs.request(
+    MessageType.FS_WRITE,
+    10,
+    { path: Buffer.from("bin/run"), mode: 0o755, parents: true, data: Buffer.from("#!/bin/sh\n") },
+    true,
+  ),
+  fs_write_open: encodeFs.request(MessageType.FS_WRITE, 11, {
+    path: Buffer.from([0x6e, 0xff, 0x0a]),
+    parents: false,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    noFsync: true,
+  }),
+  fs_data: encodeFs.data(11, Buffer.from([0, 1, 2])),
+  fs_data_end: encodeFs.data(11, Buffer.alloc(0), true),
+  fs_mkdir: encodeFs.request(MessageType.FS_MKDIR, 12, {
+    path: Buffer.from("a/b"),
+    mode: 0o700,
+    parents: true,
+  }),
+  fs_remove: encodeFs.request(MessageType.FS_REMOVE, 13, { path: Buffer.from("build"), recursive: true }),
+  fs_rename: encodeFs.request(MessageType.FS_RENAME, 14, {
+    path: Buffer.from("old"),
+    target: Buffer.from("new"),
+  }),
+  fs_chmod: encodeFs.request(MessageType.FS_CHMOD, 15, { path: Buffer.from("run.sh"), mode: 0o4755 }),
+  fs_realpath: encodeFs.request(MessageType.FS_REALPATH, 16, { path: Buffer.from("link/..") }),
+  fs_link: encodeFs.request(MessageType.FS_LINK, 17, {
+    path: Buffer.from("current"),
+    target: Buffer.from("../v2"),
+    hard: false,
+  }),
+  fs_entries: encodeFs.entries(8, [
+    {
+      name: Buffer.from("src/main.c"),
+      type: "file",
+      mode: 0o644,
+      size: 1234,
+      mtimeNs: 1_700_000_000_000_000_000n,
+      uid: 0,
+      gid: 0,
+    },
+    {
+      name: Buffer.from("src/cur"),
+      type: "symlink",
+      mode: 0o777,
+      size: 5,
+      mtimeNs: 1n,
+      uid: 1000,
+      gid: 1000,
+      link: Buffer.from("../v2"),
+    },
+  ]),
+  fs_read_data: encodeFs.data(9, Buffer.from("hello\n")),
+  fs_done_list: encodeFs.done(8, { count: 2, truncated: true }),
+  fs_done_read: encodeFs.done(9, { size: 70000 }),
+  fs_done_realpath: encodeFs.done(16, { path: Buffer.from("") }),
+  fs_done: encodeFs.done(13, {}),
+  fs_error: encode.error(14, { code: "OUTSIDE_ROOT", message: "old: Invalid cross-device link" }),
 };

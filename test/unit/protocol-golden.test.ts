@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { MessageType } from "../../src/agent-protocol/constants.js";
 import { FrameDecoder, FrameError, decodeFrame, encodeFrame } from "../../src/agent-protocol/frame.js";
+import { decodeFs } from "../../src/agent-protocol/fs-messages.js";
 import { decode } from "../../src/agent-protocol/messages.js";
 import { VALID_VECTORS } from "./golden-vectors.js";
 
@@ -41,6 +42,20 @@ function decodeMessage(bytes: Buffer): unknown {
       return decode.closed(frame.body);
     case MessageType.ERROR:
       return decode.error(frame.body);
+    case MessageType.FS_LIST:
+    case MessageType.FS_READ:
+    case MessageType.FS_WRITE:
+    case MessageType.FS_MKDIR:
+    case MessageType.FS_REMOVE:
+    case MessageType.FS_RENAME:
+    case MessageType.FS_CHMOD:
+    case MessageType.FS_REALPATH:
+    case MessageType.FS_LINK:
+      return decodeFs.request(frame.type, frame.body);
+    case MessageType.FS_ENTRIES:
+      return decodeFs.entries(frame.body);
+    case MessageType.FS_DONE:
+      return decodeFs.done(frame.body);
     default:
       return frame.body;
   }
@@ -93,6 +108,27 @@ describe("golden frame vectors", () => {
       client: "pyro-test",
       hostTimeMs: 1_700_000_000_000,
     });
+  });
+
+  it("decodes file-operation bodies to the documented values", () => {
+    expect(decodeMessage(vectors.get("fs_list") as Buffer)).toEqual({
+      path: Buffer.from("src"),
+      scope: 2,
+      maxEntries: 10001,
+    });
+    expect(decodeMessage(vectors.get("fs_write_open") as Buffer)).toEqual({
+      path: Buffer.from([0x6e, 0xff, 0x0a]),
+      parents: false,
+      mtimeNs: 1_700_000_000_123_456_789n,
+      noFsync: true,
+    });
+    expect(decodeMessage(vectors.get("fs_write") as Buffer)).toMatchObject({ mode: 0o755, parents: true });
+    expect(decodeMessage(vectors.get("fs_entries") as Buffer)).toEqual([
+      expect.objectContaining({ name: Buffer.from("src/main.c"), type: "file", mode: 0o644, size: 1234 }),
+      expect.objectContaining({ type: "symlink", uid: 1000, link: Buffer.from("../v2") }),
+    ]);
+    expect(decodeMessage(vectors.get("fs_done_list") as Buffer)).toEqual({ count: 2, truncated: true });
+    expect(decodeMessage(vectors.get("fs_done_realpath") as Buffer)).toEqual({ path: Buffer.alloc(0) });
   });
 
   for (const name of [...vectors.keys()].filter((n) => n.startsWith("invalid_"))) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderPlain } from "../../src/sandbox/workspace/shell-plain-text.js";
+import { renderPlain } from "../../src/terminal/plain-text.js";
 
 const size = { cols: 80, rows: 24 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { diskNameBytes, escapeDiskName } from "../../src/sandbox/workspace/disk-names.js";
-import { unescapeDebugfs } from "../../src/sandbox/workspace/debugfs.js";
+import { diskNameBytes, escapeDiskName } from "../../src/ext4/names.js";
+import { unescapeDebugfs } from "../../src/ext4/debugfs.js";
 
 describe("names from a workspace disk", () => {
   it.each([

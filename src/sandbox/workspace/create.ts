@@ -4,8 +4,8 @@ import { PyroError } from "../../errors/index.js";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
 import { createVm, deleteVm } from "../vm-manager.js";
 import type { SandboxStore } from "../store.js";
-import { vmRunner } from "./guest-runner.js";
-import { extractIntoGuest } from "./guest-tar.js";
+import { extractIntoGuest } from "./guest-extract.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, storeSecrets } from "./secrets.js";
 import { startWorkspaceVm } from "./start-vm.js";
@@ -83,14 +83,15 @@ export async function createWorkspace(
     storeSecrets(store, id, secrets);
     onPhase("start", { workspace_id: id });
     await startWorkspaceVm(store, id);
-    const run = vmRunner(store, id);
-    if (seed !== null) {
-      onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
-      await extractIntoGuest(run, ".", seed.stream);
-    }
-    onPhase("baseline", { workspace_id: id });
-    // The immutable baseline archive that diff compares against.
-    await writeWorkspaceArchive(run, files.baseline);
+    await withGuestFiles(store, id, async (guest) => {
+      if (seed !== null) {
+        onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
+        await extractIntoGuest(guest, ".", seed.stream);
+      }
+      onPhase("baseline", { workspace_id: id });
+      // The immutable baseline archive that diff compares against.
+      await writeWorkspaceArchive(guest, files.baseline);
+    });
   } catch (error) {
     await deleteVm(store, id).catch(() => undefined);
     throw error instanceof PyroError ? error : new PyroError("INTERNAL", String(error), { cause: error });

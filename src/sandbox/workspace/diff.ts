@@ -1,7 +1,8 @@
 import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
 import { diffIndexes, indexTar } from "../../archive/index.js";
-import { archiveFromGuest } from "./guest-tar.js";
+import { archiveFromGuest } from "./guest-archive.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
 import { CompiledSecrets, maskBytes } from "../../secrets/masker.js";
@@ -29,14 +30,17 @@ export interface WorkspaceDiff {
  * (re-reading the host-side baseline is cheap), so memory follows the change, not the tree.
  */
 export async function diffWorkspace(store: SandboxStore, id: string): Promise<WorkspaceDiff> {
-  const { run } = runningWorkspace(store, id);
+  runningWorkspace(store, id);
   const baselinePath = workspaceFiles(store, id).baseline;
   const digests = await indexTar(createReadStream(baselinePath), { keepText: () => false });
-  const current = archiveFromGuest(run, ".");
-  const [now] = await Promise.all([
-    indexTar(current.stream, { keepText: (path, sha256) => digests.get(path)?.sha256 !== sha256 }),
-    current.done,
-  ]);
+  const now = await withGuestFiles(store, id, async (files) => {
+    const current = archiveFromGuest(files, ".");
+    const [index] = await Promise.all([
+      indexTar(current.stream, { keepText: (path, sha256) => digests.get(path)?.sha256 !== sha256 }),
+      current.done,
+    ]);
+    return index;
+  });
   const baseline = await indexTar(createReadStream(baselinePath), {
     keepText: (path, sha256) => now.get(path)?.sha256 !== sha256,
   });

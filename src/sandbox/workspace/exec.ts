@@ -1,11 +1,9 @@
 import type { SandboxStore } from "../store.js";
 import { GUEST_WORKDIR } from "../guest-env.js";
 import { execInVm, type ExecOutcome } from "../vm-exec.js";
-import { loadVm } from "../vm-manager.js";
 import { appendHistory } from "./history.js";
 import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
-import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
 import { runningWorkspace } from "./running.js";
 import { CompiledSecrets, maskString } from "../../secrets/masker.js";
 import { maskableSecrets, secretEnvironment } from "./secrets.js";
@@ -44,7 +42,7 @@ export async function execWorkspace(
   id: string,
   options: WorkspaceExecOptions,
 ): Promise<WorkspaceExecOutcome> {
-  runningWorkspace(store, id);
+  const { record: current } = runningWorkspace(store, id);
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
   const env = secretEnvironment(store, id, options.secretEnv ?? []);
@@ -57,7 +55,7 @@ export async function execWorkspace(
     })
   ).workspace.command_count;
   const { onStdout, onStderr } = options;
-  const outcome = await execInVm(store, id, {
+  const outcome = await execInVm(store, current, {
     command: options.command,
     timeoutSeconds: options.timeoutSeconds,
     cwd,
@@ -66,7 +64,8 @@ export async function execWorkspace(
     ...(onStdout ? { onStdout } : {}),
     ...(onStderr ? { onStderr } : {}),
   });
-  await withWorkspaceLock(store, id, async () => {
+  // The record was touched when the sequence was taken; the history is its own file.
+  await withWorkspaceLock(store, id, async () =>
     appendHistory(store, id, {
       sequence,
       command: maskedCommand(options.command, secrets),
@@ -75,16 +74,13 @@ export async function execWorkspace(
       exit_code: outcome.exit_code,
       timed_out: outcome.timed_out,
       duration_ms: outcome.duration_ms,
-    });
-    const record = readWorkspaceRecord(store, id);
-    touch(record);
-    writeWorkspaceRecord(store, record);
-  });
+    }),
+  );
   return {
     ...outcome,
     workspace_id: id,
     sequence,
     cwd: maskString(cwd, secrets),
-    execution_mode: loadVm(store, id).execution_mode,
+    execution_mode: current.execution_mode,
   };
 }

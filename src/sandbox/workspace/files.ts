@@ -6,12 +6,16 @@ import { touch, updateWorkspace } from "./lock.js";
 import { applyPlan, guestReadCurrent, planPatch } from "./patch.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
+import { withGuestFiles } from "./guest-fs.js";
 
 export const MAX_WRITE_TEXT = 16 * 1024 * 1024;
 
 export async function listWorkspaceFiles(store: SandboxStore, id: string, path = ".", recursive = false) {
-  const { run } = runningWorkspace(store, id);
-  return { workspace_id: id, ...(await listFiles(run, resolveWorkspacePath(path), { recursive })) };
+  runningWorkspace(store, id);
+  const listing = await withGuestFiles(store, id, (files) =>
+    listFiles(files, resolveWorkspacePath(path), { recursive }),
+  );
+  return { workspace_id: id, ...listing };
 }
 
 export async function readWorkspaceFile(
@@ -20,8 +24,10 @@ export async function readWorkspaceFile(
   path: string,
   maxBytes = DEFAULT_READ_LIMIT,
 ) {
-  const { run } = runningWorkspace(store, id);
-  const result = await readFile(run, resolveWorkspacePath(path), { maxBytes });
+  runningWorkspace(store, id);
+  const result = await withGuestFiles(store, id, (files) =>
+    readFile(files, resolveWorkspacePath(path), { maxBytes }),
+  );
   return { workspace_id: id, ...result };
 }
 
@@ -32,14 +38,14 @@ export async function writeWorkspaceFile(
   path: string,
   source: { text?: string; textFile?: string },
 ) {
-  const { run } = runningWorkspace(store, id);
+  runningWorkspace(store, id);
   const relative = resolveWorkspacePath(path);
   if ((source.text === undefined) === (source.textFile === undefined)) {
     throw new PyroError("INVALID_ARGUMENT", "give exactly one of text and text_file");
   }
   const content =
     source.text !== undefined ? Buffer.from(source.text) : await readHostText(source.textFile as string);
-  const result = await writeFile(run, relative, content);
+  const result = await withGuestFiles(store, id, (files) => writeFile(files, relative, content));
   await updateWorkspace(store, id, touch);
   return { workspace_id: id, ...result };
 }
@@ -64,9 +70,12 @@ async function readHostText(path: string): Promise<Buffer> {
 
 /** Applies a unified diff all-or-nothing: every hunk is checked before anything is written. */
 export async function applyWorkspacePatch(store: SandboxStore, id: string, patch: string, strip?: number) {
-  const { run } = runningWorkspace(store, id);
-  const plan = await planPatch(patch, guestReadCurrent(run), strip);
-  await applyPlan(run, plan);
+  runningWorkspace(store, id);
+  const plan = await withGuestFiles(store, id, async (files) => {
+    const planned = await planPatch(patch, guestReadCurrent(files), strip);
+    await applyPlan(files, planned);
+    return planned;
+  });
   await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,

@@ -1,10 +1,10 @@
 import { PyroError } from "../../errors/index.js";
-import type { GuestRunner } from "./guest-runner.js";
-import { GuestStatus, guestFileError, shellArgv } from "./guest-files-script.js";
-import { NulFieldSplitter } from "./guest-files-nul-fields.js";
-import { guestArgumentPath, resolveWorkspacePath, workspaceAbsolutePath } from "./paths.js";
+import type { FileOps } from "../../agent-protocol/file-ops.js";
+import { FsScope, type FsEntry, type FsEntryType } from "../../agent-protocol/fs-messages.js";
+import { guestFileError } from "./guest-file-errors.js";
+import { resolveWorkspacePath, workspaceAbsolutePath } from "./paths.js";
 
-export type WorkspaceEntryType = "file" | "directory" | "symlink" | "other";
+export type WorkspaceEntryType = FsEntryType;
 
 export interface WorkspaceEntry {
   /** Relative to /workspace. */
@@ -32,33 +32,14 @@ export interface ListFilesResult {
 }
 
 export const DEFAULT_LIST_LIMIT = 10_000;
-const MAX_FIELD_BYTES = 64 * 1024;
-// Names alone could be long; past this many bytes of kept fields the listing is cut as truncated.
-const MAX_LISTING_BYTES = 64 * 1024 * 1024;
-// What keeping one field costs beyond its bytes, so a flood of empty fields is charged too.
-const FIELD_OVERHEAD_BYTES = 64;
-const FIELDS = ["type", "size", "mode", "mtime", "link_target", "path"] as const;
 
 /**
  * A directory lists its children (all descendants with `recursive`), a file or a symlink lists
- * itself. -H follows the listed path when it is a symlink (already confined); links below it are
- * reported as links. `head -z` stops find one record past the limit, so truncation is detectable.
+ * itself. A listed path that is a symlink is followed (confined by the agent); links below it are
+ * reported as links.
  */
-const LIST_SCRIPT = `
-confine "$1"
-[ -e "$1" ] || [ -L "$1" ] || exit ${GuestStatus.MISSING}
-if [ -d "$t" ]; then
-  if [ "$2" = 1 ]; then set -- "$@" -mindepth 1; else set -- "$@" -mindepth 1 -maxdepth 1; fi
-else
-  set -- "$@" -maxdepth 0
-fi
-start=$1 fields=$3
-shift 3
-find -H "$start" "$@" -printf '%y\\0%s\\0%m\\0%T@\\0%l\\0%P\\0' | head -z -n "$fields"
-`;
-
 export async function listFiles(
-  run: GuestRunner,
+  files: FileOps,
   path: string,
   options: ListFilesOptions = {},
 ): Promise<ListFilesResult> {
@@ -67,72 +48,28 @@ export async function listFiles(
     throw new PyroError("INVALID_ARGUMENT", `the entry limit must be a positive integer, not ${limit}`);
   }
   const relative = resolveWorkspacePath(path);
-  const splitter = new NulFieldSplitter(MAX_FIELD_BYTES);
-  const records: string[][] = [];
-  let current: string[] = [];
-  let keptBytes = 0;
-  let overflow = false;
-  let parseError: unknown = null;
-  const outcome = await run(
-    shellArgv(LIST_SCRIPT, [
-      guestArgumentPath(relative),
-      options.recursive ? "1" : "0",
-      String((limit + 1) * FIELDS.length),
-    ]),
-    {
-      captureLimitBytes: 0,
-      // Never throw into the runner: remember the first problem and ignore the rest of the stream.
-      onStdout: (chunk) => {
-        if (parseError !== null || overflow) return;
-        try {
-          for (const field of splitter.push(chunk)) {
-            keptBytes += field.length + FIELD_OVERHEAD_BYTES;
-            current.push(field);
-            if (current.length === FIELDS.length) {
-              records.push(current);
-              current = [];
-            }
-          }
-          // One record past the limit proves truncation; nothing after it is kept.
-          overflow = keptBytes > MAX_LISTING_BYTES || records.length > limit;
-        } catch (error) {
-          parseError = error;
-        }
-      },
-    },
-  );
-  if (outcome.exit_code !== 0) throw guestFileError(outcome, relative, "listing");
-  if (parseError !== null) throw parseError;
-  if (!overflow && (current.length > 0 || splitter.hasPartialField)) {
-    throw new PyroError("EXEC_FAILED", "the guest's file listing ended in the middle of an entry");
-  }
-  const entries = records.slice(0, limit).map((record) => parseEntry(record, relative));
+  const listing = await files
+    .list(relative, { scope: options.recursive ? FsScope.RECURSIVE : FsScope.CHILDREN, maxEntries: limit })
+    .catch((error: unknown) => {
+      throw guestFileError(error, relative, "listing");
+    });
+  const entries = listing.entries.map((entry) => workspaceEntry(entry, relative));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return {
-    path: workspaceAbsolutePath(relative),
-    entries,
-    truncated: overflow,
-  };
+  return { path: workspaceAbsolutePath(relative), entries, truncated: listing.truncated };
 }
 
-const ENTRY_TYPES: Record<string, WorkspaceEntryType> = { f: "file", d: "directory", l: "symlink" };
-
-function parseEntry(record: string[], listed: string): WorkspaceEntry {
-  const [type = "", size = "", mode = "", mtime = "", linkTarget = "", name = ""] = record;
-  const modified = new Date(Number(mtime) * 1000);
-  if (!/^\d+$/.test(size) || !/^[0-7]{1,4}$/.test(mode) || Number.isNaN(modified.getTime())) {
-    throw new PyroError("EXEC_FAILED", "the guest's file listing holds a malformed entry", {
-      details: { entry: record.map((field) => field.slice(0, 200)) },
-    });
-  }
-  const entryType = ENTRY_TYPES[type] ?? "other";
+/** An agent entry as the workspace reports it; `listed` is the relative path it was listed under. */
+export function workspaceEntry(entry: FsEntry, listed: string): WorkspaceEntry {
+  const name = entry.name.toString("utf8");
   return {
-    // %P is empty for the listed path itself (a file, or a symlink listed directly).
+    // The name is empty for the listed path itself (a file, or a symlink listed directly).
     path: name === "" ? listed : listed === "." ? name : `${listed}/${name}`,
-    type: entryType,
-    size: Number(size),
-    mode: mode.padStart(4, "0"),
-    mtime: modified.toISOString(),
-    ...(entryType === "symlink" ? { link_target: linkTarget } : {}),
+    type: entry.type,
+    size: entry.size,
+    mode: entry.mode.toString(8).padStart(4, "0"),
+    mtime: new Date(Number(entry.mtimeNs / 1_000_000n)).toISOString(),
+    ...(entry.type === "symlink" && entry.link !== undefined
+      ? { link_target: entry.link.toString("utf8") }
+      : {}),
   };
 }

@@ -16,8 +16,9 @@ export interface GuestRunOptions {
 }
 
 /**
- * Runs one argv in a workspace's guest. pyro's own file operations go through this, always with
- * /workspace as the working directory so they behave the same in the host-compat backend.
+ * Runs one argv in a workspace's guest (readiness probes, secrets placement), with /workspace as
+ * the working directory so it behaves the same in the host-compat backend. File operations do not
+ * use it: they are the agent's own messages (guest-fs.ts).
  */
 export type GuestRunner = (argv: string[], options?: GuestRunOptions) => Promise<ExecOutcome>;
 

@@ -29,8 +29,3 @@ export function resolveWorkspacePath(input: string): string {
 export function workspaceAbsolutePath(relative: string): string {
   return relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
 }
-
-/** The form handed to guest commands: never starts with "-", so no tool mistakes it for an option. */
-export function guestArgumentPath(relative: string): string {
-  return relative === "." ? "." : `./${relative}`;
-}

@@ -1,5 +1,5 @@
 import type { SandboxStore } from "../store.js";
-import { renderPlain } from "./shell-plain-text.js";
+import { renderPlain } from "../../terminal/plain-text.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
 import { supervisorControl } from "../supervisor-client.js";
 import { throwIfRefused } from "./start-refusal.js";

@@ -7,6 +7,7 @@ import { validateSnapshotName } from "./naming.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
 import { runningWorkspace } from "./running.js";
 import { writeWorkspaceArchive } from "./workspace-archive.js";
+import { withGuestFiles } from "./guest-fs.js";
 
 export interface SnapshotInfo {
   workspace_id: string;
@@ -34,14 +35,14 @@ function info(store: SandboxStore, id: string, name: string): SnapshotInfo {
 
 /** Archives /workspace under a plain name; the archive appears only once complete. */
 export async function createSnapshot(store: SandboxStore, id: string, name: string): Promise<SnapshotInfo> {
-  const { run } = runningWorkspace(store, id);
+  runningWorkspace(store, id);
   validateSnapshotName(name);
   const path = snapshotPath(store, id, name);
   if (existsSync(path))
     throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);
   const partial = `${path}.partial-${process.pid}`;
   try {
-    await writeWorkspaceArchive(run, partial);
+    await withGuestFiles(store, id, (files) => writeWorkspaceArchive(files, partial));
     await withWorkspaceLock(store, id, async () => {
       if (existsSync(path))
         throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);

@@ -2,7 +2,8 @@ import type { SandboxStore } from "../store.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
-import { extractIntoGuest } from "./guest-tar.js";
+import { extractIntoGuest } from "./guest-extract.js";
+import { withGuestFiles } from "./guest-fs.js";
 import { tarOfSource } from "./source-tar.js";
 import { loadVm } from "../vm-manager.js";
 import { workspaceFiles } from "./record.js";
@@ -28,10 +29,10 @@ export async function pushWorkspaceSync(
   source: string,
   destination = "/workspace",
 ): Promise<SyncPushResult> {
-  const { run } = runningWorkspace(store, id);
+  runningWorkspace(store, id);
   const relative = resolveWorkspacePath(destination);
   const tar = await tarOfSource(source, workspaceFiles(store, id).dir);
-  await extractIntoGuest(run, relative, tar.stream);
+  await withGuestFiles(store, id, (files) => extractIntoGuest(files, relative, tar.stream));
   await updateWorkspace(store, id, touch);
   return {
     workspace_id: id,

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { PyroError } from "../../errors/index.js";
-import { requireExecutable } from "../../platform/find-executable.js";
+import { PyroError } from "../errors/index.js";
+import { requireExecutable } from "../platform/find-executable.js";
 
 /**
  * debugfs, read-only, on an image whose contents the guest wrote. Only inode numbers (`<N>`) are
