@@ -204,7 +204,7 @@ async function hostMeasurements(
   const cache: DoctorProbeCache = {
     schema: 1,
     measured_at: new Date(now).toISOString(),
-    // Taken after measuring: the KVM probe may have written its own cache, the tools are known now.
+    // Taken after measuring: the tools the drivers found are known now, and their identity counts too.
     inputs: probeInputs(environment, [...files, ...tools]),
     ...measured,
   };
