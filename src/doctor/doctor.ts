@@ -2,8 +2,8 @@ import { NETWORK_POLICIES } from "../sandbox/network/policy.js";
 import { networkAvailability } from "../machine/network/plan.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
-import { listEnvironments, resolveInstalled } from "../environments/cache.js";
-import { DEFAULT_ENVIRONMENT } from "../environments/catalog.js";
+import { checkEnvironment } from "../environments/cache.js";
+import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG } from "../environments/catalog.js";
 import { environmentCacheDir } from "../environments/paths.js";
 import { agentBinaryPath } from "../machine/agent-binary.js";
 import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
@@ -90,9 +90,14 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
       ? pass("guest agent", agent)
       : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
   );
-  const installed = (await listEnvironments()).filter((env) => env.installed).map((env) => env.name);
+  // Each catalog entry checked once: its state says both whether it is installed and where.
+  const states = await Promise.all(
+    ENVIRONMENT_CATALOG.map(async (spec) => ({ name: spec.name, state: await checkEnvironment(spec.name) })),
+  );
+  const installed = states.filter(({ state }) => state.status === "installed").map(({ name }) => name);
   const probeEnv = installed.includes(DEFAULT_ENVIRONMENT) ? DEFAULT_ENVIRONMENT : installed[0];
-  const resolved = probeEnv === undefined ? null : await resolveInstalled(probeEnv);
+  const probeState = states.find(({ name }) => name === probeEnv)?.state;
+  const resolved = probeState?.status === "installed" ? probeState.environment : null;
   const network = networkAvailability();
   const artifacts: ProbeArtifacts = {
     agent,
