@@ -1,7 +1,11 @@
 import { z } from "zod";
 
 /** A file name inside an entry directory: no separators, so a manifest cannot point outside it. */
-const entryFileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain file name");
+const entryFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain file name")
+  // The manifest is read without zod (manifest.ts): its JSON Schema carries the meaning this way.
+  .describe("must be a plain file name");
 
 const fileRecordSchema = z.object({
   path: entryFileName,

@@ -56,6 +56,7 @@ export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest>
             path: {
               type: "string",
               pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
             },
             sha256: {
               type: "string",
@@ -75,6 +76,7 @@ export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest>
             path: {
               type: "string",
               pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
             },
             sha256: {
               type: "string",
@@ -94,6 +96,7 @@ export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest>
             path: {
               type: "string",
               pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
             },
             sha256: {
               type: "string",

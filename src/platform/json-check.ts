@@ -93,7 +93,10 @@ function check(schema: JsonSchema, value: unknown, path: string, issues: string[
       issues.push(`${at}: shorter than ${schema.minLength}`);
     }
     if (typeof schema.pattern === "string" && !new RegExp(schema.pattern).test(value)) {
-      issues.push(`${at}: does not match ${schema.pattern}`);
+      // A pattern's description says what it means ("must be a plain file name"), when it has one.
+      const meaning =
+        typeof schema.description === "string" ? schema.description : `does not match ${schema.pattern}`;
+      issues.push(`${at}: ${meaning}`);
     }
     return value;
   }
@@ -113,6 +116,11 @@ function check(schema: JsonSchema, value: unknown, path: string, issues: string[
   return value;
 }
 
+/** Sets a key of a fresh object without ever touching its prototype (a key may be "__proto__"). */
+const define = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+};
+
 function checkObject(
   schema: JsonSchema,
   value: Record<string, unknown>,
@@ -126,11 +134,11 @@ function checkObject(
   for (const [key, inner] of Object.entries(properties)) {
     const property = inner as JsonSchema;
     if (!Object.hasOwn(value, key) || value[key] === undefined) {
-      if ("default" in property) out[key] = structuredClone(property.default);
+      if ("default" in property) define(out, key, structuredClone(property.default));
       else if (required.includes(key)) issues.push(`${join(key)}: required`);
       continue;
     }
-    out[key] = check(property, value[key], join(key), issues);
+    define(out, key, check(property, value[key], join(key), issues));
   }
   if (schema.additionalProperties === false) {
     for (const key of Object.keys(value)) {
@@ -142,7 +150,7 @@ function checkObject(
     for (const [key, inner] of Object.entries(value)) {
       if (Object.hasOwn(properties, key)) continue;
       if (names !== undefined) check(names, key, join(key), issues);
-      out[key] = check(extra, inner, join(key), issues);
+      define(out, key, check(extra, inner, join(key), issues));
     }
   }
   return out;

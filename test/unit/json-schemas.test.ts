@@ -153,6 +153,16 @@ describe("checkJson agrees with zod", () => {
     expect(actual.ok && actual.value).toMatchObject({ allow_private_egress: false });
   });
 
+  it("keeps a key named __proto__ as data, never as the result's prototype", () => {
+    const labels = (SANDBOX_RECORD_JSON_SCHEMA.properties as Record<string, JsonSchema>).workspace;
+    const facet = (labels?.anyOf as JsonSchema[])[0]?.properties as Record<string, JsonSchema>;
+    const checked = checkJson(facet.labels ?? {}, JSON.parse('{"__proto__": "x", "a": "b"}'));
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    expect(Object.getPrototypeOf(checked.value)).toBe(Object.prototype);
+    expect(Object.keys(checked.value as object)).toEqual(["__proto__", "a"]);
+  });
+
   it("refuses a schema keyword it does not know rather than skipping it", () => {
     expect(() => checkJson({ type: "string", format: "email" }, "x")).toThrow(
       /unsupported JSON Schema keyword format/,
