@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkJson } from "../platform/json-check.js";
 import type { EnvironmentManifest, ManifestFileRole } from "./manifest-schema.js";
@@ -11,8 +11,8 @@ export type { EnvironmentManifest, ManifestFileRecord, ManifestFileRole } from "
 export const MANIFEST_FILE_ROLES: readonly ManifestFileRole[] = ["kernel", "initramfs", "rootfs"];
 
 /** Reads and validates the entry's manifest; throws when it is missing, not JSON or not a valid manifest. */
-export async function readManifest(entryDir: string): Promise<EnvironmentManifest> {
-  const text = await readFile(join(entryDir, MANIFEST_FILE), "utf8");
+export function readManifest(entryDir: string): EnvironmentManifest {
+  const text = readFileSync(join(entryDir, MANIFEST_FILE), "utf8");
   // Checked without zod (manifest.json-schema.ts is zod's rendering of the schema): env list reads it.
   const parsed = checkJson(ENVIRONMENT_MANIFEST_JSON_SCHEMA, JSON.parse(text));
   if (!parsed.ok) throw new Error(`invalid ${MANIFEST_FILE}: ${parsed.issues.join("; ")}`);
