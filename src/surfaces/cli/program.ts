@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
+import { loadSpec } from "../../api/specs/modules.js";
 import { addOperationCommand } from "./commands.js";
 import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
 import { reportError, type Invoke } from "./output.js";
@@ -85,6 +86,19 @@ export function commandsFor(
   return named.length === 1 ? named : [...manifest];
 }
 
+/**
+ * Starts loading what running `entry` will need (its spec and handler, the invoker and the store)
+ * while commander parses the command line, so the file reads overlap instead of queueing one
+ * import after another. Only a head start: a failure here shows up again where the module is used.
+ */
+function prefetch(entry: CliCommandEntry): void {
+  void Promise.all([
+    import("../../api/invoke.js"),
+    import("../../api/store.js"),
+    loadSpec(entry.module, entry.name).then((operation) => operation?.loadHandler()),
+  ]).catch(() => undefined);
+}
+
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -102,7 +116,9 @@ export async function runCli(argv: string[]): Promise<number> {
   const setExit = (code: number): void => {
     exitCode = code;
   };
-  const program = buildProgram(setExit, invoke, commandsFor(argv, await loadCliManifest()));
+  const commands = commandsFor(argv, await loadCliManifest());
+  if (commands.length === 1 && commands[0] !== undefined) prefetch(commands[0]);
+  const program = buildProgram(setExit, invoke, commands);
   try {
     await program.parseAsync(argv);
   } catch (error) {
