@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { checkJson } from "../platform/json-check.js";
 import { packageVersion } from "../platform/package-info.js";
@@ -10,13 +11,14 @@ import { DOCTOR_PROBE_CACHE_JSON_SCHEMA } from "./probe-cache.json-schema.js";
 /**
  * doctor's host measurements (running the VMM, booting a guest to probe KVM, pyro-netstack's
  * hardening report) take about a second; their answer changes only when the host does. They are
- * cached under the store's home against what they were measured with: the kernel, pyro's version,
- * every PYRO_* variable and PATH, the KVM device and the caller's groups, the installed
+ * cached under the store's home against what they were measured with: the kernel, pyro's version
+ * and build, every PYRO_* variable and PATH, the KVM device and the caller's groups, the installed
  * environment, and the identity (size, mtime, inode) of each binary and of each PATH folder (a
  * tool installed or removed changes its folder). Any difference, or a day's age, measures again.
  */
 
 const CACHE_FILE = "doctor-probe.json";
+const MEASURING_CODE = fileURLToPath(new URL("./host-probe.js", import.meta.url));
 const MAX_AGE_MS = 24 * 60 * 60_000;
 
 function identity(path: string): string {
@@ -40,6 +42,8 @@ export function probeInputs(
     uid: String(process.getuid?.() ?? -1),
     groups: (process.getgroups?.() ?? []).join(","),
     "file:/dev/kvm": identity("/dev/kvm"),
+    // The measuring code itself: every build rewrites it, so a changed probe never reads an old answer.
+    [`file:${MEASURING_CODE}`]: identity(MEASURING_CODE),
   };
   for (const [name, value] of Object.entries(process.env)) {
     if ((name.startsWith("PYRO_") || name === "PATH") && value !== undefined) inputs[`env:${name}`] = value;
