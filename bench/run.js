@@ -5,27 +5,23 @@
  * Usage: npm run bench [-- --quick] [-- --only startup|spine|hardening|workspace|shells|disk|network]
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { benchDisk } from "./disk.js";
-import { benchHardening } from "./hardening.js";
-import { benchNetwork } from "./network.js";
-import { benchShells } from "./shells.js";
-import { benchSpine } from "./spine.js";
-import { benchStartup } from "./startup.js";
-import { benchWorkspace } from "./workspace.js";
 
 const quick = process.argv.includes("--quick");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
 const home = mkdtempSync("/tmp/pyro-bench-");
 process.env.PYRO_HOME = home;
 
+// Each section is loaded only when it runs: `--only startup` needs none of the others' modules.
+const wanted = (section) => only === null || only === section;
+
 try {
-  if (only === null || only === "startup") await benchStartup({ quick });
-  if (only === null || only === "spine") await benchSpine({ quick, home });
-  if (only === null || only === "hardening") await benchHardening({ quick, home });
-  if (only === null || only === "workspace") await benchWorkspace({ quick, home });
-  if (only === null || only === "shells") await benchShells({ quick });
-  if (only === null || only === "disk") await benchDisk({ quick, home });
-  if (only === null || only === "network") await benchNetwork({ quick });
+  if (wanted("startup")) await (await import("./startup.js")).benchStartup({ quick });
+  if (wanted("spine")) await (await import("./spine.js")).benchSpine({ quick, home });
+  if (wanted("hardening")) await (await import("./hardening.js")).benchHardening({ quick, home });
+  if (wanted("workspace")) await (await import("./workspace.js")).benchWorkspace({ quick, home });
+  if (wanted("shells")) await (await import("./shells.js")).benchShells({ quick });
+  if (wanted("disk")) await (await import("./disk.js")).benchDisk({ quick, home });
+  if (wanted("network")) await (await import("./network.js")).benchNetwork({ quick });
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

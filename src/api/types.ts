@@ -17,9 +17,35 @@ export interface OperationContext {
   hostPathPolicy?: HostPathPolicy;
 }
 
+/**
+ * What an operation that takes no parameters declares as its input instead of `z.object({})`:
+ * its spec then loads without zod, so the commands that only read state (`workspace list`,
+ * `env list`, `doctor`) start fast. Surfaces that publish a schema use `z.object({})` for it
+ * (api/input-schema.ts); invokeOperation validates it the way zod would.
+ */
+export interface NoInput {
+  readonly parameters: "none";
+}
+export const NO_INPUT: NoInput = Object.freeze({ parameters: "none" });
+
+export const takesNoInput = (input: InputSchema): input is NoInput => input === NO_INPUT;
+
+/** An operation's input: a zod object, or none at all. */
+export type InputSchema = z.ZodObject | NoInput;
+
+/** The validated input a handler gets. */
+export type InputOf<Input extends InputSchema> = Input extends z.ZodObject
+  ? z.output<Input>
+  : Record<string, never>;
+
+/** The input a caller gives (defaults not yet filled). */
+export type RawInputOf<Input extends InputSchema> = Input extends z.ZodObject
+  ? z.input<Input>
+  : Record<string, never>;
+
 /** What runs an operation, given its validated (snake_case) input. */
-export type Handler<Input extends z.ZodObject, Output> = (
-  input: z.output<Input>,
+export type Handler<Input extends InputSchema, Output> = (
+  input: InputOf<Input>,
   context: OperationContext,
 ) => Promise<Output>;
 
@@ -47,7 +73,7 @@ export interface CliSpec {
  * dependencies: `loadHandler` imports them when the operation is called.
  */
 export interface Operation<
-  Input extends z.ZodObject = z.ZodObject,
+  Input extends InputSchema = InputSchema,
   Output = unknown,
   Name extends string = string,
   Method extends string = string,
@@ -71,10 +97,10 @@ export interface Operation<
 
 /** Any operation, whatever its input and output: what the surfaces iterate over. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyOperation = Operation<z.ZodObject, any>;
+export type AnyOperation = Operation<InputSchema, any>;
 
 export function defineOperation<
-  Input extends z.ZodObject,
+  Input extends InputSchema,
   Output,
   const Name extends string,
   const Method extends string,

@@ -1,19 +1,16 @@
-import { NetworkPolicy } from "../sandbox/network/policy.js";
+import { NETWORK_POLICIES } from "../sandbox/network/policy.js";
 import { networkAvailability } from "../machine/network/plan.js";
-import { netstackHardeningChecks } from "../machine/network/netstack-hardening.js";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
-import {
-  DEFAULT_ENVIRONMENT,
-  environmentCacheDir,
-  listEnvironments,
-  resolveInstalled,
-} from "../environments/index.js";
+import { checkEnvironment } from "../environments/cache.js";
+import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG } from "../environments/catalog.js";
+import { environmentCacheDir } from "../environments/paths.js";
 import { agentBinaryPath } from "../machine/agent-binary.js";
 import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
-import { composeGuestInitrd } from "../machine/guest-initrd.js";
-import { surveyMachines } from "../machine/survey.js";
 import type { KvmStatus, MachineCheck } from "../machine/types.js";
+import type { ProbeArtifacts } from "./host-probe.js";
+import type { DoctorProbeCache } from "./probe-cache-schema.js";
+import { probeInputs, readProbeCache, writeProbeCache } from "./probe-cache.js";
 import { reapExpired, type ReapReport } from "../sandbox/reaper.js";
 import type { SandboxStore } from "../sandbox/store.js";
 
@@ -37,6 +34,8 @@ export interface DoctorReport extends RuntimeVerdict {
   };
   state_dir: string;
   reaped: ReapReport;
+  /** Whether the host measurements (drivers' probes, netstack hardening) were taken now or cached, and when. */
+  probe: { cached: boolean; measured_at: string; age_seconds: number };
   ok: boolean;
 }
 
@@ -91,23 +90,29 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
       ? pass("guest agent", agent)
       : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
   );
-  const installed = (await listEnvironments()).filter((env) => env.installed).map((env) => env.name);
+  // Each catalog entry checked once: its state says both whether it is installed and where.
+  const states = await Promise.all(
+    ENVIRONMENT_CATALOG.map(async (spec) => ({ name: spec.name, state: await checkEnvironment(spec.name) })),
+  );
+  const installed = states.filter(({ state }) => state.status === "installed").map(({ name }) => name);
   const probeEnv = installed.includes(DEFAULT_ENVIRONMENT) ? DEFAULT_ENVIRONMENT : installed[0];
-  const resolved = probeEnv === undefined ? null : await resolveInstalled(probeEnv);
-  const machines = await surveyMachines({
-    agentBinary: agent,
-    measure: true,
-    stateDir: store.home,
-    artifacts: async () =>
-      resolved === null || agent === null
+  const probeState = states.find(({ name }) => name === probeEnv)?.state;
+  const resolved = probeState?.status === "installed" ? probeState.environment : null;
+  const network = networkAvailability();
+  const artifacts: ProbeArtifacts = {
+    agent,
+    environment:
+      resolved === null
         ? null
         : {
-            kernel: resolved.kernelPath,
-            initramfs: composeGuestInitrd(resolved.initramfsPath, agent, store.home),
-            rootfs: resolved.rootfsPath,
+            kernelPath: resolved.kernelPath,
+            initramfsPath: resolved.initramfsPath,
+            rootfsPath: resolved.rootfsPath,
             kernelDigest: resolved.manifest.files.kernel.sha256,
           },
-  });
+  };
+  const { probe, cache } = await hostMeasurements(store.home, probeEnv ?? null, artifacts, network.helper);
+  const machines = cache.survey;
   checks.push(...machines.checks);
   checks.push(
     resolved !== null
@@ -134,7 +139,6 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   const vmBoot = machines.selected !== null;
   const tun = existsSync("/dev/net/tun") && readable("/dev/net/tun");
   const ipForward = readFileSafe("/proc/sys/net/ipv4/ip_forward").trim() === "1";
-  const network = networkAvailability();
   checks.push(
     network.egress
       ? pass("networking", `policies off, egress, egress+published-ports: ${network.reason}`)
@@ -144,7 +148,7 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
           "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
         ),
   );
-  checks.push(...(await netstackHardeningChecks(network.helper)));
+  checks.push(...cache.hardening);
   const reaped = await reapExpired(store);
   return {
     ...runtimeVerdict(checks),
@@ -165,7 +169,7 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
       tun,
       ip_forward: ipForward,
       offered: vmBoot && network.egress,
-      policies: network.egress ? [...NetworkPolicy.options] : ["off"],
+      policies: network.egress ? [...NETWORK_POLICIES] : ["off"],
       helper: network.helper,
       reason: network.egress
         ? `${network.reason}; published ports bind 127.0.0.1 and are relayed by the VM's supervisor (tun and ip_forward are not needed)`
@@ -173,8 +177,48 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
     },
     state_dir: store.home,
     reaped,
+    probe,
     ok: checks.every((check) => check.status !== "FAIL"),
   };
+}
+
+/** The host measurements: from the cache while the host is unchanged, else taken now and cached. */
+async function hostMeasurements(
+  home: string,
+  environment: string | null,
+  artifacts: ProbeArtifacts,
+  helper: string | null,
+): Promise<{ probe: DoctorReport["probe"]; cache: DoctorProbeCache }> {
+  const env = artifacts.environment;
+  const files = [
+    artifacts.agent,
+    helper,
+    env?.kernelPath ?? null,
+    env?.initramfsPath ?? null,
+    env?.rootfsPath ?? null,
+  ];
+  const now = Date.now();
+  const cached = readProbeCache(home, probeInputs(environment, files), now);
+  if (cached !== null) {
+    const age = Math.floor((now - Date.parse(cached.measured_at)) / 1000);
+    return { probe: { cached: true, measured_at: cached.measured_at, age_seconds: age }, cache: cached };
+  }
+  const { measureHost } = await import("./host-probe.js");
+  const measured = await measureHost(home, artifacts, helper);
+  const tools = Object.values(measured.survey.tools);
+  const cache: DoctorProbeCache = {
+    schema: 1,
+    measured_at: new Date(now).toISOString(),
+    // Taken after measuring: the tools the drivers found are known now, and their identity counts too.
+    inputs: probeInputs(environment, [...files, ...tools]),
+    ...measured,
+  };
+  try {
+    writeProbeCache(home, cache);
+  } catch {
+    // A home that cannot be written still gets its answer; the next doctor measures again.
+  }
+  return { probe: { cached: false, measured_at: cache.measured_at, age_seconds: 0 }, cache };
 }
 
 function readFileSafe(path: string): string {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
 import { packageVersion } from "../platform/package-info.js";
-import { buildEnvironment, type BuildOptions } from "./build.js";
+import type { BuildOptions } from "./build.js";
 import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG, getEnvironmentSpec } from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
 import { environmentPaths, MANIFEST_FILE } from "./paths.js";
@@ -56,6 +56,8 @@ export async function ensureEnvironment(
         });
   }
   if (state.status === "corrupt") options.onPhase?.("rebuild", { environment: name, reason: state.problem });
+  // Loaded only to build: listing and checking environments never load the build code.
+  const { buildEnvironment } = await import("./build.js");
   return buildEnvironment(name, { ...options, force: false });
 }
 

@@ -10,8 +10,7 @@
  * The trade-off: this catches accidental damage and partial copies, not a deliberate forger with
  * write access to the cache, who could rewrite the stamp as easily as the files.
  */
-import { lstat, readFile, stat } from "node:fs/promises";
-import type { BigIntStats } from "node:fs";
+import { existsSync, lstatSync, readFileSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { sha256File } from "./hash.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
@@ -40,11 +39,13 @@ const knownDigestFailures = new Map<string, string>();
 
 /** Checks the entry in `entryDir` is complete, is `name` at `version`, and matches its digests. */
 export async function checkEntry(entryDir: string, name: string, version: string): Promise<EntryCheck> {
-  if (!(await exists(entryDir))) return { status: "missing" };
+  // Metadata is read synchronously: a few small reads and stats, cheaper than a round trip each
+  // through the thread pool (every command that lists or boots an environment checks it first).
+  if (!existsSync(entryDir)) return { status: "missing" };
 
   let manifest: EnvironmentManifest;
   try {
-    manifest = await readManifest(entryDir);
+    manifest = readManifest(entryDir);
   } catch (error) {
     return { status: "corrupt", problem: `${MANIFEST_FILE}: ${describeManifestError(error)}` };
   }
@@ -57,7 +58,7 @@ export async function checkEntry(entryDir: string, name: string, version: string
 
   const identities: Stamp = {};
   for (const path of [MANIFEST_FILE, ...MANIFEST_FILE_ROLES.map((role) => manifest.files[role].path)]) {
-    const stats = await lstat(join(entryDir, path), { bigint: true }).catch(() => undefined);
+    const stats = lstatOrNothing(join(entryDir, path));
     if (!stats?.isFile()) return { status: "corrupt", problem: `${path}: missing or not a regular file` };
     identities[path] = identityOf(stats);
   }
@@ -69,7 +70,7 @@ export async function checkEntry(entryDir: string, name: string, version: string
     }
   }
 
-  if (await stampMatches(entryDir, identities)) return { status: "valid", manifest };
+  if (stampMatches(entryDir, identities)) return { status: "valid", manifest };
   const failureKey = `${entryDir}\0${JSON.stringify(identities)}`;
   const knownProblem = knownDigestFailures.get(failureKey);
   if (knownProblem !== undefined) return { status: "corrupt", problem: knownProblem };
@@ -86,6 +87,14 @@ export async function checkEntry(entryDir: string, name: string, version: string
   return { status: "valid", manifest };
 }
 
+function lstatOrNothing(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
 function identityOf(stats: BigIntStats): FileIdentity {
   return {
     size: stats.size.toString(),
@@ -94,10 +103,10 @@ function identityOf(stats: BigIntStats): FileIdentity {
   };
 }
 
-async function stampMatches(entryDir: string, identities: Stamp): Promise<boolean> {
+function stampMatches(entryDir: string, identities: Stamp): boolean {
   let stamp: unknown;
   try {
-    stamp = JSON.parse(await readFile(join(entryDir, STAMP_FILE), "utf8"));
+    stamp = JSON.parse(readFileSync(join(entryDir, STAMP_FILE), "utf8"));
   } catch {
     return false;
   }
@@ -113,13 +122,6 @@ async function writeStamp(entryDir: string, identities: Stamp): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw error;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 function describeManifestError(error: unknown): string {

@@ -1,25 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import { checkJson } from "../platform/json-check.js";
+import type { VmExit } from "./exit-note-schema.js";
+import { VM_EXIT_JSON_SCHEMA } from "./exit-note.json-schema.js";
 
-/** How a VM's run ended (exit.json in its folder), written once by its supervisor, read by later status calls. */
-export const VmExit = z.object({
-  reason: z.enum([
-    "shutdown",
-    "ttl_expired",
-    "owner_exited",
-    "vmm_exited",
-    "protocol_error",
-    "boot_failed",
-    /** Written by the death guard (death-guard.ts), not by the supervisor. */
-    "supervisor_died",
-  ]),
-  at: z.string(),
-  detail: z.string(),
-  vmm_exit_code: z.number().int().nullable(),
-  vmm_signal: z.string().nullable(),
-});
-export type VmExit = z.infer<typeof VmExit>;
+export type { VmExit };
 
 export const exitPath = (dir: string): string => join(dir, "exit.json");
 
@@ -28,8 +13,9 @@ export function readVmExit(dir: string): VmExit | null {
   const path = exitPath(dir);
   if (!existsSync(path)) return null;
   try {
-    const parsed = VmExit.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    return parsed.success ? parsed.data : null;
+    // Checked without zod (exit-note.json-schema.ts is zod's rendering of VmExit): status reads it.
+    const parsed = checkJson(VM_EXIT_JSON_SCHEMA, JSON.parse(readFileSync(path, "utf8")));
+    return parsed.ok ? parsed.value : null;
   } catch {
     return null;
   }

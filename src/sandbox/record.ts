@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { PyroError } from "../errors/index.js";
 import { GuestNetwork } from "../machine/network/guest-network.js";
-import { NetworkPolicy } from "./network/policy.js";
+import { NETWORK_POLICIES } from "./network/policy.js";
 import { BackendName, ExecutionMode, VmState } from "./vm-record.js";
 
-/** Version of sandbox.json; a record with another number is refused, never guessed at. */
-export const SANDBOX_RECORD_SCHEMA = 2;
+import { SANDBOX_RECORD_SCHEMA } from "./record-parse.js";
+
+export { isSandboxId, parseSandboxRecord, SANDBOX_RECORD_SCHEMA } from "./record-parse.js";
 
 export const SeedMode = z.enum(["empty", "directory", "archive", "file"]);
 
@@ -39,7 +39,7 @@ export const SandboxRecord = z.object({
   mem_mib: z.number().int(),
   ttl_seconds: z.number().int(),
   /** Any policy but off gives the guest a network device (policy.ts: allowsEgress). */
-  network_policy: NetworkPolicy,
+  network_policy: z.enum(NETWORK_POLICIES),
   /** Egress may reach private ranges too (the frame filter refuses them otherwise). */
   allow_private_egress: z.boolean(),
   allow_host_compat: z.boolean(),
@@ -61,45 +61,3 @@ export const SandboxRecord = z.object({
   workspace: WorkspaceFacet.nullable(),
 });
 export type SandboxRecord = z.infer<typeof SandboxRecord>;
-
-const ID_PATTERN = /^[a-f0-9]{12}$/;
-
-/** Sandbox ids are 12 lowercase hex digits, one space for VMs and workspaces alike. */
-export const isSandboxId = (id: string): boolean => ID_PATTERN.test(id);
-
-const MAX_ISSUES_SHOWN = 5;
-
-/**
- * Parses the text of `path` as the record of sandbox `id`. Damage, another pyro's schema and a
- * record of another id are each reported as STATE_CORRUPT naming the file, never thrown raw.
- */
-export function parseSandboxRecord(text: string, path: string, id: string): SandboxRecord {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new PyroError("STATE_CORRUPT", `cannot parse ${path}: it is not JSON`, { cause: error });
-  }
-  const schema = typeof raw === "object" && raw !== null && "schema" in raw ? raw.schema : undefined;
-  if (typeof schema === "number" && schema > SANDBOX_RECORD_SCHEMA) {
-    throw new PyroError(
-      "STATE_CORRUPT",
-      `${path} was written by a newer pyro (record schema ${schema}; this one reads schema ${SANDBOX_RECORD_SCHEMA})`,
-      { hint: "Upgrade pyro, or point PYRO_HOME elsewhere." },
-    );
-  }
-  const parsed = SandboxRecord.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, MAX_ISSUES_SHOWN)
-      .map((issue) => `${issue.path.join(".") || "record"}: ${issue.message}`);
-    throw new PyroError(
-      "STATE_CORRUPT",
-      `${path} is not a sandbox record of schema ${SANDBOX_RECORD_SCHEMA} (${issues.join("; ")})`,
-    );
-  }
-  if (parsed.data.id !== id) {
-    throw new PyroError("STATE_CORRUPT", `${path} holds the record of ${parsed.data.id}, not ${id}`);
-  }
-  return parsed.data;
-}

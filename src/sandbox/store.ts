@@ -6,7 +6,8 @@ import { PyroError, type ErrorCode } from "../errors/index.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { withFileLock, withFileLockIfFree } from "../platform/file-lock.js";
 import { defaultPyroHome } from "../platform/paths.js";
-import { isSandboxId, parseSandboxRecord, type SandboxRecord } from "./record.js";
+import { isSandboxId, parseSandboxRecord } from "./record-parse.js";
+import type { SandboxRecord } from "./record.js";
 import { reapExpired, type ReapReport } from "./reaper.js";
 
 /** What a caller may choose for one store (`new Pyro({ home })`); the rest comes from the environment. */

@@ -4,7 +4,7 @@ import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
 import { OutputCapture } from "./output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../secrets/masker.js";
 import { connectSupervisor } from "./supervisor-client.js";
-import { loadVm } from "./vm-manager.js";
+import { loadVm } from "./vm-liveness.js";
 import type { VmRecord } from "./vm-record.js";
 import type { SandboxStore } from "./store.js";
 

@@ -8,17 +8,19 @@ import { selectMachine } from "../machine/select.js";
 import { driverByName } from "../machine/registry.js";
 import { composeGuestInitrd } from "../machine/guest-initrd.js";
 import { silentPhases, type PhaseReporter } from "../platform/phases.js";
-import { isOwnProcess } from "../platform/processes.js";
 import type { GuestNetwork } from "../machine/network/guest-network.js";
 import { planGuestNetwork } from "../machine/network/plan.js";
 import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "./network/policy.js";
 import { checkSocketPath } from "../platform/paths.js";
 import { startSupervisor } from "../runtime/start.js";
 import { connectSupervisor } from "./supervisor-client.js";
-import { isSandboxId, SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
+import { SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "./record.js";
 import type { SandboxStore } from "./store.js";
 import { vmFiles, type VmRecord } from "./vm-record.js";
 import { consoleTail, vmExitOf } from "./vm-status.js";
+import { isSupervisorAlive, killOrphanVmm, loadVm, machineDir } from "./vm-liveness.js";
+
+export { isSupervisorAlive, killOrphanVmm, loadVm, machineDir };
 
 export interface CreateVmOptions {
   environment: string;
@@ -38,21 +40,6 @@ export interface CreateVmOptions {
 }
 
 const STOP_TIMEOUT_MS = 15_000;
-
-/** Loads a VM's record (a plain VM's or a workspace's) or fails with VM_NOT_FOUND. */
-export function loadVm(store: SandboxStore, id: string): VmRecord {
-  if (!isSandboxId(id)) {
-    throw new PyroError("VM_NOT_FOUND", `no VM with id "${id}"`, {
-      hint: "VM ids are 12 lowercase hex digits; run `pyro vm list`.",
-    });
-  }
-  const record = store.read(id);
-  if (record === null) throw new PyroError("VM_NOT_FOUND", `no VM with id ${id}`);
-  return record;
-}
-
-/** The VM folder handed to the supervisor. */
-export const machineDir = (store: SandboxStore, id: string): string => store.files(id).machine;
 
 type MachineChoice = Pick<VmRecord, "backend" | "accel" | "execution_mode" | "boot">;
 
@@ -210,10 +197,6 @@ function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork
   };
 }
 
-export function isSupervisorAlive(store: SandboxStore, record: VmRecord): boolean {
-  return isOwnProcess(record.supervisor_pid, machineDir(store, record.id));
-}
-
 /** Serialises mutations of one sandbox across processes; fails with VM_NOT_FOUND before locking anything. */
 function withVmLock<T>(store: SandboxStore, id: string, action: () => Promise<T>): Promise<T> {
   loadVm(store, id);
@@ -325,19 +308,6 @@ async function stopProcesses(store: SandboxStore, record: VmRecord): Promise<voi
       process.kill(record.supervisor_pid, "SIGKILL");
   }
   killOrphanVmm(store, record);
-}
-
-/** A VMM whose supervisor died is nobody's: kill it. */
-export function killOrphanVmm(store: SandboxStore, record: VmRecord): boolean {
-  if (
-    record.vmm_pid !== null &&
-    isOwnProcess(record.vmm_pid, record.id) &&
-    !isSupervisorAlive(store, record)
-  ) {
-    process.kill(record.vmm_pid, "SIGKILL");
-    return true;
-  }
-  return false;
 }
 
 /** Stops the VM and removes its sandbox whole (a workspace's files included). */

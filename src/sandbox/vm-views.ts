@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { isSupervisorAlive, loadVm, machineDir } from "./vm-manager.js";
+import { isSupervisorAlive, loadVm, machineDir } from "./vm-liveness.js";
 import { allowsEgress } from "./network/policy.js";
 import type { SandboxStore } from "./store.js";
 import type { VmRecord, VmState } from "./vm-record.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inputSchemaOf } from "../../src/api/input-schema.js";
 import { OPERATIONS } from "../../src/api/specs/index.js";
 
 // Any parameter that names a host path must be declared, or the MCP server would not confine it.
@@ -8,7 +9,7 @@ describe("host path parameters", () => {
   it("are declared by every operation that takes one", () => {
     const undeclared: string[] = [];
     for (const operation of OPERATIONS) {
-      for (const [key, schema] of Object.entries(operation.input.shape)) {
+      for (const [key, schema] of Object.entries(inputSchemaOf(operation).shape)) {
         const description = (schema as { description?: string }).description ?? "";
         if (HOST_PATH_WORDS.test(description) && operation.hostPaths?.[key] === undefined)
           undeclared.push(`${operation.name}.${key}`);

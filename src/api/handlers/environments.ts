@@ -2,24 +2,14 @@ import type { z } from "zod";
 import {
   buildEnvironment as buildCached,
   inspectEnvironment as inspectCached,
-  listEnvironments as listCached,
   pruneEnvironments as pruneCached,
   type EnvironmentDetails,
-  type EnvironmentListItem,
   type PruneReport,
 } from "../../environments/index.js";
 import type { OperationContext } from "../types.js";
 import type { envBuildInput, envInspectInput } from "../specs/environments.js";
 
 type BuildInput = z.output<typeof envBuildInput>;
-
-export const listEnvironments = async (): Promise<{
-  environments: EnvironmentListItem[];
-  count: number;
-}> => {
-  const environments = await listCached();
-  return { environments, count: environments.length };
-};
 
 export const inspectEnvironment = (input: z.output<typeof envInspectInput>): Promise<EnvironmentDetails> =>
   inspectCached(input.environment);

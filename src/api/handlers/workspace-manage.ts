@@ -6,24 +6,11 @@ import {
   statusWorkspace as statusSandboxWorkspace,
   workspaceLogs,
 } from "../../sandbox/workspace/manage.js";
-import {
-  listWorkspaces as listSandboxWorkspaces,
-  type WorkspaceInfo,
-} from "../../sandbox/workspace/views.js";
-import { reapExpired } from "../../sandbox/reaper.js";
+import type { WorkspaceInfo } from "../../sandbox/workspace/views.js";
 import type { workspaceUpdateInput } from "../specs/workspace.js";
 import type { workspaceIdInput } from "../workspace-params.js";
 
 type WorkspaceIdInput = z.output<typeof workspaceIdInput>;
-
-export const listWorkspaces = async (
-  _input: unknown,
-  context: OperationContext,
-): Promise<{ workspaces: WorkspaceInfo[]; count: number }> => {
-  await reapExpired(context.store); // expired workspaces go before they would be listed
-  const workspaces = listSandboxWorkspaces(context.store);
-  return { workspaces, count: workspaces.length };
-};
 
 export const updateWorkspace = (
   input: z.output<typeof workspaceUpdateInput>,

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import type { DoctorReport } from "../../doctor/doctor.js";
 import { verdictLine } from "../../doctor/verdict.js";
-import { defineOperation } from "../types.js";
+import { defineOperation, NO_INPUT } from "../types.js";
 
 function renderDoctor(report: DoctorReport): string {
   const lines = [
@@ -21,6 +20,12 @@ function renderDoctor(report: DoctorReport): string {
     `networking: policies ${report.networking.policies.join(", ")} (${report.networking.reason}); tun=${report.networking.tun} ip_forward=${report.networking.ip_forward}`,
   );
   lines.push(`state: ${report.state_dir}; reaped ${report.reaped.count} dead VM(s)`);
+  const { probe } = report;
+  lines.push(
+    probe.cached
+      ? `host probe: cached ${probe.age_seconds} s ago (measured again when the kernel, a binary or /dev/kvm changes, or after a day)`
+      : "host probe: measured now",
+  );
   return lines.join("\n");
 }
 
@@ -30,7 +35,7 @@ export const doctorOperation = defineOperation({
   cli: { words: ["doctor"] },
   description:
     "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
-  input: z.object({}),
+  input: NO_INPUT,
   profiles: ["workspace-full"],
   loadHandler: async () => (await import("../handlers/doctor.js")).doctor,
   render: renderDoctor,

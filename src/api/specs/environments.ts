@@ -1,10 +1,10 @@
 import { z } from "zod";
-import type { EnvironmentDetails, EnvironmentListItem, PruneReport } from "../../environments/index.js";
+import type { EnvironmentDetails, PruneReport } from "../../environments/index.js";
 import { defineOperation } from "../types.js";
+import { envList } from "./listings.js";
 
 const nameParam = z.string().min(1).describe("Environment name, e.g. debian:12.");
 
-export const envListInput = z.object({});
 export const envInspectInput = z.object({ environment: nameParam });
 export const envBuildInput = z.object({
   environment: nameParam,
@@ -33,24 +33,6 @@ export function renderEnvironment(details: EnvironmentDetails): string {
   if (details.problem) rows.push(["problem", details.problem]);
   return rows.map(([key, value]) => `${key.padEnd(17)}${value}`).join("\n");
 }
-
-export const envList = defineOperation({
-  name: "vm_list_environments",
-  sdkMethod: "listEnvironments",
-  cli: { words: ["env", "list"], scope: "env" },
-  description:
-    "List the environment catalog (debian:12, debian:12-base, debian:12-build) and which are installed.",
-  input: envListInput,
-  profiles: ["vm-run", "workspace-core", "workspace-full"],
-  loadHandler: async () => (await handlers()).listEnvironments,
-  render: (output: { environments: EnvironmentListItem[]; count: number }) =>
-    output.environments
-      .map(
-        (env) =>
-          `${env.name.padEnd(16)} [${env.installed ? "installed" : env.status === "corrupt" ? "corrupt: rebuild with env pull --force" : "not installed"}] ${env.description}`,
-      )
-      .join("\n"),
-});
 
 export const envInspect = defineOperation({
   name: "env_inspect",

@@ -13,6 +13,8 @@ export const SPEC_MODULES = {
   "shells-services": async () => (await import("./shells-services.js")).SHELL_SERVICE_OPERATIONS,
   "workspace-disk": async () => (await import("./workspace-disk.js")).WORKSPACE_DISK_OPERATIONS,
   doctor: async () => [(await import("./doctor.js")).doctorOperation],
+  // Also listed by environments and workspace; the CLI runs them from here, where no zod loads.
+  listings: async () => (await import("./listings.js")).LISTING_OPERATIONS,
 } as const satisfies Record<string, () => Promise<readonly AnyOperation[]>>;
 
 export type SpecModule = keyof typeof SPEC_MODULES;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NetworkPolicy } from "../../sandbox/network/policy.js";
+import { NETWORK_POLICIES } from "../../sandbox/network/policy.js";
 import type { WorkspaceExecOutcome } from "../../sandbox/workspace/exec.js";
 import type { WorkspaceInfo } from "../../sandbox/workspace/views.js";
 import {
@@ -13,6 +13,7 @@ import {
   vcpuCountParam,
 } from "../limits.js";
 import { defineOperation } from "../types.js";
+import { workspaceList } from "./listings.js";
 import {
   kv,
   labelsParam,
@@ -87,9 +88,12 @@ export const workspaceCreateInput = z.object({
     .nullable()
     .default(null)
     .describe("Secrets as NAME → host file holding the value."),
-  network_policy: NetworkPolicy.default("off").describe(
-    "off: loopback only. egress: outbound NAT and DNS (the host's loopback stays unreachable). egress+published-ports: also lets services publish guest ports on the host's 127.0.0.1.",
-  ),
+  network_policy: z
+    .enum(NETWORK_POLICIES)
+    .default("off")
+    .describe(
+      "off: loopback only. egress: outbound NAT and DNS (the host's loopback stays unreachable). egress+published-ports: also lets services publish guest ports on the host's 127.0.0.1.",
+    ),
   allow_private_egress: allowPrivateEgressParam,
 });
 
@@ -109,25 +113,6 @@ export const workspaceCreate = defineOperation({
   hostPaths: { seed_path: "read", secret_files: "read" },
   loadHandler: async () => (await handlers()).createWorkspace,
   render: renderWorkspace,
-});
-
-export const workspaceList = defineOperation({
-  name: "workspace_list",
-  sdkMethod: "listWorkspaces",
-  cli: { words: ["workspace", "list"], scope: "workspace" },
-  description: "List workspaces, most recent mutating activity first.",
-  input: z.object({}),
-  profiles: ["workspace-core", "workspace-full"],
-  loadHandler: async () => (await manage()).listWorkspaces,
-  render: (output) =>
-    output.count === 0
-      ? "no workspaces"
-      : output.workspaces
-          .map(
-            (w) =>
-              `${w.workspace_id}  ${w.state.padEnd(8)} ${w.environment}  ${w.name ?? "-"}  last activity ${w.last_activity_at}`,
-          )
-          .join("\n"),
 });
 
 export const workspaceUpdateInput = z.object({

@@ -1,9 +1,8 @@
-import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
 
 /** What a guest may do on the network. `off` gives it loopback only. */
-export const NetworkPolicy = z.enum(["off", "egress", "egress+published-ports"]);
-export type NetworkPolicy = z.infer<typeof NetworkPolicy>;
+export const NETWORK_POLICIES = ["off", "egress", "egress+published-ports"] as const;
+export type NetworkPolicy = (typeof NETWORK_POLICIES)[number];
 
 export const allowsEgress = (policy: NetworkPolicy): boolean => policy !== "off";
 export const allowsPublishing = (policy: NetworkPolicy): boolean => policy === "egress+published-ports";

@@ -1,5 +1,6 @@
 import { PyroError } from "../../errors/index.js";
-import { isSandboxId, type SandboxRecord, type WorkspaceFacet } from "../record.js";
+import { isSandboxId } from "../record-parse.js";
+import type { SandboxRecord, WorkspaceFacet } from "../record.js";
 import type { SandboxFiles, SandboxStore } from "../store.js";
 
 /** A sandbox that is a workspace: its record with the workspace facet present. */

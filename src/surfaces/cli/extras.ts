@@ -1,9 +1,8 @@
-import type { z } from "zod";
 import type { vmRun } from "../../api/specs/vm.js";
 import type { workspaceCreate, workspaceExec } from "../../api/specs/workspace.js";
 import type { workspaceFileRead, workspacePatchApply } from "../../api/specs/workspace-files.js";
 import type { serviceStart, shellOpen } from "../../api/specs/shells-services.js";
-import type { AnyOperation, Operation, OperationContext } from "../../api/types.js";
+import type { AnyOperation, InputSchema, Operation, OperationContext } from "../../api/types.js";
 import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
 import { forwardTo } from "./forward.js";
 import { printJson, type CallOutcome } from "./output.js";
@@ -64,7 +63,7 @@ function readinessFrom(flags: Flags): Record<string, string> | undefined {
   return given[0];
 }
 
-type OutputOf<Op> = Op extends Operation<z.ZodObject, infer Output> ? Output : never;
+type OutputOf<Op> = Op extends Operation<InputSchema, infer Output> ? Output : never;
 
 /** The extra of one operation, typed by its spec (named, not imported: the CLI loads no spec to start). */
 function entry<Op extends AnyOperation>(

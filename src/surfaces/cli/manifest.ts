@@ -24,11 +24,17 @@ const summary = (description: string): string => description.split(/(?<=\.)\s/)[
 export async function buildCliManifest(): Promise<CliCommandEntry[]> {
   // Deriving flags needs zod's JSON Schema; a CLI started from the written manifest never loads it.
   const { cliParameters } = await import("./parameters.js");
-  const entries: CliCommandEntry[] = [];
+  const entries = new Map<string, CliCommandEntry>();
   for (const module of Object.keys(SPEC_MODULES).filter(isSpecModule)) {
     const operations: readonly AnyOperation[] = await SPEC_MODULES[module]();
     for (const operation of operations) {
-      entries.push({
+      const listed = entries.get(operation.name);
+      // Listed again by a later module (listings, which loads no zod): it runs from there, in its place.
+      if (listed !== undefined) {
+        listed.module = module;
+        continue;
+      }
+      entries.set(operation.name, {
         name: operation.name,
         module,
         words: operation.cli.words,
@@ -38,7 +44,7 @@ export async function buildCliManifest(): Promise<CliCommandEntry[]> {
       });
     }
   }
-  return entries;
+  return [...entries.values()];
 }
 
 const MANIFEST = new URL("./manifest.json", import.meta.url);

@@ -1,7 +1,6 @@
 import type { PhaseReporter } from "../../platform/phases.js";
 import { toPyroError } from "../../errors/index.js";
-import type { z } from "zod";
-import type { Operation, OperationContext } from "../../api/types.js";
+import type { InputSchema, Operation, OperationContext } from "../../api/types.js";
 import { printableText } from "../../api/terminal-text.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
@@ -40,7 +39,7 @@ export function reportError(error: unknown, json: boolean): number {
 
 /** Runs an operation with the CLI's context (its one store, phases on stderr). */
 export type Invoke = <Output>(
-  operation: Operation<z.ZodObject, Output>,
+  operation: Operation<InputSchema, Output>,
   input: Record<string, unknown>,
   context: Partial<OperationContext>,
 ) => Promise<Output>;
@@ -51,7 +50,7 @@ export type CallOutcome<Output> = { ok: true; output: Output } | { ok: false; ex
 /** Calls the operation; an error is reported (text or JSON) and becomes its catalog exit code. */
 export async function callForCli<Output>(
   invoke: Invoke,
-  operation: Operation<z.ZodObject, Output>,
+  operation: Operation<InputSchema, Output>,
   input: Record<string, unknown>,
   options: { json: boolean; scope: string; context?: Partial<OperationContext> },
 ): Promise<CallOutcome<Output>> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { inputSchemaOf } from "../../api/input-schema.js";
 import type { AnyOperation } from "../../api/types.js";
 
 /** How a parameter is typed on the command line. */
@@ -48,7 +49,7 @@ export function inputSchema(operation: AnyOperation): {
   properties: Record<string, JsonProperty>;
   required: string[];
 } {
-  const schema = z.toJSONSchema(operation.input, { io: "input" }) as {
+  const schema = z.toJSONSchema(inputSchemaOf(operation), { io: "input" }) as {
     properties?: Record<string, JsonProperty>;
     required?: string[];
   };

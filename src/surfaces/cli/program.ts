@@ -2,10 +2,11 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
-import { SandboxStore } from "../../api/store.js";
+import { loadSpec } from "../../api/specs/modules.js";
 import { addOperationCommand } from "./commands.js";
 import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
 import { reportError, type Invoke } from "./output.js";
+import type { SandboxStore } from "../../api/store.js";
 
 const SUGGESTED_PATH = `
 Getting started:
@@ -85,19 +86,39 @@ export function commandsFor(
   return named.length === 1 ? named : [...manifest];
 }
 
+/**
+ * Starts loading what running `entry` will need (its spec and handler, the invoker and the store)
+ * while commander parses the command line, so the file reads overlap instead of queueing one
+ * import after another. Only a head start: a failure here shows up again where the module is used.
+ */
+function prefetch(entry: CliCommandEntry): void {
+  void Promise.all([
+    import("../../api/invoke.js"),
+    import("../../api/store.js"),
+    loadSpec(entry.module, entry.name).then((operation) => operation?.loadHandler()),
+  ]).catch(() => undefined);
+}
+
 /** Runs the CLI; resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
-  // One store for the whole process: every operation of this command works on it.
-  const store = new SandboxStore();
+  // One store for the whole process: every operation of this command works on it. Built when an
+  // operation runs, so help and usage errors never load the sandbox code.
+  let store: SandboxStore | undefined;
   const invoke: Invoke = async (operation, input, context) => {
-    const { invokeOperation } = await import("../../api/invoke.js");
+    const [{ invokeOperation }, { SandboxStore }] = await Promise.all([
+      import("../../api/invoke.js"),
+      import("../../api/store.js"),
+    ]);
+    store ??= new SandboxStore();
     return invokeOperation(operation, input, { ...context, store });
   };
   const setExit = (code: number): void => {
     exitCode = code;
   };
-  const program = buildProgram(setExit, invoke, commandsFor(argv, await loadCliManifest()));
+  const commands = commandsFor(argv, await loadCliManifest());
+  if (commands.length === 1 && commands[0] !== undefined) prefetch(commands[0]);
+  const program = buildProgram(setExit, invoke, commands);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -4,6 +4,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from "@model
 import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
 import { hostPathPolicy } from "../../api/host-paths.js";
+import { inputSchemaOf } from "../../api/input-schema.js";
 import { invokeOperation } from "../../api/invoke.js";
 import { operationsForProfile } from "../../api/specs/index.js";
 import { SandboxStore, type StoreOptions } from "../../api/store.js";
@@ -16,7 +17,7 @@ function forProfile(operation: AnyOperation, profile: Profile): AnyOperation {
   const hidden = profile === "workspace-full" ? [] : (operation.fullProfileOnly ?? []);
   if (hidden.length === 0) return operation;
   const shape = Object.fromEntries(
-    Object.entries(operation.input.shape).filter(([key]) => !hidden.includes(key)),
+    Object.entries(inputSchemaOf(operation).shape).filter(([key]) => !hidden.includes(key)),
   );
   return { ...operation, input: z.object(shape).strict() };
 }
@@ -47,7 +48,7 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
   const tools: Tool[] = operations.map((operation) => ({
     name: operation.name,
     description: operation.description,
-    inputSchema: z.toJSONSchema(operation.input, { io: "input" }) as Tool["inputSchema"],
+    inputSchema: z.toJSONSchema(inputSchemaOf(operation), { io: "input" }) as Tool["inputSchema"],
   }));
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {

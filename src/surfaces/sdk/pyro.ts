@@ -1,8 +1,7 @@
-import type { z } from "zod";
 import { invokeOperation } from "../../api/invoke.js";
 import { OPERATIONS, type OperationTable } from "../../api/specs/index.js";
 import { SandboxStore, type StoreOptions } from "../../api/store.js";
-import type { Operation, OperationContext } from "../../api/types.js";
+import type { InputSchema, Operation, OperationContext, RawInputOf } from "../../api/types.js";
 import { snakeKeys, type CamelKeys } from "./case.js";
 
 /** Callbacks for long operations: progress phases and live guest output. */
@@ -11,8 +10,8 @@ export type CallHooks = Partial<Omit<OperationContext, "store">>;
 /** What `new Pyro(options)` takes: the store's home and options. */
 export type PyroOptions = StoreOptions;
 
-type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<z.input<Input>> : never;
-type OutputOf<Op> = Op extends Operation<z.ZodObject, infer Output> ? Output : never;
+type OptionsOf<Op> = Op extends Operation<infer Input, unknown> ? CamelKeys<RawInputOf<Input>> : never;
+type OutputOf<Op> = Op extends Operation<InputSchema, infer Output> ? Output : never;
 
 /** Options may be left out when the operation has no parameters or none it needs. */
 type Arguments<Options> = string extends keyof Options
