@@ -1,6 +1,6 @@
 import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
-import { diffIndexes, indexTar } from "../../archive/index.js";
+import { diffIndexes, indexTar, type IndexDiff } from "../../archive/index.js";
 import { archiveFromGuest } from "./guest-archive.js";
 import { withGuestFiles } from "./guest-fs.js";
 import { workspaceFiles } from "./record.js";
@@ -8,21 +8,7 @@ import { runningWorkspace } from "./running.js";
 import { CompiledSecrets, maskBytes } from "../../secrets/masker.js";
 import { maskableSecrets } from "./secrets.js";
 
-export interface WorkspaceDiff {
-  workspace_id: string;
-  summary: {
-    total: number;
-    added: number;
-    modified: number;
-    deleted: number;
-    type_changed: number;
-    text_patched: number;
-    non_text: number;
-  };
-  changes: Array<{ path: string; status: string; text: boolean }>;
-  patch: string;
-  patch_truncated: boolean;
-}
+export type WorkspaceDiff = { workspace_id: string } & IndexDiff;
 
 /**
  * Compares /workspace now with the immutable baseline captured at create time. Text is kept
