@@ -20,7 +20,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
   let home: ReturnType<typeof useTempPyroHome>;
   let id = "";
   let mcp: Client;
-  const pyro = new Pyro();
+  let pyro: Pyro;
   const returned: string[] = [];
   const keep = <T>(value: T): T => {
     returned.push(typeof value === "string" ? value : JSON.stringify(value));
@@ -60,6 +60,7 @@ describe("hostile: a guest (and a caller) trying to get a secret value back out 
 
   beforeAll(async () => {
     home = useTempPyroHome();
+    pyro = new Pyro({ home: home.home });
     process.env.PYRO_AGENT_BIN = TRICKLE_AGENT;
     id = (await pyro.createWorkspace({ ...HOST, secrets: { TOKEN, KEY, LONG } })).workspace_id;
     mcp = await connectMcp("workspace-full");
