@@ -8,7 +8,7 @@ import { driverByName } from "../dist/machine/registry.js";
 import { agentBinaryPath } from "../dist/machine/agent-binary.js";
 import { composeGuestInitrd } from "../dist/machine/guest-initrd.js";
 import { connectSupervisor } from "../dist/sandbox/supervisor-client.js";
-import { createVm, deleteVm, loadVm, startVm } from "../dist/sandbox/vm-manager.js";
+import { createVm, deleteVm, loadVm, startVm } from "../dist/sandbox/vm/manager.js";
 import { SandboxStore } from "../dist/sandbox/store.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { CLI, formatMs, median, report, timeRuns } from "./stats.js";

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { isProcessAlive } from "../platform/processes.js";
 import type { SandboxStore } from "./store.js";
-import { isSupervisorAlive, killOrphanVmm } from "./vm-liveness.js";
+import { isSupervisorAlive, killOrphanVmm } from "./vm/liveness.js";
 
 export interface ReapReport {
   reaped: Array<{ vm_id: string; reason: string; workspace: boolean }>;

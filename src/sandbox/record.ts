@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GuestNetwork } from "../machine/network/guest-network.js";
 import { NETWORK_POLICIES } from "./network/policy.js";
-import { BackendName, ExecutionMode, VmState } from "./vm-record.js";
+import { BackendName, ExecutionMode, VmState } from "./vm/record.js";
 
 import { SANDBOX_RECORD_SCHEMA } from "./record-parse.js";
 

@@ -2,8 +2,8 @@ import type { AgentClient } from "../agent-protocol/client.js";
 import { ControlClient } from "../runtime/control-client.js";
 import { connectSupervisor as connectTarget } from "../runtime/vm-connection.js";
 import type { SandboxStore } from "./store.js";
-import { loadVm, machineDir } from "./vm-liveness.js";
-import { vmFiles, type VmRecord } from "./vm-record.js";
+import { loadVm, machineDir } from "./vm/liveness.js";
+import { vmFiles, type VmRecord } from "./vm/record.js";
 
 /** Opens a protocol session with a running VM's supervisor (many may be open at once). */
 export function connectSupervisor(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuBinary } from "../../src/machine/qemu/binary.js";
 import { vmmHardeningChecks } from "../../src/machine/qemu/doctor-vmm.js";
-import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { loadVm } from "../../src/sandbox/vm/manager.js";
 import { vmmUser } from "../../src/platform/vmm-user.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";

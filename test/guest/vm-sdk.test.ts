@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execInVm } from "../../src/sandbox/vm-exec.js";
+import { execInVm } from "../../src/sandbox/vm/exec.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { execInVm } from "../../src/sandbox/vm-exec.js";
-import { loadVm } from "../../src/sandbox/vm-manager.js";
-import { vmExitOf } from "../../src/sandbox/vm-status.js";
+import { execInVm } from "../../src/sandbox/vm/exec.js";
+import { loadVm } from "../../src/sandbox/vm/manager.js";
+import { vmExitOf } from "../../src/sandbox/vm/status.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_LOG_MAX_BYTES } from "../../src/machine/qemu/console-log.js";
-import { loadVm } from "../../src/sandbox/vm-manager.js";
+import { loadVm } from "../../src/sandbox/vm/manager.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { installedGuestKernel } from "../guest/guest-env.js";
 import { processesMentioning } from "../helpers/processes.js";

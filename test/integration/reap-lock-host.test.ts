@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reapExpired } from "../../src/sandbox/reaper.js";
 import { SandboxStore } from "../../src/sandbox/store.js";
-import { createVm } from "../../src/sandbox/vm-manager.js";
+import { createVm } from "../../src/sandbox/vm/manager.js";
 import { runPyro } from "../helpers/cli.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execInVm } from "../../src/sandbox/vm-exec.js";
+import { execInVm } from "../../src/sandbox/vm/exec.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { PyroError } from "../../src/errors/index.js";
 import { spawnPyro } from "../helpers/cli.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { consoleTail } from "../../src/sandbox/vm-status.js";
+import { consoleTail } from "../../src/sandbox/vm/status.js";
 
 describe("the console tail quoted in boot errors", () => {
   it("keeps the last lines and turns the guest's terminal controls into ?", () => {

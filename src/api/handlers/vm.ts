@@ -5,16 +5,16 @@ import {
   deleteVm as deleteSandboxVm,
   startVm as startSandboxVm,
   stopVm as stopSandboxVm,
-} from "../../sandbox/vm-manager.js";
+} from "../../sandbox/vm/manager.js";
 import { reapExpired as reapSandbox, type ReapReport } from "../../sandbox/reaper.js";
-import { execInVm } from "../../sandbox/vm-exec.js";
-import { runInVm, type RunOutcome } from "../../sandbox/vm-run.js";
+import { execInVm } from "../../sandbox/vm/exec.js";
+import { runInVm, type RunOutcome } from "../../sandbox/vm/run.js";
 import {
   listVms as listSandboxVms,
   statusVm as statusSandboxVm,
   vmInfo,
   type VmInfo,
-} from "../../sandbox/vm-views.js";
+} from "../../sandbox/vm/views.js";
 import type { OperationContext } from "../types.js";
 import type { VmExecOutcome, vmCreateInput, vmExecInput, vmIdInput, vmRunInput } from "../specs/vm.js";
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { NetworkInfo } from "../../sandbox/network/info.js";
-import type { ExecOutcome } from "../../sandbox/vm-exec.js";
-import type { RunOutcome } from "../../sandbox/vm-run.js";
-import type { VmInfo } from "../../sandbox/vm-views.js";
+import type { ExecOutcome } from "../../sandbox/vm/exec.js";
+import type { RunOutcome } from "../../sandbox/vm/run.js";
+import type { VmInfo } from "../../sandbox/vm/views.js";
 import type { ReapReport } from "../../sandbox/reaper.js";
 import {
   allowHostCompatParam,

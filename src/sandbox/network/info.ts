@@ -1,5 +1,5 @@
 import type { SandboxStore } from "../store.js";
-import { isSupervisorAlive, loadVm } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm } from "../vm/manager.js";
 import { allowsEgress, type NetworkPolicy } from "./policy.js";
 import { supervisorControl } from "../supervisor-client.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";

@@ -2,7 +2,7 @@ import { checkPrivateEgress, type NetworkPolicy } from "../network/policy.js";
 import { mkdirSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
-import { createVm, deleteVm } from "../vm-manager.js";
+import { createVm, deleteVm } from "../vm/manager.js";
 import type { SandboxStore } from "../store.js";
 import { extractIntoGuest } from "./guest-extract.js";
 import { withGuestFiles } from "./guest-fs.js";

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
 import { ensureHostSpace } from "../../archive/index.js";
 import { driverByName } from "../../machine/registry.js";
-import { isSupervisorAlive, loadVm, machineDir } from "../vm-manager.js";
+import { isSupervisorAlive, loadVm, machineDir } from "../vm/manager.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "../../ext4/debugfs.js";
 import { diskNameBytes, escapeDiskName } from "../../ext4/names.js";
 import { readWorkspaceRecord } from "./record.js";

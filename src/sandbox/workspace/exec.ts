@@ -1,6 +1,6 @@
 import type { SandboxStore } from "../store.js";
 import { GUEST_WORKDIR } from "../guest-env.js";
-import { execInVm, type ExecOutcome } from "../vm-exec.js";
+import { execInVm, type ExecOutcome } from "../vm/exec.js";
 import { appendHistory } from "./history.js";
 import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";

@@ -1,7 +1,7 @@
 import type { SandboxStore } from "../store.js";
 import { resolve } from "node:path";
 import { extractGuestTar } from "../../archive/index.js";
-import { loadVm } from "../vm-manager.js";
+import { loadVm } from "../vm/manager.js";
 import type { GitMetadataReport } from "../../archive/git-metadata.js";
 import { gitExportGuard } from "./export-git-guard.js";
 import { archiveFromGuest } from "./guest-archive.js";

@@ -1,7 +1,7 @@
 import { FileOps } from "../../agent-protocol/file-ops.js";
 import type { SandboxStore } from "../store.js";
 import { connectSupervisor } from "../supervisor-client.js";
-import { loadVm } from "../vm-manager.js";
+import { loadVm } from "../vm/manager.js";
 
 /** Runs `use` with the agent's file operations of a VM's guest, over one supervisor session. */
 export async function withGuestFiles<T>(

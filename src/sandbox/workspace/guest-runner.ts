@@ -1,4 +1,4 @@
-import { execInVm, type ExecOutcome } from "../vm-exec.js";
+import { execInVm, type ExecOutcome } from "../vm/exec.js";
 import type { SandboxStore } from "../store.js";
 
 export interface GuestRunOptions {

@@ -1,8 +1,8 @@
 import type { SandboxStore } from "../store.js";
 import { PyroError } from "../../errors/index.js";
 import { supervisorControl } from "../supervisor-client.js";
-import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm-manager.js";
-import { describeExit, vmExitOf } from "../vm-status.js";
+import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm/manager.js";
+import { describeExit, vmExitOf } from "../vm/status.js";
 import { dropDiskCache } from "./disk.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";

@@ -1,6 +1,6 @@
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
-import { deleteVm } from "../vm-manager.js";
+import { deleteVm } from "../vm/manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
 import { validateLabels, validateName } from "./naming.js";

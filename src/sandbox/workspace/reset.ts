@@ -1,7 +1,7 @@
 import type { SandboxStore } from "../store.js";
 import { createReadStream } from "node:fs";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
-import { recreateVm } from "../vm-manager.js";
+import { recreateVm } from "../vm/manager.js";
 import { extractIntoGuest } from "./guest-extract.js";
 import { withGuestFiles } from "./guest-fs.js";
 import { clearHistory } from "./history.js";

@@ -1,5 +1,5 @@
 import { PyroError } from "../../errors/index.js";
-import { isSupervisorAlive } from "../vm-manager.js";
+import { isSupervisorAlive } from "../vm/manager.js";
 import { vmRunner, type GuestRunner } from "./guest-runner.js";
 import { readWorkspaceRecord, type WorkspaceRecord } from "./record.js";
 import type { SandboxStore } from "../store.js";

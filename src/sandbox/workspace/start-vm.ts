@@ -1,4 +1,4 @@
-import { startVm } from "../vm-manager.js";
+import { startVm } from "../vm/manager.js";
 import type { SandboxStore } from "../store.js";
 import { vmRunner } from "./guest-runner.js";
 import { guestSecretsDir, materialiseSecrets, secretsDir } from "./secrets.js";

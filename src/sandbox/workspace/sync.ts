@@ -5,7 +5,7 @@ import { runningWorkspace } from "./running.js";
 import { extractIntoGuest } from "./guest-extract.js";
 import { withGuestFiles } from "./guest-fs.js";
 import { tarOfSource } from "./source-tar.js";
-import { loadVm } from "../vm-manager.js";
+import { loadVm } from "../vm/manager.js";
 import { workspaceFiles } from "./record.js";
 
 export interface SyncPushResult {

@@ -1,4 +1,4 @@
-import { vmInfo, type VmInfo } from "../vm-views.js";
+import { vmInfo, type VmInfo } from "../vm/views.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
 import type { SandboxStore } from "../store.js";
 import type { WorkspaceRecord } from "./record.js";

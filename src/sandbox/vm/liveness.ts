@@ -1,8 +1,8 @@
-import { PyroError } from "../errors/index.js";
-import { isOwnProcess } from "../platform/processes.js";
-import { isSandboxId } from "./record-parse.js";
-import type { SandboxStore } from "./store.js";
-import type { VmRecord } from "./vm-record.js";
+import { PyroError } from "../../errors/index.js";
+import { isOwnProcess } from "../../platform/processes.js";
+import { isSandboxId } from "../record-parse.js";
+import type { SandboxStore } from "../store.js";
+import type { VmRecord } from "./record.js";
 
 /**
  * Reading a VM's record and judging whether its processes live: all that listing, status and

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { isSupervisorAlive, loadVm, machineDir } from "./vm-liveness.js";
-import { allowsEgress } from "./network/policy.js";
-import type { SandboxStore } from "./store.js";
-import type { VmRecord, VmState } from "./vm-record.js";
-import { describeExit, vmExitOf } from "./vm-status.js";
+import { isSupervisorAlive, loadVm, machineDir } from "./liveness.js";
+import { allowsEgress } from "../network/policy.js";
+import type { SandboxStore } from "../store.js";
+import type { VmRecord, VmState } from "./record.js";
+import { describeExit, vmExitOf } from "./status.js";
 
 export interface VmInfo {
   vm_id: string;

@@ -1,12 +1,12 @@
 import { constants } from "node:os";
-import { EXIT_TIMED_OUT, PyroError } from "../errors/index.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "./guest-env.js";
-import { OutputCapture } from "./output-capture.js";
-import { CompiledSecrets, SecretMasker, type SecretValues } from "../secrets/masker.js";
-import { connectSupervisor } from "./supervisor-client.js";
-import { loadVm } from "./vm-liveness.js";
-import type { VmRecord } from "./vm-record.js";
-import type { SandboxStore } from "./store.js";
+import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
+import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { OutputCapture } from "../output-capture.js";
+import { CompiledSecrets, SecretMasker, type SecretValues } from "../../secrets/masker.js";
+import { connectSupervisor } from "../supervisor-client.js";
+import { loadVm } from "./liveness.js";
+import type { VmRecord } from "./record.js";
+import type { SandboxStore } from "../store.js";
 
 export interface ExecOptions {
   /** A string runs through /bin/sh -c; an array is an argv, looked up in PATH. */

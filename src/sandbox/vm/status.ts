@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export { describeExit, readVmExit as vmExitOf } from "../runtime/exit-note.js";
+export { describeExit, readVmExit as vmExitOf } from "../../runtime/exit-note.js";
 
 // C0 and C1 controls but tab and newline: what a terminal would act on.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

@@ -1,8 +1,8 @@
-import { createVm, deleteVm, startVm, type CreateVmOptions } from "./vm-manager.js";
-import { execInVm, type ExecOptions, type ExecOutcome } from "./vm-exec.js";
-import { silentPhases } from "../platform/phases.js";
-import type { VmRecord } from "./vm-record.js";
-import type { SandboxStore } from "./store.js";
+import { createVm, deleteVm, startVm, type CreateVmOptions } from "./manager.js";
+import { execInVm, type ExecOptions, type ExecOutcome } from "./exec.js";
+import { silentPhases } from "../../platform/phases.js";
+import type { VmRecord } from "./record.js";
+import type { SandboxStore } from "../store.js";
 
 export interface RunOutcome extends ExecOutcome {
   vm_id: string;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import type { SandboxRecord } from "./record.js";
+import type { SandboxRecord } from "../record.js";
 
 export const VmState = z.enum(["created", "starting", "running", "stopped", "expired", "failed"]);
 export type VmState = z.infer<typeof VmState>;
