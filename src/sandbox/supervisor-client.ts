@@ -24,7 +24,11 @@ export function connectSupervisor(
   );
 }
 
-/** The control channel (shells, services, published ports) of a VM's supervisor. */
+/**
+ * The control channel (shells, services, published ports) of a VM's supervisor. The record is read
+ * at the first request and kept for the client's later ones (a service stop sends four).
+ */
 export function supervisorControl(store: SandboxStore, vmId: string): ControlClient {
-  return new ControlClient(() => connectSupervisor(store, loadVm(store, vmId), "pyro-control"));
+  let record: VmRecord | undefined;
+  return new ControlClient(() => connectSupervisor(store, (record ??= loadVm(store, vmId)), "pyro-control"));
 }
