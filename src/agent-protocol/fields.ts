@@ -91,6 +91,29 @@ export class FieldReader {
     return value === undefined ? undefined : Number(value.readBigUInt64BE(0));
   }
 
+  /** A u64 as it is, for values past 2^53 (nanosecond times). */
+  bigU64(tag: number): bigint | undefined {
+    return this.int(tag, 8)?.readBigUInt64BE(0);
+  }
+
+  /** A u64 that must fit a JavaScript number exactly (sizes, offsets). */
+  safeU64(tag: number): number | undefined {
+    const value = this.bigU64(tag);
+    if (value === undefined) return undefined;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} is out of range`);
+    return Number(value);
+  }
+
+  raw(tag: number): Buffer | undefined {
+    return this.last(tag);
+  }
+
+  /** Every value of a repeated field, in order. */
+  all(tag: number): Buffer[] {
+    return this.fields.filter((field) => field.tag === tag).map((field) => field.value);
+  }
+
   str(tag: number): string | undefined {
     return this.last(tag)?.toString("utf8");
   }

@@ -1,5 +1,5 @@
 import { FLAG_END, MessageType, Tag } from "./constants.js";
-import { decodeFields, encodeFields, u32, type Field } from "./fields.js";
+import { FieldReader, decodeFields, encodeFields, u32, type Field } from "./fields.js";
 import { FrameError, type Frame } from "./frame.js";
 
 /** Bounds the agent keeps too (guest/src/fsmsg.h). */
@@ -134,51 +134,18 @@ function encodeEntry(entry: FsEntry): Buffer {
 }
 
 /** Strict reads of one body's fields: integer widths, ranges and required fields are checked. */
-class Fields {
-  private readonly byTag = new Map<number, Buffer>();
-  readonly entries: Buffer[] = [];
-
-  constructor(body: Buffer) {
-    for (const field of decodeFields(body)) {
-      if (field.tag === Tag.ENTRY) this.entries.push(field.value);
-      else this.byTag.set(field.tag, field.value);
-    }
-  }
-
-  private int(tag: number, width: number): Buffer | undefined {
-    const value = this.byTag.get(tag);
-    if (value !== undefined && value.length !== width)
-      throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} must be ${width} bytes`);
-    return value;
-  }
-
-  u32(tag: number): number | undefined {
-    return this.int(tag, 4)?.readUInt32BE(0);
-  }
-
-  u64(tag: number): bigint | undefined {
-    return this.int(tag, 8)?.readBigUInt64BE(0);
-  }
-
-  /** A u64 that must fit a JavaScript number exactly. */
-  safe(tag: number): number | undefined {
-    const value = this.u64(tag);
-    if (value === undefined) return undefined;
-    if (value > BigInt(Number.MAX_SAFE_INTEGER))
-      throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} is out of range`);
-    return Number(value);
+/** The fields of a file-operation message: the protocol's field reader plus the path rule. */
+class FsFields extends FieldReader {
+  static from(body: Buffer): FsFields {
+    return new FsFields(decodeFields(body));
   }
 
   path(tag: number): Buffer | undefined {
-    const value = this.byTag.get(tag);
+    const value = this.raw(tag);
     if (value === undefined) return undefined;
     if (value.includes(0) || value.length > FS_PATH_MAX)
       throw new FrameError("BAD_MESSAGE", `field 0x${tag.toString(16)} is not a valid path`);
     return Buffer.from(value);
-  }
-
-  raw(tag: number): Buffer | undefined {
-    return this.byTag.get(tag);
   }
 }
 
@@ -189,18 +156,18 @@ function required<T>(value: T | undefined, what: string): T {
 
 export const decodeFs = {
   request(type: FsRequestType, body: Buffer): FsRequest {
-    const f = new Fields(body);
+    const f = FsFields.from(body);
     const request: FsRequest = { path: required(f.path(Tag.PATH), "path") };
     const target = f.path(Tag.TARGET);
     const mode = f.u32(Tag.FILE_MODE);
     const scope = f.u32(Tag.SCOPE);
     const maxEntries = f.u32(Tag.MAX_ENTRIES);
-    const offset = f.safe(Tag.OFFSET);
+    const offset = f.safeU64(Tag.OFFSET);
     const length = f.u32(Tag.LENGTH);
     const parents = f.u32(Tag.PARENTS);
     const recursive = f.u32(Tag.RECURSIVE);
     const hard = f.u32(Tag.HARD);
-    const mtimeNs = f.u64(Tag.MTIME_NS);
+    const mtimeNs = f.bigU64(Tag.MTIME_NS);
     const data = f.raw(Tag.DATA);
     const noFsync = f.u32(Tag.NO_FSYNC);
     if (target !== undefined) request.target = target;
@@ -228,29 +195,31 @@ export const decodeFs = {
   },
   /** An FS_ENTRIES body from the guest: every entry fully validated. */
   entries(body: Buffer): FsEntry[] {
-    return new Fields(body).entries.map((value) => {
-      const f = new Fields(value);
-      const type = TYPE_NAMES[required(f.u32(Tag.E_TYPE), "type")];
-      const mode = required(f.u32(Tag.E_MODE), "mode");
-      if (type === undefined || mode > 0o7777) throw new FrameError("BAD_MESSAGE", "malformed entry");
-      const link = f.path(Tag.E_LINK);
-      return {
-        name: required(f.path(Tag.E_NAME), "name"),
-        type,
-        mode,
-        size: required(f.safe(Tag.E_SIZE), "size"),
-        mtimeNs: required(f.u64(Tag.E_MTIME_NS), "mtime"),
-        uid: required(f.u32(Tag.E_UID), "uid"),
-        gid: required(f.u32(Tag.E_GID), "gid"),
-        ...(link === undefined ? {} : { link }),
-      };
-    });
+    return FsFields.from(body)
+      .all(Tag.ENTRY)
+      .map((value) => {
+        const f = FsFields.from(value);
+        const type = TYPE_NAMES[required(f.u32(Tag.E_TYPE), "type")];
+        const mode = required(f.u32(Tag.E_MODE), "mode");
+        if (type === undefined || mode > 0o7777) throw new FrameError("BAD_MESSAGE", "malformed entry");
+        const link = f.path(Tag.E_LINK);
+        return {
+          name: required(f.path(Tag.E_NAME), "name"),
+          type,
+          mode,
+          size: required(f.safeU64(Tag.E_SIZE), "size"),
+          mtimeNs: required(f.bigU64(Tag.E_MTIME_NS), "mtime"),
+          uid: required(f.u32(Tag.E_UID), "uid"),
+          gid: required(f.u32(Tag.E_GID), "gid"),
+          ...(link === undefined ? {} : { link }),
+        };
+      });
   },
   done(body: Buffer): FsDone {
-    const f = new Fields(body);
+    const f = FsFields.from(body);
     const done: FsDone = {};
     const path = f.path(Tag.PATH);
-    const size = f.safe(Tag.SIZE);
+    const size = f.safeU64(Tag.SIZE);
     const count = f.u32(Tag.COUNT);
     const truncated = f.u32(Tag.TRUNCATED);
     if (path !== undefined) done.path = path;
