@@ -3,137 +3,118 @@ import type { JsonSchemaOf } from "../platform/json-check.js";
 import type { EnvironmentManifest } from "./manifest-schema.js";
 
 export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest> = {
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "properties": {
-    "schema": {
-      "type": "number",
-      "const": 1
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: {
+    schema: {
+      type: "number",
+      const: 1,
     },
-    "name": {
-      "type": "string",
-      "minLength": 1
+    name: {
+      type: "string",
+      minLength: 1,
     },
-    "version": {
-      "type": "string",
-      "minLength": 1
+    version: {
+      type: "string",
+      minLength: 1,
     },
-    "distribution": {
-      "type": "string",
-      "minLength": 1
+    distribution: {
+      type: "string",
+      minLength: 1,
     },
-    "suite": {
-      "type": "string",
-      "minLength": 1
+    suite: {
+      type: "string",
+      minLength: 1,
     },
-    "description": {
-      "type": "string"
+    description: {
+      type: "string",
     },
-    "packages": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      }
-    },
-    "kernel_release": {
-      "type": "string",
-      "minLength": 1
-    },
-    "built_at": {
-      "type": "string",
-      "minLength": 1
-    },
-    "source": {
-      "type": "string",
-      "enum": [
-        "local-build",
-        "oci"
-      ]
-    },
-    "files": {
-      "type": "object",
-      "properties": {
-        "kernel": {
-          "type": "object",
-          "properties": {
-            "path": {
-              "type": "string",
-              "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-              "description": "must be a plain file name"
-            },
-            "sha256": {
-              "type": "string",
-              "pattern": "^[0-9a-f]{64}$"
-            },
-            "size": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 9007199254740991
-            }
-          },
-          "required": [
-            "path",
-            "sha256",
-            "size"
-          ]
-        },
-        "initramfs": {
-          "type": "object",
-          "properties": {
-            "path": {
-              "type": "string",
-              "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-              "description": "must be a plain file name"
-            },
-            "sha256": {
-              "type": "string",
-              "pattern": "^[0-9a-f]{64}$"
-            },
-            "size": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 9007199254740991
-            }
-          },
-          "required": [
-            "path",
-            "sha256",
-            "size"
-          ]
-        },
-        "rootfs": {
-          "type": "object",
-          "properties": {
-            "path": {
-              "type": "string",
-              "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-              "description": "must be a plain file name"
-            },
-            "sha256": {
-              "type": "string",
-              "pattern": "^[0-9a-f]{64}$"
-            },
-            "size": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 9007199254740991
-            }
-          },
-          "required": [
-            "path",
-            "sha256",
-            "size"
-          ]
-        }
+    packages: {
+      type: "array",
+      items: {
+        type: "string",
       },
-      "required": [
-        "kernel",
-        "initramfs",
-        "rootfs"
-      ]
-    }
+    },
+    kernel_release: {
+      type: "string",
+      minLength: 1,
+    },
+    built_at: {
+      type: "string",
+      minLength: 1,
+    },
+    source: {
+      type: "string",
+      enum: ["local-build", "oci"],
+    },
+    files: {
+      type: "object",
+      properties: {
+        kernel: {
+          type: "object",
+          properties: {
+            path: {
+              type: "string",
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
+            },
+            sha256: {
+              type: "string",
+              pattern: "^[0-9a-f]{64}$",
+            },
+            size: {
+              type: "integer",
+              minimum: 0,
+              maximum: 9007199254740991,
+            },
+          },
+          required: ["path", "sha256", "size"],
+        },
+        initramfs: {
+          type: "object",
+          properties: {
+            path: {
+              type: "string",
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
+            },
+            sha256: {
+              type: "string",
+              pattern: "^[0-9a-f]{64}$",
+            },
+            size: {
+              type: "integer",
+              minimum: 0,
+              maximum: 9007199254740991,
+            },
+          },
+          required: ["path", "sha256", "size"],
+        },
+        rootfs: {
+          type: "object",
+          properties: {
+            path: {
+              type: "string",
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+              description: "must be a plain file name",
+            },
+            sha256: {
+              type: "string",
+              pattern: "^[0-9a-f]{64}$",
+            },
+            size: {
+              type: "integer",
+              minimum: 0,
+              maximum: 9007199254740991,
+            },
+          },
+          required: ["path", "sha256", "size"],
+        },
+      },
+      required: ["kernel", "initramfs", "rootfs"],
+    },
   },
-  "required": [
+  required: [
     "schema",
     "name",
     "version",
@@ -144,6 +125,6 @@ export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest>
     "kernel_release",
     "built_at",
     "source",
-    "files"
-  ]
+    "files",
+  ],
 };

@@ -3,407 +3,324 @@ import type { JsonSchemaOf } from "../platform/json-check.js";
 import type { SandboxRecord } from "./record.js";
 
 export const SANDBOX_RECORD_JSON_SCHEMA: JsonSchemaOf<SandboxRecord> = {
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "properties": {
-    "schema": {
-      "type": "number",
-      "const": 2
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: {
+    schema: {
+      type: "number",
+      const: 2,
     },
-    "id": {
-      "type": "string"
+    id: {
+      type: "string",
     },
-    "environment": {
-      "type": "string"
+    environment: {
+      type: "string",
     },
-    "backend": {
-      "type": "string",
-      "minLength": 1
+    backend: {
+      type: "string",
+      minLength: 1,
     },
-    "accel": {
-      "type": "string",
-      "enum": [
-        "kvm",
-        "tcg",
-        "none"
-      ]
+    accel: {
+      type: "string",
+      enum: ["kvm", "tcg", "none"],
     },
-    "execution_mode": {
-      "type": "string",
-      "enum": [
-        "guest_serial",
-        "guest_vsock",
-        "host_compat"
-      ]
+    execution_mode: {
+      type: "string",
+      enum: ["guest_serial", "guest_vsock", "host_compat"],
     },
-    "vcpu_count": {
-      "type": "integer",
-      "minimum": -9007199254740991,
-      "maximum": 9007199254740991
+    vcpu_count: {
+      type: "integer",
+      minimum: -9007199254740991,
+      maximum: 9007199254740991,
     },
-    "mem_mib": {
-      "type": "integer",
-      "minimum": -9007199254740991,
-      "maximum": 9007199254740991
+    mem_mib: {
+      type: "integer",
+      minimum: -9007199254740991,
+      maximum: 9007199254740991,
     },
-    "ttl_seconds": {
-      "type": "integer",
-      "minimum": -9007199254740991,
-      "maximum": 9007199254740991
+    ttl_seconds: {
+      type: "integer",
+      minimum: -9007199254740991,
+      maximum: 9007199254740991,
     },
-    "network_policy": {
-      "type": "string",
-      "enum": [
-        "off",
-        "egress",
-        "egress+published-ports"
-      ]
+    network_policy: {
+      type: "string",
+      enum: ["off", "egress", "egress+published-ports"],
     },
-    "allow_private_egress": {
-      "type": "boolean"
+    allow_private_egress: {
+      type: "boolean",
     },
-    "allow_host_compat": {
-      "type": "boolean"
+    allow_host_compat: {
+      type: "boolean",
     },
-    "network_plan": {
-      "anyOf": [
+    network_plan: {
+      anyOf: [
         {
-          "type": "object",
-          "properties": {
-            "address": {
-              "type": "string"
+          type: "object",
+          properties: {
+            address: {
+              type: "string",
             },
-            "prefix_length": {
-              "type": "integer",
-              "minimum": -9007199254740991,
-              "maximum": 9007199254740991
+            prefix_length: {
+              type: "integer",
+              minimum: -9007199254740991,
+              maximum: 9007199254740991,
             },
-            "gateway": {
-              "type": "string"
+            gateway: {
+              type: "string",
             },
-            "dns": {
-              "type": [
-                "string",
-                "null"
-              ]
+            dns: {
+              type: ["string", "null"],
             },
-            "mtu": {
-              "type": "integer",
-              "minimum": -9007199254740991,
-              "maximum": 9007199254740991
+            mtu: {
+              type: "integer",
+              minimum: -9007199254740991,
+              maximum: 9007199254740991,
             },
-            "helper": {
-              "type": "string",
-              "const": "pyro-netstack"
+            helper: {
+              type: "string",
+              const: "pyro-netstack",
             },
-            "allow_private_egress": {
-              "default": false,
-              "type": "boolean"
-            }
+            allow_private_egress: {
+              default: false,
+              type: "boolean",
+            },
           },
-          "required": [
-            "address",
-            "prefix_length",
-            "gateway",
-            "dns",
-            "mtu",
-            "helper"
-          ]
+          required: ["address", "prefix_length", "gateway", "dns", "mtu", "helper"],
         },
         {
-          "type": "null"
-        }
-      ]
+          type: "null",
+        },
+      ],
     },
-    "ephemeral": {
-      "type": "boolean"
+    ephemeral: {
+      type: "boolean",
     },
-    "owner_pid": {
-      "anyOf": [
+    owner_pid: {
+      anyOf: [
         {
-          "type": "integer",
-          "minimum": -9007199254740991,
-          "maximum": 9007199254740991
+          type: "integer",
+          minimum: -9007199254740991,
+          maximum: 9007199254740991,
         },
         {
-          "type": "null"
-        }
-      ]
+          type: "null",
+        },
+      ],
     },
-    "state": {
-      "type": "string",
-      "enum": [
-        "created",
-        "starting",
-        "running",
-        "stopped",
-        "expired",
-        "failed"
-      ]
+    state: {
+      type: "string",
+      enum: ["created", "starting", "running", "stopped", "expired", "failed"],
     },
-    "created_at": {
-      "type": "string"
+    created_at: {
+      type: "string",
     },
-    "started_at": {
-      "type": [
-        "string",
-        "null"
-      ]
+    started_at: {
+      type: ["string", "null"],
     },
-    "expires_at": {
-      "type": "string"
+    expires_at: {
+      type: "string",
     },
-    "boot": {
-      "anyOf": [
+    boot: {
+      anyOf: [
         {
-          "type": "object",
-          "properties": {
-            "kernel": {
-              "type": "string"
+          type: "object",
+          properties: {
+            kernel: {
+              type: "string",
             },
-            "initramfs": {
-              "type": "string"
+            initramfs: {
+              type: "string",
             },
-            "rootfs": {
-              "type": "string"
-            }
+            rootfs: {
+              type: "string",
+            },
           },
-          "required": [
-            "kernel",
-            "initramfs",
-            "rootfs"
-          ]
+          required: ["kernel", "initramfs", "rootfs"],
         },
         {
-          "type": "null"
-        }
-      ]
+          type: "null",
+        },
+      ],
     },
-    "template": {
-      "default": null,
-      "type": [
-        "string",
-        "null"
-      ]
+    template: {
+      default: null,
+      type: ["string", "null"],
     },
-    "template_skipped": {
-      "default": null,
-      "type": [
-        "string",
-        "null"
-      ]
+    template_skipped: {
+      default: null,
+      type: ["string", "null"],
     },
-    "machine_id": {
-      "default": null,
-      "anyOf": [
+    machine_id: {
+      default: null,
+      anyOf: [
         {
-          "type": "string",
-          "pattern": "^[0-9a-f]{32}$"
+          type: "string",
+          pattern: "^[0-9a-f]{32}$",
         },
         {
-          "type": "null"
-        }
-      ]
+          type: "null",
+        },
+      ],
     },
-    "start": {
-      "default": null,
-      "anyOf": [
+    start: {
+      default: null,
+      anyOf: [
         {
-          "type": "object",
-          "properties": {
-            "mode": {
-              "type": "string",
-              "enum": [
-                "template",
-                "cold",
-                "saved_state"
-              ]
+          type: "object",
+          properties: {
+            mode: {
+              type: "string",
+              enum: ["template", "cold", "saved_state"],
             },
-            "cold_reason": {
-              "type": [
-                "string",
-                "null"
-              ]
+            cold_reason: {
+              type: ["string", "null"],
             },
-            "at": {
-              "type": "string"
+            at: {
+              type: "string",
             },
-            "timings": {
-              "type": "object",
-              "propertyNames": {
-                "type": "string"
+            timings: {
+              type: "object",
+              propertyNames: {
+                type: "string",
               },
-              "additionalProperties": {
-                "type": "number"
-              }
-            }
-          },
-          "required": [
-            "mode",
-            "cold_reason",
-            "at",
-            "timings"
-          ]
-        },
-        {
-          "type": "null"
-        }
-      ]
-    },
-    "supervisor_pid": {
-      "anyOf": [
-        {
-          "type": "integer",
-          "minimum": -9007199254740991,
-          "maximum": 9007199254740991
-        },
-        {
-          "type": "null"
-        }
-      ]
-    },
-    "vmm_pid": {
-      "anyOf": [
-        {
-          "type": "integer",
-          "minimum": -9007199254740991,
-          "maximum": 9007199254740991
-        },
-        {
-          "type": "null"
-        }
-      ]
-    },
-    "guest": {
-      "anyOf": [
-        {
-          "type": "object",
-          "properties": {
-            "kernel_release": {
-              "type": "string"
-            },
-            "agent_version": {
-              "type": "string"
-            }
-          },
-          "required": [
-            "kernel_release",
-            "agent_version"
-          ]
-        },
-        {
-          "type": "null"
-        }
-      ]
-    },
-    "last_error": {
-      "anyOf": [
-        {
-          "type": "object",
-          "properties": {
-            "code": {
-              "type": "string"
-            },
-            "message": {
-              "type": "string"
-            }
-          },
-          "required": [
-            "code",
-            "message"
-          ]
-        },
-        {
-          "type": "null"
-        }
-      ]
-    },
-    "workspace": {
-      "anyOf": [
-        {
-          "type": "object",
-          "properties": {
-            "name": {
-              "type": [
-                "string",
-                "null"
-              ]
-            },
-            "labels": {
-              "type": "object",
-              "propertyNames": {
-                "type": "string"
+              additionalProperties: {
+                type: "number",
               },
-              "additionalProperties": {
-                "type": "string"
-              }
             },
-            "last_activity_at": {
-              "type": "string"
-            },
-            "reset_count": {
-              "type": "integer",
-              "minimum": -9007199254740991,
-              "maximum": 9007199254740991
-            },
-            "command_count": {
-              "type": "integer",
-              "minimum": -9007199254740991,
-              "maximum": 9007199254740991
-            },
-            "seed": {
-              "type": "object",
-              "properties": {
-                "mode": {
-                  "type": "string",
-                  "enum": [
-                    "empty",
-                    "directory",
-                    "archive",
-                    "file"
-                  ]
-                },
-                "source": {
-                  "type": [
-                    "string",
-                    "null"
-                  ]
-                },
-                "entry_count": {
-                  "type": "integer",
-                  "minimum": -9007199254740991,
-                  "maximum": 9007199254740991
-                },
-                "bytes": {
-                  "type": "integer",
-                  "minimum": -9007199254740991,
-                  "maximum": 9007199254740991
-                }
-              },
-              "required": [
-                "mode",
-                "source",
-                "entry_count",
-                "bytes"
-              ]
-            }
           },
-          "required": [
-            "name",
-            "labels",
-            "last_activity_at",
-            "reset_count",
-            "command_count",
-            "seed"
-          ]
+          required: ["mode", "cold_reason", "at", "timings"],
         },
         {
-          "type": "null"
-        }
-      ]
-    }
+          type: "null",
+        },
+      ],
+    },
+    supervisor_pid: {
+      anyOf: [
+        {
+          type: "integer",
+          minimum: -9007199254740991,
+          maximum: 9007199254740991,
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
+    vmm_pid: {
+      anyOf: [
+        {
+          type: "integer",
+          minimum: -9007199254740991,
+          maximum: 9007199254740991,
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
+    guest: {
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            kernel_release: {
+              type: "string",
+            },
+            agent_version: {
+              type: "string",
+            },
+          },
+          required: ["kernel_release", "agent_version"],
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
+    last_error: {
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            code: {
+              type: "string",
+            },
+            message: {
+              type: "string",
+            },
+          },
+          required: ["code", "message"],
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
+    workspace: {
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            name: {
+              type: ["string", "null"],
+            },
+            labels: {
+              type: "object",
+              propertyNames: {
+                type: "string",
+              },
+              additionalProperties: {
+                type: "string",
+              },
+            },
+            last_activity_at: {
+              type: "string",
+            },
+            reset_count: {
+              type: "integer",
+              minimum: -9007199254740991,
+              maximum: 9007199254740991,
+            },
+            command_count: {
+              type: "integer",
+              minimum: -9007199254740991,
+              maximum: 9007199254740991,
+            },
+            seed: {
+              type: "object",
+              properties: {
+                mode: {
+                  type: "string",
+                  enum: ["empty", "directory", "archive", "file"],
+                },
+                source: {
+                  type: ["string", "null"],
+                },
+                entry_count: {
+                  type: "integer",
+                  minimum: -9007199254740991,
+                  maximum: 9007199254740991,
+                },
+                bytes: {
+                  type: "integer",
+                  minimum: -9007199254740991,
+                  maximum: 9007199254740991,
+                },
+              },
+              required: ["mode", "source", "entry_count", "bytes"],
+            },
+          },
+          required: ["name", "labels", "last_activity_at", "reset_count", "command_count", "seed"],
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
   },
-  "required": [
+  required: [
     "schema",
     "id",
     "environment",
@@ -428,6 +345,6 @@ export const SANDBOX_RECORD_JSON_SCHEMA: JsonSchemaOf<SandboxRecord> = {
     "vmm_pid",
     "guest",
     "last_error",
-    "workspace"
-  ]
+    "workspace",
+  ],
 };
