@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,7 +128,10 @@ describe("QEMU memory snapshots", () => {
     const saved = await saveAndStop(template, stateFile);
     chmodSync(ramFile, 0o444);
     chmodSync(stateFile, 0o444);
+    execFileSync("sync");
     const ramDigest = sha256(ramFile);
+    // Blocks too: a hole punched into zeros would leave the digest as it was.
+    const ramBlocks = statSync(ramFile).blocks;
     const savedDisk: DiskBase = { path: join(template.dir, "disk.qcow2"), format: "qcow2" };
     const restore = { kind: "template" as const, ramFile, stateFile };
 
@@ -150,16 +153,22 @@ describe("QEMU memory snapshots", () => {
     await stop(a);
     await stop(b);
     expect(sha256(ramFile)).toBe(ramDigest);
+    expect(statSync(ramFile).blocks).toBe(ramBlocks);
 
     // Figures for the report: restore → agent ready and → first command, memory of idle restores.
     const ready: number[] = [];
     const firstExec: number[] = [];
+    let alone = { rssKb: 0, pssKb: 0 };
     for (let run = 0; run < 3; run++) {
       const started = Date.now();
       const vm = await launch(`r${run}`, savedDisk, { restore });
       ready.push(vm.readyMs);
       await sh(vm, "true");
       firstExec.push(Date.now() - started);
+      if (run === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        alone = memoryOf(vm.vmm.process.pid as number);
+      }
       await stop(vm);
     }
     const three = await Promise.all([0, 1, 2].map((n) => launch(`m${n}`, savedDisk, { restore })));
@@ -174,6 +183,7 @@ describe("QEMU memory snapshots", () => {
         restoreFirstExecMs: firstExec,
         medianReadyMs: median(ready),
         medianFirstExecMs: median(firstExec),
+        oneIdleKb: alone,
         threeIdleKb: memory,
       }),
     );
