@@ -92,6 +92,7 @@ export async function launchQemu(spec: LaunchSpec): Promise<LaunchedVmm> {
       qmp: control,
       sharedRamFile: spec.ramFile !== undefined,
       vmmUid: runAs?.uid ?? null,
+      memMib: spec.memMib,
     }),
     async connectAgent(deadlineMs: number) {
       let stream;
