@@ -29,6 +29,26 @@ export class StreamTable<T> {
     return this.open.get(id);
   }
 
+  /** Where `add` looks for a free id next: carried across a supervisor's pause so ids are not reused. */
+  get nextId(): number {
+    return this.next;
+  }
+
+  /** The open ids. */
+  ids(): number[] {
+    return [...this.open.keys()];
+  }
+
+  /** Takes a given id again (a stream restored after a pause). */
+  restore(id: number, entry: T): void {
+    this.open.set(id, entry);
+  }
+
+  /** `add` continues from `next` (the exported `nextId`), so ids given out before a pause are not reused. */
+  resumeAt(next: number): void {
+    this.next = next >>> 0;
+  }
+
   has(id: number): boolean {
     return this.open.has(id);
   }
