@@ -127,6 +127,7 @@ describe("agent session control in a real guest", () => {
   let home: ReturnType<typeof useTempPyroHome>;
   let vmm: LaunchedVmm | null = null;
   let agent: RawAgent;
+  let workspaceDevice: string;
 
   beforeAll(async () => {
     home = useTempPyroHome();
@@ -154,7 +155,12 @@ describe("agent session control in a real guest", () => {
     if (choice.boot === null) throw new Error("the qemu driver chose no guest to boot");
     const dir = join(home.home, "vm");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await choice.driver.disk.create(dir, choice.boot.rootfs);
+    await choice.driver.disk.create(dir, { path: choice.boot.rootfs, format: "raw" });
+    const image = choice.driver.workspaceImage;
+    if (image === null) throw new Error("the qemu driver has no workspace image format");
+    workspaceDevice = image.device;
+    const workspaceDisk = join(dir, "workspace.qcow2");
+    await image.create(workspaceDisk, { virtualBytes: 256 << 20, seedTree: null, cacheDir: home.home });
     vmm = await choice.driver.launch({
       id: `agentctl-${process.pid}`,
       vcpuCount: 1,
@@ -165,6 +171,7 @@ describe("agent session control in a real guest", () => {
       files: { agentSocket: join(dir, "agent.sock"), consoleLog: join(dir, "console.log") },
       accel: choice.accel,
       network: null,
+      workspaceDisk,
     });
     agent = new RawAgent(await vmm.connectAgent(Date.now() + 120_000));
     await agent.hello(false);
@@ -179,18 +186,51 @@ describe("agent session control in a real guest", () => {
     home.cleanup();
   });
 
-  it("IDENTIFY gives the guest its hostname, machine id and fresh entropy", async () => {
+  it("FREEZE of a /workspace that is no mount point is refused with NOT_A_MOUNT; THAW answers", async () => {
+    await expect(agent.session.freeze(1_000)).rejects.toMatchObject({
+      details: { agent_code: "NOT_A_MOUNT" },
+    });
+    await agent.session.thaw(5_000);
+    // The session is unharmed.
+    expect((await agent.run("echo ok")).trim()).toBe("ok");
+  });
+
+  it("IDENTIFY gives the guest its hostname, machine id, fresh entropy and its workspace disk", async () => {
     const before = await agent.run("hostname; cat /etc/machine-id 2>/dev/null; true");
     const hostname = `pyro-${randomBytes(4).toString("hex")}`;
     const machineId = randomBytes(16).toString("hex");
     expect(before).not.toContain(hostname);
-    await agent.session.identify({ hostname, machineId, entropy: randomBytes(64) }, 10_000);
+    expect(await agent.run("grep -c ' /workspace ' /proc/mounts; true")).toBe("0\n");
+    await agent.session.identify({ hostname, machineId, entropy: randomBytes(64), workspaceDevice }, 10_000);
     const after = await agent.run("hostname; cat /etc/machine-id; stat -c %a /etc/machine-id");
     expect(after).toBe(`${hostname}\n${machineId}\n444\n`);
+    expect(await agent.run("grep ' /workspace ' /proc/mounts | cut -d' ' -f1,3")).toBe(
+      `${workspaceDevice} ext4\n`,
+    );
+    // After a restore the disk is mounted already: IDENTIFY leaves it be.
+    await agent.session.identify({ hostname, machineId, entropy: randomBytes(32), workspaceDevice }, 10_000);
+    expect(await agent.run("grep -c ' /workspace ' /proc/mounts")).toBe("1\n");
     // A value the agent would refuse never leaves the host.
     await expect(
       agent.session.identify({ hostname: "a.b", machineId, entropy: randomBytes(64) }, 10_000),
     ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("FREEZE of the mounted workspace holds writers until THAW, or until its timeout", async () => {
+    await agent.session.freeze(10_000);
+    const held = agent.log(agent.exec("echo one > /workspace/frozen; sync; echo written"));
+    await sleep(700);
+    expect(held.exit).toBeNull();
+    await agent.session.thaw(5_000);
+    await agent.until("the held writer", () => held.exit !== null);
+    expect(Buffer.concat(held.stdout).toString()).toBe("written\n");
+
+    await agent.session.freeze(500);
+    const started = performance.now();
+    const late = agent.log(agent.exec("echo two > /workspace/frozen; sync; echo written"));
+    await agent.until("the writer after the freeze timed out", () => late.exit !== null);
+    expect(performance.now() - started).toBeGreaterThan(400);
+    expect(await agent.run("cat /workspace/frozen")).toBe("two\n");
   });
 
   it("QUIESCE silences a running command; HELLO RESUME brings the same command back", async () => {
@@ -225,14 +265,5 @@ describe("agent session control in a real guest", () => {
     await agent.until("EXIT after RESUME", () => log.exit !== null);
     expect(Buffer.concat(log.stdout).toString()).toBe("done\n");
     expect(log.exit?.exitCode).toBe(0);
-  });
-
-  it("FREEZE of a /workspace that is no mount point is refused with NOT_A_MOUNT; THAW answers", async () => {
-    await expect(agent.session.freeze(1_000)).rejects.toMatchObject({
-      details: { agent_code: "NOT_A_MOUNT" },
-    });
-    await agent.session.thaw(5_000);
-    // The session is unharmed.
-    expect((await agent.run("echo ok")).trim()).toBe("ok");
   });
 });
