@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameChannel } from "../../src/agent-protocol/channel.js";
 import { MessageType } from "../../src/agent-protocol/constants.js";
 import type { Frame } from "../../src/agent-protocol/frame.js";
+import { encodeFs, type FsRequestType } from "../../src/agent-protocol/fs-messages.js";
 import { decode, encode, type ExitStatus } from "../../src/agent-protocol/messages.js";
 import { OpeningSession } from "../../src/agent-protocol/session.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
@@ -26,6 +27,10 @@ interface StreamLog {
   pid: number | null;
   stdout: Buffer[];
   exit: ExitStatus | null;
+  /** The code of an ERROR that ended the stream. */
+  error: string | null;
+  /** Any other frame that ended it (FS_DONE of a file request). */
+  done: boolean;
   /** When each frame arrived (ms, monotonic), to tell what came before and after a QUIESCED. */
   at: number[];
 }
@@ -67,9 +72,18 @@ class RawAgent {
   /** Starts a shell command; returns its stream id. */
   exec(shell: string): number {
     const stream = this.nextStream++;
-    this.logs.set(stream, { pid: null, stdout: [], exit: null, at: [] });
+    this.logs.set(stream, { pid: null, stdout: [], exit: null, error: null, done: false, at: [] });
     this.channel.send(encode.exec(stream, { shell, env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], cwd: "/" }));
     return stream;
+  }
+
+  /** Sends a file request on a new stream; returns that stream's log. */
+  fileRequest(type: FsRequestType, path: string): StreamLog {
+    const stream = this.nextStream++;
+    const log: StreamLog = { pid: null, stdout: [], exit: null, error: null, done: false, at: [] };
+    this.logs.set(stream, log);
+    this.channel.send(encodeFs.request(type, stream, { path: Buffer.from(path), parents: false }));
+    return log;
   }
 
   signal(stream: number, signo: number): void {
@@ -95,6 +109,7 @@ class RawAgent {
     const stream = this.exec(shell);
     const log = this.log(stream);
     await this.until(`EXIT of ${shell}`, () => log.exit !== null);
+    expect(log.error, `${shell} error`).toBeNull();
     expect(log.exit?.exitCode, `${shell} exit code`).toBe(0);
     return Buffer.concat(log.stdout).toString("utf8");
   }
@@ -117,7 +132,8 @@ class RawAgent {
     if (frame.type === MessageType.STARTED) log.pid = decode.started(frame.body);
     else if (frame.type === MessageType.STDOUT) log.stdout.push(frame.body);
     else if (frame.type === MessageType.EXIT) log.exit = decode.exit(frame.body);
-    else if (frame.type === MessageType.ERROR) throw new Error(`ERROR on stream ${frame.stream}`);
+    else if (frame.type === MessageType.ERROR) log.error = decode.error(frame.body).code;
+    else if (frame.type === MessageType.FS_DONE) log.done = true;
   }
 }
 
@@ -173,8 +189,13 @@ describe("agent session control in a real guest", () => {
       network: null,
       workspaceDisk,
     });
+    const consoleLog = join(dir, "console.log");
     agent = new RawAgent(await vmm.connectAgent(Date.now() + 120_000));
-    await agent.hello(false);
+    await agent.hello(false).catch((error: unknown) => {
+      // What the guest and QEMU said is the only clue to a failed boot.
+      const console = existsSync(consoleLog) ? readFileSync(consoleLog, "utf8").slice(-2_000) : "";
+      throw new Error(`${String(error)}\nqemu: ${vmm?.diagnostics() ?? ""}\nconsole: ${console}`);
+    });
     expect(agent.session.peer?.mode).toBe("guest");
     expect((await agent.run("uname -r")).trim()).toBe(guestKernel);
   });
@@ -219,6 +240,11 @@ describe("agent session control in a real guest", () => {
   it("FREEZE of the mounted workspace holds writers until THAW, or until its timeout", async () => {
     await agent.session.freeze(10_000);
     const held = agent.log(agent.exec("echo one > /workspace/frozen; sync; echo written"));
+    // The agent's own writes are refused rather than left to block it; reads still work.
+    const mkdir = agent.fileRequest(MessageType.FS_MKDIR, "made-while-frozen");
+    const list = agent.fileRequest(MessageType.FS_LIST, "");
+    await agent.until("answers to file requests", () => mkdir.error !== null && list.done);
+    expect(mkdir.error).toBe("FROZEN");
     await sleep(700);
     expect(held.exit).toBeNull();
     await agent.session.thaw(5_000);
