@@ -112,6 +112,10 @@ export const UnpublishRequest = z.object({
   host_port: z.number().int().min(1).max(65535),
 });
 export const PortsRequest = z.object({ op: z.literal("ports") });
+/** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
+export const PauseRequest = z.object({ op: z.literal("pause") });
+/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
+export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -125,6 +129,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PublishRequest,
   UnpublishRequest,
   PortsRequest,
+  PauseRequest,
+  ForkRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -172,6 +178,8 @@ export const ControlReplies = {
   publish: success("publish", { port: PublishedPort }),
   unpublish: success("unpublish", { port: PublishedPort }),
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
+  pause: success("pause", { save_ms: z.number().nonnegative() }),
+  fork: success("fork", { save_ms: z.number().nonnegative() }),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -188,6 +196,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.publish,
   ControlReplies.unpublish,
   ControlReplies.ports,
+  ControlReplies.pause,
+  ControlReplies.fork,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

@@ -122,6 +122,15 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ op: "unpublish", host_port: 0 }, { op: "unpublish" }],
   },
   ports: { valid: [{ op: "ports" }], invalid: [{ op: "port" }] },
+  pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
+  fork: {
+    valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
+    invalid: [
+      { op: "fork" },
+      { op: "fork", dir: "relative/path" },
+      { op: "fork", dir: `/${"a".repeat(5000)}` },
+    ],
+  },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -172,6 +181,17 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   ports: {
     valid: [{ ok: true, op: "ports", ports: [port] }],
     invalid: [{ ok: true, op: "ports", ports: [{ ...port, guest_port: 70000 }] }],
+  },
+  pause: {
+    valid: [{ ok: true, op: "pause", save_ms: 12 }],
+    invalid: [
+      { ok: true, op: "pause" },
+      { ok: true, op: "pause", save_ms: -1 },
+    ],
+  },
+  fork: {
+    valid: [{ ok: true, op: "fork", save_ms: 40 }],
+    invalid: [{ ok: true, op: "fork", save_ms: "40" }],
   },
 };
 
