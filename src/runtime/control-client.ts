@@ -81,6 +81,15 @@ export class ControlClient {
     return (await this.call({ op: "ports" }, ControlReplies.ports)).reply.ports;
   }
 
+  /** Freezes /workspace, snapshots the workspace disk under `name` (a tag), thaws. */
+  async snapshotDisk(name: string): Promise<void> {
+    await this.call({ op: "snapshot_disk", name }, ControlReplies.snapshot_disk);
+  }
+
+  async deleteDiskSnapshot(name: string): Promise<void> {
+    await this.call({ op: "delete_disk_snapshot", name }, ControlReplies.delete_disk_snapshot);
+  }
+
   /** Sends one request and parses the reply with the schema of its kind. */
   private async call<Op extends ControlOp, Reply extends z.ZodType<{ ok: true; op: Op }>>(
     request: RequestOf<Op>,

@@ -112,6 +112,14 @@ export const UnpublishRequest = z.object({
   host_port: z.number().int().min(1).max(65535),
 });
 export const PortsRequest = z.object({ op: z.literal("ports") });
+/** A workspace-disk snapshot tag (the workspace code validates the name it comes from). */
+const DiskSnapshotTag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
+/** Freezes /workspace in the guest, snapshots the workspace disk in place, thaws (always). */
+export const SnapshotDiskRequest = z.object({ op: z.literal("snapshot_disk"), name: DiskSnapshotTag });
+export const DeleteDiskSnapshotRequest = z.object({
+  op: z.literal("delete_disk_snapshot"),
+  name: DiskSnapshotTag,
+});
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -125,6 +133,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PublishRequest,
   UnpublishRequest,
   PortsRequest,
+  SnapshotDiskRequest,
+  DeleteDiskSnapshotRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -145,6 +155,8 @@ export const REFUSAL_CODES = [
   "LIMIT_EXCEEDED",
   "INVALID_ARGUMENT",
   "VM_NOT_RUNNING",
+  "NO_DISK",
+  "EXEC_FAILED",
   "INTERNAL",
 ] as const satisfies readonly ErrorCode[];
 export const RefusalCode = z.enum(REFUSAL_CODES);
@@ -172,6 +184,8 @@ export const ControlReplies = {
   publish: success("publish", { port: PublishedPort }),
   unpublish: success("unpublish", { port: PublishedPort }),
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
+  snapshot_disk: success("snapshot_disk", {}),
+  delete_disk_snapshot: success("delete_disk_snapshot", {}),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -188,6 +202,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.publish,
   ControlReplies.unpublish,
   ControlReplies.ports,
+  ControlReplies.snapshot_disk,
+  ControlReplies.delete_disk_snapshot,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

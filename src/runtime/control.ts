@@ -4,18 +4,20 @@ import { boundedText } from "./bounded-text.js";
 import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import {
   ControlRequest,
+  RefusalCode,
   describeIssues,
   type ControlOp,
   type ControlReply,
   type ManagedInfo,
   type ProcessKind,
   type Refusal,
-  type RefusalCode,
   type ReplyOf,
   type RequestOf,
 } from "./control-protocol.js";
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
+import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
+import { PyroError } from "../errors/index.js";
 import type { StreamRouter } from "./router.js";
 
 const MAX_MANAGED = 64;
@@ -35,7 +37,10 @@ export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
   private readonly ports: PublishedPorts;
 
-  constructor(private readonly router: () => StreamRouter | null) {
+  constructor(
+    private readonly router: () => StreamRouter | null,
+    private readonly disk: () => DiskSnapshots = () => NO_DISK_SNAPSHOTS,
+  ) {
     this.ports = new PublishedPorts(router);
   }
 
@@ -86,6 +91,9 @@ export class ControlHandler {
       case "unpublish":
       case "ports":
         return { reply: await this.port(request) };
+      case "snapshot_disk":
+      case "delete_disk_snapshot":
+        return { reply: await this.diskSnapshot(request) };
       default:
         return this.onProcess(request, data);
     }
@@ -199,6 +207,20 @@ export class ControlHandler {
     } catch (error) {
       if (error instanceof PortError) return refuse(error.code, error.message);
       throw error;
+    }
+  }
+
+  private async diskSnapshot(
+    request: RequestOf<"snapshot_disk" | "delete_disk_snapshot">,
+  ): Promise<ReplyOf<"snapshot_disk" | "delete_disk_snapshot"> | Refusal> {
+    try {
+      if (request.op === "snapshot_disk") await this.disk().snapshot(request.name);
+      else await this.disk().delete(request.name);
+      return { ok: true, op: request.op };
+    } catch (error) {
+      const code = error instanceof PyroError ? RefusalCode.safeParse(error.code) : null;
+      const message = boundedText(error instanceof Error ? error.message : String(error), 1024);
+      return refuse(code?.success === true ? code.data : "EXEC_FAILED", message);
     }
   }
 
