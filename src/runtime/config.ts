@@ -16,6 +16,14 @@ const StoredLaunchSpec = z.object({
   files: z.object({ agentSocket: z.string(), consoleLog: z.string() }),
   accel: z.enum(["kvm", "tcg", "none"]),
   network: GuestNetwork.nullable(),
+  workspaceDisk: z.string().nullable(),
+  ramFile: z.string().optional(),
+  restore: z
+    .discriminatedUnion("kind", [
+      z.object({ kind: z.literal("template"), ramFile: z.string(), stateFile: z.string() }),
+      z.object({ kind: z.literal("full"), stateFile: z.string() }),
+    ])
+    .optional(),
 }) satisfies z.ZodType<LaunchSpec>;
 
 /** What the manager hands a supervisor (supervisor.json in the VM folder). */

@@ -84,7 +84,11 @@ async function prepareMachine(store: SandboxStore, record: VmRecord): Promise<vo
   checkSocketPath(vmFiles(dir).supervisorSocket);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await driverByName(record.backend).disk.create(dir, record.boot?.rootfs ?? null);
+  const rootfs = record.boot?.rootfs;
+  await driverByName(record.backend).disk.create(
+    dir,
+    rootfs === undefined ? null : { path: rootfs, format: "raw" },
+  );
 }
 
 export async function createVm(store: SandboxStore, options: CreateVmOptions): Promise<VmRecord> {
@@ -194,6 +198,7 @@ function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork
     files: { agentSocket: files.agentSocket, consoleLog: files.consoleLog },
     accel: record.accel,
     network,
+    workspaceDisk: null,
   };
 }
 
