@@ -18,6 +18,8 @@ export interface StoreOptions {
   backend?: string;
   /** How long a boot may take; default PYRO_BOOT_TIMEOUT_MS, else 60 s. */
   bootTimeoutMs?: number;
+  /** The fixed size of a workspace's own disk in GiB; default PYRO_WORKSPACE_DISK_GIB, else 8. */
+  workspaceDiskGib?: number;
 }
 
 /** The files of one sandbox's folder. The VM's own files (sockets, disk, logs) live in `machine`. */
@@ -28,6 +30,8 @@ export interface SandboxFiles {
   /** The VM folder handed to the supervisor; a reset replaces it whole. */
   machine: string;
   baseline: string;
+  /** A workspace's own disk (/workspace) on a driver with workspace images; absent otherwise. */
+  disk: string;
   history: string;
   snapshots: string;
   secrets: string;
@@ -43,7 +47,7 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
  * once per surface (the CLI process, an MCP server, each `new Pyro()`); environment variables are
  * read here and nowhere else, so two stores with different homes never interfere.
  *
- * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, history.jsonl,
+ * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, workspace.qcow2, history.jsonl,
  * snapshots/, secrets/, service-ready/}. Folders of the earlier layout (<home>/vms,
  * <home>/workspaces) are not read: they are invisible here and left untouched.
  */
@@ -51,6 +55,7 @@ export class SandboxStore {
   readonly home: string;
   readonly backend: string | undefined;
   readonly bootTimeoutMs: number;
+  readonly workspaceDiskGib: number;
   /** Locks this async flow already holds, so a locked operation may call another one. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
 
@@ -58,6 +63,7 @@ export class SandboxStore {
     this.home = options.home ?? defaultPyroHome(env);
     this.backend = options.backend ?? (env.PYRO_BACKEND || undefined);
     this.bootTimeoutMs = options.bootTimeoutMs ?? bootTimeoutFrom(env.PYRO_BOOT_TIMEOUT_MS);
+    this.workspaceDiskGib = options.workspaceDiskGib ?? workspaceDiskGibFrom(env.PYRO_WORKSPACE_DISK_GIB);
   }
 
   get root(): string {
@@ -73,6 +79,7 @@ export class SandboxStore {
       lock: join(dir, "sandbox.lock"),
       machine: join(dir, "vm"),
       baseline: join(dir, "baseline.tar"),
+      disk: join(dir, "workspace.qcow2"),
       history: join(dir, "history.jsonl"),
       snapshots: join(dir, "snapshots"),
       secrets: join(dir, "secrets"),
@@ -206,6 +213,21 @@ export class SandboxStore {
   reap(now = Date.now()): Promise<ReapReport> {
     return reapExpired(this, now);
   }
+}
+
+const DEFAULT_WORKSPACE_DISK_GIB = 8;
+const MAX_WORKSPACE_DISK_GIB = 1024;
+
+function workspaceDiskGibFrom(text: string | undefined): number {
+  if (text === undefined || text === "") return DEFAULT_WORKSPACE_DISK_GIB;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_WORKSPACE_DISK_GIB) {
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      `PYRO_WORKSPACE_DISK_GIB must be a whole number from 1 to ${MAX_WORKSPACE_DISK_GIB}, not ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
 }
 
 function bootTimeoutFrom(text: string | undefined): number {

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LaunchSpec } from "../../machine/types.js";
 import { ensureEnvironment, getEnvironmentSpec } from "../../environments/index.js";
@@ -198,7 +198,8 @@ function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork
     files: { agentSocket: files.agentSocket, consoleLog: files.consoleLog },
     accel: record.accel,
     network,
-    workspaceDisk: null,
+    // A workspace with its own disk has the image in its folder (outside the VM folder a reset replaces).
+    workspaceDisk: existsSync(store.files(record.id).disk) ? store.files(record.id).disk : null,
   };
 }
 
