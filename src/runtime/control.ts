@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { readSecretValues } from "../secrets/values.js";
+import { PyroError } from "../errors/index.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import {
@@ -10,6 +10,7 @@ import {
   type ControlReply,
   type ManagedInfo,
   type ProcessKind,
+  type PublishedPort,
   type Refusal,
   type ReplyOf,
   type RequestOf,
@@ -19,6 +20,15 @@ import { PortError, PublishedPorts } from "./published-ports.js";
 import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import { PyroError } from "../errors/index.js";
 import type { StreamRouter } from "./router.js";
+import { SupervisorState } from "./supervisor-state.js";
+
+/** What `reattach` did with an imported state's published ports. */
+export interface ReattachReport {
+  /** Bound again on their old host ports. */
+  ports: PublishedPort[];
+  /** Could not be bound again (e.g. PORT_IN_USE: another program took the host port meanwhile). */
+  lost: { port: PublishedPort; code: PortError["code"]; message: string }[];
+}
 
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
@@ -36,6 +46,8 @@ type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; dat
 export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
   private readonly ports: PublishedPorts;
+  /** Ports of an imported state, bound again by `reattach`. */
+  private portsToRebind: PublishedPort[] = [];
 
   constructor(
     private readonly router: () => StreamRouter | null,
@@ -53,6 +65,69 @@ export class ControlHandler {
       const message = error instanceof Error ? error.message : String(error);
       return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
     }
+  }
+
+  /**
+   * The host half of every shell, service and published port, for the supervisor that resumes this
+   * VM after a pause (or a fork's copy). Call it once the guest is quiesced, so no output is in flight.
+   */
+  exportState(): SupervisorState {
+    const router = this.router();
+    if (router === null) throw new PyroError("VM_NOT_RUNNING", "the VM is not ready");
+    const processes = [...this.processes.values()].map((process) => process.save());
+    const own = new Set(processes.flatMap((p) => p.stream ?? []));
+    const { streams, next } = router.openStreams();
+    return SupervisorState.parse({
+      version: 1,
+      saved_at: new Date().toISOString(),
+      next_stream: next,
+      processes,
+      ports: this.ports.list(),
+      orphan_streams: streams.filter((stream) => !own.has(stream)),
+    });
+  }
+
+  /**
+   * Takes over a paused supervisor's shells and services: same ids, cursors, output and exit
+   * info, and their guest streams routed to them. Call it on a new router before the agent's
+   * HELLO RESUME, so the first frame on a restored stream already has a home; then `reattach`.
+   */
+  importState(state: SupervisorState): void {
+    const router = this.router();
+    if (router === null) throw new PyroError("VM_NOT_RUNNING", "the VM is not ready");
+    if (this.processes.size > 0 || this.ports.list().length > 0)
+      throw new PyroError("INTERNAL", "a supervisor state is imported only into a fresh supervisor");
+    for (const saved of state.processes) {
+      const process = new ManagedProcess(router, { saved }, (info) => this.ended(info));
+      this.processes.set(process.info.id, process);
+    }
+    router.restoreStreams(state.orphan_streams, state.next_stream);
+    this.portsToRebind = state.ports;
+  }
+
+  /**
+   * After the agent acknowledged HELLO RESUME: ends the guest streams whose host side did not
+   * survive the pause, and re-binds the published ports on their host ports. A port that cannot be
+   * bound now (another program took it) is reported in `lost`, not silently dropped.
+   */
+  async reattach(): Promise<ReattachReport> {
+    this.router()?.endOrphans();
+    const report: ReattachReport = { ports: [], lost: [] };
+    const ports = this.portsToRebind;
+    this.portsToRebind = [];
+    for (const port of ports) {
+      const owner = port.service === null ? undefined : this.processes.get(port.service);
+      if (owner !== undefined && !owner.running) continue; // its service ended: the port went with it
+      try {
+        report.ports.push(
+          await this.ports.publish(port.host_port, port.guest_port, port.service ?? undefined),
+        );
+      } catch (error) {
+        if (!(error instanceof PortError)) throw error;
+        report.lost.push({ port, code: error.code, message: error.message });
+      }
+    }
+    return report;
   }
 
   /** The VM stopped: every shell and service ended with it, and its ports are closed. */
@@ -173,21 +248,19 @@ export class ControlHandler {
     }
     if (this.processes.size >= MAX_MANAGED)
       return refuse("INVALID_ARGUMENT", `at most ${MAX_MANAGED} shells and services per VM`);
-    const secrets = readSecretValues(request.mask_dir ?? "");
     const process = new ManagedProcess(
       router,
-      request.kind,
-      request.name,
-      request.request,
-      (info) => {
-        if (info.kind === "service") this.ports.releaseOwner(info.name);
-      },
-      secrets,
+      { kind: request.kind, name: request.name, request: request.request, maskDir: request.mask_dir ?? null },
+      (info) => this.ended(info),
     );
     this.processes.set(process.info.id, process);
     // The reply says whether it started: a missing cwd is an error of the start, not a later exit.
     await process.started(START_WAIT_MS);
     return { ok: true, op: "start", info: process.info };
+  }
+
+  private ended(info: ManagedInfo): void {
+    if (info.kind === "service") this.ports.releaseOwner(info.name);
   }
 
   private async port(
