@@ -18,7 +18,6 @@ import {
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
 import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
-import { PyroError } from "../errors/index.js";
 import type { StreamRouter } from "./router.js";
 import { SupervisorState } from "./supervisor-state.js";
 

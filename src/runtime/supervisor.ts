@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
 import type { Duplex } from "node:stream";
@@ -17,6 +18,7 @@ import type { ReadyReport, SupervisorConfig } from "./config.js";
 import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
+import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -47,7 +49,10 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly control = new ControlHandler(() => this.router);
+  private readonly control = new ControlHandler(
+    () => this.router,
+    () => this.diskSnapshots(),
+  );
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -98,6 +103,7 @@ export class Supervisor {
     const stream = await this.vmm.connectAgent(deadline);
     this.attachGuest(stream);
     this.hello = await this.handshake(deadline);
+    await this.mountWorkspaceDisk(deadline);
     await this.listen();
   }
 
@@ -155,9 +161,35 @@ export class Supervisor {
     });
   }
 
+  /**
+   * A workspace with its own disk has it mounted on /workspace by IDENTIFY (the guest's hostname
+   * stays "pyro"; the machine id is the VM id's, stable across its boots).
+   */
+  private async mountWorkspaceDisk(deadline: number): Promise<void> {
+    const device = this.backend.workspaceImage?.device;
+    if (this.config.launch.workspaceDisk === null || device === undefined || this.agent === null) return;
+    await this.agent.identify(
+      {
+        hostname: "pyro",
+        machineId: createHash("sha256").update(this.config.id).digest("hex").slice(0, 32),
+        entropy: randomBytes(32),
+        workspaceDevice: device,
+      },
+      Math.max(1, deadline - Date.now()),
+    );
+  }
+
   /** Where a failed boot's story is told, for its error details. */
   private consoleLog(): { console_log: string } {
     return { console_log: this.config.launch.files.consoleLog };
+  }
+
+  /** Live snapshots of the workspace disk: the agent freezes /workspace, the VMM snapshots it. */
+  private diskSnapshots(): DiskSnapshots {
+    const control = this.vmm?.control ?? null;
+    if (this.config.launch.workspaceDisk === null || control === null || this.agent === null)
+      return NO_DISK_SNAPSHOTS;
+    return frozenDiskSnapshots(this.agent, control);
   }
 
   private agentHello(): HelloAck {
