@@ -190,6 +190,8 @@ export interface WorkspaceImageFormat {
     image: string,
     options: { virtualBytes: number; seedTree: string | null; cacheDir: string },
   ): Promise<void>;
+  /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */
+  copy(image: string, to: string): Promise<void>;
   snapshot(image: string, name: string): Promise<void>;
   revert(image: string, name: string): Promise<void>;
   deleteSnapshot(image: string, name: string): Promise<void>;

@@ -120,6 +120,10 @@ export const DeleteDiskSnapshotRequest = z.object({
   op: z.literal("delete_disk_snapshot"),
   name: DiskSnapshotTag,
 });
+/** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
+export const PauseRequest = z.object({ op: z.literal("pause") });
+/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
+export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -135,6 +139,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PortsRequest,
   SnapshotDiskRequest,
   DeleteDiskSnapshotRequest,
+  PauseRequest,
+  ForkRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -186,6 +192,8 @@ export const ControlReplies = {
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
   snapshot_disk: success("snapshot_disk", {}),
   delete_disk_snapshot: success("delete_disk_snapshot", {}),
+  pause: success("pause", { save_ms: z.number().nonnegative() }),
+  fork: success("fork", { save_ms: z.number().nonnegative() }),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -204,6 +212,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.ports,
   ControlReplies.snapshot_disk,
   ControlReplies.delete_disk_snapshot,
+  ControlReplies.pause,
+  ControlReplies.fork,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

@@ -41,6 +41,16 @@ const NOT_FOUND = { shell: "SHELL_NOT_FOUND", service: "SERVICE_NOT_FOUND" } as 
 
 type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; data?: Buffer }>;
 
+/** What the supervisor does for the whole-VM control requests. */
+export interface VmRequests {
+  pause(): Promise<{ save_ms: number }>;
+  fork(dir: string): Promise<{ save_ms: number }>;
+}
+
+const cannotSave = (): Promise<never> =>
+  Promise.reject(new PyroError("VM_NOT_RUNNING", "this supervisor cannot save its VM"));
+const CANNOT_SAVE: VmRequests = { pause: cannotSave, fork: cannotSave };
+
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
@@ -50,6 +60,9 @@ export class ControlHandler {
 
   constructor(
     private readonly router: () => StreamRouter | null,
+    /** The whole-VM requests, which only the supervisor itself can carry out. */
+    private readonly vm: VmRequests = CANNOT_SAVE,
+    /** Live snapshots of the workspace disk, when the VM has one. */
     private readonly disk: () => DiskSnapshots = () => NO_DISK_SNAPSHOTS,
   ) {
     this.ports = new PublishedPorts(router);
@@ -62,7 +75,8 @@ export class ControlHandler {
       return encodeControl(reply, data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
+      const code = RefusalCode.safeParse(error instanceof PyroError ? error.code : null);
+      return encodeControl(refuse(code.success ? code.data : "INTERNAL", boundedText(message, 1024)));
     }
   }
 
@@ -168,6 +182,10 @@ export class ControlHandler {
       case "snapshot_disk":
       case "delete_disk_snapshot":
         return { reply: await this.diskSnapshot(request) };
+      case "pause":
+        return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
+      case "fork":
+        return { reply: { ok: true, op: "fork", ...(await this.vm.fork(request.dir)) } };
       default:
         return this.onProcess(request, data);
     }

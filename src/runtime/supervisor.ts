@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
@@ -19,9 +20,14 @@ import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
 import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
+import type { SavedVmManifest } from "./saved-vm.js";
+import { readSupervisorState } from "./supervisor-state.js";
+import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
+/** Bytes of host randomness mixed into a guest's pool at every boot and restore. */
+const IDENTITY_ENTROPY_BYTES = 64;
 
 /** A local client: its connection, and the session it must open with HELLO. */
 interface LocalClient extends ClientConnection {
@@ -51,8 +57,10 @@ export class Supervisor {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly control = new ControlHandler(
     () => this.router,
+    { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
     () => this.diskSnapshots(),
   );
+  private readonly timings: Record<string, number> = {};
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -82,29 +90,102 @@ export class Supervisor {
       kernel_release: hello.kernelRelease,
       agent_version: hello.agentVersion,
       mode: hello.mode,
+      timings: this.timings,
     });
     this.armTimers();
     log(`ready: kernel ${hello.kernelRelease}, agent ${hello.agentVersion}`);
   }
 
   private async boot(): Promise<void> {
-    const deadline = Date.now() + this.config.bootTimeoutMs;
+    const started = Date.now();
+    const lap = stopwatch(this.timings);
+    const deadline = started + this.config.bootTimeoutMs;
     const maskDir = this.config.consoleMaskDir;
     const masker = maskDir === null ? null : new SecretMasker(readSecretValues(maskDir));
     this.vmm = await this.backend.launch({
       ...this.config.launch,
       ...(masker?.active === true ? { consoleFilter: masker } : {}),
     });
+    lap("launch_ms");
     // From here on, this process dying by any means takes the VMM and its helpers with it.
     this.guard = startDeathGuard([this.vmm.process, ...this.vmm.helpers], exitPath(this.config.dir));
     this.vmm.process.once("exit", (code, signal) => {
       void this.end("vmm_exited", `VMM exited (code ${code}, signal ${signal})`, code, signal);
     });
     const stream = await this.vmm.connectAgent(deadline);
+    lap("agent_ms");
     this.attachGuest(stream);
-    this.hello = await this.handshake(deadline);
-    await this.mountWorkspaceDisk(deadline);
+    // A resumed VM's shells and services are taken over before the agent speaks again.
+    const saved = this.config.supervisorState;
+    if (saved !== null) this.control.importState(readSupervisorState(saved));
+    this.hello = await this.handshake(deadline, this.config.launch.restore !== undefined);
+    if (saved !== null) await this.control.reattach();
+    lap("hello_ms");
+    if (this.hello.mode === "guest") await this.identify(deadline);
+    lap("identify_ms");
     await this.listen();
+    this.timings.total_ms = Date.now() - started;
+  }
+
+  /** The VM's disks, their copies for a fork, the agent and the VMM, lent to a save. */
+  private savable(): SavableVm {
+    const control = this.vmm?.control ?? null;
+    if (control === null || this.agent === null)
+      throw new PyroError("VM_NOT_RUNNING", `the ${this.backend.name} backend cannot save a running VM`);
+    const root = this.backend.disk.imageFile(this.config.launch.dir);
+    const workspace = this.config.launch.workspaceDisk;
+    const image = this.backend.workspaceImage;
+    return {
+      agent: this.agent,
+      control,
+      exportState: () => this.control.exportState(),
+      disks: [
+        ...(root === null ? [] : [{ role: "root_disk" as const, path: root }]),
+        ...(workspace === null ? [] : [{ role: "workspace_disk" as const, path: workspace }]),
+      ],
+      copyDisk: async (role, from, to) => {
+        if (role === "workspace_disk" && image !== null) await image.copy(from, to);
+        else await copyFile(from, to);
+      },
+    };
+  }
+
+  /** Saves the VM into the pause folder, then ends it: the host's memory is freed, the state kept. */
+  private async pause(reason: SavedVmManifest["reason"]): Promise<{ save_ms: number }> {
+    const dir = this.config.pauseDir;
+    if (dir === null) throw new PyroError("INVALID_ARGUMENT", "this VM cannot be paused (it is one-shot)");
+    const manifest = await saveForPause(this.savable(), dir, reason);
+    log(`paused (${reason}): state saved in ${manifest.save_ms} ms`);
+    // After the reply has gone out: the VM's processes end, the saved state stays.
+    setTimeout(() => void this.end("paused", `paused (${reason.replace("_", " ")})`), 0);
+    return { save_ms: manifest.save_ms };
+  }
+
+  private async fork(dir: string): Promise<{ save_ms: number }> {
+    const manifest = await saveForFork(this.savable(), dir);
+    return { save_ms: manifest.save_ms };
+  }
+
+  /** Live snapshots of the workspace disk: the agent freezes /workspace, the VMM snapshots it. */
+  private diskSnapshots(): DiskSnapshots {
+    const control = this.vmm?.control ?? null;
+    if (this.config.workspaceDevice === null || control === null || this.agent === null)
+      return NO_DISK_SNAPSHOTS;
+    return frozenDiskSnapshots(this.agent, control);
+  }
+
+  /** Fresh entropy, hostname and machine id (and the workspace disk mounted) before any command runs. */
+  private async identify(deadline: number): Promise<void> {
+    const { hostname, machineId } = this.config.identity;
+    await this.agent?.identify(
+      {
+        hostname,
+        machineId: machineId ?? randomBytes(16).toString("hex"),
+        entropy: randomBytes(IDENTITY_ENTROPY_BYTES),
+        ...(this.config.workspaceDevice === null ? {} : { workspaceDevice: this.config.workspaceDevice }),
+      },
+      Math.max(1, deadline - Date.now()),
+    );
   }
 
   private attachGuest(stream: Duplex): void {
@@ -133,8 +214,11 @@ export class Supervisor {
     this.router = new StreamRouter(guest);
   }
 
-  /** HELLO to the agent; fails on the boot deadline, a broken guest, or a VMM that exits first. */
-  private handshake(deadline: number): Promise<HelloAck> {
+  /**
+   * HELLO to the agent; fails on the boot deadline, a broken guest, or a VMM that exits first.
+   * After a restore it resumes the agent's session: its processes and streams carry on.
+   */
+  private handshake(deadline: number, resume: boolean): Promise<HelloAck> {
     const agent = this.agent;
     if (agent === null) return Promise.reject(new PyroError("INTERNAL", "no agent channel"));
     const consoleLog = this.consoleLog();
@@ -147,6 +231,7 @@ export class Supervisor {
         .hello({
           client: "pyro-supervisor",
           hostTimeMs: Date.now(),
+          resume,
           timeoutMs: Math.max(0, deadline - Date.now()),
           timeoutError: () =>
             new PyroError(
@@ -161,35 +246,9 @@ export class Supervisor {
     });
   }
 
-  /**
-   * A workspace with its own disk has it mounted on /workspace by IDENTIFY (the guest's hostname
-   * stays "pyro"; the machine id is the VM id's, stable across its boots).
-   */
-  private async mountWorkspaceDisk(deadline: number): Promise<void> {
-    const device = this.backend.workspaceImage?.device;
-    if (this.config.launch.workspaceDisk === null || device === undefined || this.agent === null) return;
-    await this.agent.identify(
-      {
-        hostname: "pyro",
-        machineId: createHash("sha256").update(this.config.id).digest("hex").slice(0, 32),
-        entropy: randomBytes(32),
-        workspaceDevice: device,
-      },
-      Math.max(1, deadline - Date.now()),
-    );
-  }
-
   /** Where a failed boot's story is told, for its error details. */
   private consoleLog(): { console_log: string } {
     return { console_log: this.config.launch.files.consoleLog };
-  }
-
-  /** Live snapshots of the workspace disk: the agent freezes /workspace, the VMM snapshots it. */
-  private diskSnapshots(): DiskSnapshots {
-    const control = this.vmm?.control ?? null;
-    if (this.config.launch.workspaceDisk === null || control === null || this.agent === null)
-      return NO_DISK_SNAPSHOTS;
-    return frozenDiskSnapshots(this.agent, control);
   }
 
   private agentHello(): HelloAck {
@@ -347,6 +406,16 @@ export class Supervisor {
       // The starter is gone; an ephemeral VM will notice its owner is dead.
     }
   }
+}
+
+/** Records the time since the previous lap under each name it is given. */
+function stopwatch(into: Record<string, number>): (name: string) => void {
+  let last = Date.now();
+  return (name) => {
+    const now = Date.now();
+    into[name] = now - last;
+    last = now;
+  };
 }
 
 function delay(ms: number): Promise<void> {

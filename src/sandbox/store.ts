@@ -18,8 +18,10 @@ export interface StoreOptions {
   backend?: string;
   /** How long a boot may take; default PYRO_BOOT_TIMEOUT_MS, else 60 s. */
   bootTimeoutMs?: number;
-  /** The fixed size of a workspace's own disk in GiB; default PYRO_WORKSPACE_DISK_GIB, else 8. */
-  workspaceDiskGib?: number;
+  /** Restore VMs from memory templates where the backend can; default true unless PYRO_TEMPLATES=off. */
+  templates?: boolean;
+  /** Virtual size of a workspace's own disk; default PYRO_WORKSPACE_DISK_GIB, else 8 GiB. */
+  workspaceDiskGiB?: number;
 }
 
 /** The files of one sandbox's folder. The VM's own files (sockets, disk, logs) live in `machine`. */
@@ -36,6 +38,8 @@ export interface SandboxFiles {
   snapshots: string;
   secrets: string;
   serviceReady: string;
+  /** A paused VM's saved state (its disks stay where they are). */
+  paused: string;
 }
 
 const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
@@ -55,7 +59,8 @@ export class SandboxStore {
   readonly home: string;
   readonly backend: string | undefined;
   readonly bootTimeoutMs: number;
-  readonly workspaceDiskGib: number;
+  readonly templates: boolean;
+  readonly workspaceDiskBytes: number;
   /** Locks this async flow already holds, so a locked operation may call another one. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
 
@@ -63,7 +68,9 @@ export class SandboxStore {
     this.home = options.home ?? defaultPyroHome(env);
     this.backend = options.backend ?? (env.PYRO_BACKEND || undefined);
     this.bootTimeoutMs = options.bootTimeoutMs ?? bootTimeoutFrom(env.PYRO_BOOT_TIMEOUT_MS);
-    this.workspaceDiskGib = options.workspaceDiskGib ?? workspaceDiskGibFrom(env.PYRO_WORKSPACE_DISK_GIB);
+    this.templates = options.templates ?? env.PYRO_TEMPLATES !== "off";
+    this.workspaceDiskBytes =
+      (options.workspaceDiskGiB ?? diskGiBFrom(env.PYRO_WORKSPACE_DISK_GIB)) * 1024 ** 3;
   }
 
   get root(): string {
@@ -84,6 +91,7 @@ export class SandboxStore {
       snapshots: join(dir, "snapshots"),
       secrets: join(dir, "secrets"),
       serviceReady: join(dir, "service-ready"),
+      paused: join(dir, "paused"),
     };
   }
 
@@ -216,18 +224,16 @@ export class SandboxStore {
 }
 
 const DEFAULT_WORKSPACE_DISK_GIB = 8;
-const MAX_WORKSPACE_DISK_GIB = 1024;
 
-function workspaceDiskGibFrom(text: string | undefined): number {
-  if (text === undefined || text === "") return DEFAULT_WORKSPACE_DISK_GIB;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_WORKSPACE_DISK_GIB) {
+function diskGiBFrom(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_WORKSPACE_DISK_GIB;
+  const gib = Number(value);
+  if (!Number.isInteger(gib) || gib < 1 || gib > 16_384)
     throw new PyroError(
       "INVALID_ARGUMENT",
-      `PYRO_WORKSPACE_DISK_GIB must be a whole number from 1 to ${MAX_WORKSPACE_DISK_GIB}, not ${JSON.stringify(text)}`,
+      `PYRO_WORKSPACE_DISK_GIB must be a whole number of GiB, 1 to 16384; got ${value}`,
     );
-  }
-  return value;
+  return gib;
 }
 
 function bootTimeoutFrom(text: string | undefined): number {

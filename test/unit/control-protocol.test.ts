@@ -138,6 +138,15 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
       { op: "delete_disk_snapshot", name: 1 },
     ],
   },
+  pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
+  fork: {
+    valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
+    invalid: [
+      { op: "fork" },
+      { op: "fork", dir: "relative/path" },
+      { op: "fork", dir: `/${"a".repeat(5000)}` },
+    ],
+  },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -196,6 +205,17 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   delete_disk_snapshot: {
     valid: [{ ok: true, op: "delete_disk_snapshot" }],
     invalid: [{ ok: true, op: "snapshot_disk" }],
+  },
+  pause: {
+    valid: [{ ok: true, op: "pause", save_ms: 12 }],
+    invalid: [
+      { ok: true, op: "pause" },
+      { ok: true, op: "pause", save_ms: -1 },
+    ],
+  },
+  fork: {
+    valid: [{ ok: true, op: "fork", save_ms: 40 }],
+    invalid: [{ ok: true, op: "fork", save_ms: "40" }],
   },
 };
 

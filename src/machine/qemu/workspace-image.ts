@@ -92,6 +92,15 @@ async function cachedEmptyBase(cacheDir: string, virtualBytes: number): Promise<
 
 const tagOf = (name: string): string => `${TAG_PREFIX}${name}`;
 
+/** A read-only base shared by hard link where the file system allows, else copied sparsely. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    linkSync(from, to);
+  } catch {
+    await tool("cp", ["--sparse=always", "--reflink=auto", from, to], "copying a workspace base");
+  }
+}
+
 /** Workspace images as qcow2 overlays over an ext4 base, snapshotted inside the qcow2 file. */
 export const qcow2WorkspaceImage: WorkspaceImageFormat = {
   device: "/dev/vdb",
@@ -106,11 +115,7 @@ export const qcow2WorkspaceImage: WorkspaceImageFormat = {
       if (seedTree === null) {
         const cached = await cachedEmptyBase(cacheDir, virtualBytes);
         // A hard link: pruning or rebuilding the cache never changes an existing workspace's base.
-        try {
-          linkSync(cached, base);
-        } catch {
-          await tool("cp", ["--sparse=always", "--reflink=auto", cached, base], "copying the empty base");
-        }
+        await linkOrCopy(cached, base);
       } else {
         await mkfs(base, virtualBytes, seedTree);
       }
@@ -123,6 +128,19 @@ export const qcow2WorkspaceImage: WorkspaceImageFormat = {
       chmodSync(image, 0o600);
     } catch (error) {
       rmSync(image, { force: true });
+      rmSync(base, { force: true });
+      throw error;
+    }
+  },
+
+  async copy(image, to) {
+    const base = join(dirname(to), BASE_NAME);
+    rmSync(base, { force: true });
+    try {
+      await linkOrCopy(join(dirname(image), BASE_NAME), base);
+      await tool("cp", ["--sparse=always", image, to], "copying the workspace image");
+    } catch (error) {
+      rmSync(to, { force: true });
       rmSync(base, { force: true });
       throw error;
     }

@@ -20,7 +20,8 @@ export function archiveSnapshots(store: SandboxStore, id: string): SnapshotBacke
   const archiveOf = (name: string): string => {
     if (name === "baseline") return files.baseline;
     const path = pathOf(name);
-    if (!existsSync(path)) throw new PyroError("SNAPSHOT_NOT_FOUND", `workspace ${id} has no snapshot "${name}"`);
+    if (!existsSync(path))
+      throw new PyroError("SNAPSHOT_NOT_FOUND", `workspace ${id} has no snapshot "${name}"`);
     return path;
   };
   const info = (name: string): StoredSnapshot => {

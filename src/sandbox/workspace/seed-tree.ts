@@ -32,7 +32,8 @@ export async function stageSeed(archive: AsyncIterable<Buffer>, dir: string): Pr
     const parsed = parseEntryName(entry.name, limits.maxNameBytes);
     if (!parsed.ok || parsed.path === "") continue; // validated before; the root is the image's
     const depth = parsed.path.split("/").length;
-    const keep = (mode: number | null): void => void kept.push({ path: parsed.path, mode, mtime: entry.mtime, depth });
+    const keep = (mode: number | null): void =>
+      void kept.push({ path: parsed.path, mode, mtime: entry.mtime, depth });
     let problem: string | undefined;
     switch (entry.kind) {
       case "directory":
@@ -68,9 +69,13 @@ export async function stageSeed(archive: AsyncIterable<Buffer>, dir: string): Pr
   problems.push(...finished.skipped.map((skip) => `${skip.path}: ${skip.reason}`));
   if (problems.length > 0) {
     await rm(dir, { recursive: true, force: true });
-    throw new PyroError("ARCHIVE_UNSAFE", `the seed could not be unpacked as it is: ${problems.slice(0, 3).join("; ")}`, {
-      hint: "Check the seed for entries that clash (a file and a folder of one name) and try again.",
-    });
+    throw new PyroError(
+      "ARCHIVE_UNSAFE",
+      `the seed could not be unpacked as it is: ${problems.slice(0, 3).join("; ")}`,
+      {
+        hint: "Check the seed for entries that clash (a file and a folder of one name) and try again.",
+      },
+    );
   }
   // Exact modes and times last, deepest first: a read-only folder never blocks work inside it.
   kept.sort((a, b) => b.depth - a.depth);

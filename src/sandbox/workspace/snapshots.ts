@@ -31,7 +31,10 @@ export async function listSnapshots(
   count: number;
 }> {
   readWorkspaceRecord(store, id);
-  const snapshots = (await snapshotBackend(store, id).list()).map((entry) => ({ workspace_id: id, ...entry }));
+  const snapshots = (await snapshotBackend(store, id).list()).map((entry) => ({
+    workspace_id: id,
+    ...entry,
+  }));
   return { workspace_id: id, snapshots, count: snapshots.length };
 }
 

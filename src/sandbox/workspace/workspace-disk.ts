@@ -9,8 +9,6 @@ import { workspaceFiles } from "./record.js";
 import { stageSeed } from "./seed-tree.js";
 import type { SourceTar } from "./source-tar.js";
 
-const GIB = 1024 * 1024 * 1024;
-
 /**
  * Makes a new workspace's own disk on the host, no byte through the guest: the seed unpacked into
  * a staging tree, the ext4 image made from it, the baseline archive (what diff compares against,
@@ -31,7 +29,7 @@ export async function createWorkspaceDisk(
     const packed = await packDirectory(staging);
     await pipeline(packed.stream, createWriteStream(files.baseline, { mode: 0o600, flags: "wx" }));
     await format.create(files.disk, {
-      virtualBytes: store.workspaceDiskGib * GIB,
+      virtualBytes: store.workspaceDiskBytes,
       seedTree: seed === null ? null : staging,
       cacheDir: store.home,
     });
