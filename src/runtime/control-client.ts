@@ -81,6 +81,15 @@ export class ControlClient {
     return (await this.call({ op: "ports" }, ControlReplies.ports)).reply.ports;
   }
 
+  /** Freezes /workspace, snapshots the workspace disk under `name` (a tag), thaws. */
+  async snapshotDisk(name: string): Promise<void> {
+    await this.call({ op: "snapshot_disk", name }, ControlReplies.snapshot_disk);
+  }
+
+  async deleteDiskSnapshot(name: string): Promise<void> {
+    await this.call({ op: "delete_disk_snapshot", name }, ControlReplies.delete_disk_snapshot);
+  }
+
   /** Saves the VM into its pause folder and ends it; resolves once the state is on disk. */
   async pause(): Promise<{ save_ms: number }> {
     const { save_ms } = (await this.call({ op: "pause" }, ControlReplies.pause)).reply;
@@ -94,7 +103,6 @@ export class ControlClient {
   }
 
   /** Sends one request and parses the reply with the schema of its kind. */
-
   private async call<Op extends ControlOp, Reply extends z.ZodType<{ ok: true; op: Op }>>(
     request: RequestOf<Op>,
     schema: Reply,

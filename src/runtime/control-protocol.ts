@@ -112,6 +112,14 @@ export const UnpublishRequest = z.object({
   host_port: z.number().int().min(1).max(65535),
 });
 export const PortsRequest = z.object({ op: z.literal("ports") });
+/** A workspace-disk snapshot tag (the workspace code validates the name it comes from). */
+const DiskSnapshotTag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
+/** Freezes /workspace in the guest, snapshots the workspace disk in place, thaws (always). */
+export const SnapshotDiskRequest = z.object({ op: z.literal("snapshot_disk"), name: DiskSnapshotTag });
+export const DeleteDiskSnapshotRequest = z.object({
+  op: z.literal("delete_disk_snapshot"),
+  name: DiskSnapshotTag,
+});
 /** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
 export const PauseRequest = z.object({ op: z.literal("pause") });
 /** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
@@ -129,6 +137,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PublishRequest,
   UnpublishRequest,
   PortsRequest,
+  SnapshotDiskRequest,
+  DeleteDiskSnapshotRequest,
   PauseRequest,
   ForkRequest,
 ]);
@@ -151,6 +161,8 @@ export const REFUSAL_CODES = [
   "LIMIT_EXCEEDED",
   "INVALID_ARGUMENT",
   "VM_NOT_RUNNING",
+  "NO_DISK",
+  "EXEC_FAILED",
   "INTERNAL",
 ] as const satisfies readonly ErrorCode[];
 export const RefusalCode = z.enum(REFUSAL_CODES);
@@ -178,6 +190,8 @@ export const ControlReplies = {
   publish: success("publish", { port: PublishedPort }),
   unpublish: success("unpublish", { port: PublishedPort }),
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
+  snapshot_disk: success("snapshot_disk", {}),
+  delete_disk_snapshot: success("delete_disk_snapshot", {}),
   pause: success("pause", { save_ms: z.number().nonnegative() }),
   fork: success("fork", { save_ms: z.number().nonnegative() }),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
@@ -196,6 +210,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.publish,
   ControlReplies.unpublish,
   ControlReplies.ports,
+  ControlReplies.snapshot_disk,
+  ControlReplies.delete_disk_snapshot,
   ControlReplies.pause,
   ControlReplies.fork,
 ]);

@@ -4,8 +4,8 @@ import { boundedText } from "./bounded-text.js";
 import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import {
   ControlRequest,
-  describeIssues,
   RefusalCode,
+  describeIssues,
   type ControlOp,
   type ControlReply,
   type ManagedInfo,
@@ -17,6 +17,7 @@ import {
 } from "./control-protocol.js";
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
+import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { StreamRouter } from "./router.js";
 import { SupervisorState } from "./supervisor-state.js";
 
@@ -61,6 +62,8 @@ export class ControlHandler {
     private readonly router: () => StreamRouter | null,
     /** The whole-VM requests, which only the supervisor itself can carry out. */
     private readonly vm: VmRequests = CANNOT_SAVE,
+    /** Live snapshots of the workspace disk, when the VM has one. */
+    private readonly disk: () => DiskSnapshots = () => NO_DISK_SNAPSHOTS,
   ) {
     this.ports = new PublishedPorts(router);
   }
@@ -176,6 +179,9 @@ export class ControlHandler {
       case "unpublish":
       case "ports":
         return { reply: await this.port(request) };
+      case "snapshot_disk":
+      case "delete_disk_snapshot":
+        return { reply: await this.diskSnapshot(request) };
       case "pause":
         return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
       case "fork":
@@ -291,6 +297,20 @@ export class ControlHandler {
     } catch (error) {
       if (error instanceof PortError) return refuse(error.code, error.message);
       throw error;
+    }
+  }
+
+  private async diskSnapshot(
+    request: RequestOf<"snapshot_disk" | "delete_disk_snapshot">,
+  ): Promise<ReplyOf<"snapshot_disk" | "delete_disk_snapshot"> | Refusal> {
+    try {
+      if (request.op === "snapshot_disk") await this.disk().snapshot(request.name);
+      else await this.disk().delete(request.name);
+      return { ok: true, op: request.op };
+    } catch (error) {
+      const code = error instanceof PyroError ? RefusalCode.safeParse(error.code) : null;
+      const message = boundedText(error instanceof Error ? error.message : String(error), 1024);
+      return refuse(code?.success === true ? code.data : "EXEC_FAILED", message);
     }
   }
 

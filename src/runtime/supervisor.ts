@@ -19,6 +19,7 @@ import type { ReadyReport, SupervisorConfig } from "./config.js";
 import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
+import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { SavedVmManifest } from "./saved-vm.js";
 import { readSupervisorState } from "./supervisor-state.js";
 import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
@@ -54,10 +55,11 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly control = new ControlHandler(() => this.router, {
-    pause: () => this.pause("requested"),
-    fork: (dir) => this.fork(dir),
-  });
+  private readonly control = new ControlHandler(
+    () => this.router,
+    { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
+    () => this.diskSnapshots(),
+  );
   private readonly timings: Record<string, number> = {};
 
   constructor(
@@ -162,6 +164,14 @@ export class Supervisor {
   private async fork(dir: string): Promise<{ save_ms: number }> {
     const manifest = await saveForFork(this.savable(), dir);
     return { save_ms: manifest.save_ms };
+  }
+
+  /** Live snapshots of the workspace disk: the agent freezes /workspace, the VMM snapshots it. */
+  private diskSnapshots(): DiskSnapshots {
+    const control = this.vmm?.control ?? null;
+    if (this.config.workspaceDevice === null || control === null || this.agent === null)
+      return NO_DISK_SNAPSHOTS;
+    return frozenDiskSnapshots(this.agent, control);
   }
 
   /** Fresh entropy, hostname and machine id (and the workspace disk mounted) before any command runs. */

@@ -122,6 +122,22 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ op: "unpublish", host_port: 0 }, { op: "unpublish" }],
   },
   ports: { valid: [{ op: "ports" }], invalid: [{ op: "port" }] },
+  snapshot_disk: {
+    valid: [{ op: "snapshot_disk", name: "pyro.before-upgrade" }],
+    invalid: [
+      { op: "snapshot_disk" },
+      { op: "snapshot_disk", name: "" },
+      { op: "snapshot_disk", name: "-x" },
+      { op: "snapshot_disk", name: "a b" },
+    ],
+  },
+  delete_disk_snapshot: {
+    valid: [{ op: "delete_disk_snapshot", name: "pyro.v1" }],
+    invalid: [
+      { op: "delete_disk_snapshot", name: "../x" },
+      { op: "delete_disk_snapshot", name: 1 },
+    ],
+  },
   pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
   fork: {
     valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
@@ -181,6 +197,14 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   ports: {
     valid: [{ ok: true, op: "ports", ports: [port] }],
     invalid: [{ ok: true, op: "ports", ports: [{ ...port, guest_port: 70000 }] }],
+  },
+  snapshot_disk: {
+    valid: [{ ok: true, op: "snapshot_disk" }],
+    invalid: [{ ok: false, op: "snapshot_disk" }],
+  },
+  delete_disk_snapshot: {
+    valid: [{ ok: true, op: "delete_disk_snapshot" }],
+    invalid: [{ ok: true, op: "snapshot_disk" }],
   },
   pause: {
     valid: [{ ok: true, op: "pause", save_ms: 12 }],
@@ -259,6 +283,15 @@ describe("the supervisor's control handler", () => {
     expect(await ask({ op: "unpublish", host_port: 8080 })).toMatchObject({
       ok: false,
       code: "INVALID_ARGUMENT",
+    });
+    // A VM without a workspace disk refuses disk snapshots by name.
+    expect(await ask({ op: "snapshot_disk", name: "pyro.one" })).toMatchObject({
+      ok: false,
+      code: "NO_DISK",
+    });
+    expect(await ask({ op: "delete_disk_snapshot", name: "pyro.one" })).toMatchObject({
+      ok: false,
+      code: "NO_DISK",
     });
   });
 
