@@ -112,6 +112,13 @@ export const UnpublishRequest = z.object({
   host_port: z.number().int().min(1).max(65535),
 });
 export const PortsRequest = z.object({ op: z.literal("ports") });
+/** A new TTL counted from now (for a workspace: from now as its last activity). */
+export const SetTtlRequest = z.object({
+  op: z.literal("set_ttl"),
+  ttl_seconds: z.number().int().min(1).max(604_800),
+});
+/** When the VM expires as things stand; asking does not count as activity. */
+export const DeadlineRequest = z.object({ op: z.literal("deadline") });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -125,6 +132,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PublishRequest,
   UnpublishRequest,
   PortsRequest,
+  SetTtlRequest,
+  DeadlineRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -158,6 +167,8 @@ const success = <Op extends ControlOp, Shape extends z.ZodRawShape>(op: Op, shap
 
 const WithInfo = { info: ManagedInfo };
 /** A read's bytes follow the header; `from` is where they start (later than the cursor when dropped). */
+/** The expiry: a fixed time, or (idle_ttl_ms set) the last activity plus idle_ttl_ms. */
+const DeadlineShape = { expires_at_ms: Count, idle_ttl_ms: Count.nullable() };
 const ReadShape = { from: Count, next: Count, dropped: Count, end: Count, ...WithInfo };
 
 export const ControlReplies = {
@@ -172,6 +183,8 @@ export const ControlReplies = {
   publish: success("publish", { port: PublishedPort }),
   unpublish: success("unpublish", { port: PublishedPort }),
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
+  set_ttl: success("set_ttl", DeadlineShape),
+  deadline: success("deadline", DeadlineShape),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -188,6 +201,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.publish,
   ControlReplies.unpublish,
   ControlReplies.ports,
+  ControlReplies.set_ttl,
+  ControlReplies.deadline,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

@@ -17,6 +17,7 @@ import {
 } from "./control-protocol.js";
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
+import type { ExpiryClock } from "./expiry-clock.js";
 import type { StreamRouter } from "./router.js";
 import { SupervisorState } from "./supervisor-state.js";
 
@@ -47,7 +48,11 @@ export class ControlHandler {
   /** Ports of an imported state, bound again by `reattach`. */
   private portsToRebind: PublishedPort[] = [];
 
-  constructor(private readonly router: () => StreamRouter | null) {
+  constructor(
+    private readonly router: () => StreamRouter | null,
+    /** The VM's expiry (set_ttl, deadline); null: this handler has none to change. */
+    private readonly expiry: ExpiryClock | null = null,
+  ) {
     this.ports = new PublishedPorts(router);
   }
 
@@ -161,6 +166,14 @@ export class ControlHandler {
       case "unpublish":
       case "ports":
         return { reply: await this.port(request) };
+      case "set_ttl":
+      case "deadline": {
+        const expiry = this.expiry;
+        if (expiry === null) return { reply: refuse("VM_NOT_RUNNING", "this VM has no TTL to change") };
+        if (request.op === "set_ttl") expiry.setTtl(request.ttl_seconds * 1000);
+        const deadline = { expires_at_ms: expiry.expiresAtMs, idle_ttl_ms: expiry.idleMs };
+        return { reply: { ok: true, op: request.op, ...deadline } };
+      }
       default:
         return this.onProcess(request, data);
     }

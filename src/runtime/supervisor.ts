@@ -17,6 +17,9 @@ import type { ReadyReport, SupervisorConfig } from "./config.js";
 import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
+import { decodeControl } from "./control-codec.js";
+import { DeadlineRequest } from "./control-protocol.js";
+import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -47,13 +50,18 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly control = new ControlHandler(() => this.router);
+  private readonly expiry: ExpiryClock;
+  private readonly control: ControlHandler;
 
   constructor(
     private readonly config: SupervisorConfig,
     private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
-  ) {}
+    private readonly hooks: SupervisorHooks = { pause: null },
+  ) {
+    this.expiry = new ExpiryClock(config.idleTtlMs, config.expiresAtMs, () => this.expire(), config.dir);
+    this.control = new ControlHandler(() => this.router, this.expiry);
+  }
 
   async run(): Promise<void> {
     try {
@@ -208,6 +216,8 @@ export class Supervisor {
 
   private fromClient(client: LocalClient, frame: Frame): void {
     if (client.session.onFrame(frame)) return;
+    // Activity: anything past the session's own frames (a HELLO to ask the deadline is not).
+    if (frame.type !== MessageType.CONTROL || !isDeadlineQuery(frame.body)) this.expiry.touch();
     if (frame.type === MessageType.CONTROL) {
       void this.control.handle(frame.body).then((reply) =>
         client.channel.send({
@@ -223,11 +233,28 @@ export class Supervisor {
   }
 
   private armTimers(): void {
-    const ttlMs = this.config.expiresAtMs - Date.now();
-    this.timers.push(setTimeout(() => void this.stop("ttl_expired", "TTL expired"), Math.max(0, ttlMs)));
+    this.expiry.start();
     if (this.config.ephemeral) {
       this.timers.push(setInterval(() => this.maybeEndEphemeral(), OWNER_POLL_MS));
     }
+  }
+
+  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
+  private expire(): void {
+    const idle = this.config.idleTtlMs;
+    const detail =
+      idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
+    const pause = this.config.onExpire === "pause" ? this.hooks.pause : null;
+    if (pause === null) {
+      void this.stop("ttl_expired", detail);
+      return;
+    }
+    log(`${detail}; pausing`);
+    pause(this, "ttl_expired").catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`pause failed: ${message}`);
+      void this.stop("ttl_expired", `${detail} (the pause failed: ${boundedText(message, 512)})`);
+    });
   }
 
   private maybeEndEphemeral(): void {
@@ -281,6 +308,7 @@ export class Supervisor {
     this.guard?.release();
     this.control.endAll(`the VM stopped: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
+    this.expiry.stop();
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
       client.channel.closeWith(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
@@ -314,6 +342,27 @@ export class Supervisor {
     } catch {
       // The starter is gone; an ephemeral VM will notice its owner is dead.
     }
+  }
+}
+
+/**
+ * Pauses the VM on an idle expiry (its memory saved, then this supervisor ends), given by the pause
+ * flow. Resolves once paused; a rejection makes the supervisor stop the VM instead (exit reason
+ * ttl_expired either way).
+ */
+export type PauseHook = (supervisor: Supervisor, reason: "ttl_expired") => Promise<void>;
+
+export interface SupervisorHooks {
+  /** Null: onExpire "pause" stops the VM like "stop". */
+  pause: PauseHook | null;
+}
+
+/** A `deadline` control request: asking when the VM expires is not activity. */
+function isDeadlineQuery(body: Buffer): boolean {
+  try {
+    return DeadlineRequest.safeParse(decodeControl(body).header).success;
+  } catch {
+    return false;
   }
 }
 

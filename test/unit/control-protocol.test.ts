@@ -122,6 +122,19 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ op: "unpublish", host_port: 0 }, { op: "unpublish" }],
   },
   ports: { valid: [{ op: "ports" }], invalid: [{ op: "port" }] },
+  set_ttl: {
+    valid: [
+      { op: "set_ttl", ttl_seconds: 1 },
+      { op: "set_ttl", ttl_seconds: 604800 },
+    ],
+    invalid: [
+      { op: "set_ttl", ttl_seconds: 0 },
+      { op: "set_ttl", ttl_seconds: 604801 },
+      { op: "set_ttl", ttl_seconds: 1.5 },
+      { op: "set_ttl" },
+    ],
+  },
+  deadline: { valid: [{ op: "deadline" }], invalid: [{ op: "deadlines" }] },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -172,6 +185,14 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   ports: {
     valid: [{ ok: true, op: "ports", ports: [port] }],
     invalid: [{ ok: true, op: "ports", ports: [{ ...port, guest_port: 70000 }] }],
+  },
+  set_ttl: {
+    valid: [{ ok: true, op: "set_ttl", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: 60_000 }],
+    invalid: [{ ok: true, op: "set_ttl", expires_at_ms: -1, idle_ttl_ms: null }],
+  },
+  deadline: {
+    valid: [{ ok: true, op: "deadline", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: null }],
+    invalid: [{ ok: true, op: "deadline", expires_at_ms: 1 }],
   },
 };
 
