@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxStore } from "../../src/sandbox/store.js";
 import { supervisorControl } from "../../src/sandbox/supervisor-client.js";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
+import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
@@ -90,6 +92,19 @@ describe("a workspace's TTL counts from activity (host-compat backend)", () => {
     await sleep((TTL_S + 2) * 1000); // idle past the old TTL
     expect((await pyro.statusWorkspace({ workspaceId: id })).state).toBe("running");
     expect(await expiresAt(id)).toBeGreaterThan(Date.now() + 40_000);
+    // The MCP tool takes it too.
+    const mcp = await connectMcp("workspace-core", [], { env: { PYRO_HOME: home.home } });
+    try {
+      const result = (await mcp.callTool({
+        name: "workspace_update",
+        arguments: { workspace_id: id, ttl_seconds: 120 },
+      })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ workspace_id: id, ttl_seconds: 120 });
+    } finally {
+      await mcp.close();
+    }
+    expect(await expiresAt(id)).toBeGreaterThan(Date.now() + 100_000);
     // The SDK sets it back down; the running VM follows.
     const shorter = await pyro.updateWorkspace({ workspaceId: id, ttlSeconds: 1 });
     expect(shorter.ttl_seconds).toBe(1);
