@@ -157,6 +157,7 @@ export class ControlHandler {
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
+    if (request.op !== "deadline") this.expiry?.touch(); // asking when it expires is not activity
     switch (request.op) {
       case "list":
         return { reply: listReply([...this.processes.values()].map((p) => p.info)) };

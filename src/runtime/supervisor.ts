@@ -17,8 +17,6 @@ import type { ReadyReport, SupervisorConfig } from "./config.js";
 import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
-import { decodeControl } from "./control-codec.js";
-import { DeadlineRequest } from "./control-protocol.js";
 import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
@@ -216,8 +214,9 @@ export class Supervisor {
 
   private fromClient(client: LocalClient, frame: Frame): void {
     if (client.session.onFrame(frame)) return;
-    // Activity: anything past the session's own frames (a HELLO to ask the deadline is not).
-    if (frame.type !== MessageType.CONTROL || !isDeadlineQuery(frame.body)) this.expiry.touch();
+    // Activity: anything past the session's own frames (a HELLO to ask the deadline is not);
+    // the control handler counts its requests itself, all but a deadline query.
+    if (frame.type !== MessageType.CONTROL) this.expiry.touch();
     if (frame.type === MessageType.CONTROL) {
       void this.control.handle(frame.body).then((reply) =>
         client.channel.send({
@@ -241,7 +240,7 @@ export class Supervisor {
 
   /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
   private expire(): void {
-    const idle = this.config.idleTtlMs;
+    const idle = this.expiry.idleMs;
     const detail =
       idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
     const pause = this.config.onExpire === "pause" ? this.hooks.pause : null;
@@ -355,15 +354,6 @@ export type PauseHook = (supervisor: Supervisor, reason: "ttl_expired") => Promi
 export interface SupervisorHooks {
   /** Null: onExpire "pause" stops the VM like "stop". */
   pause: PauseHook | null;
-}
-
-/** A `deadline` control request: asking when the VM expires is not activity. */
-function isDeadlineQuery(body: Buffer): boolean {
-  try {
-    return DeadlineRequest.safeParse(decodeControl(body).header).success;
-  } catch {
-    return false;
-  }
 }
 
 function delay(ms: number): Promise<void> {
