@@ -23,6 +23,7 @@ import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./di
 import type { SavedVmManifest } from "./saved-vm.js";
 import { readSupervisorState } from "./supervisor-state.js";
 import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
+import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -55,18 +56,22 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly control = new ControlHandler(
-    () => this.router,
-    { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
-    () => this.diskSnapshots(),
-  );
   private readonly timings: Record<string, number> = {};
+  private readonly expiry: ExpiryClock;
+  private readonly control: ControlHandler;
 
   constructor(
     private readonly config: SupervisorConfig,
     private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
-  ) {}
+  ) {
+    this.expiry = new ExpiryClock(config.idleTtlMs, config.expiresAtMs, () => this.expire(), config.dir);
+    this.control = new ControlHandler(() => this.router, {
+      vm: { pause: () => this.pause("requested"), fork: (dir, copies) => this.fork(dir, copies) },
+      disk: () => this.diskSnapshots(),
+      expiry: this.expiry,
+    });
+  }
 
   async run(): Promise<void> {
     try {
@@ -299,6 +304,9 @@ export class Supervisor {
 
   private fromClient(client: LocalClient, frame: Frame): void {
     if (client.session.onFrame(frame)) return;
+    // Activity: anything past the session's own frames (a HELLO to ask the deadline is not);
+    // the control handler counts its requests itself, all but a deadline query.
+    if (frame.type !== MessageType.CONTROL) this.expiry.touch();
     if (frame.type === MessageType.CONTROL) {
       void this.control.handle(frame.body).then((reply) =>
         client.channel.send({
@@ -314,11 +322,29 @@ export class Supervisor {
   }
 
   private armTimers(): void {
-    const ttlMs = this.config.expiresAtMs - Date.now();
-    this.timers.push(setTimeout(() => void this.stop("ttl_expired", "TTL expired"), Math.max(0, ttlMs)));
+    this.expiry.start();
     if (this.config.ephemeral) {
       this.timers.push(setInterval(() => this.maybeEndEphemeral(), OWNER_POLL_MS));
     }
+  }
+
+  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
+  private expire(): void {
+    const idle = this.expiry.idleMs;
+    const detail =
+      idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
+    // A workspace is paused, never lost; a VM that cannot be paused (no pause folder, or a backend
+    // without memory snapshots) is stopped.
+    if (this.config.onExpire !== "pause" || this.config.pauseDir === null || this.vmm?.control == null) {
+      void this.stop("ttl_expired", detail);
+      return;
+    }
+    log(`${detail}; pausing`);
+    this.pause("ttl_expired").catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`pause failed: ${message}`);
+      void this.stop("ttl_expired", `${detail} (the pause failed: ${boundedText(message, 512)})`);
+    });
   }
 
   private maybeEndEphemeral(): void {
@@ -372,6 +398,7 @@ export class Supervisor {
     this.guard?.release();
     this.control.endAll(`the VM stopped: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
+    this.expiry.stop();
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
       client.channel.closeWith(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));
