@@ -99,10 +99,12 @@ export class ControlClient {
     return { save_ms };
   }
 
-  /** Saves the VM and copies its disks into `dir`; the VM runs on. */
-  async fork(dir: string): Promise<{ save_ms: number }> {
-    const { save_ms } = (await this.call({ op: "fork", dir }, ControlReplies.fork)).reply;
+  /** Saves the VM into `args.dir` and copies its disks to the paths given; the VM runs on. */
+  async fork(args: Args<"fork">): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "fork", ...args }, ControlReplies.fork)).reply;
     return { save_ms };
+  }
+
   /** A new TTL counted from now; returns the new expiry. */
   async setTtl(args: Args<"set_ttl">): Promise<Deadline> {
     const { reply } = await this.call({ op: "set_ttl", ...args }, ControlReplies.set_ttl);

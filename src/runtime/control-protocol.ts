@@ -122,8 +122,14 @@ export const DeleteDiskSnapshotRequest = z.object({
 });
 /** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
 export const PauseRequest = z.object({ op: z.literal("pause") });
-/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
-export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
+const AbsolutePath = z.string().startsWith("/").max(4096);
+/** Saves the VM into `dir` and copies its disks to the paths given (a fork's start); the VM runs on. */
+export const ForkRequest = z.object({
+  op: z.literal("fork"),
+  dir: AbsolutePath,
+  root_disk: AbsolutePath.nullable(),
+  workspace_disk: AbsolutePath.nullable(),
+});
 /** A new TTL counted from now (for a workspace: from now as its last activity). */
 export const SetTtlRequest = z.object({
   op: z.literal("set_ttl"),

@@ -22,7 +22,7 @@ import { ControlHandler } from "./control.js";
 import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { SavedVmManifest } from "./saved-vm.js";
 import { readSupervisorState } from "./supervisor-state.js";
-import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
+import { saveForFork, saveForPause, type DiskCopies, type SavableVm } from "./vm-saver.js";
 import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
@@ -166,8 +166,8 @@ export class Supervisor {
     return { save_ms: manifest.save_ms };
   }
 
-  private async fork(dir: string): Promise<{ save_ms: number }> {
-    const manifest = await saveForFork(this.savable(), dir);
+  private async fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }> {
+    const manifest = await saveForFork(this.savable(), dir, copies);
     return { save_ms: manifest.save_ms };
   }
 
