@@ -74,8 +74,14 @@ function drive(id: string, file: string): string {
   return `id=${id},file=${file},format=qcow2,if=none,discard=unmap,auto-read-only=off`;
 }
 
+/**
+ * Guest RAM is always the backend object "ram", so every VM's RAM block has one name and any
+ * saved state restores into any launch (a VM restored from a template can be paused and resumed
+ * with anonymous memory).
+ */
 function memoryBackend(input: QemuCommandLineInput): string[] {
-  if (input.memory.kind === "anonymous") return [];
+  if (input.memory.kind === "anonymous")
+    return ["-object", `memory-backend-ram,id=ram,size=${input.memMib}M`];
   const share = input.memory.shared ? "on" : "off";
   return [
     "-object",
@@ -93,7 +99,7 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     "-name",
     `pyro-${input.id},process=pyro-${input.id}`,
     "-M",
-    input.memory.kind === "file" ? "microvm,memory-backend=ram" : "microvm",
+    "microvm,memory-backend=ram",
     ...memoryBackend(input),
     ...accel,
     "-smp",

@@ -24,13 +24,15 @@ export async function migrationCompleted(qmp: QmpClient, timeoutMs: number): Pro
 }
 
 /**
- * Guest RAM that lives in a file is not copied into the stream (the file is the RAM); QEMU
- * documents x-ignore-shared as experimental, and 7.2 needs it on both sides.
+ * Guest RAM that lives in a shared file is not copied into the stream (the file is the RAM); QEMU
+ * documents x-ignore-shared as experimental, and 7.2 needs the same setting on both sides. It is
+ * set explicitly for every save and restore: a VM restored from a template had it on for its
+ * restore, and a later whole-VM save of it must turn it off again.
  */
-export async function ignoreSharedRam(qmp: QmpClient): Promise<void> {
+export async function ignoreSharedRam(qmp: QmpClient, on: boolean): Promise<void> {
   await qmp.execute(
     "migrate-set-capabilities",
-    { capabilities: [{ capability: "x-ignore-shared", state: true }] },
+    { capabilities: [{ capability: "x-ignore-shared", state: on }] },
     COMMAND_TIMEOUT_MS,
   );
 }
