@@ -7,6 +7,7 @@
 
 #include "frame.h"
 #include "fsmsg.h"
+#include "sysmsg.h"
 #include "check.h"
 
 
@@ -21,7 +22,7 @@ struct expect {
 	struct msg_hello hello;
 	struct msg_hello_ack ack;
 	struct msg_exec exec;
-	uint32_t u32; /* SIGNAL signo / STARTED pid / CONNECT port */
+	uint32_t u32; /* SIGNAL signo / STARTED pid / CONNECT port / FREEZE timeout */
 	struct msg_exit exit;
 	struct msg_error error;
 	struct msg_resize resize;
@@ -30,6 +31,7 @@ struct expect {
 	struct msg_fs_done done;
 	struct fs_entry entries[2];
 	int nentries;
+	struct msg_identify identify;
 	int seen;
 };
 
@@ -42,7 +44,8 @@ static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8
 static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
 static struct bytes env_pty[] = { { (const uint8_t *)"TERM=xterm-256color", 19 } };
 
-static struct expect expects[64];
+static struct expect expects[96];
+static uint8_t entropy_seq[32], entropy_a5[256];
 static int nexpects;
 
 static struct expect *add(const char *name, uint32_t stream, uint8_t type, uint8_t flags)
@@ -66,7 +69,26 @@ static void build_expectations(void)
 {
 	struct expect *e;
 	e = add("hello", 0, T_HELLO, 0);
-	e->hello = (struct msg_hello){ 1, 1, B("pyro-test"), 1, 1700000000000ull };
+	e->hello = (struct msg_hello){ 1, 1, B("pyro-test"), 1, 1700000000000ull, 0, 0 };
+	e = add("hello_resume", 0, T_HELLO, 0);
+	e->hello = (struct msg_hello){ 1, 1, B("pyro-supervisor"), 1, 1700000000000ull, 1, 1 };
+	for (int i = 0; i < 32; i++)
+		entropy_seq[i] = (uint8_t)i;
+	memset(entropy_a5, 0xa5, sizeof(entropy_a5));
+	e = add("identify", 0, T_IDENTIFY, 0);
+	e->identify = (struct msg_identify){ B("pyro-3f2a9c"), B("0123456789abcdef0123456789abcdef"),
+					     { entropy_seq, 32 }, 1, B("/dev/vdb") };
+	e = add("identify_no_disk", 0, T_IDENTIFY, 0);
+	e->identify = (struct msg_identify){ B("Sandbox-1"), B("ffffffffffffffffffffffffffffffff"),
+					     { entropy_a5, 256 }, 0, { NULL, 0 } };
+	raw(add("identified", 0, T_IDENTIFIED, 0), "", 0);
+	raw(add("quiesce", 0, T_QUIESCE, 0), "", 0);
+	raw(add("quiesced", 0, T_QUIESCED, 0), "", 0);
+	add("freeze", 0, T_FREEZE, 0)->u32 = 10000;
+	raw(add("frozen", 0, T_FROZEN, 0), "", 0);
+	raw(add("thaw", 0, T_THAW, 0), "", 0);
+	raw(add("thawed", 0, T_THAWED, 0), "", 0);
+	add("error_not_a_mount", 0, T_ERROR, 0)->error = (struct msg_error){ B("NOT_A_MOUNT"), B("/workspace is not a mount point") };
 	e = add("hello_ack", 0, T_HELLO_ACK, 0);
 	e->ack = (struct msg_hello_ack){ 1, B("0.1.0"), B("6.1.0-test-cloud-amd64"), B("guest"), 65536 };
 	raw(add("ping", 0, T_PING, 0), "\x00\x01\x02\xff", 4);
@@ -212,6 +234,8 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 {
 	switch (e->type) {
 	case T_HELLO: return msg_encode_hello(out, cap, &e->hello);
+	case T_IDENTIFY: return msg_encode_identify(out, cap, &e->identify);
+	case T_FREEZE: return msg_encode_u32_msg(out, cap, TAG_TIMEOUT_MS, e->u32);
 	case T_HELLO_ACK: return msg_encode_hello_ack(out, cap, &e->ack);
 	case T_EXEC: return msg_encode_exec(out, cap, &e->exec);
 	case T_SIGNAL: return msg_encode_u32_msg(out, cap, TAG_SIGNO, e->u32);
@@ -246,9 +270,28 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		CHECK(msg_decode_hello(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(m.version == e->hello.version && m.has_client == e->hello.has_client &&
 			      beq(m.client, e->hello.client) && m.has_host_time == e->hello.has_host_time &&
-			      m.host_time_ms == e->hello.host_time_ms,
+			      m.host_time_ms == e->hello.host_time_ms && m.has_resume == e->hello.has_resume &&
+			      m.resume == e->hello.resume,
 		      "%s: fields differ", e->name);
 		len = msg_encode_hello(out, cap, &m);
+		break;
+	}
+	case T_IDENTIFY: {
+		struct msg_identify m;
+		const struct msg_identify *x = &e->identify;
+		CHECK(msg_decode_identify(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(beq(m.hostname, x->hostname) && beq(m.machine_id, x->machine_id) && beq(m.entropy, x->entropy) &&
+			      m.has_workspace_device == x->has_workspace_device &&
+			      (!m.has_workspace_device || beq(m.workspace_device, x->workspace_device)),
+		      "%s: fields differ", e->name);
+		len = msg_encode_identify(out, cap, &m);
+		break;
+	}
+	case T_FREEZE: {
+		uint32_t v = 0;
+		CHECK(msg_decode_freeze(f->body, f->len, &v, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(v == e->u32, "%s: timeout %u, want %u", e->name, v, e->u32);
+		len = msg_encode_u32_msg(out, cap, TAG_TIMEOUT_MS, v);
 		break;
 	}
 	case T_HELLO_ACK: {
@@ -566,10 +609,120 @@ static void check_truncation(void)
 	CHECK(tlv_end(&w) < 0, "writer overflow not reported");
 }
 
+static long identify_body(uint8_t *out, size_t cap, const char *host, const char *id, size_t entropy,
+			  const char *dev)
+{
+	static uint8_t ent[ENTROPY_MAX + 1];
+	struct msg_identify m = { B(host), B(id), { ent, (uint32_t)entropy }, dev != NULL, dev ? B(dev) : B("") };
+	return msg_encode_identify(out, cap, &m);
+}
+
+/* IDENTIFY and FREEZE against hostile bodies: every truncation, each bound on both sides,
+ * repeated fields, NUL and other bytes outside the allowed sets. */
+static void check_session_control(void)
+{
+	static uint8_t b[1024];
+	const char *err;
+	struct msg_identify m;
+	const char *id = "0123456789abcdef0123456789abcdef";
+	long n = identify_body(b, sizeof(b), "pyro", id, 32, NULL);
+	CHECK(n > 0 && msg_decode_identify(b, (size_t)n, &m, &err) == 0, "minimal IDENTIFY");
+	/* Without the optional device every field is required: no strict prefix decodes. */
+	int accepted = 0;
+	for (long cut = 0; cut < n; cut++) {
+		uint8_t *p = malloc((size_t)cut + 1);
+		memcpy(p, b, (size_t)cut);
+		accepted += msg_decode_identify(p, (size_t)cut, &m, &err) == 0;
+		free(p);
+	}
+	CHECK(accepted == 0, "%d truncated IDENTIFY bodies accepted", accepted);
+
+	char host63[64], host64[65], dev32[40], dev33[41];
+	memset(host63, 'a', 63);
+	host63[63] = 0;
+	memset(host64, 'a', 64);
+	host64[64] = 0;
+	snprintf(dev32, sizeof(dev32), "/dev/%s", "abcdefghijklmnopqrstuvwxyz012345");
+	snprintf(dev33, sizeof(dev33), "/dev/%s", "abcdefghijklmnopqrstuvwxyz0123456");
+	static const struct {
+		const char *host, *id, *dev;
+		size_t entropy;
+		int ok;
+	} cases[] = {
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 32, 1 },
+		{ "A-9", "0123456789abcdef0123456789abcdef", "/dev/vdb", 256, 1 },
+		{ "", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a-", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a b", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a\xc3\xa9", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcde", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef0", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdeg", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 31, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 257, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/vd/b", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/.vdb", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "dev/vdb", 32, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = identify_body(b, sizeof(b), cases[i].host, cases[i].id, cases[i].entropy, cases[i].dev);
+		int rc = msg_decode_identify(b, (size_t)n, &m, &err);
+		CHECK(cases[i].ok ? rc == 0 : rc < 0, "IDENTIFY case %zu (%s, %zu bytes of entropy): rc %d", i,
+		      cases[i].host, cases[i].entropy, rc);
+	}
+	n = identify_body(b, sizeof(b), host63, id, 32, dev32);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) == 0 && m.hostname.n == 63 && m.workspace_device.n == 37,
+	      "63-byte hostname and 32-byte device name accepted");
+	n = identify_body(b, sizeof(b), host64, id, 32, NULL);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) < 0, "64-byte hostname accepted");
+	n = identify_body(b, sizeof(b), "a", id, 32, dev33);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) < 0, "33-byte device name accepted");
+
+	/* NUL inside a value; a repeated optional field; an unknown tag is skipped. */
+	static uint8_t ent[32];
+	struct tlv_writer w;
+	tlv_writer_init(&w, b, sizeof(b));
+	tlv_put(&w, TAG_HOSTNAME, "a\0b", 3);
+	tlv_put_str(&w, TAG_MACHINE_ID, id);
+	tlv_put(&w, TAG_ENTROPY, ent, sizeof(ent));
+	CHECK(msg_decode_identify(b, (size_t)tlv_end(&w), &m, &err) < 0, "NUL in hostname accepted");
+	n = identify_body(b, sizeof(b), "a", id, 32, NULL);
+	memcpy(b + n, b, 6); /* the hostname field (5-byte header, "a") again */
+	CHECK(msg_decode_identify(b, (size_t)n + 6, &m, &err) < 0 && strstr(err, "repeats"), "repeated hostname accepted");
+	n = identify_body(b, sizeof(b), "b", id, 32, "/dev/vdb");
+	long n2 = identify_body(b + n, sizeof(b) - (size_t)n, "b", id, 32, "/dev/vdc");
+	CHECK(msg_decode_identify(b, (size_t)(n + n2), &m, &err) < 0, "a second IDENTIFY body appended accepted");
+	uint8_t unknown[] = { 0x5f, 0, 0, 0, 2, 'z', 'z' };
+	n = identify_body(b, sizeof(b), "a", id, 32, NULL);
+	memcpy(b + n, unknown, sizeof(unknown));
+	CHECK(msg_decode_identify(b, (size_t)n + sizeof(unknown), &m, &err) == 0, "unknown tag in IDENTIFY not skipped");
+	uint8_t huge[] = { TAG_ENTROPY, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3 };
+	CHECK(msg_decode_identify(huge, sizeof(huge), &m, &err) < 0, "entropy length near 2^32 accepted");
+
+	/* FREEZE: one 4-byte timeout of at least 1 ms. */
+	uint32_t t;
+	uint8_t wide[] = { TAG_TIMEOUT_MS, 0, 0, 0, 5, 0, 0, 0, 1, 0 };
+	uint8_t good[] = { 0x7e, 0, 0, 0, 0, TAG_TIMEOUT_MS, 0, 0, 0, 4, 0, 1, 0, 0 };
+	CHECK(msg_decode_freeze(wide, sizeof(wide), &t, &err) < 0, "5-byte timeout accepted");
+	CHECK(msg_decode_freeze(good, sizeof(good), &t, &err) == 0 && t == 65536, "FREEZE with an unknown tag first");
+	CHECK(msg_validate(T_FREEZE, NULL, 0, &err) < 0, "empty FREEZE accepted");
+	CHECK(msg_validate(T_QUIESCE, NULL, 0, &err) == 0 && msg_validate(T_THAW, NULL, 0, &err) == 0,
+	      "empty QUIESCE/THAW");
+
+	/* HELLO RESUME: a u32 of 0 or 1. */
+	struct msg_hello h;
+	uint8_t r0[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_RESUME, 0, 0, 0, 4, 0, 0, 0, 0 };
+	uint8_t r8[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_RESUME, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 };
+	CHECK(msg_decode_hello(r0, sizeof(r0), &h, &err) == 0 && h.has_resume && h.resume == 0, "HELLO RESUME=0");
+	CHECK(msg_decode_hello(r8, sizeof(r8), &h, &err) < 0, "8-byte RESUME accepted");
+}
+
 int main(int argc, char **argv)
 {
 	build_expectations();
 	check_golden(argc > 1 ? argv[1] : "../protocol/golden/frames.txt");
+	check_session_control();
 	check_truncation();
 	printf("frame: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -169,6 +169,38 @@ export interface MachineCapabilities {
   diskSnapshot: boolean;
 }
 
+/** One internal snapshot of a workspace image, as its snapshot table lists it. */
+export interface WorkspaceDiskSnapshot {
+  name: string;
+  createdAt: string;
+}
+
+/**
+ * A workspace's own disk (/workspace) as an image file: made on the host, snapshotted and reverted
+ * in place in O(1) of its size. Every method works on a stopped image (the VM holds a running
+ * one's lock; a live snapshot goes through VmmControl with the name's `tag`), except listing.
+ */
+export interface WorkspaceImageFormat {
+  /** The guest device the image appears as (the VM's second disk). */
+  readonly device: string;
+  /** The snapshot tag stored in the image for a snapshot name (what a live snapshot passes the VMM). */
+  tag(name: string): string;
+  /** Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`. */
+  create(
+    image: string,
+    options: { virtualBytes: number; seedTree: string | null; cacheDir: string },
+  ): Promise<void>;
+  /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */
+  copy(image: string, to: string): Promise<void>;
+  snapshot(image: string, name: string): Promise<void>;
+  revert(image: string, name: string): Promise<void>;
+  deleteSnapshot(image: string, name: string): Promise<void>;
+  /** Works on a running image too (read under a shared lock). */
+  listSnapshots(image: string): Promise<WorkspaceDiskSnapshot[]>;
+  /** Writes the stopped image as a sparse raw ext4 file at `output`; nothing is left there on failure. */
+  flatten(image: string, output: string): Promise<void>;
+}
+
 /** One execution backend. Only machine/registry.ts names the drivers. */
 export interface MachineDriver {
   readonly name: string;
@@ -176,6 +208,8 @@ export interface MachineDriver {
   readonly disk: MachineDisk;
   readonly network: MachineNetwork;
   readonly capabilities: MachineCapabilities;
+  /** The format of a workspace's own disk; null: /workspace stays a folder of the root disk. */
+  readonly workspaceImage: WorkspaceImageFormat | null;
   probe(context: ProbeContext): Promise<DriverProbe>;
   report(): Promise<DriverReport>;
   launch(spec: LaunchSpec): Promise<LaunchedVmm>;

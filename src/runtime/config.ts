@@ -35,12 +35,25 @@ export const SupervisorConfig = z.object({
   launch: StoredLaunchSpec,
   supervisorSocket: z.string(),
   bootTimeoutMs: z.number().int().nonnegative(),
+  /** The expiry of a VM whose TTL is fixed (idleTtlMs null: one-shot `vm_*` sandboxes). */
   expiresAtMs: z.number(),
+  /** A workspace's TTL counts from activity: every client frame moves the expiry to now + this. */
+  idleTtlMs: z.number().int().positive().nullable().default(null),
+  /** What an expiry does: stop the VM, or pause it (its memory saved) when the driver can. */
+  onExpire: z.enum(["stop", "pause"]).default("stop"),
   /** One-shot VM: torn down (folder included) once its owner process is gone. */
   ephemeral: z.boolean(),
   ownerPid: z.number().int().nullable(),
   /** A workspace's secret store: its values are masked in the stored console log. */
   consoleMaskDir: z.string().nullable(),
+  /** Who the guest is: set after every boot and restore, so no two VMs restored from one memory image share it. */
+  identity: z.object({ hostname: z.string(), machineId: z.string().nullable() }),
+  /** The guest device the agent mounts on /workspace (the workspace disk), or null. */
+  workspaceDevice: z.string().nullable(),
+  /** Shells, services and ports a paused supervisor saved, to serve again after a resume. */
+  supervisorState: z.string().nullable(),
+  /** Where a pause saves the VM; null for a VM that cannot be paused (one-shot). */
+  pauseDir: z.string().nullable(),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfig>;
 
@@ -52,6 +65,8 @@ export const ReadyReport = z.discriminatedUnion("ok", [
     kernel_release: z.string(),
     agent_version: z.string(),
     mode: z.enum(["guest", "host"]),
+    /** Where the start's time went, in ms: launch, agent (connect, and restore), hello, identify, total. */
+    timings: z.record(z.string(), z.number()),
   }),
   z.object({
     ok: z.literal(false),

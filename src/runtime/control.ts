@@ -1,22 +1,35 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { readSecretValues } from "../secrets/values.js";
+import { PyroError } from "../errors/index.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import {
   ControlRequest,
+  RefusalCode,
   describeIssues,
   type ControlOp,
   type ControlReply,
   type ManagedInfo,
   type ProcessKind,
+  type PublishedPort,
   type Refusal,
-  type RefusalCode,
   type ReplyOf,
   type RequestOf,
 } from "./control-protocol.js";
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
+import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
+import type { ExpiryClock } from "./expiry-clock.js";
+import type { DiskCopies } from "./vm-saver.js";
 import type { StreamRouter } from "./router.js";
+import { SupervisorState } from "./supervisor-state.js";
+
+/** What `reattach` did with an imported state's published ports. */
+export interface ReattachReport {
+  /** Bound again on their old host ports. */
+  ports: PublishedPort[];
+  /** Could not be bound again (e.g. PORT_IN_USE: another program took the host port meanwhile). */
+  lost: { port: PublishedPort; code: PortError["code"]; message: string }[];
+}
 
 const MAX_MANAGED = 64;
 const MAX_WAIT_MS = 60_000;
@@ -30,13 +43,45 @@ const NOT_FOUND = { shell: "SHELL_NOT_FOUND", service: "SERVICE_NOT_FOUND" } as 
 
 type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; data?: Buffer }>;
 
+/** What the supervisor does for the whole-VM control requests. */
+export interface VmRequests {
+  pause(): Promise<{ save_ms: number }>;
+  fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }>;
+}
+
+const cannotSave = (): Promise<never> =>
+  Promise.reject(new PyroError("VM_NOT_RUNNING", "this supervisor cannot save its VM"));
+const CANNOT_SAVE: VmRequests = { pause: cannotSave, fork: cannotSave };
+
+/** What the supervisor lends its control handler beyond the router; a handler without one refuses its requests. */
+export interface ControlParts {
+  /** The whole-VM requests (pause, fork), which only the supervisor itself can carry out. */
+  vm?: VmRequests;
+  /** Live snapshots of the workspace disk, when the VM has one. */
+  disk?: () => DiskSnapshots;
+  /** The VM's expiry (set_ttl, deadline). */
+  expiry?: ExpiryClock;
+}
+
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
   private readonly ports: PublishedPorts;
+  /** Ports of an imported state, bound again by `reattach`. */
+  private portsToRebind: PublishedPort[] = [];
 
-  constructor(private readonly router: () => StreamRouter | null) {
+  private readonly vm: VmRequests;
+  private readonly disk: () => DiskSnapshots;
+  private readonly expiry: ExpiryClock | null;
+
+  constructor(
+    private readonly router: () => StreamRouter | null,
+    parts: ControlParts = {},
+  ) {
     this.ports = new PublishedPorts(router);
+    this.vm = parts.vm ?? CANNOT_SAVE;
+    this.disk = parts.disk ?? (() => NO_DISK_SNAPSHOTS);
+    this.expiry = parts.expiry ?? null;
   }
 
   /** Answers one control body. Never throws: whatever a client sends, it gets a typed reply. */
@@ -46,8 +91,72 @@ export class ControlHandler {
       return encodeControl(reply, data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
+      const code = RefusalCode.safeParse(error instanceof PyroError ? error.code : null);
+      return encodeControl(refuse(code.success ? code.data : "INTERNAL", boundedText(message, 1024)));
     }
+  }
+
+  /**
+   * The host half of every shell, service and published port, for the supervisor that resumes this
+   * VM after a pause (or a fork's copy). Call it once the guest is quiesced, so no output is in flight.
+   */
+  exportState(): SupervisorState {
+    const router = this.router();
+    if (router === null) throw new PyroError("VM_NOT_RUNNING", "the VM is not ready");
+    const processes = [...this.processes.values()].map((process) => process.save());
+    const own = new Set(processes.flatMap((p) => p.stream ?? []));
+    const { streams, next } = router.openStreams();
+    return SupervisorState.parse({
+      version: 1,
+      saved_at: new Date().toISOString(),
+      next_stream: next,
+      processes,
+      ports: this.ports.list(),
+      orphan_streams: streams.filter((stream) => !own.has(stream)),
+    });
+  }
+
+  /**
+   * Takes over a paused supervisor's shells and services: same ids, cursors, output and exit
+   * info, and their guest streams routed to them. Call it on a new router before the agent's
+   * HELLO RESUME, so the first frame on a restored stream already has a home; then `reattach`.
+   */
+  importState(state: SupervisorState): void {
+    const router = this.router();
+    if (router === null) throw new PyroError("VM_NOT_RUNNING", "the VM is not ready");
+    if (this.processes.size > 0 || this.ports.list().length > 0)
+      throw new PyroError("INTERNAL", "a supervisor state is imported only into a fresh supervisor");
+    for (const saved of state.processes) {
+      const process = new ManagedProcess(router, { saved }, (info) => this.ended(info));
+      this.processes.set(process.info.id, process);
+    }
+    router.restoreStreams(state.orphan_streams, state.next_stream);
+    this.portsToRebind = state.ports;
+  }
+
+  /**
+   * After the agent acknowledged HELLO RESUME: ends the guest streams whose host side did not
+   * survive the pause, and re-binds the published ports on their host ports. A port that cannot be
+   * bound now (another program took it) is reported in `lost`, not silently dropped.
+   */
+  async reattach(): Promise<ReattachReport> {
+    this.router()?.endOrphans();
+    const report: ReattachReport = { ports: [], lost: [] };
+    const ports = this.portsToRebind;
+    this.portsToRebind = [];
+    for (const port of ports) {
+      const owner = port.service === null ? undefined : this.processes.get(port.service);
+      if (owner !== undefined && !owner.running) continue; // its service ended: the port went with it
+      try {
+        report.ports.push(
+          await this.ports.publish(port.host_port, port.guest_port, port.service ?? undefined),
+        );
+      } catch (error) {
+        if (!(error instanceof PortError)) throw error;
+        report.lost.push({ port, code: error.code, message: error.message });
+      }
+    }
+    return report;
   }
 
   /** The VM stopped: every shell and service ended with it, and its ports are closed. */
@@ -77,6 +186,7 @@ export class ControlHandler {
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
+    if (request.op !== "deadline") this.expiry?.touch(); // asking when it expires is not activity
     switch (request.op) {
       case "list":
         return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
@@ -86,6 +196,30 @@ export class ControlHandler {
       case "unpublish":
       case "ports":
         return { reply: await this.port(request) };
+      case "snapshot_disk":
+      case "delete_disk_snapshot":
+        return { reply: await this.diskSnapshot(request) };
+      case "pause":
+        return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
+      case "fork":
+        return {
+          reply: {
+            ok: true,
+            op: "fork",
+            ...(await this.vm.fork(request.dir, {
+              root_disk: request.root_disk,
+              workspace_disk: request.workspace_disk,
+            })),
+          },
+        };
+      case "set_ttl":
+      case "deadline": {
+        const expiry = this.expiry;
+        if (expiry === null) return { reply: refuse("VM_NOT_RUNNING", "this VM has no TTL to change") };
+        if (request.op === "set_ttl") expiry.setTtl(request.ttl_seconds * 1000);
+        const deadline = { expires_at_ms: expiry.expiresAtMs, idle_ttl_ms: expiry.idleMs };
+        return { reply: { ok: true, op: request.op, ...deadline } };
+      }
       default:
         return this.onProcess(request, data);
     }
@@ -165,21 +299,19 @@ export class ControlHandler {
     }
     if (this.processes.size >= MAX_MANAGED)
       return refuse("INVALID_ARGUMENT", `at most ${MAX_MANAGED} shells and services per VM`);
-    const secrets = readSecretValues(request.mask_dir ?? "");
     const process = new ManagedProcess(
       router,
-      request.kind,
-      request.name,
-      request.request,
-      (info) => {
-        if (info.kind === "service") this.ports.releaseOwner(info.name);
-      },
-      secrets,
+      { kind: request.kind, name: request.name, request: request.request, maskDir: request.mask_dir ?? null },
+      (info) => this.ended(info),
     );
     this.processes.set(process.info.id, process);
     // The reply says whether it started: a missing cwd is an error of the start, not a later exit.
     await process.started(START_WAIT_MS);
     return { ok: true, op: "start", info: process.info };
+  }
+
+  private ended(info: ManagedInfo): void {
+    if (info.kind === "service") this.ports.releaseOwner(info.name);
   }
 
   private async port(
@@ -199,6 +331,20 @@ export class ControlHandler {
     } catch (error) {
       if (error instanceof PortError) return refuse(error.code, error.message);
       throw error;
+    }
+  }
+
+  private async diskSnapshot(
+    request: RequestOf<"snapshot_disk" | "delete_disk_snapshot">,
+  ): Promise<ReplyOf<"snapshot_disk" | "delete_disk_snapshot"> | Refusal> {
+    try {
+      if (request.op === "snapshot_disk") await this.disk().snapshot(request.name);
+      else await this.disk().delete(request.name);
+      return { ok: true, op: request.op };
+    } catch (error) {
+      const code = error instanceof PyroError ? RefusalCode.safeParse(error.code) : null;
+      const message = boundedText(error instanceof Error ? error.message : String(error), 1024);
+      return refuse(code?.success === true ? code.data : "EXEC_FAILED", message);
     }
   }
 

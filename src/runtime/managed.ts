@@ -2,37 +2,59 @@ import { randomBytes } from "node:crypto";
 import { MessageType } from "../agent-protocol/constants.js";
 import type { Frame } from "../agent-protocol/frame.js";
 import { decode, encode, type ExecRequest } from "../agent-protocol/messages.js";
-import { CompiledSecrets, SecretMasker, maskString, type SecretValues } from "../secrets/masker.js";
+import { CompiledSecrets, SecretMasker, maskString } from "../secrets/masker.js";
+import { readSecretValues } from "../secrets/values.js";
 import { boundedText } from "./bounded-text.js";
 import type { ManagedInfo } from "./control-protocol.js";
 import { OutputRing } from "./output-ring.js";
 import type { StreamRouter } from "./router.js";
+import type { SavedProcess } from "./supervisor-state.js";
 
 export const OUTPUT_CAPACITY = 1024 * 1024;
 const STDIN_CHUNK = 65536;
 
 export type { ManagedInfo } from "./control-protocol.js";
 
+/** How a ManagedProcess comes to be: started now, or carried across a pause by a new supervisor. */
+type Origin =
+  | { kind: ManagedInfo["kind"]; name: string; request: ExecRequest; maskDir: string | null }
+  | { saved: SavedProcess };
+
 /** A shell or service the supervisor runs in the guest, so it outlives the client that started it. */
 export class ManagedProcess {
   /** Output as kept and read back: secret values are masked before they enter the ring. */
-  readonly output = new OutputRing(OUTPUT_CAPACITY);
+  readonly output: OutputRing;
   private readonly masker: SecretMasker;
   private readonly secrets: CompiledSecrets;
   readonly info: ManagedInfo;
+  /** The secret store its output is masked with (kept so a pause can carry it). */
+  readonly maskDir: string | null;
   lastOutputAt = Date.now();
   private readonly waiters = new Set<() => void>();
+  /** Its guest stream; 0 (no stream) for one restored after it ended. */
+  private readonly stream: number;
 
   constructor(
     private readonly router: StreamRouter,
-    kind: ManagedInfo["kind"],
-    name: string,
-    request: ExecRequest,
+    origin: Origin,
     private readonly onEnded: (info: ManagedInfo) => void = () => undefined,
-    secrets: SecretValues = [],
   ) {
-    this.secrets = CompiledSecrets.of(secrets);
+    const saved = "saved" in origin ? origin.saved : null;
+    this.maskDir = saved?.mask_dir ?? ("saved" in origin ? null : origin.maskDir);
+    this.secrets = CompiledSecrets.of(this.maskDir === null ? [] : readSecretValues(this.maskDir));
     this.masker = new SecretMasker(this.secrets);
+    if (saved !== null) {
+      this.info = { ...saved.info };
+      this.output = OutputRing.restored(OUTPUT_CAPACITY, saved.output_start, saved.output);
+      this.lastOutputAt = saved.last_output_at;
+      // Bytes held back before the pause are fed again; none of them can come out yet.
+      this.masker.push(saved.mask_pending);
+      this.stream = saved.stream ?? 0;
+      if (saved.stream !== null) router.restoreOwnStream(saved.stream, (frame) => this.onFrame(frame));
+      return;
+    }
+    const { kind, name, request } = origin as Exclude<Origin, { saved: SavedProcess }>;
+    this.output = new OutputRing(OUTPUT_CAPACITY);
     this.info = {
       id: kind === "service" ? name : `sh-${randomBytes(4).toString("hex")}`,
       kind,
@@ -52,7 +74,23 @@ export class ManagedProcess {
     router.sendToGuest(encode.exec(this.stream, request));
   }
 
-  private readonly stream: number;
+  /**
+   * Its host half for a new supervisor (SupervisorState). Bytes the masker can already decide are
+   * kept first, so what is saved as pending is only what could still start a secret value.
+   */
+  save(): SavedProcess {
+    const checkpoint = this.running ? this.masker.checkpoint() : null;
+    if (checkpoint !== null) this.keep(checkpoint.out);
+    return {
+      info: { ...this.info },
+      stream: this.running ? this.stream : null,
+      mask_dir: this.maskDir,
+      last_output_at: this.lastOutputAt,
+      output_start: this.output.start,
+      output: this.output.kept(),
+      mask_pending: checkpoint?.pending ?? Buffer.alloc(0),
+    };
+  }
 
   get running(): boolean {
     return this.info.state !== "exited";

@@ -13,6 +13,19 @@ export class OutputRing {
 
   constructor(private readonly capacity: number) {}
 
+  /** A ring holding `bytes` at absolute offsets [start, start + bytes.length) (one carried across a pause). */
+  static restored(capacity: number, start: number, bytes: Buffer): OutputRing {
+    const ring = new OutputRing(capacity);
+    ring.start = ring.end = start;
+    ring.append(bytes);
+    return ring;
+  }
+
+  /** Every byte still kept, from `start` to `end`. */
+  kept(): Buffer {
+    return this.read(this.start, this.end - this.start).data;
+  }
+
   append(data: Buffer): void {
     if (data.length === 0) return;
     if (this.store.length === 0) this.store = Buffer.alloc(this.capacity);

@@ -17,6 +17,8 @@ interface Route {
   isFs?: boolean;
   /** Streams the supervisor runs itself (shells, services, published ports) get their frames here. */
   own?: (frame: Frame) => void;
+  /** A stream open before a pause whose owner did not survive it: its frames are dropped until it ends. */
+  orphan?: true;
 }
 
 const SIGKILL = 9;
@@ -49,6 +51,8 @@ const FS_REPLIES = new Set<number>([
 ]);
 // The supervisor's own streams are commands (shells, services) or connections (published ports).
 const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, MessageType.CONNECTED, MessageType.CLOSED]);
+// An orphan was any kind of stream; the host no longer knows which.
+const ORPHAN_REPLIES = new Set<number>([...OWN_REPLIES, ...PING_REPLIES, ...FS_REPLIES]);
 
 /**
  * Multiplexes any number of clients onto the one agent channel: every client stream gets its own
@@ -114,13 +118,15 @@ export class StreamRouter {
     if (route === undefined)
       throw new FrameError("BAD_MESSAGE", `guest frame for unknown stream ${frame.stream}`);
     const allowed =
-      route.own !== undefined
-        ? OWN_REPLIES
-        : route.isFs === true
-          ? FS_REPLIES
-          : route.isExec
-            ? EXEC_REPLIES
-            : PING_REPLIES;
+      route.orphan === true
+        ? ORPHAN_REPLIES
+        : route.own !== undefined
+          ? OWN_REPLIES
+          : route.isFs === true
+            ? FS_REPLIES
+            : route.isExec
+              ? EXEC_REPLIES
+              : PING_REPLIES;
     if (!allowed.has(frame.type))
       throw new FrameError(
         "BAD_MESSAGE",
@@ -153,6 +159,33 @@ export class StreamRouter {
   /** A guest stream owned by the supervisor itself; its frames go to `onFrame` until EXIT, ERROR or CLOSED. */
   openOwnStream(onFrame: (frame: Frame) => void): number {
     return this.routes.add({ client: null, clientStream: 0, isExec: true, own: onFrame });
+  }
+
+  /** Takes back an own stream that was open before a pause (see SupervisorState). */
+  restoreOwnStream(stream: number, onFrame: (frame: Frame) => void): void {
+    this.routes.restore(stream, { client: null, clientStream: 0, isExec: true, own: onFrame });
+  }
+
+  /** Every open guest stream, and where id allocation continues: what a pause must carry. */
+  openStreams(): { streams: number[]; next: number } {
+    return { streams: this.routes.ids(), next: this.routes.nextId };
+  }
+
+  /**
+   * Restores the rest of a paused supervisor's streams: `orphans` were open for clients and
+   * connections that did not survive the pause (their frames are dropped until each ends), and
+   * new ids continue from `next`.
+   */
+  restoreStreams(orphans: readonly number[], next: number): void {
+    for (const stream of orphans)
+      this.routes.restore(stream, { client: null, clientStream: 0, isExec: true, orphan: true });
+    this.routes.resumeAt(next);
+  }
+
+  /** Asks the guest to end every orphaned stream (the agent answers each with its final frame). */
+  endOrphans(): void {
+    for (const stream of this.routes.ids())
+      if (this.routes.get(stream)?.orphan === true) this.guest.send(encode.signal(stream, SIGKILL));
   }
 
   /** Returns false when the guest channel is congested (see `guestDrained`). */

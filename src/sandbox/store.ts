@@ -18,6 +18,10 @@ export interface StoreOptions {
   backend?: string;
   /** How long a boot may take; default PYRO_BOOT_TIMEOUT_MS, else 60 s. */
   bootTimeoutMs?: number;
+  /** Restore VMs from memory templates where the backend can; default true unless PYRO_TEMPLATES=off. */
+  templates?: boolean;
+  /** Virtual size of a workspace's own disk; default PYRO_WORKSPACE_DISK_GIB, else 8 GiB. */
+  workspaceDiskGiB?: number;
 }
 
 /** The files of one sandbox's folder. The VM's own files (sockets, disk, logs) live in `machine`. */
@@ -28,10 +32,14 @@ export interface SandboxFiles {
   /** The VM folder handed to the supervisor; a reset replaces it whole. */
   machine: string;
   baseline: string;
+  /** A workspace's own disk (/workspace) on a driver with workspace images; absent otherwise. */
+  disk: string;
   history: string;
   snapshots: string;
   secrets: string;
   serviceReady: string;
+  /** A paused VM's saved state (its disks stay where they are). */
+  paused: string;
 }
 
 const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
@@ -43,7 +51,7 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
  * once per surface (the CLI process, an MCP server, each `new Pyro()`); environment variables are
  * read here and nowhere else, so two stores with different homes never interfere.
  *
- * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, history.jsonl,
+ * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, workspace.qcow2, history.jsonl,
  * snapshots/, secrets/, service-ready/}. Folders of the earlier layout (<home>/vms,
  * <home>/workspaces) are not read: they are invisible here and left untouched.
  */
@@ -51,6 +59,8 @@ export class SandboxStore {
   readonly home: string;
   readonly backend: string | undefined;
   readonly bootTimeoutMs: number;
+  readonly templates: boolean;
+  readonly workspaceDiskBytes: number;
   /** Locks this async flow already holds, so a locked operation may call another one. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
 
@@ -58,6 +68,9 @@ export class SandboxStore {
     this.home = options.home ?? defaultPyroHome(env);
     this.backend = options.backend ?? (env.PYRO_BACKEND || undefined);
     this.bootTimeoutMs = options.bootTimeoutMs ?? bootTimeoutFrom(env.PYRO_BOOT_TIMEOUT_MS);
+    this.templates = options.templates ?? env.PYRO_TEMPLATES !== "off";
+    this.workspaceDiskBytes =
+      (options.workspaceDiskGiB ?? diskGiBFrom(env.PYRO_WORKSPACE_DISK_GIB)) * 1024 ** 3;
   }
 
   get root(): string {
@@ -73,10 +86,12 @@ export class SandboxStore {
       lock: join(dir, "sandbox.lock"),
       machine: join(dir, "vm"),
       baseline: join(dir, "baseline.tar"),
+      disk: join(dir, "workspace.qcow2"),
       history: join(dir, "history.jsonl"),
       snapshots: join(dir, "snapshots"),
       secrets: join(dir, "secrets"),
       serviceReady: join(dir, "service-ready"),
+      paused: join(dir, "paused"),
     };
   }
 
@@ -206,6 +221,19 @@ export class SandboxStore {
   reap(now = Date.now()): Promise<ReapReport> {
     return reapExpired(this, now);
   }
+}
+
+const DEFAULT_WORKSPACE_DISK_GIB = 8;
+
+function diskGiBFrom(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_WORKSPACE_DISK_GIB;
+  const gib = Number(value);
+  if (!Number.isInteger(gib) || gib < 1 || gib > 16_384)
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      `PYRO_WORKSPACE_DISK_GIB must be a whole number of GiB, 1 to 16384; got ${value}`,
+    );
+  return gib;
 }
 
 function bootTimeoutFrom(text: string | undefined): number {

@@ -125,6 +125,26 @@ export class SecretMasker {
     return this.automaton !== null;
   }
 
+  /**
+   * A point to carry the masker across a pause: an open match is closed (its marker comes out with
+   * the bytes that are certain), and `pending` is what could still start a value. A new masker fed
+   * `pending` first continues where this one is, so a value split by the pause is still masked.
+   */
+  checkpoint(): { out: Buffer; pending: Buffer } {
+    const a = this.automaton;
+    if (a === null) return { out: Buffer.alloc(0), pending: Buffer.alloc(0) };
+    const pieces: Buffer[] = [];
+    if (this.region !== null) this.close(pieces);
+    const base = this.heldStart - this.storeAt;
+    const from = Math.max(this.emitted, this.position - (a.depth[this.state] as number));
+    if (from > this.emitted) pieces.push(this.store.subarray(this.emitted - base, from - base));
+    const out = Buffer.concat(pieces);
+    const pending = Buffer.from(this.store.subarray(from - base, this.position - base));
+    this.emitted = from;
+    this.drop(from);
+    return { out, pending };
+  }
+
   /** Masked bytes that are certain now; some of `chunk` may come out of a later push or flush. */
   push(chunk: Buffer): Buffer {
     const a = this.automaton;

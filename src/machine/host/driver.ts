@@ -30,6 +30,7 @@ export const hostDriver: MachineDriver = {
   disk: scratchFolders,
   network: { kind: "none" },
   capabilities: { memorySnapshot: false, pause: false, diskSnapshot: false },
+  workspaceImage: null,
 
   async probe(context) {
     const available = context.agentBinary !== null;

@@ -5,6 +5,7 @@ import { qcow2Overlay } from "./disk.js";
 import { vmmHardeningChecks } from "./doctor-vmm.js";
 import { kvmStatus } from "./kvm-probe.js";
 import { launchQemu } from "./launch.js";
+import { qcow2WorkspaceImage } from "./workspace-image.js";
 
 const INSTALL = "apt-get install --no-install-recommends qemu-system-x86";
 
@@ -15,6 +16,7 @@ export const qemuDriver: MachineDriver = {
   disk: qcow2Overlay,
   network: { kind: "fd", attach: attachByFd },
   capabilities: { memorySnapshot: true, pause: true, diskSnapshot: true },
+  workspaceImage: qcow2WorkspaceImage,
 
   async probe(context) {
     const kvm = await kvmStatus({
