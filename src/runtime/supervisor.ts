@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
@@ -149,7 +150,8 @@ export class Supervisor {
         ...(workspace === null ? [] : [{ role: "workspace_disk" as const, path: workspace }]),
       ],
       copyDisk: async (role, from, to) => {
-        if (role === "workspace_disk" && image !== null) await image.copy(from, to);
+        if (role === "root_disk") await this.backend.disk.copy(dirname(from), dirname(to));
+        else if (image !== null) await image.copy(from, to);
         else await copyFile(from, to);
       },
     };

@@ -60,7 +60,8 @@ async function copyPaused(
   await copyFile(paused.vmmState, image.vmmState);
   await copyFile(paused.supervisorState, image.supervisorState);
   const { from, to } = diskCopies(store, source, id);
-  if (from.root !== null && to.root_disk !== null) await copyFile(from.root, to.root_disk);
+  if (from.root !== null)
+    await driverByName(source.backend).disk.copy(machineDir(store, source.id), machineDir(store, id));
   if (from.workspace !== null && to.workspace_disk !== null)
     await driverByName(source.backend).workspaceImage?.copy(from.workspace, to.workspace_disk);
   return Date.now() - started;
