@@ -75,18 +75,14 @@ function drive(id: string, file: string): string {
 }
 
 /**
- * Guest RAM is always the backend object "ram", so every VM's RAM block has one name and any
- * saved state restores into any launch (a VM restored from a template can be paused and resumed
- * with anonymous memory).
+ * Guest RAM is always the backend `ram`: a saved stream names its RAM block, so a VM restored
+ * from a template (a file) can be saved whole and restored into anonymous memory, and back.
  */
-function memoryBackend(input: QemuCommandLineInput): string[] {
-  if (input.memory.kind === "anonymous")
-    return ["-object", `memory-backend-ram,id=ram,size=${input.memMib}M`];
+function memoryBackend(input: QemuCommandLineInput): string {
+  const size = `size=${input.memMib}M`;
+  if (input.memory.kind === "anonymous") return `memory-backend-ram,id=ram,${size}`;
   const share = input.memory.shared ? "on" : "off";
-  return [
-    "-object",
-    `memory-backend-file,id=ram,mem-path=${input.memory.path},size=${input.memMib}M,share=${share}`,
-  ];
+  return `memory-backend-file,id=ram,mem-path=${input.memory.path},${size},share=${share}`;
 }
 
 export function qemuCommandLine(input: QemuCommandLineInput): string[] {
@@ -100,7 +96,8 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     `pyro-${input.id},process=pyro-${input.id}`,
     "-M",
     "microvm,memory-backend=ram",
-    ...memoryBackend(input),
+    "-object",
+    memoryBackend(input),
     ...accel,
     "-smp",
     String(input.vcpuCount),

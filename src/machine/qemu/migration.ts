@@ -24,10 +24,9 @@ export async function migrationCompleted(qmp: QmpClient, timeoutMs: number): Pro
 }
 
 /**
- * Guest RAM that lives in a shared file is not copied into the stream (the file is the RAM); QEMU
- * documents x-ignore-shared as experimental, and 7.2 needs the same setting on both sides. It is
- * set explicitly for every save and restore: a VM restored from a template had it on for its
- * restore, and a later whole-VM save of it must turn it off again.
+ * Whether RAM that lives in a shared file is left out of the stream (the file is the RAM). QEMU
+ * documents x-ignore-shared as experimental; both sides must agree, and a VM restored from a
+ * template has it on from its restore, so every save sets it explicitly.
  */
 export async function ignoreSharedRam(qmp: QmpClient, on: boolean): Promise<void> {
   await qmp.execute(
