@@ -46,6 +46,13 @@ export const ttlSecondsParam = z
   .default(600)
   .describe("Seconds until the VM is stopped and becomes reapable, counted from creation.");
 
+/** A new TTL for an existing sandbox: no default, left out means unchanged. */
+export const newTtlSecondsParam = z
+  .number()
+  .int()
+  .min(1, "ttl_seconds must be at least 1")
+  .max(604_800, "ttl_seconds must be at most 604800 (7 days)");
+
 export const networkParam = z
   .boolean()
   .default(false)

@@ -35,7 +35,12 @@ export const SupervisorConfig = z.object({
   launch: StoredLaunchSpec,
   supervisorSocket: z.string(),
   bootTimeoutMs: z.number().int().nonnegative(),
+  /** The expiry of a VM whose TTL is fixed (idleTtlMs null: one-shot `vm_*` sandboxes). */
   expiresAtMs: z.number(),
+  /** A workspace's TTL counts from activity: every client frame moves the expiry to now + this. */
+  idleTtlMs: z.number().int().positive().nullable().default(null),
+  /** What an expiry does: stop the VM, or pause it (its memory saved) when the driver can. */
+  onExpire: z.enum(["stop", "pause"]).default("stop"),
   /** One-shot VM: torn down (folder included) once its owner process is gone. */
   ephemeral: z.boolean(),
   ownerPid: z.number().int().nullable(),

@@ -16,6 +16,9 @@ import {
 /** A request's fields without its `op`: what a client method takes. */
 type Args<Op extends ControlOp> = Omit<RequestOf<Op>, "op">;
 
+/** A VM's expiry: fixed, or the last activity plus idle_ttl_ms. */
+export type Deadline = Omit<ReplyOf<"deadline">, "ok" | "op">;
+
 /** A read's header and the output bytes that came with it. */
 export type ReadResult = Omit<ReplyOf<"read">, "ok" | "op"> & { data: Buffer };
 
@@ -96,10 +99,22 @@ export class ControlClient {
     return { save_ms };
   }
 
-  /** Saves the VM and copies its disks into `dir`; the VM runs on. */
-  async fork(dir: string): Promise<{ save_ms: number }> {
-    const { save_ms } = (await this.call({ op: "fork", dir }, ControlReplies.fork)).reply;
+  /** Saves the VM into `args.dir` and copies its disks to the paths given; the VM runs on. */
+  async fork(args: Args<"fork">): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "fork", ...args }, ControlReplies.fork)).reply;
     return { save_ms };
+  }
+
+  /** A new TTL counted from now; returns the new expiry. */
+  async setTtl(args: Args<"set_ttl">): Promise<Deadline> {
+    const { reply } = await this.call({ op: "set_ttl", ...args }, ControlReplies.set_ttl);
+    return { expires_at_ms: reply.expires_at_ms, idle_ttl_ms: reply.idle_ttl_ms };
+  }
+
+  /** When the VM expires as things stand (asking is not activity). */
+  async deadline(): Promise<Deadline> {
+    const { reply } = await this.call({ op: "deadline" }, ControlReplies.deadline);
+    return { expires_at_ms: reply.expires_at_ms, idle_ttl_ms: reply.idle_ttl_ms };
   }
 
   /** Sends one request and parses the reply with the schema of its kind. */

@@ -122,8 +122,21 @@ export const DeleteDiskSnapshotRequest = z.object({
 });
 /** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
 export const PauseRequest = z.object({ op: z.literal("pause") });
-/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
-export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
+const AbsolutePath = z.string().startsWith("/").max(4096);
+/** Saves the VM into `dir` and copies its disks to the paths given (a fork's start); the VM runs on. */
+export const ForkRequest = z.object({
+  op: z.literal("fork"),
+  dir: AbsolutePath,
+  root_disk: AbsolutePath.nullable(),
+  workspace_disk: AbsolutePath.nullable(),
+});
+/** A new TTL counted from now (for a workspace: from now as its last activity). */
+export const SetTtlRequest = z.object({
+  op: z.literal("set_ttl"),
+  ttl_seconds: z.number().int().min(1).max(604_800),
+});
+/** When the VM expires as things stand; asking does not count as activity. */
+export const DeadlineRequest = z.object({ op: z.literal("deadline") });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -141,6 +154,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   DeleteDiskSnapshotRequest,
   PauseRequest,
   ForkRequest,
+  SetTtlRequest,
+  DeadlineRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -176,6 +191,8 @@ const success = <Op extends ControlOp, Shape extends z.ZodRawShape>(op: Op, shap
 
 const WithInfo = { info: ManagedInfo };
 /** A read's bytes follow the header; `from` is where they start (later than the cursor when dropped). */
+/** The expiry: a fixed time, or (idle_ttl_ms set) the last activity plus idle_ttl_ms. */
+const DeadlineShape = { expires_at_ms: Count, idle_ttl_ms: Count.nullable() };
 const ReadShape = { from: Count, next: Count, dropped: Count, end: Count, ...WithInfo };
 
 export const ControlReplies = {
@@ -194,6 +211,8 @@ export const ControlReplies = {
   delete_disk_snapshot: success("delete_disk_snapshot", {}),
   pause: success("pause", { save_ms: z.number().nonnegative() }),
   fork: success("fork", { save_ms: z.number().nonnegative() }),
+  set_ttl: success("set_ttl", DeadlineShape),
+  deadline: success("deadline", DeadlineShape),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -214,6 +233,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.delete_disk_snapshot,
   ControlReplies.pause,
   ControlReplies.fork,
+  ControlReplies.set_ttl,
+  ControlReplies.deadline,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

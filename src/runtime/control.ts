@@ -18,6 +18,8 @@ import {
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
 import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
+import type { ExpiryClock } from "./expiry-clock.js";
+import type { DiskCopies } from "./vm-saver.js";
 import type { StreamRouter } from "./router.js";
 import { SupervisorState } from "./supervisor-state.js";
 
@@ -44,12 +46,22 @@ type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; dat
 /** What the supervisor does for the whole-VM control requests. */
 export interface VmRequests {
   pause(): Promise<{ save_ms: number }>;
-  fork(dir: string): Promise<{ save_ms: number }>;
+  fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }>;
 }
 
 const cannotSave = (): Promise<never> =>
   Promise.reject(new PyroError("VM_NOT_RUNNING", "this supervisor cannot save its VM"));
 const CANNOT_SAVE: VmRequests = { pause: cannotSave, fork: cannotSave };
+
+/** What the supervisor lends its control handler beyond the router; a handler without one refuses its requests. */
+export interface ControlParts {
+  /** The whole-VM requests (pause, fork), which only the supervisor itself can carry out. */
+  vm?: VmRequests;
+  /** Live snapshots of the workspace disk, when the VM has one. */
+  disk?: () => DiskSnapshots;
+  /** The VM's expiry (set_ttl, deadline). */
+  expiry?: ExpiryClock;
+}
 
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
@@ -58,14 +70,18 @@ export class ControlHandler {
   /** Ports of an imported state, bound again by `reattach`. */
   private portsToRebind: PublishedPort[] = [];
 
+  private readonly vm: VmRequests;
+  private readonly disk: () => DiskSnapshots;
+  private readonly expiry: ExpiryClock | null;
+
   constructor(
     private readonly router: () => StreamRouter | null,
-    /** The whole-VM requests, which only the supervisor itself can carry out. */
-    private readonly vm: VmRequests = CANNOT_SAVE,
-    /** Live snapshots of the workspace disk, when the VM has one. */
-    private readonly disk: () => DiskSnapshots = () => NO_DISK_SNAPSHOTS,
+    parts: ControlParts = {},
   ) {
     this.ports = new PublishedPorts(router);
+    this.vm = parts.vm ?? CANNOT_SAVE;
+    this.disk = parts.disk ?? (() => NO_DISK_SNAPSHOTS);
+    this.expiry = parts.expiry ?? null;
   }
 
   /** Answers one control body. Never throws: whatever a client sends, it gets a typed reply. */
@@ -170,6 +186,7 @@ export class ControlHandler {
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
+    if (request.op !== "deadline") this.expiry?.touch(); // asking when it expires is not activity
     switch (request.op) {
       case "list":
         return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
@@ -185,7 +202,24 @@ export class ControlHandler {
       case "pause":
         return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
       case "fork":
-        return { reply: { ok: true, op: "fork", ...(await this.vm.fork(request.dir)) } };
+        return {
+          reply: {
+            ok: true,
+            op: "fork",
+            ...(await this.vm.fork(request.dir, {
+              root_disk: request.root_disk,
+              workspace_disk: request.workspace_disk,
+            })),
+          },
+        };
+      case "set_ttl":
+      case "deadline": {
+        const expiry = this.expiry;
+        if (expiry === null) return { reply: refuse("VM_NOT_RUNNING", "this VM has no TTL to change") };
+        if (request.op === "set_ttl") expiry.setTtl(request.ttl_seconds * 1000);
+        const deadline = { expires_at_ms: expiry.expiresAtMs, idle_ttl_ms: expiry.idleMs };
+        return { reply: { ok: true, op: request.op, ...deadline } };
+      }
       default:
         return this.onProcess(request, data);
     }

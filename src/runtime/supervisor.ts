@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
@@ -22,7 +23,8 @@ import { ControlHandler } from "./control.js";
 import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { SavedVmManifest } from "./saved-vm.js";
 import { readSupervisorState } from "./supervisor-state.js";
-import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
+import { saveForFork, saveForPause, type DiskCopies, type SavableVm } from "./vm-saver.js";
+import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -55,18 +57,22 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly control = new ControlHandler(
-    () => this.router,
-    { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
-    () => this.diskSnapshots(),
-  );
   private readonly timings: Record<string, number> = {};
+  private readonly expiry: ExpiryClock;
+  private readonly control: ControlHandler;
 
   constructor(
     private readonly config: SupervisorConfig,
     private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
-  ) {}
+  ) {
+    this.expiry = new ExpiryClock(config.idleTtlMs, config.expiresAtMs, () => this.expire(), config.dir);
+    this.control = new ControlHandler(() => this.router, {
+      vm: { pause: () => this.pause("requested"), fork: (dir, copies) => this.fork(dir, copies) },
+      disk: () => this.diskSnapshots(),
+      expiry: this.expiry,
+    });
+  }
 
   async run(): Promise<void> {
     try {
@@ -144,7 +150,8 @@ export class Supervisor {
         ...(workspace === null ? [] : [{ role: "workspace_disk" as const, path: workspace }]),
       ],
       copyDisk: async (role, from, to) => {
-        if (role === "workspace_disk" && image !== null) await image.copy(from, to);
+        if (role === "root_disk") await this.backend.disk.copy(dirname(from), dirname(to));
+        else if (image !== null) await image.copy(from, to);
         else await copyFile(from, to);
       },
     };
@@ -161,8 +168,8 @@ export class Supervisor {
     return { save_ms: manifest.save_ms };
   }
 
-  private async fork(dir: string): Promise<{ save_ms: number }> {
-    const manifest = await saveForFork(this.savable(), dir);
+  private async fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }> {
+    const manifest = await saveForFork(this.savable(), dir, copies);
     return { save_ms: manifest.save_ms };
   }
 
@@ -299,6 +306,9 @@ export class Supervisor {
 
   private fromClient(client: LocalClient, frame: Frame): void {
     if (client.session.onFrame(frame)) return;
+    // Activity: anything past the session's own frames (a HELLO to ask the deadline is not);
+    // the control handler counts its requests itself, all but a deadline query.
+    if (frame.type !== MessageType.CONTROL) this.expiry.touch();
     if (frame.type === MessageType.CONTROL) {
       void this.control.handle(frame.body).then((reply) =>
         client.channel.send({
@@ -314,11 +324,29 @@ export class Supervisor {
   }
 
   private armTimers(): void {
-    const ttlMs = this.config.expiresAtMs - Date.now();
-    this.timers.push(setTimeout(() => void this.stop("ttl_expired", "TTL expired"), Math.max(0, ttlMs)));
+    this.expiry.start();
     if (this.config.ephemeral) {
       this.timers.push(setInterval(() => this.maybeEndEphemeral(), OWNER_POLL_MS));
     }
+  }
+
+  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
+  private expire(): void {
+    const idle = this.expiry.idleMs;
+    const detail =
+      idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
+    // A workspace is paused, never lost; a VM that cannot be paused (no pause folder, or a backend
+    // without memory snapshots) is stopped.
+    if (this.config.onExpire !== "pause" || this.config.pauseDir === null || this.vmm?.control == null) {
+      void this.stop("ttl_expired", detail);
+      return;
+    }
+    log(`${detail}; pausing`);
+    this.pause("ttl_expired").catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`pause failed: ${message}`);
+      void this.stop("ttl_expired", `${detail} (the pause failed: ${boundedText(message, 512)})`);
+    });
   }
 
   private maybeEndEphemeral(): void {
@@ -372,6 +400,7 @@ export class Supervisor {
     this.guard?.release();
     this.control.endAll(`the VM stopped: ${detail}`);
     for (const timer of this.timers) clearTimeout(timer);
+    this.expiry.stop();
     const clientCode = reason === "protocol_error" ? "PROTOCOL_ERROR" : "VM_EXITED";
     for (const client of this.clients) {
       client.channel.closeWith(encode.error(0, { code: clientCode, message: `the VM stopped: ${detail}` }));

@@ -11,8 +11,9 @@ export interface ReapReport {
 type Reaped = ReapReport["reaped"][number];
 
 /**
- * Deletes sandboxes (VMs and workspaces alike) past their TTL and one-shot VMs whose owner died,
- * and kills any VMM left without its supervisor. Each sandbox is judged and removed under its
+ * Deletes VMs past their TTL and one-shot VMs whose owner died, and kills any VMM left without its
+ * supervisor. A workspace is never deleted for its TTL: that counts from activity, and its expiry
+ * pauses or stops it (its supervisor does), so its data stays until it is deleted on request. Each sandbox is judged and removed under its
  * lock; one that is locked right now is being changed and is left for the next reap. Safe to run
  * from any process at any time.
  */
@@ -41,7 +42,7 @@ async function reapOne(store: SandboxStore, id: string, now: number): Promise<Re
   }
   if (record === null) return null;
   const supervisorAlive = isSupervisorAlive(store, record);
-  const expired = Date.parse(record.expires_at) <= now;
+  const expired = record.workspace === null && Date.parse(record.expires_at) <= now;
   const orphaned =
     record.ephemeral && !supervisorAlive && (record.owner_pid === null || !isProcessAlive(record.owner_pid));
   if (!expired && !orphaned) {

@@ -54,13 +54,15 @@ describe("two Pyro instances with different homes in one process (host-compat ba
       await sleep(1_200); // va (in a) and wb (in b) are now past their TTL
       const reapedA = await a.reapExpired();
       expect(reapedA.reaped).toEqual([{ vm_id: va.vm_id, reason: "ttl_expired", workspace: false }]);
+      // A workspace is never reaped for its TTL (an idle one stops, its data stays).
       const reapedB = await b.reapExpired();
-      expect(reapedB.reaped).toEqual([{ vm_id: wb.workspace_id, reason: "ttl_expired", workspace: true }]);
+      expect(reapedB.reaped).toEqual([]);
       expect(await listed(a)).toEqual({ workspaces: [wa.workspace_id], vms: [] });
-      expect(await listed(b)).toEqual({ workspaces: [], vms: [vb.vm_id] });
+      expect(await listed(b)).toEqual({ workspaces: [wb.workspace_id], vms: [vb.vm_id] });
       expect(existsSync(join(decoy.home, "sandboxes"))).toBe(false);
     } finally {
       await a.deleteWorkspace({ workspaceId: wa.workspace_id });
+      await b.deleteWorkspace({ workspaceId: wb.workspace_id }).catch(() => undefined);
     }
     expect(existsSync(sandboxDir(homes[0] as string, wa.workspace_id))).toBe(false);
   });

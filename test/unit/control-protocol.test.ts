@@ -140,13 +140,26 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   },
   pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
   fork: {
-    valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
+    valid: [{ op: "fork", dir: "/s/x/fork", root_disk: "/s/x/vm/disk.qcow2", workspace_disk: null }],
     invalid: [
-      { op: "fork" },
-      { op: "fork", dir: "relative/path" },
-      { op: "fork", dir: `/${"a".repeat(5000)}` },
+      { op: "fork", dir: "/s/x/fork" },
+      { op: "fork", dir: "relative/path", root_disk: null, workspace_disk: null },
+      { op: "fork", dir: `/${"a".repeat(5000)}`, root_disk: null, workspace_disk: null },
     ],
   },
+  set_ttl: {
+    valid: [
+      { op: "set_ttl", ttl_seconds: 1 },
+      { op: "set_ttl", ttl_seconds: 604800 },
+    ],
+    invalid: [
+      { op: "set_ttl", ttl_seconds: 0 },
+      { op: "set_ttl", ttl_seconds: 604801 },
+      { op: "set_ttl", ttl_seconds: 1.5 },
+      { op: "set_ttl" },
+    ],
+  },
+  deadline: { valid: [{ op: "deadline" }], invalid: [{ op: "deadlines" }] },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -216,6 +229,14 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   fork: {
     valid: [{ ok: true, op: "fork", save_ms: 40 }],
     invalid: [{ ok: true, op: "fork", save_ms: "40" }],
+  },
+  set_ttl: {
+    valid: [{ ok: true, op: "set_ttl", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: 60_000 }],
+    invalid: [{ ok: true, op: "set_ttl", expires_at_ms: -1, idle_ttl_ms: null }],
+  },
+  deadline: {
+    valid: [{ ok: true, op: "deadline", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: null }],
+    invalid: [{ ok: true, op: "deadline", expires_at_ms: 1 }],
   },
 };
 

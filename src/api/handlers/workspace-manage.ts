@@ -20,6 +20,7 @@ export const updateWorkspace = (
     name: input.name,
     labels: input.labels,
     clearLabels: input.clear_labels,
+    ttlSeconds: input.ttl_seconds,
   });
 
 export const statusWorkspace = async (

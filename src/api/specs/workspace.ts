@@ -10,6 +10,7 @@ import {
   memMibParam,
   timeoutSecondsParam,
   ttlSecondsParam,
+  newTtlSecondsParam,
   vcpuCountParam,
 } from "../limits.js";
 import { defineOperation } from "../types.js";
@@ -62,11 +63,14 @@ const seedPathParam = z
     "Host directory or .tar/.tar.gz/.tgz archive copied into /workspace before the baseline is taken.",
   );
 
+const WORKSPACE_TTL =
+  "Seconds without activity (any request to the workspace) until its VM is paused or stopped; a workspace is never deleted for it.";
+
 export const workspaceCreateInput = z.object({
   environment: environmentParam,
   vcpu_count: vcpuCountParam,
   mem_mib: memMibParam,
-  ttl_seconds: ttlSecondsParam,
+  ttl_seconds: ttlSecondsParam.describe(WORKSPACE_TTL),
   allow_host_compat: allowHostCompatParam,
   seed_path: seedPathParam,
   name: z.string().nullable().default(null).describe("A human name for the workspace."),
@@ -120,6 +124,7 @@ export const workspaceUpdateInput = z.object({
   name: z.string().optional().describe("New name."),
   labels: labelsParam.optional(),
   clear_labels: z.array(z.string()).optional().describe("Label keys to remove."),
+  ttl_seconds: newTtlSecondsParam.optional().describe(`New TTL, counted from now. ${WORKSPACE_TTL}`),
 });
 
 export const workspaceUpdate = defineOperation({
@@ -131,7 +136,8 @@ export const workspaceUpdate = defineOperation({
     flags: { labels: "--label", clear_labels: "--clear-label" },
     scope: "workspace",
   },
-  description: "Rename a workspace, set labels, or clear labels.",
+  description:
+    "Rename a workspace, set or clear labels, or change its TTL (a running VM's expiry moves at once).",
   input: workspaceUpdateInput,
   profiles: ["workspace-core", "workspace-full"],
   loadHandler: async () => (await manage()).updateWorkspace,

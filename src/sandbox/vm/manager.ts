@@ -13,6 +13,7 @@ import type { GuestNetwork } from "../../machine/network/guest-network.js";
 import { planGuestNetwork } from "../../machine/network/plan.js";
 import { allowsEgress, checkPrivateEgress, type NetworkPolicy } from "../network/policy.js";
 import { checkSocketPath } from "../../platform/paths.js";
+import { forgetKeptExpiry } from "../../runtime/expiry-clock.js";
 import { startSupervisor } from "../../runtime/start.js";
 import { connectSupervisor } from "../supervisor-client.js";
 import { SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "../record.js";
@@ -257,6 +258,11 @@ export interface StartVmOptions {
   workspaceDisk?: string;
   /** Resume from this saved state (a pause or a fork) instead of booting. */
   savedState?: SavedState;
+  /**
+   * A workspace's TTL counts from activity (its supervisor moves the expiry at every request, and
+   * an expiry pauses or stops it, never deletes it): a start is never refused as expired.
+   */
+  ttlFromActivity?: boolean;
 }
 
 export async function startVm(
@@ -268,20 +274,23 @@ export async function startVm(
     const record = loadVm(store, id);
     const dir = machineDir(store, id);
     if (record.state === "running" && isSupervisorAlive(store, record)) return record;
-    if (Date.parse(record.expires_at) <= Date.now()) {
+    const fromActivity = options.ttlFromActivity === true;
+    if (!fromActivity && Date.parse(record.expires_at) <= Date.now()) {
       throw new PyroError("VM_EXPIRED", `VM ${id} expired at ${record.expires_at}`);
     }
     const files = vmFiles(dir);
-    // A previous run may have left sockets and its exit note behind.
+    // A previous run may have left sockets, its exit note and its expiry behind.
     for (const stale of [files.supervisorSocket, files.agentSocket, `${dir}/exit.json`])
       rmSync(stale, { force: true });
+    forgetKeptExpiry(dir);
     // Planned at each boot: the host's uplink may have changed since the last one.
     const network = allowsEgress(record.network_policy)
       ? planGuestNetwork(record.allow_private_egress)
       : null;
-    updateVm(store, id, (r) => {
+    const started = updateVm(store, id, (r) => {
       r.state = "starting";
       r.network_plan = network;
+      if (fromActivity) r.expires_at = new Date(Date.now() + r.ttl_seconds * 1000).toISOString();
     });
     const start = planStart(store, record, options);
     const report = await startSupervisor(
@@ -296,7 +305,9 @@ export async function startVm(
         pauseDir: record.workspace === null ? null : store.files(id).paused,
         supervisorSocket: files.supervisorSocket,
         bootTimeoutMs: store.bootTimeoutMs,
-        expiresAtMs: Date.parse(record.expires_at),
+        expiresAtMs: Date.parse(started.expires_at),
+        idleTtlMs: fromActivity ? record.ttl_seconds * 1000 : null,
+        onExpire: fromActivity ? "pause" : "stop",
         ephemeral: record.ephemeral,
         ownerPid: record.owner_pid,
         consoleMaskDir: options.consoleMaskDir ?? null,

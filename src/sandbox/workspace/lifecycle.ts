@@ -1,5 +1,4 @@
 import type { SandboxStore } from "../store.js";
-import { PyroError } from "../../errors/index.js";
 import { supervisorControl } from "../supervisor-client.js";
 import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm/manager.js";
 import { describeExit, vmExitOf } from "../vm/status.js";
@@ -67,11 +66,6 @@ export async function startWorkspace(store: SandboxStore, id: string): Promise<S
         already_running: true,
         previous_stop: null,
       };
-    }
-    if (Date.parse(vm.expires_at) <= Date.now()) {
-      throw new PyroError("VM_EXPIRED", `workspace ${id} expired at ${vm.expires_at}`, {
-        hint: "Expired workspaces are reaped; create a new one.",
-      });
     }
     const exit = vmExitOf(machineDir(store, id));
     const unclean = vm.state !== "stopped" || (exit !== null && exit.reason !== "shutdown");

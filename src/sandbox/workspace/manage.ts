@@ -1,6 +1,7 @@
+import { PyroError } from "../../errors/index.js";
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
-import { deleteVm } from "../vm/manager.js";
+import { deleteVm, isSupervisorAlive, loadVm } from "../vm/manager.js";
 import { readHistory, type HistoryEntry } from "./history.js";
 import { touch, updateWorkspace as updateRecord, withWorkspaceLock } from "./lock.js";
 import { validateLabels, validateName } from "./naming.js";
@@ -24,9 +25,11 @@ export interface WorkspaceChanges {
   name?: string | null | undefined;
   labels?: Record<string, string> | undefined;
   clearLabels?: string[] | undefined;
+  /** A new TTL counted from now; a running VM's supervisor is told at once. */
+  ttlSeconds?: number | undefined;
 }
 
-/** Renames and relabels; labels given are set, cleared ones removed. */
+/** Renames, relabels (labels given are set, cleared ones removed) and changes the TTL. */
 export async function changeWorkspace(
   store: SandboxStore,
   id: string,
@@ -39,8 +42,21 @@ export async function changeWorkspace(
     const labels = { ...current.workspace.labels, ...given };
     for (const key of changes.clearLabels ?? []) delete labels[key];
     current.workspace.labels = validateLabels(labels);
+    if (changes.ttlSeconds !== undefined) {
+      current.ttl_seconds = changes.ttlSeconds;
+      current.expires_at = new Date(Date.now() + changes.ttlSeconds * 1000).toISOString();
+    }
     touch(current);
   });
+  if (changes.ttlSeconds !== undefined && isSupervisorAlive(store, loadVm(store, id))) {
+    // A VM that stopped meanwhile starts with the recorded TTL: nothing more to tell.
+    await supervisorControl(store, id)
+      .setTtl({ ttl_seconds: changes.ttlSeconds })
+      .catch((error: unknown) => {
+        if (!(error instanceof PyroError && (error.code === "VM_NOT_RUNNING" || error.code === "VM_EXPIRED")))
+          throw error;
+      });
+  }
   return workspaceInfo(store, record);
 }
 
