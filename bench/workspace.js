@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { environmentPaths, ensureEnvironment, resolveInstalled } from "../dist/environments/index.js";
-import { sha256File } from "../dist/environments/hash.js";
+import { sha256File } from "../dist/platform/file-digest.js";
 import { Pyro } from "../dist/index.js";
 import { CLI, formatMs, median, report, timeRuns } from "./stats.js";
 

@@ -19,6 +19,8 @@
 #include "fileops.h"
 #include "forward.h"
 #include "frame.h"
+#include "freeze.h"
+#include "identity.h"
 #include "init.h"
 #include "log.h"
 #include "util.h"
@@ -37,6 +39,7 @@ static struct {
 	int connected;       /* guest: a host is on the port */
 	int hello;           /* handshake done on this connection */
 	int discard;         /* after a protocol error: drop input until the host goes away */
+	int quiesced;        /* QUIESCED sent: nothing goes out until the host's next frame */
 	int sfd;             /* signalfd for SIGCHLD */
 	int devnull;
 	int64_t next_probe;
@@ -48,6 +51,7 @@ static void die(int code) __attribute__((noreturn));
 static void die(int code)
 {
 	chan_flush();
+	ws_thaw();
 	if (ag.guest) {
 		/* PID 1 exiting panics the kernel; power off cleanly instead. */
 		guest_kill_all(1000);
@@ -59,6 +63,7 @@ static void die(int code)
 /* The host went away (EOF, hang-up, failed write) or broke the protocol. */
 static void drop_connection(int exit_code)
 {
+	ws_thaw(); /* first: removing a pending write's temp file would block on a frozen disk */
 	cmd_kill_all();
 	fwd_kill_all();
 	fs_abort_all();
@@ -69,6 +74,7 @@ static void drop_connection(int exit_code)
 	ag.connected = 0;
 	ag.hello = 0;
 	ag.discard = 0;
+	ag.quiesced = 0;
 	ag.in_len = 0;
 	ag.next_probe = now_ms() + RECONNECT_MS;
 	chan.lost = 1;
@@ -79,6 +85,7 @@ static void protocol_error(const char *code, const char *msg)
 	agent_log("protocol error: %s", msg);
 	chan_send_error(0, code, "%s", msg);
 	chan_flush();
+	ws_thaw();
 	cmd_kill_all();
 	fwd_kill_all();
 	fs_abort_all();
@@ -121,10 +128,14 @@ static void on_hello(const struct frame *f)
 		if (clock_settime(CLOCK_REALTIME, &ts) < 0)
 			agent_log("set clock: %s", strerror(errno));
 	}
-	if (ag.hello) {
+	if (ag.hello && h.has_resume && h.resume == 1) {
+		/* Reattached (after a restore, or after QUIESCE): the session goes on as it was. */
+		agent_log("session resumed");
+	} else if (ag.hello) {
 		/* A virtio port cannot always tell us the host reconnected between two
 		 * probes; a repeated HELLO is a new session, so the old one's commands go. */
 		agent_log("new session: dropping running commands and connections");
+		ws_thaw();
 		cmd_kill_all();
 		fwd_kill_all();
 		fs_abort_all();
@@ -154,9 +165,18 @@ static int stream_busy(uint32_t stream)
 	return cmd_find(stream) || fwd_find(stream) || fs_busy(stream);
 }
 
+/* While /workspace is frozen any write to it would block the single-threaded agent,
+ * and with it the THAW that would end the freeze: such requests are refused. */
+static int fs_refused_while_frozen(uint8_t type)
+{
+	return ws_frozen() && type != T_FS_LIST && type != T_FS_READ && type != T_FS_REALPATH;
+}
+
 static void on_fs(const struct frame *f)
 {
-	if (f->stream == 0)
+	if (fs_refused_while_frozen(f->type))
+		chan_send_error(f->stream, "FROZEN", "the workspace is frozen for a snapshot; retry after it thaws");
+	else if (f->stream == 0)
 		chan_send_error(0, "BAD_MESSAGE", "file requests need a stream id >= 1");
 	else if (stream_busy(f->stream))
 		chan_send_error(f->stream, "STREAM_IN_USE", "stream %u is in use", f->stream);
@@ -224,9 +244,61 @@ static void on_connect(const struct frame *f)
 		fwd_connect(f->stream, (uint16_t)port);
 }
 
+static void on_identify(const struct frame *f)
+{
+	struct msg_identify m;
+	const char *err, *code;
+	char msg[512];
+	/* A bad value is refused without ending the session (its commands keep running). */
+	if (msg_decode_identify(f->body, f->len, &m, &err) < 0)
+		chan_send_error(0, "INVALID_ARGUMENT", "%s", err);
+	else if (!ag.guest)
+		chan_send_error(0, "UNSUPPORTED", "IDENTIFY applies to a VM, not to host mode");
+	else if (identity_apply(&m, &code, msg, sizeof(msg)) < 0)
+		chan_send_error(0, code, "%s", msg);
+	else
+		chan_send(0, T_IDENTIFIED, 0, NULL, 0);
+}
+
+/* Everything on disk, QUIESCED as the last frame, then silence (see event_loop). */
+static void on_quiesce(void)
+{
+	if (ws_frozen()) {
+		/* The frozen disk is clean already; sync() must not wait on it. */
+		int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root >= 0) {
+			syncfs(root);
+			close(root);
+		}
+	} else {
+		sync();
+	}
+	chan_send(0, T_QUIESCED, 0, NULL, 0);
+	chan_flush();
+	ag.quiesced = 1;
+}
+
+static void on_freeze(const struct frame *f)
+{
+	uint32_t timeout_ms;
+	const char *err, *code;
+	char msg[512];
+	msg_decode_freeze(f->body, f->len, &timeout_ms, &err); /* validated by dispatch */
+	if (!ag.guest)
+		chan_send_error(0, "UNSUPPORTED", "FREEZE applies to a VM, not to host mode");
+	else if (fs_writes_pending())
+		/* Its next data would block the agent on the frozen disk. */
+		chan_send_error(0, "BUSY", "a file write is under way");
+	else if (ws_freeze(WORKSPACE_DIR, timeout_ms, &code, msg, sizeof(msg)) < 0)
+		chan_send_error(0, code, "%s", msg);
+	else
+		chan_send(0, T_FROZEN, 0, NULL, 0);
+}
+
 static void on_shutdown(void)
 {
 	agent_log("shutdown requested");
+	ws_thaw();
 	cmd_kill_all();
 	fwd_kill_all();
 	if (ag.guest)
@@ -246,7 +318,7 @@ static void dispatch(const struct frame *f)
 		chan_send_error(0, "BAD_MESSAGE", "expected HELLO first");
 		return;
 	}
-	if (msg_validate(f->type, f->body, f->len, &err) < 0)
+	if (f->type != T_IDENTIFY && msg_validate(f->type, f->body, f->len, &err) < 0)
 		return protocol_error("BAD_MESSAGE", err);
 	struct cmd *c;
 	struct conn *k;
@@ -260,6 +332,16 @@ static void dispatch(const struct frame *f)
 		return;
 	case T_SHUTDOWN:
 		return on_shutdown();
+	case T_IDENTIFY:
+		return on_identify(f);
+	case T_QUIESCE:
+		return on_quiesce();
+	case T_FREEZE:
+		return on_freeze(f);
+	case T_THAW:
+		ws_thaw();
+		chan_send(0, T_THAWED, 0, NULL, 0);
+		return;
 	case T_EXEC:
 		return on_exec(f);
 	case T_CONNECT:
@@ -320,6 +402,11 @@ static void process_input(void)
 			break;
 		f.body = ag.in + off + HEADER_SIZE;
 		off += HEADER_SIZE + f.len;
+		if (ag.quiesced) {
+			/* The host is back (HELLO RESUME after a restore, or any frame): speak again. */
+			ag.quiesced = 0;
+			cmd_resumed(now_ms());
+		}
 		dispatch(&f);
 		if (chan.lost)
 			break;
@@ -360,6 +447,7 @@ static void probe_connection(int64_t now)
 	ag.connected = 1;
 	ag.hello = 0;
 	ag.discard = 0;
+	ag.quiesced = 0;
 	chan.lost = 0;
 	ag.in_len = n > 0 ? (size_t)n : 0;
 	process_input();
@@ -381,7 +469,10 @@ static void event_loop(void)
 	static struct pollfd pfd[2 + 3 * MAX_CMDS + MAX_CONNS];
 	for (;;) {
 		int64_t now = now_ms();
-		int64_t next = cmd_tick(now);
+		int64_t next = cmd_tick(now, ag.quiesced);
+		int64_t thaw = ws_tick(now);
+		if (thaw >= 0 && (next < 0 || thaw < next))
+			next = thaw;
 		if (chan.lost && ag.connected)
 			drop_connection(0);
 		if (ag.guest && !ag.connected) {
@@ -391,11 +482,12 @@ static void event_loop(void)
 		}
 		int n = 0;
 		pfd[n++] = (struct pollfd){ ag.sfd, POLLIN, 0 };
-		/* Stop reading while stdin and socket queues are full; a hang-up is still reported. */
-		short want = cmd_stdin_backlog() + fwd_backlog() > STDIN_QUEUE_MAX ? 0 : POLLIN;
+		/* Stop reading while stdin and socket queues are full; a hang-up is still reported.
+		 * Quiesced, the channel is always read: the host's next frame ends the silence. */
+		short want = !ag.quiesced && cmd_stdin_backlog() + fwd_backlog() > STDIN_QUEUE_MAX ? 0 : POLLIN;
 		pfd[n++] = (struct pollfd){ ag.connected ? chan.rfd : -1, want, 0 };
-		n = cmd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
-		n = fwd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])));
+		n = cmd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])), !ag.quiesced);
+		n = fwd_pollfds(pfd, n, (int)(sizeof(pfd) / sizeof(pfd[0])), ag.quiesced);
 		int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
 		chan_flush();
 		if (chan.lost && ag.connected)

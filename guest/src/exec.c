@@ -379,7 +379,7 @@ void cmd_resize(struct cmd *c, uint32_t cols, uint32_t rows)
 		set_winsize(c->fd_out, cols, rows);
 }
 
-int cmd_pollfds(struct pollfd *pfd, int at, int cap)
+int cmd_pollfds(struct pollfd *pfd, int at, int cap, int output)
 {
 	for (int i = 0; i < MAX_CMDS; i++) {
 		struct cmd *c = &cmds[i];
@@ -388,8 +388,8 @@ int cmd_pollfds(struct pollfd *pfd, int at, int cap)
 			continue;
 		/* Three slots per command; poll ignores fd -1. */
 		c->pfd_at = at;
-		pfd[at++] = (struct pollfd){ c->fd_out, POLLIN, 0 };
-		pfd[at++] = (struct pollfd){ c->fd_err, POLLIN, 0 };
+		pfd[at++] = (struct pollfd){ output ? c->fd_out : -1, POLLIN, 0 };
+		pfd[at++] = (struct pollfd){ output ? c->fd_err : -1, POLLIN, 0 };
 		pfd[at++] = (struct pollfd){ c->inq_off < c->inq_len ? c->fd_in : -1, POLLOUT, 0 };
 	}
 	return at;
@@ -455,7 +455,7 @@ static void send_exit(struct cmd *c)
 		chan_send_out(c->stream, T_EXIT, 0, (size_t)len);
 }
 
-int64_t cmd_tick(int64_t now)
+int64_t cmd_tick(int64_t now, int quiet)
 {
 	int64_t next = -1;
 	for (int i = 0; i < MAX_CMDS; i++) {
@@ -471,7 +471,7 @@ int64_t cmd_tick(int64_t now)
 			if (!c->timed_out && (next < 0 || c->t_deadline < next))
 				next = c->t_deadline;
 		}
-		if (!c->reaped)
+		if (!c->reaped || quiet)
 			continue;
 		if ((c->fd_out < 0 && c->fd_err < 0) || now >= c->t_drain) {
 			/* A background child may still hold the pipes; it gets EPIPE from now on. */
@@ -484,6 +484,13 @@ int64_t cmd_tick(int64_t now)
 		}
 	}
 	return next;
+}
+
+void cmd_resumed(int64_t now)
+{
+	for (int i = 0; i < MAX_CMDS; i++)
+		if (cmds[i].used && cmds[i].reaped && cmds[i].t_drain < now + DRAIN_MS)
+			cmds[i].t_drain = now + DRAIN_MS;
 }
 
 void cmd_kill_all(void)

@@ -33,16 +33,21 @@ void cmd_resize(struct cmd *c, uint32_t cols, uint32_t rows);
 /* Bytes queued for all commands' stdin; the caller stops reading the channel above the cap. */
 size_t cmd_stdin_backlog(void);
 
-/* Adds each command's pipe fds to pfd (from index at) and returns the new count. */
-int cmd_pollfds(struct pollfd *pfd, int at, int cap);
+/* Adds each command's pipe fds to pfd (from index at) and returns the new count.
+ * Without output, stdout and stderr are left unread (quiesced): only stdin is fed. */
+int cmd_pollfds(struct pollfd *pfd, int at, int cap, int output);
 /* Handles the revents of the fds added by cmd_pollfds; n = total pollfds. */
 void cmd_pollevents(const struct pollfd *pfd, int n);
 
 /* A child was reaped: matches it to its command. */
 void cmd_reaped(pid_t pid, int status);
 /* Enforces timeouts and drain deadlines, sends EXIT for finished commands;
- * returns the next deadline in ms (monotonic) or -1. */
-int64_t cmd_tick(int64_t now);
+ * returns the next deadline in ms (monotonic) or -1. While quiet (quiesced) it
+ * still enforces timeouts but holds every EXIT back. */
+int64_t cmd_tick(int64_t now, int quiet);
+/* After a quiet spell: finished commands get a fresh drain period for the output
+ * left in their pipes, so their EXIT still follows all of it. */
+void cmd_resumed(int64_t now);
 /* SIGKILLs every command's group and forgets them without sending EXIT. */
 void cmd_kill_all(void);
 

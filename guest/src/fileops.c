@@ -664,6 +664,14 @@ int fs_busy(uint32_t stream)
 	return find_write(stream) != NULL;
 }
 
+int fs_writes_pending(void)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_WRITES; i++)
+		n += writes[i].used;
+	return n;
+}
+
 int fs_abort(uint32_t stream)
 {
 	struct pending_write *w = find_write(stream);

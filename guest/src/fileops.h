@@ -19,6 +19,8 @@ void fs_request(const struct frame *f);
 /* Data for a pending write; FLAG_END finishes it. Unknown streams are ignored. */
 void fs_data(const struct frame *f);
 int fs_busy(uint32_t stream);
+/* Writes still receiving data (a freeze must not start under one). */
+int fs_writes_pending(void);
 /* Drops a pending write (its temp file goes); 1 if there was one. */
 int fs_abort(uint32_t stream);
 void fs_abort_all(void);

@@ -187,12 +187,12 @@ void fwd_ack(struct conn *c, uint32_t bytes)
 	c->unacked = bytes >= c->unacked ? 0 : c->unacked - bytes;
 }
 
-int fwd_pollfds(struct pollfd *pfd, int at, int cap)
+int fwd_pollfds(struct pollfd *pfd, int at, int cap, int quiet)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct conn *c = &conns[i];
 		c->pfd_at = -1;
-		if (!c->used || at >= cap)
+		if (!c->used || at >= cap || quiet)
 			continue;
 		short ev = POLLOUT;
 		if (!c->connecting)

@@ -31,8 +31,9 @@ void fwd_abort(struct conn *c);
 /* Bytes queued towards all sockets; counts in the agent's stdin backlog. */
 size_t fwd_backlog(void);
 
-/* One pollfd per connection from index at; returns the new count. */
-int fwd_pollfds(struct pollfd *pfd, int at, int cap);
+/* One pollfd per connection from index at; returns the new count. Quiet (quiesced):
+ * no connection is polled at all, so nothing is read and no CONNECTED or CLOSED goes out. */
+int fwd_pollfds(struct pollfd *pfd, int at, int cap, int quiet);
 /* Handles the revents of the fds added by fwd_pollfds; n = total pollfds. */
 void fwd_pollevents(const struct pollfd *pfd, int n);
 

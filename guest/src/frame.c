@@ -2,6 +2,7 @@
  * so a hostile or corrupt peer can only make a decoder fail, never overread. */
 #include "frame.h"
 #include "fsmsg.h"
+#include "sysmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ int type_known(uint8_t type)
 {
 	switch (type) {
 	case T_HELLO: case T_HELLO_ACK: case T_PING: case T_PONG: case T_SHUTDOWN:
-	case T_SHUTDOWN_ACK: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
+	case T_SHUTDOWN_ACK: case T_IDENTIFY: case T_IDENTIFIED: case T_QUIESCE: case T_QUIESCED:
+	case T_FREEZE: case T_FROZEN: case T_THAW: case T_THAWED: case T_EXEC: case T_STDIN: case T_SIGNAL: case T_RESIZE: case T_STARTED:
 	case T_STDOUT: case T_STDERR: case T_EXIT: case T_CONNECT: case T_CONNECTED: case T_CLOSED:
 	case T_ACK:
 	case T_FS_LIST: case T_FS_READ: case T_FS_WRITE: case T_FS_MKDIR: case T_FS_REMOVE:
@@ -256,6 +258,15 @@ static int hello_field(void *sp, uint8_t tag, struct bytes v, const char **err)
 	case TAG_HOST_TIME_MS:
 		s->m->has_host_time = 1;
 		return want_u64(v, &s->m->host_time_ms, err);
+	case TAG_RESUME:
+		s->m->has_resume = 1;
+		if (want_u32(v, &s->m->resume, err) < 0)
+			return -1;
+		if (s->m->resume > 1) {
+			*err = "resume must be 0 or 1";
+			return -1;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -526,6 +537,7 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		struct msg_closed closed;
 		struct msg_fs fs;
 		struct msg_fs_done done;
+		struct msg_identify identify;
 		uint32_t u;
 	} m;
 	switch (type) {
@@ -549,7 +561,10 @@ int msg_validate(uint8_t type, const uint8_t *b, size_t n, const char **err)
 		return msg_decode_fs(type, b, n, &m.fs, err);
 	case T_FS_ENTRIES: return msg_decode_fs_entries(b, n, NULL, NULL, err);
 	case T_FS_DONE: return msg_decode_fs_done(b, n, &m.done, err);
+	case T_IDENTIFY: return msg_decode_identify(b, n, &m.identify, err);
+	case T_FREEZE: return msg_decode_freeze(b, n, &m.u, err);
 	case T_FS_DATA:
+	case T_IDENTIFIED: case T_QUIESCE: case T_QUIESCED: case T_FROZEN: case T_THAW: case T_THAWED:
 	case T_SHUTDOWN: case T_SHUTDOWN_ACK: case T_CONNECTED:
 	case T_PING: case T_PONG: case T_STDIN: case T_STDOUT: case T_STDERR:
 		return 0; /* raw bytes (or ignored) */
@@ -567,6 +582,8 @@ long msg_encode_hello(uint8_t *out, size_t cap, const struct msg_hello *m)
 		tlv_put_bytes(&w, TAG_CLIENT, m->client);
 	if (m->has_host_time)
 		tlv_put_u64(&w, TAG_HOST_TIME_MS, m->host_time_ms);
+	if (m->has_resume)
+		tlv_put_u32(&w, TAG_RESUME, m->resume);
 	return tlv_end(&w);
 }
 

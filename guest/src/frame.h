@@ -18,6 +18,15 @@ enum msg_type {
 	T_PONG = 0x04,
 	T_SHUTDOWN = 0x05,
 	T_SHUTDOWN_ACK = 0x06,
+	/* Session control on stream 0 (sysmsg.h): identity, quiescing, freezing /workspace. */
+	T_IDENTIFY = 0x07,
+	T_IDENTIFIED = 0x08,
+	T_QUIESCE = 0x09,
+	T_QUIESCED = 0x0a,
+	T_FREEZE = 0x0b,
+	T_FROZEN = 0x0c,
+	T_THAW = 0x0d,
+	T_THAWED = 0x0e,
 	T_EXEC = 0x10,
 	T_STDIN = 0x11,
 	T_SIGNAL = 0x12,
@@ -54,6 +63,11 @@ enum tag {
 	TAG_MAX_BODY = 0x05,
 	TAG_MODE = 0x06,
 	TAG_HOST_TIME_MS = 0x07,
+	TAG_RESUME = 0x08,
+	TAG_HOSTNAME = 0x09,
+	TAG_MACHINE_ID = 0x0a,
+	TAG_ENTROPY = 0x0b,
+	TAG_WORKSPACE_DEVICE = 0x0c,
 	TAG_ARG = 0x10,
 	TAG_SHELL = 0x11,
 	TAG_ENV = 0x12,
@@ -159,6 +173,9 @@ struct msg_hello {
 	struct bytes client;
 	int has_host_time;
 	uint64_t host_time_ms;
+	/* RESUME=1: keep the running session (reattach after a restore or QUIESCE). */
+	int has_resume;
+	uint32_t resume;
 };
 struct msg_hello_ack {
 	uint32_t version;

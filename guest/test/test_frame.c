@@ -7,6 +7,7 @@
 
 #include "frame.h"
 #include "fsmsg.h"
+#include "sysmsg.h"
 #include "check.h"
 
 
@@ -21,7 +22,7 @@ struct expect {
 	struct msg_hello hello;
 	struct msg_hello_ack ack;
 	struct msg_exec exec;
-	uint32_t u32; /* SIGNAL signo / STARTED pid / CONNECT port */
+	uint32_t u32; /* SIGNAL signo / STARTED pid / CONNECT port / FREEZE timeout */
 	struct msg_exit exit;
 	struct msg_error error;
 	struct msg_resize resize;
@@ -30,6 +31,7 @@ struct expect {
 	struct msg_fs_done done;
 	struct fs_entry entries[2];
 	int nentries;
+	struct msg_identify identify;
 	int seen;
 };
 
@@ -42,7 +44,8 @@ static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8
 static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
 static struct bytes env_pty[] = { { (const uint8_t *)"TERM=xterm-256color", 19 } };
 
-static struct expect expects[64];
+static struct expect expects[96];
+static uint8_t entropy_seq[32], entropy_a5[256];
 static int nexpects;
 
 static struct expect *add(const char *name, uint32_t stream, uint8_t type, uint8_t flags)
@@ -66,7 +69,26 @@ static void build_expectations(void)
 {
 	struct expect *e;
 	e = add("hello", 0, T_HELLO, 0);
-	e->hello = (struct msg_hello){ 1, 1, B("pyro-test"), 1, 1700000000000ull };
+	e->hello = (struct msg_hello){ 1, 1, B("pyro-test"), 1, 1700000000000ull, 0, 0 };
+	e = add("hello_resume", 0, T_HELLO, 0);
+	e->hello = (struct msg_hello){ 1, 1, B("pyro-supervisor"), 1, 1700000000000ull, 1, 1 };
+	for (int i = 0; i < 32; i++)
+		entropy_seq[i] = (uint8_t)i;
+	memset(entropy_a5, 0xa5, sizeof(entropy_a5));
+	e = add("identify", 0, T_IDENTIFY, 0);
+	e->identify = (struct msg_identify){ B("pyro-3f2a9c"), B("0123456789abcdef0123456789abcdef"),
+					     { entropy_seq, 32 }, 1, B("/dev/vdb") };
+	e = add("identify_no_disk", 0, T_IDENTIFY, 0);
+	e->identify = (struct msg_identify){ B("Sandbox-1"), B("ffffffffffffffffffffffffffffffff"),
+					     { entropy_a5, 256 }, 0, { NULL, 0 } };
+	raw(add("identified", 0, T_IDENTIFIED, 0), "", 0);
+	raw(add("quiesce", 0, T_QUIESCE, 0), "", 0);
+	raw(add("quiesced", 0, T_QUIESCED, 0), "", 0);
+	add("freeze", 0, T_FREEZE, 0)->u32 = 10000;
+	raw(add("frozen", 0, T_FROZEN, 0), "", 0);
+	raw(add("thaw", 0, T_THAW, 0), "", 0);
+	raw(add("thawed", 0, T_THAWED, 0), "", 0);
+	add("error_not_a_mount", 0, T_ERROR, 0)->error = (struct msg_error){ B("NOT_A_MOUNT"), B("/workspace is not a mount point") };
 	e = add("hello_ack", 0, T_HELLO_ACK, 0);
 	e->ack = (struct msg_hello_ack){ 1, B("0.1.0"), B("6.1.0-test-cloud-amd64"), B("guest"), 65536 };
 	raw(add("ping", 0, T_PING, 0), "\x00\x01\x02\xff", 4);
@@ -212,6 +234,8 @@ static long encode_expected(const struct expect *e, uint8_t *out, size_t cap)
 {
 	switch (e->type) {
 	case T_HELLO: return msg_encode_hello(out, cap, &e->hello);
+	case T_IDENTIFY: return msg_encode_identify(out, cap, &e->identify);
+	case T_FREEZE: return msg_encode_u32_msg(out, cap, TAG_TIMEOUT_MS, e->u32);
 	case T_HELLO_ACK: return msg_encode_hello_ack(out, cap, &e->ack);
 	case T_EXEC: return msg_encode_exec(out, cap, &e->exec);
 	case T_SIGNAL: return msg_encode_u32_msg(out, cap, TAG_SIGNO, e->u32);
@@ -246,9 +270,28 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 		CHECK(msg_decode_hello(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
 		CHECK(m.version == e->hello.version && m.has_client == e->hello.has_client &&
 			      beq(m.client, e->hello.client) && m.has_host_time == e->hello.has_host_time &&
-			      m.host_time_ms == e->hello.host_time_ms,
+			      m.host_time_ms == e->hello.host_time_ms && m.has_resume == e->hello.has_resume &&
+			      m.resume == e->hello.resume,
 		      "%s: fields differ", e->name);
 		len = msg_encode_hello(out, cap, &m);
+		break;
+	}
+	case T_IDENTIFY: {
+		struct msg_identify m;
+		const struct msg_identify *x = &e->identify;
+		CHECK(msg_decode_identify(f->body, f->len, &m, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(beq(m.hostname, x->hostname) && beq(m.machine_id, x->machine_id) && beq(m.entropy, x->entropy) &&
+			      m.has_workspace_device == x->has_workspace_device &&
+			      (!m.has_workspace_device || beq(m.workspace_device, x->workspace_device)),
+		      "%s: fields differ", e->name);
+		len = msg_encode_identify(out, cap, &m);
+		break;
+	}
+	case T_FREEZE: {
+		uint32_t v = 0;
+		CHECK(msg_decode_freeze(f->body, f->len, &v, &err) == 0, "%s: decode: %s", e->name, err);
+		CHECK(v == e->u32, "%s: timeout %u, want %u", e->name, v, e->u32);
+		len = msg_encode_u32_msg(out, cap, TAG_TIMEOUT_MS, v);
 		break;
 	}
 	case T_HELLO_ACK: {

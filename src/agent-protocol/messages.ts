@@ -6,6 +6,48 @@ export interface Hello {
   version: number;
   client?: string;
   hostTimeMs?: number;
+  /** Keep the running session (reattach after a restore or a QUIESCE); absent or false: a new session. */
+  resume?: boolean;
+}
+
+/** IDENTIFY: what makes a VM restored from a shared memory image its own (docs/protocol.md). */
+export interface Identity {
+  /** One RFC 1123 label: 1..63 of [A-Za-z0-9-], no leading or trailing '-'. */
+  hostname: string;
+  /** 32 lowercase hex digits, written to /etc/machine-id. */
+  machineId: string;
+  /** 32..256 random bytes for the guest kernel's pool. */
+  entropy: Buffer;
+  /** A block device (`/dev/NAME`) to mount on /workspace unless something is mounted there already. */
+  workspaceDevice?: string;
+}
+
+/** Bounds of IDENTIFY's fields and FREEZE's timeout, as the agent enforces them. */
+export const IDENTITY_LIMITS = { entropyMin: 32, entropyMax: 256, freezeMaxMs: 30_000 } as const;
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const MACHINE_ID = /^[0-9a-f]{32}$/;
+const DEVICE = /^\/dev\/[A-Za-z0-9_-]{1,32}$/;
+
+/** Throws FrameError BAD_MESSAGE for a value the agent would refuse. */
+export function checkIdentity(identity: Identity): void {
+  const bad = (what: string): never => {
+    throw new FrameError("BAD_MESSAGE", what);
+  };
+  if (!HOSTNAME.test(identity.hostname))
+    bad("hostname must be 1-63 letters, digits or '-', not starting or ending with '-'");
+  if (!MACHINE_ID.test(identity.machineId)) bad("machine_id must be 32 lowercase hex digits");
+  const n = identity.entropy.length;
+  if (n < IDENTITY_LIMITS.entropyMin || n > IDENTITY_LIMITS.entropyMax)
+    bad("entropy must be 32 to 256 bytes");
+  if (identity.workspaceDevice !== undefined && !DEVICE.test(identity.workspaceDevice))
+    bad("workspace_device must be /dev/NAME (letters, digits, '_', '-'; at most 32)");
+}
+
+/** The one value of a field that may appear at most once. */
+function single(r: FieldReader, tag: number, what: string): Buffer | undefined {
+  const values = r.all(tag);
+  if (values.length > 1) throw new FrameError("BAD_MESSAGE", `repeated field ${what}`);
+  return values[0];
 }
 
 export interface HelloAck {
@@ -62,6 +104,7 @@ export const encode = {
         u32(Tag.VERSION, hello.version),
         ...optional(hello.client, (v) => str(Tag.CLIENT, v)),
         ...optional(hello.hostTimeMs, (v) => u64(Tag.HOST_TIME_MS, v)),
+        ...optional(hello.resume, (v) => u32(Tag.RESUME, v ? 1 : 0)),
       ]),
     ),
   helloAck: (ack: HelloAck): Frame =>
@@ -128,6 +171,28 @@ export const encode = {
     ),
   ping: (stream: number, data: Buffer): Frame => frame(MessageType.PING, stream, data),
   pong: (stream: number, data: Buffer): Frame => frame(MessageType.PONG, stream, data),
+  identify(identity: Identity): Frame {
+    checkIdentity(identity);
+    return frame(
+      MessageType.IDENTIFY,
+      0,
+      encodeFields([
+        str(Tag.HOSTNAME, identity.hostname),
+        str(Tag.MACHINE_ID, identity.machineId),
+        { tag: Tag.ENTROPY, value: identity.entropy },
+        ...optional(identity.workspaceDevice, (v) => str(Tag.WORKSPACE_DEVICE, v)),
+      ]),
+    );
+  },
+  identified: (): Frame => frame(MessageType.IDENTIFIED, 0, Buffer.alloc(0)),
+  quiesce: (): Frame => frame(MessageType.QUIESCE, 0, Buffer.alloc(0)),
+  quiesced: (): Frame => frame(MessageType.QUIESCED, 0, Buffer.alloc(0)),
+  /** The agent thaws by itself after timeoutMs (1..30000; longer is capped by the agent). */
+  freeze: (timeoutMs: number): Frame =>
+    frame(MessageType.FREEZE, 0, encodeFields([u32(Tag.TIMEOUT_MS, timeoutMs)])),
+  frozen: (): Frame => frame(MessageType.FROZEN, 0, Buffer.alloc(0)),
+  thaw: (): Frame => frame(MessageType.THAW, 0, Buffer.alloc(0)),
+  thawed: (): Frame => frame(MessageType.THAWED, 0, Buffer.alloc(0)),
   shutdown: (): Frame => frame(MessageType.SHUTDOWN, 0, Buffer.alloc(0)),
   shutdownAck: (): Frame => frame(MessageType.SHUTDOWN_ACK, 0, Buffer.alloc(0)),
 };
@@ -143,9 +208,37 @@ export const decode = {
     const hello: Hello = { version: required(r.u32(Tag.VERSION), "version") };
     const client = r.str(Tag.CLIENT);
     const hostTimeMs = r.u64(Tag.HOST_TIME_MS);
+    const resume = r.u32(Tag.RESUME);
+    if (resume !== undefined && resume > 1) throw new FrameError("BAD_MESSAGE", "resume must be 0 or 1");
     if (client !== undefined) hello.client = client;
     if (hostTimeMs !== undefined) hello.hostTimeMs = hostTimeMs;
+    if (resume !== undefined) hello.resume = resume === 1;
     return hello;
+  },
+  identify(body: Buffer): Identity {
+    const r = FieldReader.of(body);
+    const text = (tag: number, what: string): string | undefined => {
+      const value = single(r, tag, what);
+      if (value === undefined) return undefined;
+      // Only ASCII passes checkIdentity, so a lossy UTF-8 decoding of other bytes is refused there.
+      return value.toString("latin1");
+    };
+    const identity: Identity = {
+      hostname: required(text(Tag.HOSTNAME, "hostname"), "hostname"),
+      machineId: required(text(Tag.MACHINE_ID, "machine_id"), "machine_id"),
+      entropy: Buffer.from(required(single(r, Tag.ENTROPY, "entropy"), "entropy")),
+    };
+    const device = text(Tag.WORKSPACE_DEVICE, "workspace_device");
+    if (device !== undefined) identity.workspaceDevice = device;
+    checkIdentity(identity);
+    return identity;
+  },
+  freeze(body: Buffer): number {
+    const r = FieldReader.of(body);
+    const raw = single(r, Tag.TIMEOUT_MS, "timeout_ms");
+    const timeoutMs = required(raw === undefined ? undefined : r.u32(Tag.TIMEOUT_MS), "timeout_ms");
+    if (timeoutMs === 0) throw new FrameError("BAD_MESSAGE", "timeout_ms must be at least 1");
+    return timeoutMs;
   },
   helloAck(body: Buffer): HelloAck {
     const r = FieldReader.of(body);

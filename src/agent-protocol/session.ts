@@ -1,7 +1,8 @@
-import { MessageType, PROTOCOL_VERSION } from "./constants.js";
+import { PyroError } from "../errors/index.js";
+import { MessageType, PROTOCOL_VERSION, type MessageTypeCode } from "./constants.js";
 import type { FrameChannel } from "./channel.js";
 import { FrameError, type Frame } from "./frame.js";
-import { decode, encode, type ErrorMessage, type Hello, type HelloAck } from "./messages.js";
+import { decode, encode, type ErrorMessage, type Hello, type HelloAck, type Identity } from "./messages.js";
 
 /**
  * The session layer of the protocol (docs/protocol.md, "Behaviour"): the handshake, shutdown and
@@ -73,10 +74,25 @@ export interface HelloOptions {
   client: string;
   /** Sets the guest clock (the agent ignores it in host mode). */
   hostTimeMs?: number;
+  /** Keep the agent's running session (after a restore, or to end a QUIESCE); default: a new session. */
+  resume?: boolean;
   /** How long the peer has to answer, and the error when it does not. */
   timeoutMs: number;
   timeoutError(): Error;
 }
+
+/** A stream-0 request waiting for its reply; the agent answers them in order. */
+interface ControlWaiter {
+  name: string;
+  reply: MessageTypeCode;
+  /** Timed out: its late reply (or ERROR) is still consumed in its turn, then dropped. */
+  abandoned: boolean;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** ERROR codes that end the connection rather than answer one request. */
+const CONNECTION_ERRORS = new Set(["BAD_FRAME", "BAD_MESSAGE", "VERSION_MISMATCH"]);
 
 /**
  * The side that opens a connection: says HELLO and checks the version of the HELLO_ACK, asks for
@@ -86,6 +102,7 @@ export class OpeningSession {
   private ack: HelloAck | null = null;
   private helloWaiter: { resolve(ack: HelloAck): void; reject(error: Error): void } | null = null;
   private readonly shutdownWaiters = new Set<() => void>();
+  private readonly controlWaiters: ControlWaiter[] = [];
   private endedWith: Error | null = null;
 
   /** `onError`: an ERROR on stream 0 (the peer gave up on the connection); it may throw a FrameError. */
@@ -116,8 +133,76 @@ export class OpeningSession {
       };
       const hello: Hello = { version: PROTOCOL_VERSION, client: options.client };
       if (options.hostTimeMs !== undefined) hello.hostTimeMs = options.hostTimeMs;
+      if (options.resume === true) hello.resume = true;
       this.channel.send(encode.hello(hello));
     });
+  }
+
+  /** IDENTIFY: fresh entropy, hostname and machine id for the guest, and its workspace disk mounted. */
+  identify(identity: Identity, timeoutMs: number): Promise<void> {
+    let frame: Frame;
+    try {
+      frame = encode.identify(identity);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new PyroError("INVALID_ARGUMENT", `IDENTIFY: ${message}`));
+    }
+    return this.request("IDENTIFY", frame, MessageType.IDENTIFIED, timeoutMs);
+  }
+
+  /**
+   * QUIESCE: the agent syncs its disks, answers, and then sends nothing at all (its commands keep
+   * running) until the next frame from this side, normally `hello({ resume: true })`.
+   */
+  quiesce(timeoutMs: number): Promise<void> {
+    return this.request("QUIESCE", encode.quiesce(), MessageType.QUIESCED, timeoutMs);
+  }
+
+  /** FREEZE /workspace (a mount point, else NOT_A_MOUNT); the agent thaws it itself after `timeoutMs` (at most 30 s). */
+  freeze(timeoutMs: number): Promise<void> {
+    return this.request("FREEZE", encode.freeze(timeoutMs), MessageType.FROZEN, timeoutMs);
+  }
+
+  thaw(timeoutMs: number): Promise<void> {
+    return this.request("THAW", encode.thaw(), MessageType.THAWED, timeoutMs);
+  }
+
+  private request(name: string, frame: Frame, reply: MessageTypeCode, timeoutMs: number): Promise<void> {
+    if (this.endedWith !== null) return Promise.reject(this.endedWith);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (then: () => void): void => {
+        clearTimeout(timer);
+        const at = this.controlWaiters.indexOf(waiter);
+        if (at >= 0) this.controlWaiters.splice(at, 1);
+        if (!settled) then();
+        settled = true;
+      };
+      const timer = setTimeout(() => {
+        waiter.abandoned = true;
+        settled = true;
+        reject(
+          new PyroError("AGENT_UNREACHABLE", `the guest agent did not answer ${name} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const waiter: ControlWaiter = {
+        name,
+        reply,
+        abandoned: false,
+        resolve: () => settle(resolve),
+        reject: (error) => settle(() => reject(error)),
+      };
+      this.controlWaiters.push(waiter);
+      this.channel.send(frame);
+    });
+  }
+
+  /** The reply to the oldest request; a reply nobody asked for (or out of order) breaks the protocol. */
+  private replied(type: MessageTypeCode): void {
+    const waiter = this.controlWaiters[0];
+    if (waiter === undefined || (waiter.reply !== type && !waiter.abandoned))
+      throw new FrameError("BAD_MESSAGE", `unexpected reply 0x${type.toString(16)} on stream 0`);
+    waiter.resolve();
   }
 
   /** Asks the peer to shut down: true once it acknowledged or the connection ended, false after `timeoutMs`. */
@@ -155,9 +240,29 @@ export class OpeningSession {
       case MessageType.SHUTDOWN_ACK:
         for (const finish of [...this.shutdownWaiters]) finish();
         return;
-      case MessageType.ERROR:
-        this.onError(decode.error(frame.body));
+      case MessageType.IDENTIFIED:
+      case MessageType.QUIESCED:
+      case MessageType.FROZEN:
+      case MessageType.THAWED:
+        return this.replied(frame.type);
+      case MessageType.ERROR: {
+        const error = decode.error(frame.body);
+        const waiter = this.controlWaiters[0];
+        // Guest text in an error: bounded like every other guest string the host repeats.
+        if (waiter?.abandoned === true) waiter.resolve();
+        else if (waiter !== undefined)
+          waiter.reject(
+            new PyroError(
+              "INTERNAL",
+              `${waiter.name} failed: ${error.code}: ${error.message.slice(0, 500)}`,
+              {
+                details: { agent_code: error.code.slice(0, 64) },
+              },
+            ),
+          );
+        if (waiter === undefined || CONNECTION_ERRORS.has(error.code)) this.onError(error);
         return;
+      }
       default:
         throw new FrameError("BAD_MESSAGE", `unexpected frame type 0x${frame.type.toString(16)} on stream 0`);
     }
@@ -167,6 +272,7 @@ export class OpeningSession {
   end(error: Error): void {
     this.endedWith ??= error;
     this.helloWaiter?.reject(error);
+    for (const waiter of [...this.controlWaiters]) waiter.reject(error);
     for (const finish of [...this.shutdownWaiters]) finish();
   }
 }

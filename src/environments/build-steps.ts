@@ -2,7 +2,7 @@ import { rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Writable } from "node:stream";
 import type { EnvironmentSpec } from "./catalog.js";
-import { sha256File } from "./hash.js";
+import { sha256File } from "../platform/file-digest.js";
 import { makeRootImage } from "./image.js";
 import { writeInitramfs } from "./initramfs.js";
 import { extractVmlinux, unpackKernelPackage } from "./kernel.js";

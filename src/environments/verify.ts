@@ -12,7 +12,7 @@
  */
 import { existsSync, lstatSync, readFileSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
-import { sha256File } from "./hash.js";
+import { sha256File } from "../platform/file-digest.js";
 import { writeJsonAtomic } from "../platform/atomic-file.js";
 import { MANIFEST_FILE_ROLES, readManifest, type EnvironmentManifest } from "./manifest.js";
 import { MANIFEST_FILE, STAMP_FILE } from "./paths.js";

@@ -57,6 +57,15 @@ export const ERROR_CATALOG = {
     hint: "Archives may hold only relative paths inside the tree: no absolute or .. entries, devices, or links that leave it.",
   },
   PATCH_FAILED: { exit: 79, hint: "Nothing was changed. Regenerate the patch against the current files." },
+  TEMPLATE_UNAVAILABLE: {
+    exit: 69,
+    hint: "Sandboxes still start (they boot cold). Run `pyro doctor`, and `pyro env prune` then retry; `cold_reason` says why.",
+  },
+  SAVED_STATE_INVALID: {
+    exit: 76,
+    hint: "The paused state was changed or damaged after the pause; nothing was run. Delete the workspace, or reset it (`pyro workspace reset ID`) to start fresh from its baseline.",
+  },
+  WORKSPACE_PAUSED: { exit: 68, hint: "Run `pyro workspace resume ID` first." },
   SNAPSHOT_NOT_FOUND: { exit: 67, hint: "Run `pyro workspace snapshot list ID`." },
   SNAPSHOT_EXISTS: { exit: 64, hint: "Pick another name, or delete the existing snapshot first." },
   OUTPUT_EXISTS: { exit: 64, hint: "Choose a new output path, or pass --overwrite to replace it." },

@@ -21,6 +21,13 @@ export interface LaunchSpec {
   accel: Accel;
   /** The guest's network interface; null gives it loopback only. */
   network: GuestNetwork | null;
+  /** The workspace's own disk image (qcow2), attached as the guest's second block device /dev/vdb; null: none. */
+  workspaceDisk: string | null;
+  /** Guest RAM lives in this file, mapped shared: a memory template being made writes its RAM here. */
+  ramFile?: string;
+  /** Restore instead of booting. template: RAM mapped copy-on-write from the template's RAM file
+   *  plus its device state; full: RAM and devices from one saved stream (pause/fork). */
+  restore?: { kind: "template"; ramFile: string; stateFile: string } | { kind: "full"; stateFile: string };
   /** Applied to the serial console before it is stored (secret masking); in-process only. */
   consoleFilter?: ConsoleFilter;
 }
@@ -40,6 +47,20 @@ export interface LaunchedVmm {
   connectAgent(deadlineMs: number): Promise<Duplex>;
   /** What the VMM said on stderr (bounded), for error messages. */
   diagnostics(): string;
+  /** Present when capabilities.memorySnapshot. */
+  control: VmmControl | null;
+}
+
+/** Live control of a running VMM: memory state and workspace-disk snapshots. */
+export interface VmmControl {
+  /** Stops the vCPUs and writes device state (and RAM, unless RAM is a shared file) to `file`
+   *  (created 0600, complete when this resolves). The VM stays stopped. */
+  saveState(file: string): Promise<{ bytes: number; ms: number }>;
+  /** Runs a stopped VM again (after saveState, for a fork's source). */
+  resume(): Promise<void>;
+  /** Internal copy-on-write snapshot of the workspace disk, O(1); the caller froze the guest fs. */
+  snapshotWorkspaceDisk(name: string): Promise<void>;
+  deleteWorkspaceDiskSnapshot(name: string): Promise<void>;
 }
 
 /** The environment files a guest boots from (kernelDigest keys cached probe verdicts). */
@@ -103,14 +124,20 @@ export interface DriverReport {
   complete: boolean;
 }
 
+/** A read-only image a VM's root disk is layered over: an environment's raw rootfs or a saved qcow2 disk. */
+export interface DiskBase {
+  path: string;
+  format: "raw" | "qcow2";
+}
+
 /**
  * The root disk of a VM, in the driver's format: a copy-on-write image over the environment's
  * read-only root image, or, for a driver that boots no guest, plain folders.
  */
 export interface MachineDisk {
   readonly kind: "qcow2-overlay" | "directory";
-  /** Creates the disk in the VM's folder; called once per VM, not per boot. */
-  create(dir: string, rootImage: string | null): Promise<void>;
+  /** Creates the disk in the VM's folder over `base` (read, never written); called once per VM, not per boot. */
+  create(dir: string, base: DiskBase | null): Promise<void>;
   /** The image file the guest writes, or null when there is no block image. */
   imageFile(dir: string): string | null;
   /** Writes the (stopped) disk as a sparse raw ext4 image at `output`; nothing is left there on failure. */
@@ -133,10 +160,45 @@ export type MachineNetwork =
   | { readonly kind: "none" }
   | { readonly kind: "fd"; attach(plan: GuestNetwork, socketDir: string): Promise<FdAttachment> };
 
-/** What a driver can do beyond booting; later work fills these in. */
+/** What a driver can do beyond booting. */
 export interface MachineCapabilities {
+  /** Memory templates and pause/fork (LaunchSpec.ramFile/restore, LaunchedVmm.control). */
   memorySnapshot: boolean;
   pause: boolean;
+  /** O(1) internal snapshots of the workspace disk (VmmControl.snapshotWorkspaceDisk). */
+  diskSnapshot: boolean;
+}
+
+/** One internal snapshot of a workspace image, as its snapshot table lists it. */
+export interface WorkspaceDiskSnapshot {
+  name: string;
+  createdAt: string;
+}
+
+/**
+ * A workspace's own disk (/workspace) as an image file: made on the host, snapshotted and reverted
+ * in place in O(1) of its size. Every method works on a stopped image (the VM holds a running
+ * one's lock; a live snapshot goes through VmmControl with the name's `tag`), except listing.
+ */
+export interface WorkspaceImageFormat {
+  /** The guest device the image appears as (the VM's second disk). */
+  readonly device: string;
+  /** The snapshot tag stored in the image for a snapshot name (what a live snapshot passes the VMM). */
+  tag(name: string): string;
+  /** Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`. */
+  create(
+    image: string,
+    options: { virtualBytes: number; seedTree: string | null; cacheDir: string },
+  ): Promise<void>;
+  /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */
+  copy(image: string, to: string): Promise<void>;
+  snapshot(image: string, name: string): Promise<void>;
+  revert(image: string, name: string): Promise<void>;
+  deleteSnapshot(image: string, name: string): Promise<void>;
+  /** Works on a running image too (read under a shared lock). */
+  listSnapshots(image: string): Promise<WorkspaceDiskSnapshot[]>;
+  /** Writes the stopped image as a sparse raw ext4 file at `output`; nothing is left there on failure. */
+  flatten(image: string, output: string): Promise<void>;
 }
 
 /** One execution backend. Only machine/registry.ts names the drivers. */
@@ -146,6 +208,8 @@ export interface MachineDriver {
   readonly disk: MachineDisk;
   readonly network: MachineNetwork;
   readonly capabilities: MachineCapabilities;
+  /** The format of a workspace's own disk; null: /workspace stays a folder of the root disk. */
+  readonly workspaceImage: WorkspaceImageFormat | null;
   probe(context: ProbeContext): Promise<DriverProbe>;
   report(): Promise<DriverReport>;
   launch(spec: LaunchSpec): Promise<LaunchedVmm>;

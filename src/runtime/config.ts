@@ -16,6 +16,14 @@ const StoredLaunchSpec = z.object({
   files: z.object({ agentSocket: z.string(), consoleLog: z.string() }),
   accel: z.enum(["kvm", "tcg", "none"]),
   network: GuestNetwork.nullable(),
+  workspaceDisk: z.string().nullable(),
+  ramFile: z.string().optional(),
+  restore: z
+    .discriminatedUnion("kind", [
+      z.object({ kind: z.literal("template"), ramFile: z.string(), stateFile: z.string() }),
+      z.object({ kind: z.literal("full"), stateFile: z.string() }),
+    ])
+    .optional(),
 }) satisfies z.ZodType<LaunchSpec>;
 
 /** What the manager hands a supervisor (supervisor.json in the VM folder). */
@@ -38,6 +46,14 @@ export const SupervisorConfig = z.object({
   ownerPid: z.number().int().nullable(),
   /** A workspace's secret store: its values are masked in the stored console log. */
   consoleMaskDir: z.string().nullable(),
+  /** Who the guest is: set after every boot and restore, so no two VMs restored from one memory image share it. */
+  identity: z.object({ hostname: z.string(), machineId: z.string().nullable() }),
+  /** The guest device the agent mounts on /workspace (the workspace disk), or null. */
+  workspaceDevice: z.string().nullable(),
+  /** Shells, services and ports a paused supervisor saved, to serve again after a resume. */
+  supervisorState: z.string().nullable(),
+  /** Where a pause saves the VM; null for a VM that cannot be paused (one-shot). */
+  pauseDir: z.string().nullable(),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfig>;
 
@@ -49,6 +65,8 @@ export const ReadyReport = z.discriminatedUnion("ok", [
     kernel_release: z.string(),
     agent_version: z.string(),
     mode: z.enum(["guest", "host"]),
+    /** Where the start's time went, in ms: launch, agent (connect, and restore), hello, identify, total. */
+    timings: z.record(z.string(), z.number()),
   }),
   z.object({
     ok: z.literal(false),

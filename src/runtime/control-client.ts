@@ -96,7 +96,20 @@ export class ControlClient {
     return { expires_at_ms: reply.expires_at_ms, idle_ttl_ms: reply.idle_ttl_ms };
   }
 
+  /** Saves the VM into its pause folder and ends it; resolves once the state is on disk. */
+  async pause(): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "pause" }, ControlReplies.pause)).reply;
+    return { save_ms };
+  }
+
+  /** Saves the VM and copies its disks into `dir`; the VM runs on. */
+  async fork(dir: string): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "fork", dir }, ControlReplies.fork)).reply;
+    return { save_ms };
+  }
+
   /** Sends one request and parses the reply with the schema of its kind. */
+
   private async call<Op extends ControlOp, Reply extends z.ZodType<{ ok: true; op: Op }>>(
     request: RequestOf<Op>,
     schema: Reply,

@@ -119,6 +119,10 @@ export const SetTtlRequest = z.object({
 });
 /** When the VM expires as things stand; asking does not count as activity. */
 export const DeadlineRequest = z.object({ op: z.literal("deadline") });
+/** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
+export const PauseRequest = z.object({ op: z.literal("pause") });
+/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
+export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -134,6 +138,8 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PortsRequest,
   SetTtlRequest,
   DeadlineRequest,
+  PauseRequest,
+  ForkRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -185,6 +191,8 @@ export const ControlReplies = {
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
   set_ttl: success("set_ttl", DeadlineShape),
   deadline: success("deadline", DeadlineShape),
+  pause: success("pause", { save_ms: z.number().nonnegative() }),
+  fork: success("fork", { save_ms: z.number().nonnegative() }),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -203,6 +211,8 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.ports,
   ControlReplies.set_ttl,
   ControlReplies.deadline,
+  ControlReplies.pause,
+  ControlReplies.fork,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

@@ -5,13 +5,13 @@ import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } fr
 import {
   ControlRequest,
   describeIssues,
+  RefusalCode,
   type ControlOp,
   type ControlReply,
   type ManagedInfo,
   type ProcessKind,
   type PublishedPort,
   type Refusal,
-  type RefusalCode,
   type ReplyOf,
   type RequestOf,
 } from "./control-protocol.js";
@@ -41,6 +41,16 @@ const NOT_FOUND = { shell: "SHELL_NOT_FOUND", service: "SERVICE_NOT_FOUND" } as 
 
 type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; data?: Buffer }>;
 
+/** What the supervisor does for the whole-VM control requests. */
+export interface VmRequests {
+  pause(): Promise<{ save_ms: number }>;
+  fork(dir: string): Promise<{ save_ms: number }>;
+}
+
+const cannotSave = (): Promise<never> =>
+  Promise.reject(new PyroError("VM_NOT_RUNNING", "this supervisor cannot save its VM"));
+const CANNOT_SAVE: VmRequests = { pause: cannotSave, fork: cannotSave };
+
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
   private readonly processes = new Map<string, ManagedProcess>();
@@ -50,6 +60,8 @@ export class ControlHandler {
 
   constructor(
     private readonly router: () => StreamRouter | null,
+    /** The whole-VM requests, which only the supervisor itself can carry out. */
+    private readonly vm: VmRequests = CANNOT_SAVE,
     /** The VM's expiry (set_ttl, deadline); null: this handler has none to change. */
     private readonly expiry: ExpiryClock | null = null,
   ) {
@@ -63,7 +75,8 @@ export class ControlHandler {
       return encodeControl(reply, data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return encodeControl(refuse("INTERNAL", boundedText(message, 1024)));
+      const code = RefusalCode.safeParse(error instanceof PyroError ? error.code : null);
+      return encodeControl(refuse(code.success ? code.data : "INTERNAL", boundedText(message, 1024)));
     }
   }
 
@@ -175,6 +188,10 @@ export class ControlHandler {
         const deadline = { expires_at_ms: expiry.expiresAtMs, idle_ttl_ms: expiry.idleMs };
         return { reply: { ok: true, op: request.op, ...deadline } };
       }
+      case "pause":
+        return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
+      case "fork":
+        return { reply: { ok: true, op: "fork", ...(await this.vm.fork(request.dir)) } };
       default:
         return this.onProcess(request, data);
     }

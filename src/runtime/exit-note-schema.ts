@@ -9,6 +9,8 @@ export const VmExit = z.object({
     "vmm_exited",
     "protocol_error",
     "boot_failed",
+    /** The VM was saved to disk (a pause, asked for or at idle expiry) and its processes ended. */
+    "paused",
     /** Written by the death guard (death-guard.ts), not by the supervisor. */
     "supervisor_died",
   ]),

@@ -15,6 +15,7 @@ export const VM_EXIT_JSON_SCHEMA: JsonSchemaOf<VmExit> = {
         "vmm_exited",
         "protocol_error",
         "boot_failed",
+        "paused",
         "supervisor_died",
       ],
     },

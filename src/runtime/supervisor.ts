@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
@@ -18,9 +20,14 @@ import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
 import { ExpiryClock } from "./expiry-clock.js";
+import type { SavedVmManifest } from "./saved-vm.js";
+import { readSupervisorState } from "./supervisor-state.js";
+import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
+/** Bytes of host randomness mixed into a guest's pool at every boot and restore. */
+const IDENTITY_ENTROPY_BYTES = 64;
 
 /** A local client: its connection, and the session it must open with HELLO. */
 interface LocalClient extends ClientConnection {
@@ -50,15 +57,19 @@ export class Supervisor {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly expiry: ExpiryClock;
   private readonly control: ControlHandler;
+  private readonly timings: Record<string, number> = {};
 
   constructor(
     private readonly config: SupervisorConfig,
     private readonly backend: MachineDriver,
     private readonly readyFd: number | null,
-    private readonly hooks: SupervisorHooks = { pause: null },
   ) {
     this.expiry = new ExpiryClock(config.idleTtlMs, config.expiresAtMs, () => this.expire(), config.dir);
-    this.control = new ControlHandler(() => this.router, this.expiry);
+    this.control = new ControlHandler(
+      () => this.router,
+      { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
+      this.expiry,
+    );
   }
 
   async run(): Promise<void> {
@@ -83,28 +94,94 @@ export class Supervisor {
       kernel_release: hello.kernelRelease,
       agent_version: hello.agentVersion,
       mode: hello.mode,
+      timings: this.timings,
     });
     this.armTimers();
     log(`ready: kernel ${hello.kernelRelease}, agent ${hello.agentVersion}`);
   }
 
   private async boot(): Promise<void> {
-    const deadline = Date.now() + this.config.bootTimeoutMs;
+    const started = Date.now();
+    const lap = stopwatch(this.timings);
+    const deadline = started + this.config.bootTimeoutMs;
     const maskDir = this.config.consoleMaskDir;
     const masker = maskDir === null ? null : new SecretMasker(readSecretValues(maskDir));
     this.vmm = await this.backend.launch({
       ...this.config.launch,
       ...(masker?.active === true ? { consoleFilter: masker } : {}),
     });
+    lap("launch_ms");
     // From here on, this process dying by any means takes the VMM and its helpers with it.
     this.guard = startDeathGuard([this.vmm.process, ...this.vmm.helpers], exitPath(this.config.dir));
     this.vmm.process.once("exit", (code, signal) => {
       void this.end("vmm_exited", `VMM exited (code ${code}, signal ${signal})`, code, signal);
     });
     const stream = await this.vmm.connectAgent(deadline);
+    lap("agent_ms");
     this.attachGuest(stream);
-    this.hello = await this.handshake(deadline);
+    // A resumed VM's shells and services are taken over before the agent speaks again.
+    const saved = this.config.supervisorState;
+    if (saved !== null) this.control.importState(readSupervisorState(saved));
+    this.hello = await this.handshake(deadline, this.config.launch.restore !== undefined);
+    if (saved !== null) await this.control.reattach();
+    lap("hello_ms");
+    if (this.hello.mode === "guest") await this.identify(deadline);
+    lap("identify_ms");
     await this.listen();
+    this.timings.total_ms = Date.now() - started;
+  }
+
+  /** The VM's disks, their copies for a fork, the agent and the VMM, lent to a save. */
+  private savable(): SavableVm {
+    const control = this.vmm?.control ?? null;
+    if (control === null || this.agent === null)
+      throw new PyroError("VM_NOT_RUNNING", `the ${this.backend.name} backend cannot save a running VM`);
+    const root = this.backend.disk.imageFile(this.config.launch.dir);
+    const workspace = this.config.launch.workspaceDisk;
+    const image = this.backend.workspaceImage;
+    return {
+      agent: this.agent,
+      control,
+      exportState: () => this.control.exportState(),
+      disks: [
+        ...(root === null ? [] : [{ role: "root_disk" as const, path: root }]),
+        ...(workspace === null ? [] : [{ role: "workspace_disk" as const, path: workspace }]),
+      ],
+      copyDisk: async (role, from, to) => {
+        if (role === "workspace_disk" && image !== null) await image.copy(from, to);
+        else await copyFile(from, to);
+      },
+    };
+  }
+
+  /** Saves the VM into the pause folder, then ends it: the host's memory is freed, the state kept. */
+  private async pause(reason: SavedVmManifest["reason"]): Promise<{ save_ms: number }> {
+    const dir = this.config.pauseDir;
+    if (dir === null) throw new PyroError("INVALID_ARGUMENT", "this VM cannot be paused (it is one-shot)");
+    const manifest = await saveForPause(this.savable(), dir, reason);
+    log(`paused (${reason}): state saved in ${manifest.save_ms} ms`);
+    // After the reply has gone out: the VM's processes end, the saved state stays.
+    setTimeout(() => void this.end("paused", `paused (${reason.replace("_", " ")})`), 0);
+    return { save_ms: manifest.save_ms };
+  }
+
+  private async fork(dir: string): Promise<{ save_ms: number }> {
+    const manifest = await saveForFork(this.savable(), dir);
+    return { save_ms: manifest.save_ms };
+  }
+
+  /** Fresh entropy, hostname and machine id (and the workspace disk mounted) before any command runs. */
+  private async identify(deadline: number): Promise<void> {
+    const { hostname, machineId } = this.config.identity;
+    await this.agent?.identify(
+      {
+        hostname,
+        machineId: machineId ?? randomBytes(16).toString("hex"),
+        entropy: randomBytes(IDENTITY_ENTROPY_BYTES),
+        ...(this.config.workspaceDevice === null ? {} : { workspaceDevice: this.config.workspaceDevice }),
+      },
+      Math.max(1, deadline - Date.now()),
+    );
   }
 
   private attachGuest(stream: Duplex): void {
@@ -133,8 +210,11 @@ export class Supervisor {
     this.router = new StreamRouter(guest);
   }
 
-  /** HELLO to the agent; fails on the boot deadline, a broken guest, or a VMM that exits first. */
-  private handshake(deadline: number): Promise<HelloAck> {
+  /**
+   * HELLO to the agent; fails on the boot deadline, a broken guest, or a VMM that exits first.
+   * After a restore it resumes the agent's session: its processes and streams carry on.
+   */
+  private handshake(deadline: number, resume: boolean): Promise<HelloAck> {
     const agent = this.agent;
     if (agent === null) return Promise.reject(new PyroError("INTERNAL", "no agent channel"));
     const consoleLog = this.consoleLog();
@@ -147,6 +227,7 @@ export class Supervisor {
         .hello({
           client: "pyro-supervisor",
           hostTimeMs: Date.now(),
+          resume,
           timeoutMs: Math.max(0, deadline - Date.now()),
           timeoutError: () =>
             new PyroError(
@@ -238,18 +319,21 @@ export class Supervisor {
     }
   }
 
-  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
+  /**
+   * The TTL ran out: a VM told to pause on expiry is paused when its driver can save it (a failed
+   * pause falls back to a stop); otherwise it is stopped. Either way nothing in it is lost.
+   */
   private expire(): void {
     const idle = this.expiry.idleMs;
     const detail =
       idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
-    const pause = this.config.onExpire === "pause" ? this.hooks.pause : null;
-    if (pause === null) {
+    const canPause = this.config.pauseDir !== null && (this.vmm?.control ?? null) !== null;
+    if (this.config.onExpire !== "pause" || !canPause) {
       void this.stop("ttl_expired", detail);
       return;
     }
     log(`${detail}; pausing`);
-    pause(this, "ttl_expired").catch((error: unknown) => {
+    this.pause("ttl_expired").catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       log(`pause failed: ${message}`);
       void this.stop("ttl_expired", `${detail} (the pause failed: ${boundedText(message, 512)})`);
@@ -344,16 +428,14 @@ export class Supervisor {
   }
 }
 
-/**
- * Pauses the VM on an idle expiry (its memory saved, then this supervisor ends), given by the pause
- * flow. Resolves once paused; a rejection makes the supervisor stop the VM instead (exit reason
- * ttl_expired either way).
- */
-export type PauseHook = (supervisor: Supervisor, reason: "ttl_expired") => Promise<void>;
-
-export interface SupervisorHooks {
-  /** Null: onExpire "pause" stops the VM like "stop". */
-  pause: PauseHook | null;
+/** Records the time since the previous lap under each name it is given. */
+function stopwatch(into: Record<string, number>): (name: string) => void {
+  let last = Date.now();
+  return (name) => {
+    const now = Date.now();
+    into[name] = now - last;
+    last = now;
+  };
 }
 
 function delay(ms: number): Promise<void> {

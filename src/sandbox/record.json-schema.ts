@@ -143,6 +143,59 @@ export const SANDBOX_RECORD_JSON_SCHEMA: JsonSchemaOf<SandboxRecord> = {
         },
       ],
     },
+    template: {
+      default: null,
+      type: ["string", "null"],
+    },
+    template_skipped: {
+      default: null,
+      type: ["string", "null"],
+    },
+    machine_id: {
+      default: null,
+      anyOf: [
+        {
+          type: "string",
+          pattern: "^[0-9a-f]{32}$",
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
+    start: {
+      default: null,
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            mode: {
+              type: "string",
+              enum: ["template", "cold", "saved_state"],
+            },
+            cold_reason: {
+              type: ["string", "null"],
+            },
+            at: {
+              type: "string",
+            },
+            timings: {
+              type: "object",
+              propertyNames: {
+                type: "string",
+              },
+              additionalProperties: {
+                type: "number",
+              },
+            },
+          },
+          required: ["mode", "cold_reason", "at", "timings"],
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
     supervisor_pid: {
       anyOf: [
         {

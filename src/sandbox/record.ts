@@ -26,6 +26,18 @@ export const WorkspaceFacet = z.object({
 });
 export type WorkspaceFacet = z.infer<typeof WorkspaceFacet>;
 
+export const StartMode = z.enum(["template", "cold", "saved_state"]);
+export type StartMode = z.infer<typeof StartMode>;
+
+/** How a start went: its mode, why a template was not used, and where the time went (ms). */
+export const StartInfo = z.object({
+  mode: StartMode,
+  cold_reason: z.string().nullable(),
+  at: z.string(),
+  timings: z.record(z.string(), z.number()),
+});
+export type StartInfo = z.infer<typeof StartInfo>;
+
 /** What pyro persists about one sandbox (sandbox.json in its folder): a VM, and a workspace when it is one. */
 export const SandboxRecord = z.object({
   schema: z.literal(SANDBOX_RECORD_SCHEMA),
@@ -54,6 +66,18 @@ export const SandboxRecord = z.object({
   expires_at: z.string(),
   /** Boot artifacts resolved when the VM was made (null for the host backend). */
   boot: z.object({ kernel: z.string(), initramfs: z.string(), rootfs: z.string() }).nullable(),
+  /** The memory template the root disk is layered over (its saved disk), or null for a disk over the environment's image. */
+  template: z.string().nullable().default(null),
+  /** Why the root disk is not over a template (the VM boots cold), or null. */
+  template_skipped: z.string().nullable().default(null),
+  /** The guest's /etc/machine-id (32 hex digits), kept across restarts, pauses and resets. */
+  machine_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .nullable()
+    .default(null),
+  /** How the VM last started: restored from its template, booted cold (with why), or resumed from a saved state. */
+  start: StartInfo.nullable().default(null),
   supervisor_pid: z.number().int().nullable(),
   vmm_pid: z.number().int().nullable(),
   guest: z.object({ kernel_release: z.string(), agent_version: z.string() }).nullable(),

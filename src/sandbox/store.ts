@@ -18,6 +18,10 @@ export interface StoreOptions {
   backend?: string;
   /** How long a boot may take; default PYRO_BOOT_TIMEOUT_MS, else 60 s. */
   bootTimeoutMs?: number;
+  /** Restore VMs from memory templates where the backend can; default true unless PYRO_TEMPLATES=off. */
+  templates?: boolean;
+  /** Virtual size of a workspace's own disk; default PYRO_WORKSPACE_DISK_GIB, else 8 GiB. */
+  workspaceDiskGiB?: number;
 }
 
 /** The files of one sandbox's folder. The VM's own files (sockets, disk, logs) live in `machine`. */
@@ -32,6 +36,8 @@ export interface SandboxFiles {
   snapshots: string;
   secrets: string;
   serviceReady: string;
+  /** A paused VM's saved state (its disks stay where they are). */
+  paused: string;
 }
 
 const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
@@ -51,6 +57,8 @@ export class SandboxStore {
   readonly home: string;
   readonly backend: string | undefined;
   readonly bootTimeoutMs: number;
+  readonly templates: boolean;
+  readonly workspaceDiskBytes: number;
   /** Locks this async flow already holds, so a locked operation may call another one. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
 
@@ -58,6 +66,9 @@ export class SandboxStore {
     this.home = options.home ?? defaultPyroHome(env);
     this.backend = options.backend ?? (env.PYRO_BACKEND || undefined);
     this.bootTimeoutMs = options.bootTimeoutMs ?? bootTimeoutFrom(env.PYRO_BOOT_TIMEOUT_MS);
+    this.templates = options.templates ?? env.PYRO_TEMPLATES !== "off";
+    this.workspaceDiskBytes =
+      (options.workspaceDiskGiB ?? diskGiBFrom(env.PYRO_WORKSPACE_DISK_GIB)) * 1024 ** 3;
   }
 
   get root(): string {
@@ -77,6 +88,7 @@ export class SandboxStore {
       snapshots: join(dir, "snapshots"),
       secrets: join(dir, "secrets"),
       serviceReady: join(dir, "service-ready"),
+      paused: join(dir, "paused"),
     };
   }
 
@@ -206,6 +218,19 @@ export class SandboxStore {
   reap(now = Date.now()): Promise<ReapReport> {
     return reapExpired(this, now);
   }
+}
+
+const DEFAULT_WORKSPACE_DISK_GIB = 8;
+
+function diskGiBFrom(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_WORKSPACE_DISK_GIB;
+  const gib = Number(value);
+  if (!Number.isInteger(gib) || gib < 1 || gib > 16_384)
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      `PYRO_WORKSPACE_DISK_GIB must be a whole number of GiB, 1 to 16384; got ${value}`,
+    );
+  return gib;
 }
 
 function bootTimeoutFrom(text: string | undefined): number {

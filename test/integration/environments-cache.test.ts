@@ -12,14 +12,14 @@ import {
   pruneEnvironments,
   resolveInstalled,
 } from "../../src/environments/index.js";
-import { sha256File } from "../../src/environments/hash.js";
+import { sha256File } from "../../src/platform/file-digest.js";
 import type { EnvironmentManifest } from "../../src/environments/manifest.js";
 import { environmentPaths } from "../../src/environments/paths.js";
 import { PyroError } from "../../src/errors/index.js";
 import { packageVersion } from "../../src/platform/package-info.js";
 
 // Call through to the real hashing, but count the calls: the stamp must spare re-hashing.
-vi.mock("../../src/environments/hash.js", { spy: true });
+vi.mock("../../src/platform/file-digest.js", { spy: true });
 const hashCalls = (): number => vi.mocked(sha256File).mock.calls.length;
 
 let cacheDir: string;

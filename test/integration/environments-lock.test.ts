@@ -9,7 +9,7 @@ import { environmentPaths } from "../../src/environments/paths.js";
 import { findExecutable } from "../../src/platform/find-executable.js";
 import { packageVersion } from "../../src/platform/package-info.js";
 import { writeJsonAtomic } from "../../src/platform/atomic-file.js";
-import { sha256File } from "../../src/environments/hash.js";
+import { sha256File } from "../../src/platform/file-digest.js";
 
 let dir: string;
 let lockPath: string;

@@ -14,7 +14,7 @@ describe("the QEMU backend's disk overlay", () => {
     const vm = join(dir, "vm");
     execFileSync("mkdir", ["-p", vm]);
     const disk = driverByName("qemu").disk;
-    await disk.create(vm, cached);
+    await disk.create(vm, { path: cached, format: "raw" });
     const overlay = disk.imageFile(vm) ?? "";
     const base = join(vm, "base.ext4");
     expect(statSync(base).ino).toBe(statSync(cached).ino);

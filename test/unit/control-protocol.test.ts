@@ -135,6 +135,15 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     ],
   },
   deadline: { valid: [{ op: "deadline" }], invalid: [{ op: "deadlines" }] },
+  pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
+  fork: {
+    valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
+    invalid: [
+      { op: "fork" },
+      { op: "fork", dir: "relative/path" },
+      { op: "fork", dir: `/${"a".repeat(5000)}` },
+    ],
+  },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -193,6 +202,17 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   deadline: {
     valid: [{ ok: true, op: "deadline", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: null }],
     invalid: [{ ok: true, op: "deadline", expires_at_ms: 1 }],
+  },
+  pause: {
+    valid: [{ ok: true, op: "pause", save_ms: 12 }],
+    invalid: [
+      { ok: true, op: "pause" },
+      { ok: true, op: "pause", save_ms: -1 },
+    ],
+  },
+  fork: {
+    valid: [{ ok: true, op: "fork", save_ms: 40 }],
+    invalid: [{ ok: true, op: "fork", save_ms: "40" }],
   },
 };
 

@@ -41,7 +41,7 @@ describe("the machine driver registry", () => {
       expect(["none", "fd", "tap"]).toContain(driver.network.kind);
       if (driver.network.kind === "fd") expect(driver.network.attach).toBeTypeOf("function");
       // Later work fills these in; until a driver really has them, selection must not offer them.
-      expect(driver.capabilities).toEqual({ memorySnapshot: false, pause: false });
+      expect(driver.capabilities).toEqual({ memorySnapshot: false, pause: false, diskSnapshot: false });
       expect(driverByName(driver.name)).toBe(driver);
     }
   });

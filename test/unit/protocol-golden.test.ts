@@ -24,6 +24,10 @@ function decodeMessage(bytes: Buffer): unknown {
   switch (frame.type) {
     case MessageType.HELLO:
       return decode.hello(frame.body);
+    case MessageType.IDENTIFY:
+      return decode.identify(frame.body);
+    case MessageType.FREEZE:
+      return decode.freeze(frame.body);
     case MessageType.HELLO_ACK:
       return decode.helloAck(frame.body);
     case MessageType.EXEC:
@@ -108,6 +112,27 @@ describe("golden frame vectors", () => {
       client: "pyro-test",
       hostTimeMs: 1_700_000_000_000,
     });
+  });
+
+  it("decodes session-control bodies to the documented values", () => {
+    expect(decodeMessage(vectors.get("hello_resume") as Buffer)).toEqual({
+      version: 1,
+      client: "pyro-supervisor",
+      hostTimeMs: 1_700_000_000_000,
+      resume: true,
+    });
+    expect(decodeMessage(vectors.get("identify") as Buffer)).toEqual({
+      hostname: "pyro-3f2a9c",
+      machineId: "0123456789abcdef0123456789abcdef",
+      entropy: Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
+      workspaceDevice: "/dev/vdb",
+    });
+    expect(decodeMessage(vectors.get("identify_no_disk") as Buffer)).toEqual({
+      hostname: "Sandbox-1",
+      machineId: "f".repeat(32),
+      entropy: Buffer.alloc(256, 0xa5),
+    });
+    expect(decodeMessage(vectors.get("freeze") as Buffer)).toBe(10000);
   });
 
   it("decodes file-operation bodies to the documented values", () => {

@@ -11,6 +11,7 @@ const input = {
   kernel: "/cache/vmlinux",
   initrd: "/home/initrd.cpio",
   overlay: "/vm/disk.qcow2",
+  workspaceDisk: null,
   agentSocket: "/vm/a.sock",
   runAs: null,
   tscKhz: 2596128,
@@ -29,6 +30,18 @@ describe("QEMU command line", () => {
     expect(valueAfter(args, "-drive")[0]).toContain("file=/vm/disk.qcow2,format=qcow2");
     expect(valueAfter(args, "-smp")).toEqual(["2"]);
     expect(valueAfter(args, "-m")).toEqual(["512M"]);
+  });
+
+  it("attaches the workspace image as the second virtio-blk disk, only when there is one", () => {
+    const none = qemuCommandLine(input);
+    expect(valueAfter(none, "-drive")).toHaveLength(1);
+    const args = qemuCommandLine({ ...input, workspaceDisk: "/ws/workspace.qcow2" });
+    expect(valueAfter(args, "-drive")).toEqual([
+      "id=root,file=/vm/disk.qcow2,format=qcow2,if=none,discard=unmap",
+      "id=workspace,file=/ws/workspace.qcow2,format=qcow2,if=none,discard=unmap",
+    ]);
+    const disks = valueAfter(args, "-device").filter((device) => device.startsWith("virtio-blk-device"));
+    expect(disks).toEqual(["virtio-blk-device,drive=root", "virtio-blk-device,drive=workspace"]);
   });
 
   it("puts the agent on a named virtio-serial port bound to the VM's own socket", () => {

@@ -7,12 +7,42 @@ import {
   type PruneReport,
 } from "../../environments/index.js";
 import type { OperationContext } from "../types.js";
-import type { envBuildInput, envInspectInput } from "../specs/environments.js";
+import type {
+  envBuildInput,
+  envInspectInput,
+  envPruneInput,
+  envWarmInput,
+  EnvironmentInspection,
+} from "../specs/environments.js";
+import {
+  listTemplates,
+  pruneTemplates,
+  type PrunedTemplate,
+  type TemplateInfo,
+} from "../../sandbox/templates/list.js";
+import { warmTemplate } from "../../sandbox/vm/warm.js";
 
 type BuildInput = z.output<typeof envBuildInput>;
 
-export const inspectEnvironment = (input: z.output<typeof envInspectInput>): Promise<EnvironmentDetails> =>
-  inspectCached(input.environment);
+export const inspectEnvironment = async (
+  input: z.output<typeof envInspectInput>,
+  context: OperationContext,
+): Promise<EnvironmentInspection> => ({
+  ...(await inspectCached(input.environment)),
+  templates: listTemplates(context.store.home, input.environment),
+});
+
+export const warmEnvironment = (
+  input: z.output<typeof envWarmInput>,
+  context: OperationContext,
+): Promise<TemplateInfo> =>
+  warmTemplate(context.store, {
+    environment: input.environment,
+    vcpuCount: input.vcpu_count,
+    memMib: input.mem_mib,
+    network: input.network,
+    onPhase: context.onPhase,
+  });
 
 const PROGRESS_EVERY = 25;
 
@@ -45,4 +75,13 @@ export const pullEnvironment = async (
   return installLocally(input, context);
 };
 
-export const pruneEnvironments = (): Promise<PruneReport> => pruneCached();
+export const pruneEnvironments = async (
+  input: z.output<typeof envPruneInput>,
+  context: OperationContext,
+): Promise<PruneReport & { templates: PrunedTemplate[] }> => {
+  const report = await pruneCached();
+  const inUse = new Set(
+    context.store.list().flatMap((record) => (record.template === null ? [] : [record.template])),
+  );
+  return { ...report, templates: pruneTemplates(context.store.home, { all: input.templates, inUse }) };
+};

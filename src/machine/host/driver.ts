@@ -29,7 +29,8 @@ export const hostDriver: MachineDriver = {
   executionMode: "host_compat",
   disk: scratchFolders,
   network: { kind: "none" },
-  capabilities: { memorySnapshot: false, pause: false },
+  capabilities: { memorySnapshot: false, pause: false, diskSnapshot: false },
+  workspaceImage: null,
 
   async probe(context) {
     const available = context.agentBinary !== null;
@@ -68,6 +69,7 @@ export const hostDriver: MachineDriver = {
       process: child,
       helpers: [],
       diagnostics: () => "",
+      control: null,
       async connectAgent() {
         if (child.exitCode !== null) {
           throw new PyroError("VM_BOOT_FAILED", `the host-compat agent exited with ${child.exitCode}`);

@@ -1,6 +1,8 @@
 /** Builds QEMU's argv for one microVM. Pure: no I/O, so it is unit-tested directly. */
 
 export const AGENT_PORT_NAME = "org.pyro.agent";
+/** The workspace disk's block device name, as QMP commands address it. */
+export const WORKSPACE_DRIVE = "workspace";
 
 export interface QemuCommandLineInput {
   id: string;
@@ -10,6 +12,8 @@ export interface QemuCommandLineInput {
   kernel: string;
   initrd: string;
   overlay: string;
+  /** The workspace's qcow2 image, the guest's second virtio-blk disk (/dev/vdb); null: none. */
+  workspaceDisk: string | null;
   agentSocket: string;
   /** Drop to this user once QEMU has opened its files (only when pyro runs as root). */
   runAs: string | null;
@@ -89,6 +93,14 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     `id=root,file=${input.overlay},format=qcow2,if=none,discard=unmap`,
     "-device",
     "virtio-blk-device,drive=root",
+    ...(input.workspaceDisk === null
+      ? []
+      : [
+          "-drive",
+          `id=${WORKSPACE_DRIVE},file=${input.workspaceDisk},format=qcow2,if=none,discard=unmap`,
+          "-device",
+          `virtio-blk-device,drive=${WORKSPACE_DRIVE}`,
+        ]),
     "-device",
     "virtio-serial-device",
     "-chardev",

@@ -14,20 +14,30 @@ export const qcow2Overlay: MachineDisk = {
 
   imageFile: (dir) => join(dir, "disk.qcow2"),
 
-  async create(dir, rootImage) {
-    if (rootImage === null) throw new PyroError("INTERNAL", "a qcow2 overlay needs a root image");
+  async create(dir, base) {
+    if (base === null) throw new PyroError("INTERNAL", "a qcow2 overlay needs a base image");
     const qemuImg = requireExecutable("qemu-img", "qemu-utils");
     // The base is a hard link in the VM's own folder, so rebuilding or pruning the cached
-    // environment never changes or removes the disk under an existing VM (a copy where the two
-    // are on different filesystems).
-    const base = join(dir, "base.ext4");
-    rmSync(base, { force: true });
+    // environment (or a saved disk) never changes or removes the disk under an existing VM (a
+    // copy where the two are on different filesystems). A qcow2 base keeps its own backing file.
+    const link = join(dir, base.format === "raw" ? "base.ext4" : "base.qcow2");
+    rmSync(link, { force: true });
     try {
-      linkSync(rootImage, base);
+      linkSync(base.path, link);
     } catch {
-      await run("cp", ["--sparse=always", "--reflink=auto", rootImage, base]);
+      await run("cp", ["--sparse=always", "--reflink=auto", base.path, link]);
     }
-    await run(qemuImg, ["create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", join(dir, "disk.qcow2")]);
+    await run(qemuImg, [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-b",
+      link,
+      "-F",
+      base.format,
+      join(dir, "disk.qcow2"),
+    ]);
   },
 
   async flatten(dir, output) {

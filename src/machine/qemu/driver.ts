@@ -5,6 +5,7 @@ import { qcow2Overlay } from "./disk.js";
 import { vmmHardeningChecks } from "./doctor-vmm.js";
 import { kvmStatus } from "./kvm-probe.js";
 import { launchQemu } from "./launch.js";
+import { qcow2WorkspaceImage } from "./workspace-image.js";
 
 const INSTALL = "apt-get install --no-install-recommends qemu-system-x86";
 
@@ -14,7 +15,8 @@ export const qemuDriver: MachineDriver = {
   executionMode: "guest_serial",
   disk: qcow2Overlay,
   network: { kind: "fd", attach: attachByFd },
-  capabilities: { memorySnapshot: false, pause: false },
+  capabilities: { memorySnapshot: false, pause: false, diskSnapshot: false },
+  workspaceImage: qcow2WorkspaceImage,
 
   async probe(context) {
     const kvm = await kvmStatus({

@@ -129,12 +129,13 @@ async function probeBoot(
     files: { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") },
     accel: "kvm",
     network: null,
+    workspaceDisk: null,
   };
   const started = Date.now();
   let vmm: LaunchedVmm | null = null;
   let guard: DeathGuard | null = null;
   try {
-    await qcow2Overlay.create(dir, artifacts.rootfs);
+    await qcow2Overlay.create(dir, { path: artifacts.rootfs, format: "raw" });
     vmm = await launchQemu(spec);
     // Should this process be killed mid-probe, the probe's QEMU goes with it.
     guard = startDeathGuard([vmm.process], join(dir, "exit.json"));

@@ -36,6 +36,7 @@ export async function launchQemu(spec: LaunchSpec): Promise<LaunchedVmm> {
     kernel: spec.boot.kernel,
     initrd: spec.boot.initramfs,
     overlay,
+    workspaceDisk: spec.workspaceDisk,
     agentSocket: spec.files.agentSocket,
     runAs: vmmUser()?.name ?? null,
     tscKhz: hostTscKhz(),
@@ -59,6 +60,7 @@ export async function launchQemu(spec: LaunchSpec): Promise<LaunchedVmm> {
     process: child,
     helpers: helper === null ? [] : [helper.process],
     diagnostics: () => [stderr.trim(), helper?.diagnostics() ?? ""].filter(Boolean).join("\n"),
+    control: null,
     async connectAgent(deadlineMs: number) {
       try {
         return await connectUnixWithRetry(spec.files.agentSocket, deadlineMs, () => !exited());

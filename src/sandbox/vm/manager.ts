@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LaunchSpec } from "../../machine/types.js";
@@ -20,6 +21,9 @@ import type { SandboxStore } from "../store.js";
 import { vmFiles, type VmRecord } from "./record.js";
 import { consoleTail, vmExitOf } from "./status.js";
 import { isSupervisorAlive, killOrphanVmm, loadVm, machineDir } from "./liveness.js";
+import { chooseTemplate } from "./template-choice.js";
+import { layerOverTemplate } from "./template-disks.js";
+import { planStart, WORKSPACE_DEVICE, type SavedState, type StartPlan } from "./start-plan.js";
 
 export { isSupervisorAlive, killOrphanVmm, loadVm, machineDir };
 
@@ -42,16 +46,19 @@ export interface CreateVmOptions {
 
 const STOP_TIMEOUT_MS = 15_000;
 
-type MachineChoice = Pick<VmRecord, "backend" | "accel" | "execution_mode" | "boot">;
+export type MachineChoice = Pick<
+  VmRecord,
+  "backend" | "accel" | "execution_mode" | "boot" | "template" | "template_skipped"
+>;
 
-/** Resolves the environment and picks the backend; nothing is written. */
-async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Promise<MachineChoice> {
+/** Resolves the environment, picks the backend and the memory template; nothing is written. */
+export async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Promise<MachineChoice> {
   const onPhase = options.onPhase ?? silentPhases;
   getEnvironmentSpec(options.environment);
   const allowPrivateEgress = options.allowPrivateEgress ?? false;
   checkPrivateEgress(options.networkPolicy, allowPrivateEgress);
   const network = allowsEgress(options.networkPolicy);
-  if (network) planGuestNetwork(allowPrivateEgress); // fails early, naming what is missing
+  const plan = network ? planGuestNetwork(allowPrivateEgress) : null; // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
   const choice = await selectMachine({
     requested: options.backend ?? store.backend,
@@ -76,16 +83,39 @@ async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Pro
     choice.boot === null
       ? null
       : { kernel: choice.boot.kernel, initramfs: choice.boot.initramfs, rootfs: choice.boot.rootfs };
-  return { backend: choice.driver.name, accel: choice.accel, execution_mode: choice.executionMode, boot };
+  const template = await chooseTemplate(store, {
+    environment: options.environment,
+    vcpuCount: options.vcpuCount,
+    memMib: options.memMib,
+    network: plan,
+    driver: choice.driver,
+    accel: choice.accel,
+    boot: choice.boot,
+    onPhase,
+  });
+  return {
+    backend: choice.driver.name,
+    accel: choice.accel,
+    execution_mode: choice.executionMode,
+    boot,
+    template: template.kind === "template" ? template.name : null,
+    template_skipped: template.kind === "cold" ? template.reason : null,
+  };
 }
 
-/** A fresh machine folder with the driver's disk in it. */
+/** A fresh machine folder with the driver's disk in it, over the template's saved disk when there is one. */
 async function prepareMachine(store: SandboxStore, record: VmRecord): Promise<void> {
   const dir = machineDir(store, record.id);
   checkSocketPath(vmFiles(dir).supervisorSocket);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await driverByName(record.backend).disk.create(dir, record.boot?.rootfs ?? null);
+  const driver = driverByName(record.backend);
+  if (record.template !== null) {
+    await layerOverTemplate(store, driver, dir, record.template, record.workspace === null);
+    return;
+  }
+  const rootfs = record.boot?.rootfs;
+  await driver.disk.create(dir, rootfs === undefined ? null : { path: rootfs, format: "raw" });
 }
 
 export async function createVm(store: SandboxStore, options: CreateVmOptions): Promise<VmRecord> {
@@ -104,6 +134,8 @@ export async function createVm(store: SandboxStore, options: CreateVmOptions): P
     allow_private_egress: options.allowPrivateEgress ?? false,
     allow_host_compat: options.allowHostCompat,
     network_plan: null,
+    machine_id: randomBytes(16).toString("hex"),
+    start: null,
     ephemeral: options.ephemeral ?? false,
     owner_pid: options.ephemeral ? process.pid : null,
     state: "created",
@@ -182,7 +214,12 @@ export async function recreateVm(
   });
 }
 
-function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork | null): LaunchSpec {
+function launchSpec(
+  store: SandboxStore,
+  record: VmRecord,
+  network: GuestNetwork | null,
+  start: StartPlan,
+): LaunchSpec {
   const dir = machineDir(store, record.id);
   const files = vmFiles(dir);
   return {
@@ -195,6 +232,8 @@ function launchSpec(store: SandboxStore, record: VmRecord, network: GuestNetwork
     files: { agentSocket: files.agentSocket, consoleLog: files.consoleLog },
     accel: record.accel,
     network,
+    workspaceDisk: start.workspaceDisk,
+    ...(start.restore === null ? {} : { restore: start.restore }),
   };
 }
 
@@ -220,6 +259,10 @@ export interface StartVmOptions {
    * an expiry pauses or stops it, never deletes it): a start is never refused as expired.
    */
   ttlFromActivity?: boolean;
+  /** The workspace's own disk, mounted on /workspace in the guest. */
+  workspaceDisk?: string;
+  /** Resume from this saved state (a pause or a fork) instead of booting. */
+  savedState?: SavedState;
 }
 
 export async function startVm(
@@ -249,12 +292,17 @@ export async function startVm(
       r.network_plan = network;
       if (fromActivity) r.expires_at = new Date(Date.now() + r.ttl_seconds * 1000).toISOString();
     });
+    const start = planStart(store, record, options);
     const report = await startSupervisor(
       {
         id,
         dir,
         backend: record.backend,
-        launch: launchSpec(store, record, network),
+        launch: launchSpec(store, record, network, start),
+        identity: { hostname: `pyro-${id}`, machineId: record.machine_id },
+        workspaceDevice: options.workspaceDisk === undefined ? null : WORKSPACE_DEVICE,
+        supervisorState: options.savedState?.supervisorState ?? null,
+        pauseDir: record.workspace === null ? null : store.files(id).paused,
         supervisorSocket: files.supervisorSocket,
         bootTimeoutMs: store.bootTimeoutMs,
         expiresAtMs: Date.parse(started.expires_at),
@@ -284,6 +332,12 @@ export async function startVm(
       r.supervisor_pid = report.pid;
       r.vmm_pid = report.vmm_pid;
       r.guest = { kernel_release: report.kernel_release, agent_version: report.agent_version };
+      r.start = {
+        mode: start.mode,
+        cold_reason: start.coldReason,
+        at: new Date().toISOString(),
+        timings: report.timings,
+      };
       r.last_error = null;
     });
   });

@@ -2,6 +2,7 @@ import { createVm, deleteVm, startVm, type CreateVmOptions } from "./manager.js"
 import { execInVm, type ExecOptions, type ExecOutcome } from "./exec.js";
 import { silentPhases } from "../../platform/phases.js";
 import type { VmRecord } from "./record.js";
+import { startFacts, type VmInfo } from "./views.js";
 import type { SandboxStore } from "../store.js";
 
 export interface RunOutcome extends ExecOutcome {
@@ -11,6 +12,9 @@ export interface RunOutcome extends ExecOutcome {
   accel: VmRecord["accel"];
   execution_mode: VmRecord["execution_mode"];
   guest_kernel_release: string | null;
+  start_mode: VmInfo["start_mode"];
+  cold_reason: string | null;
+  start_timings: VmInfo["start_timings"];
   cleanup: { deleted: boolean; vm_id: string; reason: string };
 }
 
@@ -36,6 +40,7 @@ export async function runInVm(
       accel: created.accel,
       execution_mode: created.execution_mode,
       guest_kernel_release: started.guest?.kernel_release ?? null,
+      ...startFacts(started),
       cleanup: { deleted: true, vm_id: created.id, reason: "run finished" },
     };
   } finally {

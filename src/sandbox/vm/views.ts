@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isSupervisorAlive, loadVm, machineDir } from "./liveness.js";
 import { allowsEgress } from "../network/policy.js";
 import type { SandboxStore } from "../store.js";
+import type { StartMode } from "../record.js";
 import type { VmRecord, VmState } from "./record.js";
 import { describeExit, vmExitOf } from "./status.js";
 import { readKeptExpiry } from "../../runtime/expiry-clock.js";
@@ -25,6 +26,12 @@ export interface VmInfo {
   expires_at: string;
   guest_kernel_release: string | null;
   agent_version: string | null;
+  /** How the VM last started: from its memory template, a cold boot, or a saved state (pause/fork). */
+  start_mode: StartMode | null;
+  /** Why a template was not used, when it was not. */
+  cold_reason: string | null;
+  /** Where the last start's time went, in ms. */
+  start_timings: Record<string, number> | null;
   ended: string | null;
   last_error: VmRecord["last_error"];
 }
@@ -63,6 +70,7 @@ export function vmInfo(store: SandboxStore, record: VmRecord): VmInfo {
     expires_at: expiresAt,
     guest_kernel_release: record.guest?.kernel_release ?? null,
     agent_version: record.guest?.agent_version ?? null,
+    ...startFacts(record),
     ended,
     last_error: record.last_error,
   };
@@ -77,6 +85,15 @@ function expiryOf(store: SandboxStore, record: VmRecord): string {
   const kept = readKeptExpiry(machineDir(store, record.id));
   const recorded = Date.parse(record.expires_at);
   return kept !== null && kept > recorded ? new Date(kept).toISOString() : record.expires_at;
+}
+
+/** The last start's mode, cold reason and timings, as views show them. */
+export function startFacts(record: VmRecord): Pick<VmInfo, "start_mode" | "cold_reason" | "start_timings"> {
+  return {
+    start_mode: record.start?.mode ?? null,
+    cold_reason: record.start?.cold_reason ?? record.template_skipped,
+    start_timings: record.start?.timings ?? null,
+  };
 }
 
 export function statusVm(store: SandboxStore, id: string): VmInfo {

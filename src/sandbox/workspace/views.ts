@@ -28,6 +28,9 @@ export interface WorkspaceInfo {
   reset_count: number;
   command_count: number;
   guest_kernel_release: string | null;
+  start_mode: VmInfo["start_mode"];
+  cold_reason: string | null;
+  start_timings: VmInfo["start_timings"];
   ended: string | null;
 }
 
@@ -57,6 +60,9 @@ export function workspaceInfo(store: SandboxStore, record: WorkspaceRecord): Wor
     reset_count: record.workspace.reset_count,
     command_count: record.workspace.command_count,
     guest_kernel_release: vm.guest_kernel_release,
+    start_mode: vm.start_mode,
+    cold_reason: vm.cold_reason,
+    start_timings: vm.start_timings,
     ended: vm.ended,
   };
 }
