@@ -609,10 +609,120 @@ static void check_truncation(void)
 	CHECK(tlv_end(&w) < 0, "writer overflow not reported");
 }
 
+static long identify_body(uint8_t *out, size_t cap, const char *host, const char *id, size_t entropy,
+			  const char *dev)
+{
+	static uint8_t ent[ENTROPY_MAX + 1];
+	struct msg_identify m = { B(host), B(id), { ent, (uint32_t)entropy }, dev != NULL, dev ? B(dev) : B("") };
+	return msg_encode_identify(out, cap, &m);
+}
+
+/* IDENTIFY and FREEZE against hostile bodies: every truncation, each bound on both sides,
+ * repeated fields, NUL and other bytes outside the allowed sets. */
+static void check_session_control(void)
+{
+	static uint8_t b[1024];
+	const char *err;
+	struct msg_identify m;
+	const char *id = "0123456789abcdef0123456789abcdef";
+	long n = identify_body(b, sizeof(b), "pyro", id, 32, NULL);
+	CHECK(n > 0 && msg_decode_identify(b, (size_t)n, &m, &err) == 0, "minimal IDENTIFY");
+	/* Without the optional device every field is required: no strict prefix decodes. */
+	int accepted = 0;
+	for (long cut = 0; cut < n; cut++) {
+		uint8_t *p = malloc((size_t)cut + 1);
+		memcpy(p, b, (size_t)cut);
+		accepted += msg_decode_identify(p, (size_t)cut, &m, &err) == 0;
+		free(p);
+	}
+	CHECK(accepted == 0, "%d truncated IDENTIFY bodies accepted", accepted);
+
+	char host63[64], host64[65], dev32[40], dev33[41];
+	memset(host63, 'a', 63);
+	host63[63] = 0;
+	memset(host64, 'a', 64);
+	host64[64] = 0;
+	snprintf(dev32, sizeof(dev32), "/dev/%s", "abcdefghijklmnopqrstuvwxyz012345");
+	snprintf(dev33, sizeof(dev33), "/dev/%s", "abcdefghijklmnopqrstuvwxyz0123456");
+	static const struct {
+		const char *host, *id, *dev;
+		size_t entropy;
+		int ok;
+	} cases[] = {
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 32, 1 },
+		{ "A-9", "0123456789abcdef0123456789abcdef", "/dev/vdb", 256, 1 },
+		{ "", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a-", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a b", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a\xc3\xa9", "0123456789abcdef0123456789abcdef", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcde", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef0", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdeg", NULL, 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 31, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", NULL, 257, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/vd/b", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "/dev/.vdb", 32, 0 },
+		{ "a", "0123456789abcdef0123456789abcdef", "dev/vdb", 32, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = identify_body(b, sizeof(b), cases[i].host, cases[i].id, cases[i].entropy, cases[i].dev);
+		int rc = msg_decode_identify(b, (size_t)n, &m, &err);
+		CHECK(cases[i].ok ? rc == 0 : rc < 0, "IDENTIFY case %zu (%s, %zu bytes of entropy): rc %d", i,
+		      cases[i].host, cases[i].entropy, rc);
+	}
+	n = identify_body(b, sizeof(b), host63, id, 32, dev32);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) == 0 && m.hostname.n == 63 && m.workspace_device.n == 37,
+	      "63-byte hostname and 32-byte device name accepted");
+	n = identify_body(b, sizeof(b), host64, id, 32, NULL);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) < 0, "64-byte hostname accepted");
+	n = identify_body(b, sizeof(b), "a", id, 32, dev33);
+	CHECK(msg_decode_identify(b, (size_t)n, &m, &err) < 0, "33-byte device name accepted");
+
+	/* NUL inside a value; a repeated optional field; an unknown tag is skipped. */
+	static uint8_t ent[32];
+	struct tlv_writer w;
+	tlv_writer_init(&w, b, sizeof(b));
+	tlv_put(&w, TAG_HOSTNAME, "a\0b", 3);
+	tlv_put_str(&w, TAG_MACHINE_ID, id);
+	tlv_put(&w, TAG_ENTROPY, ent, sizeof(ent));
+	CHECK(msg_decode_identify(b, (size_t)tlv_end(&w), &m, &err) < 0, "NUL in hostname accepted");
+	n = identify_body(b, sizeof(b), "a", id, 32, NULL);
+	memcpy(b + n, b, 6); /* the hostname field (5-byte header, "a") again */
+	CHECK(msg_decode_identify(b, (size_t)n + 6, &m, &err) < 0 && strstr(err, "repeats"), "repeated hostname accepted");
+	n = identify_body(b, sizeof(b), "b", id, 32, "/dev/vdb");
+	long n2 = identify_body(b + n, sizeof(b) - (size_t)n, "b", id, 32, "/dev/vdc");
+	CHECK(msg_decode_identify(b, (size_t)(n + n2), &m, &err) < 0, "a second IDENTIFY body appended accepted");
+	uint8_t unknown[] = { 0x5f, 0, 0, 0, 2, 'z', 'z' };
+	n = identify_body(b, sizeof(b), "a", id, 32, NULL);
+	memcpy(b + n, unknown, sizeof(unknown));
+	CHECK(msg_decode_identify(b, (size_t)n + sizeof(unknown), &m, &err) == 0, "unknown tag in IDENTIFY not skipped");
+	uint8_t huge[] = { TAG_ENTROPY, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3 };
+	CHECK(msg_decode_identify(huge, sizeof(huge), &m, &err) < 0, "entropy length near 2^32 accepted");
+
+	/* FREEZE: one 4-byte timeout of at least 1 ms. */
+	uint32_t t;
+	uint8_t wide[] = { TAG_TIMEOUT_MS, 0, 0, 0, 5, 0, 0, 0, 1, 0 };
+	uint8_t good[] = { 0x7e, 0, 0, 0, 0, TAG_TIMEOUT_MS, 0, 0, 0, 4, 0, 1, 0, 0 };
+	CHECK(msg_decode_freeze(wide, sizeof(wide), &t, &err) < 0, "5-byte timeout accepted");
+	CHECK(msg_decode_freeze(good, sizeof(good), &t, &err) == 0 && t == 65536, "FREEZE with an unknown tag first");
+	CHECK(msg_validate(T_FREEZE, NULL, 0, &err) < 0, "empty FREEZE accepted");
+	CHECK(msg_validate(T_QUIESCE, NULL, 0, &err) == 0 && msg_validate(T_THAW, NULL, 0, &err) == 0,
+	      "empty QUIESCE/THAW");
+
+	/* HELLO RESUME: a u32 of 0 or 1. */
+	struct msg_hello h;
+	uint8_t r0[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_RESUME, 0, 0, 0, 4, 0, 0, 0, 0 };
+	uint8_t r8[] = { TAG_VERSION, 0, 0, 0, 4, 0, 0, 0, 1, TAG_RESUME, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 };
+	CHECK(msg_decode_hello(r0, sizeof(r0), &h, &err) == 0 && h.has_resume && h.resume == 0, "HELLO RESUME=0");
+	CHECK(msg_decode_hello(r8, sizeof(r8), &h, &err) < 0, "8-byte RESUME accepted");
+}
+
 int main(int argc, char **argv)
 {
 	build_expectations();
 	check_golden(argc > 1 ? argv[1] : "../protocol/golden/frames.txt");
+	check_session_control();
 	check_truncation();
 	printf("frame: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

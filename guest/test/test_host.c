@@ -22,6 +22,7 @@
 #include "forward.h" /* FWD_WINDOW */
 #include "frame.h"
 #include "fsmsg.h"
+#include "sysmsg.h"
 
 static const char *agent_path;
 static char workdir[64];
@@ -966,6 +967,23 @@ static void test_malformed(void)
 	if (expect_frame(a, &f, 0, T_ERROR, "resize without rows"))
 		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "resize without rows: BAD_MESSAGE");
 	CHECK(agent_wait(a, 3000) == 1, "resize without rows: exit 1");
+
+	/* FREEZE without its timeout: BAD_MESSAGE, the connection ends. */
+	a = agent_start();
+	hello(a);
+	send_raw(a, "\x00\x00\x00\x00\x00\x00\x00\x00\x0b\x00\x00\x00", 12);
+	if (expect_frame(a, &f, 0, T_ERROR, "freeze without timeout"))
+		CHECK(bytes_eq(error_code(&f), "BAD_MESSAGE"), "freeze without timeout: BAD_MESSAGE");
+	CHECK(agent_wait(a, 3000) == 1, "freeze without timeout: exit 1");
+
+	/* QUIESCED, then EOF: the host went away; the agent ends as on any EOF. */
+	a = agent_start();
+	hello(a);
+	send_frame(a, 0, T_QUIESCE, 0, NULL, 0);
+	expect_frame(a, &f, 0, T_QUIESCED, "quiesce before EOF");
+	close(a->to);
+	a->to = open("/dev/null", O_WRONLY);
+	CHECK(agent_wait(a, 3000) == 0, "EOF while quiesced: exit 0");
 }
 
 static void test_eof(void)
@@ -987,6 +1005,180 @@ static void test_eof(void)
 }
 
 #include "test_fs.inc"
+
+/* ---- session control: HELLO RESUME, QUIESCE, IDENTIFY and FREEZE in host mode ---- */
+
+static void send_hello(struct agent *a, int resume)
+{
+	uint8_t b[64];
+	struct msg_hello h = { .version = 1, .has_resume = resume >= 0, .resume = resume > 0 };
+	send_frame(a, 0, T_HELLO, 0, b, (size_t)msg_encode_hello(b, sizeof(b), &h));
+}
+
+static uint32_t expect_started(struct agent *a, uint32_t stream, const char *what)
+{
+	struct frame f;
+	uint32_t pid = 0;
+	const char *err;
+	if (expect_frame(a, &f, stream, T_STARTED, what))
+		msg_decode_u32_msg(f.body, f.len, TAG_PID, &pid, &err);
+	return pid;
+}
+
+/* Reads until QUIESCED, allowing only output of `stream` (and STARTED) before it. */
+static int until_quiesced(struct agent *a, uint32_t stream)
+{
+	struct frame f;
+	for (int i = 0; i < 100000; i++) {
+		if (recv_frame(a, &f, 5000) != 1)
+			return 0;
+		if (f.stream == 0 && f.type == T_QUIESCED)
+			return 1;
+		if (f.stream != stream || (f.type != T_STDOUT && f.type != T_STARTED)) {
+			CHECK(0, "before QUIESCED: type %#x on stream %u", f.type, f.stream);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void expect_silence(struct agent *a, int ms, const char *what)
+{
+	struct frame f;
+	int rc = recv_frame(a, &f, ms);
+	CHECK(rc == -1, "%s: quiesced agent sent type %#x on stream %u (rc=%d)", what, rc == 1 ? f.type : 0,
+	      rc == 1 ? f.stream : 0, rc);
+}
+
+static void test_resume(struct agent *a)
+{
+	struct frame f;
+	send_exec(a, 40, &(struct req){ .args = (const char *const[]){ "sleep", "10", NULL } });
+	uint32_t kept = expect_started(a, 40, "sleep before HELLO RESUME");
+	send_hello(a, 1);
+	expect_frame(a, &f, 0, T_HELLO_ACK, "HELLO RESUME");
+	CHECK(kept > 0 && !process_dead((pid_t)kept), "HELLO RESUME keeps the running command");
+	uint8_t b[16];
+	send_frame(a, 40, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 9));
+	struct run r = { .started = 1 };
+	collect(a, 40, &r, 5000);
+	CHECK(r.exit.signal == 9, "the kept command is still on stream 40 (signal %u)", r.exit.signal);
+	run_free(&r);
+
+	send_exec(a, 41, &(struct req){ .args = (const char *const[]){ "sleep", "10", NULL } });
+	uint32_t dropped = expect_started(a, 41, "sleep before HELLO RESUME=0");
+	send_hello(a, 0);
+	expect_frame(a, &f, 0, T_HELLO_ACK, "HELLO RESUME=0");
+	CHECK(dropped > 0 && wait_dead((pid_t)dropped, 2000), "HELLO without RESUME=1 starts a new session");
+}
+
+static void test_quiesce(struct agent *a)
+{
+	struct frame f;
+	uint8_t b[16];
+	/* A flood goes silent at QUIESCED and comes back on the first host frame. */
+	send_exec(a, 42, &(struct req){ .shell = "while :; do echo x; done" });
+	uint32_t pid = expect_started(a, 42, "flood");
+	expect_frame(a, &f, 42, T_STDOUT, "flood output");
+	send_frame(a, 0, T_QUIESCE, 0, NULL, 0);
+	CHECK(until_quiesced(a, 42), "QUIESCED after the flood's output");
+	expect_silence(a, 400, "flood");
+	CHECK(pid > 0 && !process_dead((pid_t)pid), "the flood keeps running while quiesced");
+	send_hello(a, 1);
+	expect_frame(a, &f, 0, T_HELLO_ACK, "resume after flood");
+	int out = 0;
+	while (out < 3 && recv_frame(a, &f, 5000) == 1)
+		out += f.stream == 42 && f.type == T_STDOUT;
+	CHECK(out == 3, "the flood speaks again after HELLO RESUME");
+	send_frame(a, 42, T_SIGNAL, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_SIGNO, 9));
+	struct run r = { .started = 1 };
+	collect(a, 42, &r, 5000);
+	CHECK(r.exit.signal == 9, "flood killed on its own stream");
+	run_free(&r);
+
+	/* A command ending while quiesced: its output and EXIT wait, none is lost. */
+	send_exec(a, 43, &(struct req){ .shell = "sleep 0.1; echo done" });
+	send_frame(a, 0, T_QUIESCE, 0, NULL, 0);
+	CHECK(until_quiesced(a, 43), "QUIESCED with a short command");
+	expect_silence(a, 700, "short command");
+	/* Any host frame ends the silence, not only HELLO. */
+	send_frame(a, 44, T_PING, 0, "p", 1);
+	struct run s = { 0 };
+	int pong = 0;
+	for (int i = 0; i < 10 && !s.exit.duration_ms; i++) {
+		if (recv_frame(a, &f, 5000) != 1)
+			break;
+		if (f.stream == 44 && f.type == T_PONG)
+			pong = 1;
+		else if (f.stream == 43 && f.type == T_STDOUT)
+			append(&s.out, &s.out_len, f.body, f.len);
+		else if (f.stream == 43 && f.type == T_EXIT) {
+			const char *err;
+			msg_decode_exit(f.body, f.len, &s.exit, &err);
+			s.started = 1;
+			break;
+		}
+	}
+	CHECK(pong && s.started && s.exit.exit_code == 0 && str_is(s.out, "done\n"),
+	      "output and EXIT held through the quiesce (pong %d, out %s)", pong, s.out ? s.out : "-");
+	run_free(&s);
+
+	/* A command timeout still fires while quiesced; its EXIT waits. */
+	send_exec(a, 45, &(struct req){ .args = (const char *const[]){ "sleep", "5", NULL }, .timeout_ms = 100 });
+	expect_started(a, 45, "sleep with a timeout");
+	send_frame(a, 0, T_QUIESCE, 0, NULL, 0);
+	CHECK(until_quiesced(a, 45), "QUIESCED with a timed command");
+	expect_silence(a, 500, "timed command");
+	send_hello(a, 1);
+	expect_frame(a, &f, 0, T_HELLO_ACK, "resume after timeout");
+	struct run t = { .started = 1 };
+	collect(a, 45, &t, 5000);
+	CHECK(t.exit.timed_out == 1 && t.exit.signal == 9 && t.exit.duration_ms < 1000,
+	      "timeout while quiesced (timed_out %u, %u ms)", t.exit.timed_out, t.exit.duration_ms);
+	run_free(&t);
+}
+
+static void send_identify(struct agent *a, const struct msg_identify *m)
+{
+	uint8_t b[1024];
+	send_frame(a, 0, T_IDENTIFY, 0, b, (size_t)msg_encode_identify(b, sizeof(b), m));
+}
+
+static void expect_error(struct agent *a, uint32_t stream, const char *code, const char *what)
+{
+	struct frame f;
+	if (expect_frame(a, &f, stream, T_ERROR, what)) {
+		struct bytes c = error_code(&f);
+		CHECK(bytes_eq(c, code), "%s: code %.*s, want %s", what, (int)c.n, (const char *)c.p, code);
+	}
+}
+
+/* Host mode refuses to touch the host's identity or file systems; bad values are refused first,
+ * and neither ends the session. */
+static void test_identify_freeze_host(struct agent *a)
+{
+	struct frame f;
+	static uint8_t ent[32];
+	struct msg_identify ok = { bytes_of("pyro-1"), bytes_of("0123456789abcdef0123456789abcdef"), { ent, 32 }, 1,
+				   bytes_of("/dev/vdb") };
+	send_identify(a, &ok);
+	expect_error(a, 0, "UNSUPPORTED", "IDENTIFY in host mode");
+	struct msg_identify bad = ok;
+	bad.hostname = bytes_of("bad_name");
+	send_identify(a, &bad);
+	expect_error(a, 0, "INVALID_ARGUMENT", "IDENTIFY with a bad hostname");
+	bad = ok;
+	bad.workspace_device = bytes_of("/dev/../sda");
+	send_identify(a, &bad);
+	expect_error(a, 0, "INVALID_ARGUMENT", "IDENTIFY with a device outside /dev");
+	uint8_t b[16];
+	send_frame(a, 0, T_FREEZE, 0, b, (size_t)msg_encode_u32_msg(b, sizeof(b), TAG_TIMEOUT_MS, 1000));
+	expect_error(a, 0, "UNSUPPORTED", "FREEZE in host mode");
+	send_frame(a, 0, T_THAW, 0, NULL, 0);
+	expect_frame(a, &f, 0, T_THAWED, "THAW when not frozen");
+	send_frame(a, 46, T_PING, 0, "k", 1);
+	expect_frame(a, &f, 46, T_PONG, "session alive after refused requests");
+}
 
 static void cleanup(void)
 {
@@ -1023,6 +1215,9 @@ int main(int argc, char **argv)
 	test_forward(a);
 	test_fs_confinement(a);
 	test_fs_swap_race(a);
+	test_resume(a);
+	test_quiesce(a);
+	test_identify_freeze_host(a);
 	send_frame(a, 0, T_SHUTDOWN, 0, NULL, 0);
 	struct frame f;
 	expect_frame(a, &f, 0, T_SHUTDOWN_ACK, "final shutdown");

@@ -138,6 +138,8 @@ export interface MachineDisk {
   readonly kind: "qcow2-overlay" | "directory";
   /** Creates the disk in the VM's folder over `base` (read, never written); called once per VM, not per boot. */
   create(dir: string, base: DiskBase | null): Promise<void>;
+  /** Copies a stopped disk from one VM folder to another (bases shared, the writable part copied). */
+  copy(fromDir: string, toDir: string): Promise<void>;
   /** The image file the guest writes, or null when there is no block image. */
   imageFile(dir: string): string | null;
   /** Writes the (stopped) disk as a sparse raw ext4 image at `output`; nothing is left there on failure. */

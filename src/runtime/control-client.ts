@@ -84,6 +84,27 @@ export class ControlClient {
     return (await this.call({ op: "ports" }, ControlReplies.ports)).reply.ports;
   }
 
+  /** Freezes /workspace, snapshots the workspace disk under `name` (a tag), thaws. */
+  async snapshotDisk(name: string): Promise<void> {
+    await this.call({ op: "snapshot_disk", name }, ControlReplies.snapshot_disk);
+  }
+
+  async deleteDiskSnapshot(name: string): Promise<void> {
+    await this.call({ op: "delete_disk_snapshot", name }, ControlReplies.delete_disk_snapshot);
+  }
+
+  /** Saves the VM into its pause folder and ends it; resolves once the state is on disk. */
+  async pause(): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "pause" }, ControlReplies.pause)).reply;
+    return { save_ms };
+  }
+
+  /** Saves the VM into `args.dir` and copies its disks to the paths given; the VM runs on. */
+  async fork(args: Args<"fork">): Promise<{ save_ms: number }> {
+    const { save_ms } = (await this.call({ op: "fork", ...args }, ControlReplies.fork)).reply;
+    return { save_ms };
+  }
+
   /** A new TTL counted from now; returns the new expiry. */
   async setTtl(args: Args<"set_ttl">): Promise<Deadline> {
     const { reply } = await this.call({ op: "set_ttl", ...args }, ControlReplies.set_ttl);
@@ -96,20 +117,7 @@ export class ControlClient {
     return { expires_at_ms: reply.expires_at_ms, idle_ttl_ms: reply.idle_ttl_ms };
   }
 
-  /** Saves the VM into its pause folder and ends it; resolves once the state is on disk. */
-  async pause(): Promise<{ save_ms: number }> {
-    const { save_ms } = (await this.call({ op: "pause" }, ControlReplies.pause)).reply;
-    return { save_ms };
-  }
-
-  /** Saves the VM and copies its disks into `dir`; the VM runs on. */
-  async fork(dir: string): Promise<{ save_ms: number }> {
-    const { save_ms } = (await this.call({ op: "fork", dir }, ControlReplies.fork)).reply;
-    return { save_ms };
-  }
-
   /** Sends one request and parses the reply with the schema of its kind. */
-
   private async call<Op extends ControlOp, Reply extends z.ZodType<{ ok: true; op: Op }>>(
     request: RequestOf<Op>,
     schema: Reply,

@@ -112,6 +112,24 @@ export const UnpublishRequest = z.object({
   host_port: z.number().int().min(1).max(65535),
 });
 export const PortsRequest = z.object({ op: z.literal("ports") });
+/** A workspace-disk snapshot tag (the workspace code validates the name it comes from). */
+const DiskSnapshotTag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
+/** Freezes /workspace in the guest, snapshots the workspace disk in place, thaws (always). */
+export const SnapshotDiskRequest = z.object({ op: z.literal("snapshot_disk"), name: DiskSnapshotTag });
+export const DeleteDiskSnapshotRequest = z.object({
+  op: z.literal("delete_disk_snapshot"),
+  name: DiskSnapshotTag,
+});
+/** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
+export const PauseRequest = z.object({ op: z.literal("pause") });
+const AbsolutePath = z.string().startsWith("/").max(4096);
+/** Saves the VM into `dir` and copies its disks to the paths given (a fork's start); the VM runs on. */
+export const ForkRequest = z.object({
+  op: z.literal("fork"),
+  dir: AbsolutePath,
+  root_disk: AbsolutePath.nullable(),
+  workspace_disk: AbsolutePath.nullable(),
+});
 /** A new TTL counted from now (for a workspace: from now as its last activity). */
 export const SetTtlRequest = z.object({
   op: z.literal("set_ttl"),
@@ -119,10 +137,6 @@ export const SetTtlRequest = z.object({
 });
 /** When the VM expires as things stand; asking does not count as activity. */
 export const DeadlineRequest = z.object({ op: z.literal("deadline") });
-/** Saves the whole VM into the supervisor's pause folder, then ends it (the VMM and the supervisor exit). */
-export const PauseRequest = z.object({ op: z.literal("pause") });
-/** Saves the VM and copies its disks into `dir` (a fork's starting image); the VM runs on. */
-export const ForkRequest = z.object({ op: z.literal("fork"), dir: z.string().startsWith("/").max(4096) });
 
 export const ControlRequest = z.discriminatedUnion("op", [
   StartRequest,
@@ -136,10 +150,12 @@ export const ControlRequest = z.discriminatedUnion("op", [
   PublishRequest,
   UnpublishRequest,
   PortsRequest,
-  SetTtlRequest,
-  DeadlineRequest,
+  SnapshotDiskRequest,
+  DeleteDiskSnapshotRequest,
   PauseRequest,
   ForkRequest,
+  SetTtlRequest,
+  DeadlineRequest,
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
 export type ControlOp = ControlRequest["op"];
@@ -160,6 +176,8 @@ export const REFUSAL_CODES = [
   "LIMIT_EXCEEDED",
   "INVALID_ARGUMENT",
   "VM_NOT_RUNNING",
+  "NO_DISK",
+  "EXEC_FAILED",
   "INTERNAL",
 ] as const satisfies readonly ErrorCode[];
 export const RefusalCode = z.enum(REFUSAL_CODES);
@@ -189,10 +207,12 @@ export const ControlReplies = {
   publish: success("publish", { port: PublishedPort }),
   unpublish: success("unpublish", { port: PublishedPort }),
   ports: success("ports", { ports: z.array(PublishedPort).max(65535) }),
-  set_ttl: success("set_ttl", DeadlineShape),
-  deadline: success("deadline", DeadlineShape),
+  snapshot_disk: success("snapshot_disk", {}),
+  delete_disk_snapshot: success("delete_disk_snapshot", {}),
   pause: success("pause", { save_ms: z.number().nonnegative() }),
   fork: success("fork", { save_ms: z.number().nonnegative() }),
+  set_ttl: success("set_ttl", DeadlineShape),
+  deadline: success("deadline", DeadlineShape),
 } as const satisfies { [Op in ControlOp]: z.ZodType<{ ok: true; op: Op }> };
 
 export type ReplyOf<Op extends ControlOp> = z.infer<(typeof ControlReplies)[Op]>;
@@ -209,10 +229,12 @@ export const ControlSuccess = z.discriminatedUnion("op", [
   ControlReplies.publish,
   ControlReplies.unpublish,
   ControlReplies.ports,
-  ControlReplies.set_ttl,
-  ControlReplies.deadline,
+  ControlReplies.snapshot_disk,
+  ControlReplies.delete_disk_snapshot,
   ControlReplies.pause,
   ControlReplies.fork,
+  ControlReplies.set_ttl,
+  ControlReplies.deadline,
 ]);
 export const ControlReply = z.union([Refusal, ControlSuccess]);
 export type ControlReply = z.infer<typeof ControlReply>;

@@ -4,8 +4,8 @@ import { boundedText } from "./bounded-text.js";
 import { ControlFramingError, controlDataRoom, decodeControl, encodeControl } from "./control-codec.js";
 import {
   ControlRequest,
-  describeIssues,
   RefusalCode,
+  describeIssues,
   type ControlOp,
   type ControlReply,
   type ManagedInfo,
@@ -17,7 +17,9 @@ import {
 } from "./control-protocol.js";
 import { ManagedProcess } from "./managed.js";
 import { PortError, PublishedPorts } from "./published-ports.js";
+import { NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { ExpiryClock } from "./expiry-clock.js";
+import type { DiskCopies } from "./vm-saver.js";
 import type { StreamRouter } from "./router.js";
 import { SupervisorState } from "./supervisor-state.js";
 
@@ -44,12 +46,22 @@ type Handled<Op extends ControlOp> = Promise<{ reply: ReplyOf<Op> | Refusal; dat
 /** What the supervisor does for the whole-VM control requests. */
 export interface VmRequests {
   pause(): Promise<{ save_ms: number }>;
-  fork(dir: string): Promise<{ save_ms: number }>;
+  fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }>;
 }
 
 const cannotSave = (): Promise<never> =>
   Promise.reject(new PyroError("VM_NOT_RUNNING", "this supervisor cannot save its VM"));
 const CANNOT_SAVE: VmRequests = { pause: cannotSave, fork: cannotSave };
+
+/** What the supervisor lends its control handler beyond the router; a handler without one refuses its requests. */
+export interface ControlParts {
+  /** The whole-VM requests (pause, fork), which only the supervisor itself can carry out. */
+  vm?: VmRequests;
+  /** Live snapshots of the workspace disk, when the VM has one. */
+  disk?: () => DiskSnapshots;
+  /** The VM's expiry (set_ttl, deadline). */
+  expiry?: ExpiryClock;
+}
 
 /** The supervisor's side of shells, services and published ports. */
 export class ControlHandler {
@@ -58,14 +70,18 @@ export class ControlHandler {
   /** Ports of an imported state, bound again by `reattach`. */
   private portsToRebind: PublishedPort[] = [];
 
+  private readonly vm: VmRequests;
+  private readonly disk: () => DiskSnapshots;
+  private readonly expiry: ExpiryClock | null;
+
   constructor(
     private readonly router: () => StreamRouter | null,
-    /** The whole-VM requests, which only the supervisor itself can carry out. */
-    private readonly vm: VmRequests = CANNOT_SAVE,
-    /** The VM's expiry (set_ttl, deadline); null: this handler has none to change. */
-    private readonly expiry: ExpiryClock | null = null,
+    parts: ControlParts = {},
   ) {
     this.ports = new PublishedPorts(router);
+    this.vm = parts.vm ?? CANNOT_SAVE;
+    this.disk = parts.disk ?? (() => NO_DISK_SNAPSHOTS);
+    this.expiry = parts.expiry ?? null;
   }
 
   /** Answers one control body. Never throws: whatever a client sends, it gets a typed reply. */
@@ -180,6 +196,22 @@ export class ControlHandler {
       case "unpublish":
       case "ports":
         return { reply: await this.port(request) };
+      case "snapshot_disk":
+      case "delete_disk_snapshot":
+        return { reply: await this.diskSnapshot(request) };
+      case "pause":
+        return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
+      case "fork":
+        return {
+          reply: {
+            ok: true,
+            op: "fork",
+            ...(await this.vm.fork(request.dir, {
+              root_disk: request.root_disk,
+              workspace_disk: request.workspace_disk,
+            })),
+          },
+        };
       case "set_ttl":
       case "deadline": {
         const expiry = this.expiry;
@@ -188,10 +220,6 @@ export class ControlHandler {
         const deadline = { expires_at_ms: expiry.expiresAtMs, idle_ttl_ms: expiry.idleMs };
         return { reply: { ok: true, op: request.op, ...deadline } };
       }
-      case "pause":
-        return { reply: { ok: true, op: "pause", ...(await this.vm.pause()) } };
-      case "fork":
-        return { reply: { ok: true, op: "fork", ...(await this.vm.fork(request.dir)) } };
       default:
         return this.onProcess(request, data);
     }
@@ -303,6 +331,20 @@ export class ControlHandler {
     } catch (error) {
       if (error instanceof PortError) return refuse(error.code, error.message);
       throw error;
+    }
+  }
+
+  private async diskSnapshot(
+    request: RequestOf<"snapshot_disk" | "delete_disk_snapshot">,
+  ): Promise<ReplyOf<"snapshot_disk" | "delete_disk_snapshot"> | Refusal> {
+    try {
+      if (request.op === "snapshot_disk") await this.disk().snapshot(request.name);
+      else await this.disk().delete(request.name);
+      return { ok: true, op: request.op };
+    } catch (error) {
+      const code = error instanceof PyroError ? RefusalCode.safeParse(error.code) : null;
+      const message = boundedText(error instanceof Error ? error.message : String(error), 1024);
+      return refuse(code?.success === true ? code.data : "EXEC_FAILED", message);
     }
   }
 

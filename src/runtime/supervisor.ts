@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
 import { FrameChannel } from "../agent-protocol/channel.js";
@@ -19,10 +20,11 @@ import type { ReadyReport, SupervisorConfig } from "./config.js";
 import { exitPath, type VmExit } from "./exit-note.js";
 import { boundedText } from "./bounded-text.js";
 import { ControlHandler } from "./control.js";
-import { ExpiryClock } from "./expiry-clock.js";
+import { frozenDiskSnapshots, NO_DISK_SNAPSHOTS, type DiskSnapshots } from "./disk-snapshots.js";
 import type { SavedVmManifest } from "./saved-vm.js";
 import { readSupervisorState } from "./supervisor-state.js";
-import { saveForFork, saveForPause, type SavableVm } from "./vm-saver.js";
+import { saveForFork, saveForPause, type DiskCopies, type SavableVm } from "./vm-saver.js";
+import { ExpiryClock } from "./expiry-clock.js";
 import { StreamRouter, type ClientConnection } from "./router.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -55,9 +57,9 @@ export class Supervisor {
   private bootFailure: ((error: PyroError) => void) | null = null;
   private ending: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timings: Record<string, number> = {};
   private readonly expiry: ExpiryClock;
   private readonly control: ControlHandler;
-  private readonly timings: Record<string, number> = {};
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -65,11 +67,11 @@ export class Supervisor {
     private readonly readyFd: number | null,
   ) {
     this.expiry = new ExpiryClock(config.idleTtlMs, config.expiresAtMs, () => this.expire(), config.dir);
-    this.control = new ControlHandler(
-      () => this.router,
-      { pause: () => this.pause("requested"), fork: (dir) => this.fork(dir) },
-      this.expiry,
-    );
+    this.control = new ControlHandler(() => this.router, {
+      vm: { pause: () => this.pause("requested"), fork: (dir, copies) => this.fork(dir, copies) },
+      disk: () => this.diskSnapshots(),
+      expiry: this.expiry,
+    });
   }
 
   async run(): Promise<void> {
@@ -151,7 +153,8 @@ export class Supervisor {
         ...(workspace === null ? [] : [{ role: "workspace_disk" as const, path: workspace }]),
       ],
       copyDisk: async (role, from, to) => {
-        if (role === "workspace_disk" && image !== null) await image.copy(from, to);
+        if (role === "root_disk") await this.backend.disk.copy(dirname(from), dirname(to));
+        else if (image !== null) await image.copy(from, to);
         else await copyFile(from, to);
       },
     };
@@ -168,9 +171,17 @@ export class Supervisor {
     return { save_ms: manifest.save_ms };
   }
 
-  private async fork(dir: string): Promise<{ save_ms: number }> {
-    const manifest = await saveForFork(this.savable(), dir);
+  private async fork(dir: string, copies: DiskCopies): Promise<{ save_ms: number }> {
+    const manifest = await saveForFork(this.savable(), dir, copies);
     return { save_ms: manifest.save_ms };
+  }
+
+  /** Live snapshots of the workspace disk: the agent freezes /workspace, the VMM snapshots it. */
+  private diskSnapshots(): DiskSnapshots {
+    const control = this.vmm?.control ?? null;
+    if (this.config.workspaceDevice === null || control === null || this.agent === null)
+      return NO_DISK_SNAPSHOTS;
+    return frozenDiskSnapshots(this.agent, control);
   }
 
   /** Fresh entropy, hostname and machine id (and the workspace disk mounted) before any command runs. */
@@ -322,16 +333,14 @@ export class Supervisor {
     }
   }
 
-  /**
-   * The TTL ran out: a VM told to pause on expiry is paused when its driver can save it (a failed
-   * pause falls back to a stop); otherwise it is stopped. Either way nothing in it is lost.
-   */
+  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
   private expire(): void {
     const idle = this.expiry.idleMs;
     const detail =
       idle === null ? "TTL expired" : `TTL expired: no activity for ${Math.round(idle / 1000)} s`;
-    const canPause = this.config.pauseDir !== null && (this.vmm?.control ?? null) !== null;
-    if (this.config.onExpire !== "pause" || !canPause) {
+    // A workspace is paused, never lost; a VM that cannot be paused (no pause folder, or a backend
+    // without memory snapshots) is stopped.
+    if (this.config.onExpire !== "pause" || this.config.pauseDir === null || this.vmm?.control == null) {
       void this.stop("ttl_expired", detail);
       return;
     }

@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { OpeningSession } from "../agent-protocol/session.js";
 import type { VmmControl } from "../machine/types.js";
 import {
@@ -16,6 +15,8 @@ const QUIESCE_TIMEOUT_MS = 10_000;
 const RESUME_TIMEOUT_MS = 10_000;
 
 export type DiskRole = Extract<SavedFile["role"], "root_disk" | "workspace_disk">;
+/** Where a fork's copy of each disk goes (null: that disk is not copied). */
+export type DiskCopies = Record<DiskRole, string | null>;
 
 /** What a supervisor lends a save: the quiet agent, the VMM, its own half of the processes, the disks. */
 export interface SavableVm {
@@ -28,12 +29,16 @@ export interface SavableVm {
 }
 
 /** The agent goes quiet (nothing in flight on the channel), then the VMM stops and writes its state. */
-async function stopAndSave(vm: SavableVm, dir: string): Promise<{ ms: number }> {
+async function stopAndSave(
+  vm: SavableVm,
+  dir: string,
+  adjust: (state: SupervisorState) => SupervisorState = (state) => state,
+): Promise<{ ms: number }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = savedVmFiles(dir);
   await vm.agent.quiesce(QUIESCE_TIMEOUT_MS);
   const saved = await vm.control.saveState(files.vmmState);
-  writeSupervisorState(files.supervisorState, vm.exportState());
+  writeSupervisorState(files.supervisorState, adjust(vm.exportState()));
   return saved;
 }
 
@@ -70,17 +75,20 @@ export async function saveForPause(
 }
 
 /**
- * A fork's starting image: the state saved and the disks copied into `dir` while the VM is
- * stopped, then the VM runs on as if nothing happened (its agent session resumed).
+ * A fork's start: the state saved into `dir` and the disks copied to `targets` while the VM is
+ * stopped, then the VM runs on as if nothing happened (its agent session resumed). Published
+ * ports stay with the source: the copy's supervisor state has none.
  */
-export async function saveForFork(vm: SavableVm, dir: string): Promise<SavedVmManifest> {
+export async function saveForFork(vm: SavableVm, dir: string, targets: DiskCopies): Promise<SavedVmManifest> {
   const started = Date.now();
   try {
-    await stopAndSave(vm, dir);
-    const copies = vm.disks.map((disk) => ({ role: disk.role, path: join(dir, `${disk.role}.img`) }));
-    for (const [index, disk] of vm.disks.entries()) {
-      const copy = copies[index];
-      if (copy !== undefined) await vm.copyDisk(disk.role, disk.path, copy.path);
+    await stopAndSave(vm, dir, (state) => ({ ...state, ports: [] }));
+    const copies: Array<{ role: DiskRole; path: string }> = [];
+    for (const disk of vm.disks) {
+      const target = targets[disk.role];
+      if (target === null) continue;
+      await vm.copyDisk(disk.role, disk.path, target);
+      copies.push({ role: disk.role, path: target });
     }
     return await manifestOf(dir, "requested", Date.now() - started, copies);
   } finally {

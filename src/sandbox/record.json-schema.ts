@@ -110,7 +110,7 @@ export const SANDBOX_RECORD_JSON_SCHEMA: JsonSchemaOf<SandboxRecord> = {
     },
     state: {
       type: "string",
-      enum: ["created", "starting", "running", "stopped", "expired", "failed"],
+      enum: ["created", "starting", "running", "stopped", "paused", "expired", "failed"],
     },
     created_at: {
       type: "string",

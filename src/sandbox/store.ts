@@ -32,6 +32,8 @@ export interface SandboxFiles {
   /** The VM folder handed to the supervisor; a reset replaces it whole. */
   machine: string;
   baseline: string;
+  /** A workspace's own disk (/workspace) on a driver with workspace images; absent otherwise. */
+  disk: string;
   history: string;
   snapshots: string;
   secrets: string;
@@ -49,7 +51,7 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
  * once per surface (the CLI process, an MCP server, each `new Pyro()`); environment variables are
  * read here and nowhere else, so two stores with different homes never interfere.
  *
- * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, history.jsonl,
+ * Layout: <home>/sandboxes/<id>/{sandbox.json, sandbox.lock, vm/, baseline.tar, workspace.qcow2, history.jsonl,
  * snapshots/, secrets/, service-ready/}. Folders of the earlier layout (<home>/vms,
  * <home>/workspaces) are not read: they are invisible here and left untouched.
  */
@@ -84,6 +86,7 @@ export class SandboxStore {
       lock: join(dir, "sandbox.lock"),
       machine: join(dir, "vm"),
       baseline: join(dir, "baseline.tar"),
+      disk: join(dir, "workspace.qcow2"),
       history: join(dir, "history.jsonl"),
       snapshots: join(dir, "snapshots"),
       secrets: join(dir, "secrets"),

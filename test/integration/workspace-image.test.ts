@@ -43,6 +43,13 @@ describe("workspace images (qcow2 over ext4, internal snapshots)", () => {
     const raw = join(dir, "flat.raw");
     await format.flatten(image, raw);
     expect(catFile(raw, "/src/a.txt")).toBe("first\n");
+    // Exactly the seed at the top: no lost+found.
+    const top = execFileSync("debugfs", ["-R", "ls /", raw], {
+      stdio: ["ignore", "pipe", "ignore"],
+    }).toString();
+    expect(top).toContain("src");
+    expect(top).not.toContain("lost+found");
+    expect(statSync(image).mode & 0o777).toBe(0o600);
     expect(
       execFileSync("debugfs", ["-R", "stat /", raw], { stdio: ["ignore", "pipe", "ignore"] }).toString(),
     ).toMatch(/User:\s+0\s+Group:\s+0/);

@@ -122,6 +122,31 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ op: "unpublish", host_port: 0 }, { op: "unpublish" }],
   },
   ports: { valid: [{ op: "ports" }], invalid: [{ op: "port" }] },
+  snapshot_disk: {
+    valid: [{ op: "snapshot_disk", name: "pyro.before-upgrade" }],
+    invalid: [
+      { op: "snapshot_disk" },
+      { op: "snapshot_disk", name: "" },
+      { op: "snapshot_disk", name: "-x" },
+      { op: "snapshot_disk", name: "a b" },
+    ],
+  },
+  delete_disk_snapshot: {
+    valid: [{ op: "delete_disk_snapshot", name: "pyro.v1" }],
+    invalid: [
+      { op: "delete_disk_snapshot", name: "../x" },
+      { op: "delete_disk_snapshot", name: 1 },
+    ],
+  },
+  pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
+  fork: {
+    valid: [{ op: "fork", dir: "/s/x/fork", root_disk: "/s/x/vm/disk.qcow2", workspace_disk: null }],
+    invalid: [
+      { op: "fork", dir: "/s/x/fork" },
+      { op: "fork", dir: "relative/path", root_disk: null, workspace_disk: null },
+      { op: "fork", dir: `/${"a".repeat(5000)}`, root_disk: null, workspace_disk: null },
+    ],
+  },
   set_ttl: {
     valid: [
       { op: "set_ttl", ttl_seconds: 1 },
@@ -135,15 +160,6 @@ const REQUESTS: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     ],
   },
   deadline: { valid: [{ op: "deadline" }], invalid: [{ op: "deadlines" }] },
-  pause: { valid: [{ op: "pause" }], invalid: [{ op: "paus" }] },
-  fork: {
-    valid: [{ op: "fork", dir: "/home/sandboxes/x/fork" }],
-    invalid: [
-      { op: "fork" },
-      { op: "fork", dir: "relative/path" },
-      { op: "fork", dir: `/${"a".repeat(5000)}` },
-    ],
-  },
 };
 
 /** For every reply kind: replies its schema must take, and replies it must refuse. */
@@ -195,13 +211,13 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ ok: true, op: "ports", ports: [port] }],
     invalid: [{ ok: true, op: "ports", ports: [{ ...port, guest_port: 70000 }] }],
   },
-  set_ttl: {
-    valid: [{ ok: true, op: "set_ttl", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: 60_000 }],
-    invalid: [{ ok: true, op: "set_ttl", expires_at_ms: -1, idle_ttl_ms: null }],
+  snapshot_disk: {
+    valid: [{ ok: true, op: "snapshot_disk" }],
+    invalid: [{ ok: false, op: "snapshot_disk" }],
   },
-  deadline: {
-    valid: [{ ok: true, op: "deadline", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: null }],
-    invalid: [{ ok: true, op: "deadline", expires_at_ms: 1 }],
+  delete_disk_snapshot: {
+    valid: [{ ok: true, op: "delete_disk_snapshot" }],
+    invalid: [{ ok: true, op: "snapshot_disk" }],
   },
   pause: {
     valid: [{ ok: true, op: "pause", save_ms: 12 }],
@@ -213,6 +229,14 @@ const REPLIES: Record<ControlOp, { valid: unknown[]; invalid: unknown[] }> = {
   fork: {
     valid: [{ ok: true, op: "fork", save_ms: 40 }],
     invalid: [{ ok: true, op: "fork", save_ms: "40" }],
+  },
+  set_ttl: {
+    valid: [{ ok: true, op: "set_ttl", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: 60_000 }],
+    invalid: [{ ok: true, op: "set_ttl", expires_at_ms: -1, idle_ttl_ms: null }],
+  },
+  deadline: {
+    valid: [{ ok: true, op: "deadline", expires_at_ms: 1_800_000_000_000, idle_ttl_ms: null }],
+    invalid: [{ ok: true, op: "deadline", expires_at_ms: 1 }],
   },
 };
 
@@ -280,6 +304,15 @@ describe("the supervisor's control handler", () => {
     expect(await ask({ op: "unpublish", host_port: 8080 })).toMatchObject({
       ok: false,
       code: "INVALID_ARGUMENT",
+    });
+    // A VM without a workspace disk refuses disk snapshots by name.
+    expect(await ask({ op: "snapshot_disk", name: "pyro.one" })).toMatchObject({
+      ok: false,
+      code: "NO_DISK",
+    });
+    expect(await ask({ op: "delete_disk_snapshot", name: "pyro.one" })).toMatchObject({
+      ok: false,
+      code: "NO_DISK",
     });
   });
 

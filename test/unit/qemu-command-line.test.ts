@@ -13,6 +13,9 @@ const input = {
   overlay: "/vm/disk.qcow2",
   workspaceDisk: null,
   agentSocket: "/vm/a.sock",
+  qmpSocket: "/vm/q.sock",
+  memory: { kind: "anonymous" as const },
+  incoming: false,
   runAs: null,
   tscKhz: 2596128,
   network: null,
@@ -37,11 +40,38 @@ describe("QEMU command line", () => {
     expect(valueAfter(none, "-drive")).toHaveLength(1);
     const args = qemuCommandLine({ ...input, workspaceDisk: "/ws/workspace.qcow2" });
     expect(valueAfter(args, "-drive")).toEqual([
-      "id=root,file=/vm/disk.qcow2,format=qcow2,if=none,discard=unmap",
-      "id=workspace,file=/ws/workspace.qcow2,format=qcow2,if=none,discard=unmap",
+      "id=root,file=/vm/disk.qcow2,format=qcow2,if=none,discard=unmap,auto-read-only=off",
+      "id=workspace,file=/ws/workspace.qcow2,format=qcow2,if=none,discard=unmap,auto-read-only=off",
     ]);
     const disks = valueAfter(args, "-device").filter((device) => device.startsWith("virtio-blk-device"));
     expect(disks).toEqual(["virtio-blk-device,drive=root", "virtio-blk-device,drive=workspace"]);
+  });
+
+  it("has a QMP socket of its own and no balloon that could discard RAM in a template file", () => {
+    const args = qemuCommandLine(input);
+    expect(valueAfter(args, "-qmp")).toEqual(["unix:/vm/q.sock,server=on,wait=off"]);
+    expect(args.join(" ")).not.toContain("balloon");
+    expect(valueAfter(args, "-object")).toEqual([]);
+    expect(valueAfter(args, "-incoming")).toEqual([]);
+  });
+
+  it("maps guest RAM from a file, shared for a template being made and copy-on-write for a restore", () => {
+    const made = qemuCommandLine({ ...input, memory: { kind: "file", path: "/t/ram", shared: true } });
+    expect(valueAfter(made, "-M")).toEqual(["microvm,memory-backend=ram"]);
+    expect(valueAfter(made, "-object")).toEqual([
+      "memory-backend-file,id=ram,mem-path=/t/ram,size=512M,share=on",
+    ]);
+    const restored = qemuCommandLine({
+      ...input,
+      memory: { kind: "file", path: "/t/ram", shared: false },
+      incoming: true,
+    });
+    expect(valueAfter(restored, "-object")).toEqual([
+      "memory-backend-file,id=ram,mem-path=/t/ram,size=512M,share=off",
+    ]);
+    expect(valueAfter(restored, "-incoming")).toEqual(["defer"]);
+    // The seccomp filter stays on for memory snapshots (they never need exec: URIs).
+    expect(valueAfter(restored, "-sandbox")[0]).toContain("spawn=deny");
   });
 
   it("puts the agent on a named virtio-serial port bound to the VM's own socket", () => {
@@ -88,10 +118,9 @@ describe("QEMU command line", () => {
     expect(vmmUser(0, "root:x:0:0::/root:/bin/sh\n")).toBeNull();
   });
 
-  it("caps the TCG translation cache, reports free pages and pins the TSC rate under TCG", () => {
+  it("caps the TCG translation cache and pins the TSC rate under TCG", () => {
     const args = qemuCommandLine(input);
     expect(valueAfter(args, "-accel")).toEqual(["tcg,tb-size=128"]);
-    expect(valueAfter(args, "-device")).toContain("virtio-balloon-device,free-page-reporting=on");
     expect(valueAfter(args, "-append")[0]).toContain("tsc_early_khz=2596128");
   });
 

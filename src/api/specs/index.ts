@@ -7,6 +7,7 @@ import { VM_OPERATIONS } from "./vm.js";
 import { WORKSPACE_DISK_OPERATIONS } from "./workspace-disk.js";
 import { WORKSPACE_FILE_OPERATIONS } from "./workspace-files.js";
 import { WORKSPACE_OPERATIONS } from "./workspace.js";
+import { WORKSPACE_PAUSE_OPERATIONS } from "./workspace-pause.js";
 
 /**
  * Every operation pyro offers, as a typed tuple: the CLI commands, the SDK methods and the MCP
@@ -20,6 +21,7 @@ export const OPERATION_TABLE = [
   ...SNAPSHOT_OPERATIONS,
   ...SHELL_SERVICE_OPERATIONS,
   ...WORKSPACE_DISK_OPERATIONS,
+  ...WORKSPACE_PAUSE_OPERATIONS,
   doctorOperation,
 ] as const;
 

@@ -12,6 +12,7 @@ export const SPEC_MODULES = {
   snapshots: async () => (await import("./snapshots.js")).SNAPSHOT_OPERATIONS,
   "shells-services": async () => (await import("./shells-services.js")).SHELL_SERVICE_OPERATIONS,
   "workspace-disk": async () => (await import("./workspace-disk.js")).WORKSPACE_DISK_OPERATIONS,
+  "workspace-pause": async () => (await import("./workspace-pause.js")).WORKSPACE_PAUSE_OPERATIONS,
   doctor: async () => [(await import("./doctor.js")).doctorOperation],
   // Also listed by environments and workspace; the CLI runs them from here, where no zod loads.
   listings: async () => (await import("./listings.js")).LISTING_OPERATIONS,

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { cp, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Duplex } from "node:stream";
 import { PyroError } from "../../errors/index.js";
@@ -14,6 +14,9 @@ const scratchFolders: MachineDisk = {
   async create(dir) {
     await mkdir(join(scratch(dir), "workspace"), { recursive: true, mode: 0o700 });
     await mkdir(join(scratch(dir), "home"), { recursive: true, mode: 0o700 });
+  },
+  async copy(fromDir, toDir) {
+    await cp(scratch(fromDir), scratch(toDir), { recursive: true, verbatimSymlinks: true });
   },
   async flatten() {
     throw new PyroError("NO_DISK", "host-compat mode has no disk image");

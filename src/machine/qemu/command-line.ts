@@ -15,6 +15,13 @@ export interface QemuCommandLineInput {
   /** The workspace's qcow2 image, the guest's second virtio-blk disk (/dev/vdb); null: none. */
   workspaceDisk: string | null;
   agentSocket: string;
+  /** The VM's own QMP monitor socket (bound before QEMU drops privileges). */
+  qmpSocket: string;
+  /** Where guest RAM lives: anonymous memory, or a file mapped shared (a template being made) or
+   *  copy-on-write (a VM restored from a template's RAM file). */
+  memory: { kind: "anonymous" } | { kind: "file"; path: string; shared: boolean };
+  /** Wait for the saved state on `migrate-incoming` instead of booting. */
+  incoming: boolean;
   /** Drop to this user once QEMU has opened its files (only when pyro runs as root). */
   runAs: string | null;
   tscKhz: number | null;
@@ -58,6 +65,24 @@ export function sandboxOption(runAs: string | null): string {
   return `on,obsolete=deny,elevateprivileges=${elevate},spawn=deny,resourcecontrol=deny`;
 }
 
+/**
+ * A qcow2 drive QEMU opens before it drops privileges. auto-read-only=off keeps its one read-write
+ * fd: otherwise a save (which inactivates the images) reopens them read-only by path, which the
+ * unprivileged user may not, and the migration fails in bdrv_inactivate_all.
+ */
+function drive(id: string, file: string): string {
+  return `id=${id},file=${file},format=qcow2,if=none,discard=unmap,auto-read-only=off`;
+}
+
+function memoryBackend(input: QemuCommandLineInput): string[] {
+  if (input.memory.kind === "anonymous") return [];
+  const share = input.memory.shared ? "on" : "off";
+  return [
+    "-object",
+    `memory-backend-file,id=ram,mem-path=${input.memory.path},size=${input.memMib}M,share=${share}`,
+  ];
+}
+
 export function qemuCommandLine(input: QemuCommandLineInput): string[] {
   const accel =
     input.accel === "kvm"
@@ -68,7 +93,8 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     "-name",
     `pyro-${input.id},process=pyro-${input.id}`,
     "-M",
-    "microvm",
+    input.memory.kind === "file" ? "microvm,memory-backend=ram" : "microvm",
+    ...memoryBackend(input),
     ...accel,
     "-smp",
     String(input.vcpuCount),
@@ -90,14 +116,14 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     "-serial",
     "chardev:console",
     "-drive",
-    `id=root,file=${input.overlay},format=qcow2,if=none,discard=unmap`,
+    drive("root", input.overlay),
     "-device",
     "virtio-blk-device,drive=root",
     ...(input.workspaceDisk === null
       ? []
       : [
           "-drive",
-          `id=${WORKSPACE_DRIVE},file=${input.workspaceDisk},format=qcow2,if=none,discard=unmap`,
+          drive(WORKSPACE_DRIVE, input.workspaceDisk),
           "-device",
           `virtio-blk-device,drive=${WORKSPACE_DRIVE}`,
         ]),
@@ -107,9 +133,13 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     `socket,id=agent,path=${input.agentSocket},server=on,wait=off`,
     "-device",
     `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
-    // Free-page reporting hands memory the guest no longer uses back to the host.
-    "-device",
-    "virtio-balloon-device,free-page-reporting=on",
+    // No balloon: in QEMU 7.2 a balloon discard (free-page reporting, or an inflate the guest
+    // may send unasked) punches holes in a file-backed RAM block even when it is mapped
+    // privately, which would let a guest erase a memory template shared by other VMs. Every VM
+    // has the same devices so that any saved state restores into any launch.
+    "-qmp",
+    `unix:${input.qmpSocket},server=on,wait=off`,
+    ...(input.incoming ? ["-incoming", "defer"] : []),
     "-sandbox",
     sandboxOption(input.runAs),
     ...(input.runAs === null ? [] : ["-runas", input.runAs]),

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { linkSync, rmSync } from "node:fs";
+import { existsSync, linkSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { PyroError } from "../../errors/index.js";
@@ -8,42 +8,50 @@ import type { MachineDisk } from "../types.js";
 
 const run = promisify(execFile);
 
+const DISK = "disk.qcow2";
+const RAW_BASE = "base.ext4";
+const QCOW2_BASE = "base.qcow2";
+
+/** A read-only base shared by hard link, or copied sparsely across file systems. */
+async function linkInto(from: string, to: string): Promise<void> {
+  rmSync(to, { force: true });
+  try {
+    linkSync(from, to);
+  } catch {
+    await run("cp", ["--sparse=always", "--reflink=auto", from, to]);
+  }
+}
+
 /** The root disk as a qcow2 overlay: it takes every write, the base image is only ever read. */
 export const qcow2Overlay: MachineDisk = {
   kind: "qcow2-overlay",
 
-  imageFile: (dir) => join(dir, "disk.qcow2"),
+  imageFile: (dir) => join(dir, DISK),
 
   async create(dir, base) {
     if (base === null) throw new PyroError("INTERNAL", "a qcow2 overlay needs a base image");
     const qemuImg = requireExecutable("qemu-img", "qemu-utils");
     // The base is a hard link in the VM's own folder, so rebuilding or pruning the cached
     // environment (or a saved disk) never changes or removes the disk under an existing VM (a
-    // copy where the two are on different filesystems). A qcow2 base keeps its own backing file.
-    const link = join(dir, base.format === "raw" ? "base.ext4" : "base.qcow2");
-    rmSync(link, { force: true });
-    try {
-      linkSync(base.path, link);
-    } catch {
-      await run("cp", ["--sparse=always", "--reflink=auto", base.path, link]);
-    }
-    await run(qemuImg, [
-      "create",
-      "-q",
-      "-f",
-      "qcow2",
-      "-b",
-      link,
-      "-F",
-      base.format,
-      join(dir, "disk.qcow2"),
-    ]);
+    // copy where the two are on different filesystems). A qcow2 base (a template's saved disk)
+    // reads its own raw base by a name relative to itself: that one comes along too. Backing
+    // files are named relative to the overlay, so a folder can move or be copied whole.
+    const link = base.format === "raw" ? RAW_BASE : QCOW2_BASE;
+    await linkInto(base.path, join(dir, link));
+    if (base.format === "qcow2") await linkInto(join(dirname(base.path), RAW_BASE), join(dir, RAW_BASE));
+    await run(qemuImg, ["create", "-q", "-f", "qcow2", "-b", link, "-F", base.format, join(dir, DISK)]);
+  },
+
+  async copy(fromDir, toDir) {
+    for (const name of [RAW_BASE, QCOW2_BASE])
+      if (existsSync(join(fromDir, name))) await linkInto(join(fromDir, name), join(toDir, name));
+    await run("cp", ["--sparse=always", join(fromDir, DISK), join(toDir, DISK)]);
   },
 
   async flatten(dir, output) {
     const qemuImg = requireExecutable("qemu-img", "qemu-utils");
     try {
-      await run(qemuImg, ["convert", "-q", "-O", "raw", join(dir, "disk.qcow2"), output]);
+      await run(qemuImg, ["convert", "-q", "-O", "raw", join(dir, DISK), output]);
     } catch (error) {
       rmSync(output, { force: true });
       const stderr = (error as { stderr?: string }).stderr ?? String(error);

@@ -15,7 +15,7 @@ export const qemuDriver: MachineDriver = {
   executionMode: "guest_serial",
   disk: qcow2Overlay,
   network: { kind: "fd", attach: attachByFd },
-  capabilities: { memorySnapshot: false, pause: false, diskSnapshot: false },
+  capabilities: { memorySnapshot: true, pause: true, diskSnapshot: true },
   workspaceImage: qcow2WorkspaceImage,
 
   async probe(context) {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
@@ -66,6 +66,9 @@ async function mkfs(image: string, virtualBytes: number, tree: string | null): P
     [...MKFS_OPTIONS, "-E", MKFS_EXTENDED, ...seed, image],
     "making the workspace file system",
   );
+  // /workspace holds exactly the seed: no lost+found (e2fsck would make one again if it needed it).
+  const debugfs = requireExecutable("debugfs", "e2fsprogs");
+  await tool(debugfs, ["-w", "-R", "rmdir lost+found", image], "preparing the workspace file system");
 }
 
 /** The empty ext4 of this size, made once under pyro's home (under a lock, renamed into place). */
@@ -122,6 +125,7 @@ export const qcow2WorkspaceImage: WorkspaceImageFormat = {
         ["create", "-q", "-f", "qcow2", "-b", basename(base), "-F", "raw", image],
         "creating the workspace image",
       );
+      chmodSync(image, 0o600);
     } catch (error) {
       rmSync(image, { force: true });
       rmSync(base, { force: true });

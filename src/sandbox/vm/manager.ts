@@ -254,15 +254,15 @@ function updateVm(store: SandboxStore, id: string, change: (record: VmRecord) =>
 export interface StartVmOptions {
   /** A workspace's secret store, masked in the VM's stored console log. */
   consoleMaskDir?: string;
+  /** The workspace's own disk, mounted on /workspace in the guest. */
+  workspaceDisk?: string;
+  /** Resume from this saved state (a pause or a fork) instead of booting. */
+  savedState?: SavedState;
   /**
    * A workspace's TTL counts from activity (its supervisor moves the expiry at every request, and
    * an expiry pauses or stops it, never deletes it): a start is never refused as expired.
    */
   ttlFromActivity?: boolean;
-  /** The workspace's own disk, mounted on /workspace in the guest. */
-  workspaceDisk?: string;
-  /** Resume from this saved state (a pause or a fork) instead of booting. */
-  savedState?: SavedState;
 }
 
 export async function startVm(

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { SandboxRecord } from "../record.js";
 
-export const VmState = z.enum(["created", "starting", "running", "stopped", "expired", "failed"]);
+export const VmState = z.enum(["created", "starting", "running", "stopped", "paused", "expired", "failed"]);
 export type VmState = z.infer<typeof VmState>;
 
 /** A machine driver's name; machine/registry.ts names them and resolves it (driverByName). */

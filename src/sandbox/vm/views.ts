@@ -43,13 +43,13 @@ export function vmInfo(store: SandboxStore, record: VmRecord): VmInfo {
   if ((state === "running" || state === "starting") && !isSupervisorAlive(store, record)) {
     const exit = vmExitOf(machineDir(store, record.id));
     // No exit note at all: the supervisor and its guard both vanished (a host crash, a reboot).
-    state = exit?.reason === "ttl_expired" ? "expired" : exit?.reason === "shutdown" ? "stopped" : "failed";
+    state = stateAfter(exit?.reason);
     ended = exit === null ? "the supervisor is gone" : describeExit(exit);
   }
   const expiresAt = expiryOf(store, record);
   // A workspace is not ended by time while it is stopped (its TTL counts from activity).
   const timed = record.workspace === null;
-  if (timed && state !== "expired" && Date.parse(expiresAt) <= Date.now() && state !== "running")
+  if (timed && !["expired", "running", "paused"].includes(state) && Date.parse(expiresAt) <= Date.now())
     state = "expired";
   return {
     vm_id: record.id,
@@ -76,15 +76,13 @@ export function vmInfo(store: SandboxStore, record: VmRecord): VmInfo {
   };
 }
 
-/**
- * When the sandbox expires: a VM's fixed time; for a workspace, its last activity plus its TTL as
- * its running supervisor keeps it (lagging activity by at most a second), else the record's.
- */
-function expiryOf(store: SandboxStore, record: VmRecord): string {
-  if (record.workspace === null) return record.expires_at;
-  const kept = readKeptExpiry(machineDir(store, record.id));
-  const recorded = Date.parse(record.expires_at);
-  return kept !== null && kept > recorded ? new Date(kept).toISOString() : record.expires_at;
+/** What a VM whose supervisor ended is, by the reason its exit note gives. */
+function stateAfter(reason: string | undefined): VmState {
+  if (reason === "ttl_expired") return "expired";
+  if (reason === "shutdown") return "stopped";
+  // A pause, asked for or at the end of an idle workspace's TTL: its saved state waits for resume.
+  if (reason === "paused") return "paused";
+  return "failed";
 }
 
 /** The last start's mode, cold reason and timings, as views show them. */
@@ -94,6 +92,17 @@ export function startFacts(record: VmRecord): Pick<VmInfo, "start_mode" | "cold_
     cold_reason: record.start?.cold_reason ?? record.template_skipped,
     start_timings: record.start?.timings ?? null,
   };
+}
+
+/**
+ * When the sandbox expires: a VM's fixed time; for a workspace, its last activity plus its TTL as
+ * its running supervisor keeps it (lagging activity by at most a second), else the record's.
+ */
+function expiryOf(store: SandboxStore, record: VmRecord): string {
+  if (record.workspace === null) return record.expires_at;
+  const kept = readKeptExpiry(machineDir(store, record.id));
+  const recorded = Date.parse(record.expires_at);
+  return kept !== null && kept > recorded ? new Date(kept).toISOString() : record.expires_at;
 }
 
 export function statusVm(store: SandboxStore, id: string): VmInfo {

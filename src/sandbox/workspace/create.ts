@@ -3,17 +3,19 @@ import { mkdirSync } from "node:fs";
 import { PyroError } from "../../errors/index.js";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
 import { createVm, deleteVm } from "../vm/manager.js";
+import { driverByName } from "../../machine/registry.js";
 import type { SandboxStore } from "../store.js";
 import { extractIntoGuest } from "./guest-extract.js";
 import { withGuestFiles } from "./guest-fs.js";
 import { validateLabels, validateName } from "./naming.js";
 import { collectSecrets, storeSecrets } from "./secrets.js";
 import { startWorkspaceVm } from "./start-vm.js";
-import { tarOfSource } from "./source-tar.js";
+import { tarOfSource, type SourceTar } from "./source-tar.js";
 import { maskDeep } from "../../secrets/masker.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
 import { writeWorkspaceArchive } from "./workspace-archive.js";
 import { workspaceInfo, type WorkspaceInfo } from "./views.js";
+import { createWorkspaceDisk } from "./workspace-disk.js";
 
 export interface CreateWorkspaceOptions {
   environment: string;
@@ -35,7 +37,9 @@ export interface CreateWorkspaceOptions {
 
 /**
  * Creates a workspace: a sandbox whose record carries the workspace facet, /workspace seeded from
- * a directory or archive, and the baseline captured. Nothing is left behind if any step fails.
+ * a directory or archive, and the baseline captured — on the host into the workspace's own disk
+ * when its driver has workspace images, else through the guest agent into the root disk's
+ * folder. Nothing is left behind if any step fails.
  */
 export async function createWorkspace(
   store: SandboxStore,
@@ -81,20 +85,38 @@ export async function createWorkspace(
   try {
     mkdirSync(files.snapshots, { recursive: true, mode: 0o700 });
     storeSecrets(store, id, secrets);
-    onPhase("start", { workspace_id: id });
-    await startWorkspaceVm(store, id);
-    await withGuestFiles(store, id, async (guest) => {
-      if (seed !== null) {
-        onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
-        await extractIntoGuest(guest, ".", seed.stream);
-      }
+    const format = driverByName(vm.backend).workspaceImage;
+    if (format !== null) {
+      if (seed !== null) onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
       onPhase("baseline", { workspace_id: id });
-      // The immutable baseline archive that diff compares against.
-      await writeWorkspaceArchive(guest, files.baseline);
-    });
+      await createWorkspaceDisk(store, id, format, seed);
+      onPhase("start", { workspace_id: id });
+      await startWorkspaceVm(store, id);
+    } else await seedThroughGuest(store, id, seed, onPhase);
   } catch (error) {
     await deleteVm(store, id).catch(() => undefined);
     throw error instanceof PyroError ? error : new PyroError("INTERNAL", String(error), { cause: error });
   }
   return workspaceInfo(store, readWorkspaceRecord(store, id));
+}
+
+/** A workspace without its own disk: boot, unpack the seed through the agent, archive the baseline. */
+async function seedThroughGuest(
+  store: SandboxStore,
+  id: string,
+  seed: SourceTar | null,
+  onPhase: PhaseReporter,
+): Promise<void> {
+  const files = workspaceFiles(store, id);
+  onPhase("start", { workspace_id: id });
+  await startWorkspaceVm(store, id);
+  await withGuestFiles(store, id, async (guest) => {
+    if (seed !== null) {
+      onPhase("seed", { workspace_id: id, mode: seed.mode, entries: seed.entry_count });
+      await extractIntoGuest(guest, ".", seed.stream);
+    }
+    onPhase("baseline", { workspace_id: id });
+    // The immutable baseline archive that diff compares against.
+    await writeWorkspaceArchive(guest, files.baseline);
+  });
 }

@@ -9,7 +9,8 @@ import { driverByName } from "../../machine/registry.js";
 import { isSupervisorAlive, loadVm, machineDir } from "../vm/manager.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "../../ext4/debugfs.js";
 import { diskNameBytes, escapeDiskName } from "../../ext4/names.js";
-import { readWorkspaceRecord } from "./record.js";
+import { readWorkspaceRecord, workspaceFiles } from "./record.js";
+import { GUEST_WORKDIR } from "../guest-env.js";
 import { GUEST_SECRETS_DIR } from "./secrets.js";
 
 const run = promisify(execFile);
@@ -45,25 +46,53 @@ async function flatten(disk: StoppedDisk, path: string): Promise<void> {
   await disk.flatten(path);
 }
 
-/** A raw image of the stopped disk for reading, cached until the disk changes. */
-async function readableImage(store: SandboxStore, id: string): Promise<string> {
-  const disk = stoppedDisk(store, id);
+/** The workspace's own disk (holding /workspace) when it has one, stopped, as a StoppedDisk. */
+function stoppedWorkspaceDisk(store: SandboxStore, id: string): StoppedDisk | null {
+  const root = stoppedDisk(store, id);
+  const format = driverByName(loadVm(store, id).backend).workspaceImage;
+  const image = workspaceFiles(store, id).disk;
+  if (format === null || !existsSync(image)) return null;
+  return { dir: root.dir, image, flatten: (output) => format.flatten(image, output) };
+}
+
+/**
+ * A raw image of the stopped disk that holds `path`, for reading, cached until that disk changes,
+ * and the path inside that disk's file system: /workspace paths are read from the workspace's
+ * own disk when it has one.
+ */
+async function readableImage(
+  store: SandboxStore,
+  id: string,
+  path: string,
+): Promise<{ image: string; inner: string; prefix: string }> {
+  const ownDisk = isWorkspacePath(path) ? stoppedWorkspaceDisk(store, id) : null;
+  const disk = ownDisk ?? stoppedDisk(store, id);
+  const inner = ownDisk === null ? path : path.slice(GUEST_WORKDIR.length) || "/";
+  const kind = ownDisk === null ? "disk" : "workspace";
   const stamp = statSync(disk.image);
-  const image = join(machineDir(store, id), `disk-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
+  const image = join(machineDir(store, id), `${kind}-${stamp.size}-${Math.floor(stamp.mtimeMs)}.raw`);
   if (!existsSync(image)) {
-    dropDiskCache(store, id); // older flattenings describe a disk that has changed since
+    dropDiskCache(store, id, kind); // older flattenings describe a disk that has changed since
     const partial = `${image}.partial`;
     await flatten(disk, partial);
     renameSync(partial, image);
   }
-  return image;
+  return { image, inner, prefix: ownDisk === null ? "" : GUEST_WORKDIR };
 }
 
-/** Removes flattened copies of the disk (before a start, which makes them stale). */
-export function dropDiskCache(store: SandboxStore, id: string): void {
+const isWorkspacePath = (path: string): boolean =>
+  path === GUEST_WORKDIR || path.startsWith(`${GUEST_WORKDIR}/`);
+
+/** Removes flattened copies of the disks (before a start, which makes them stale). */
+export function dropDiskCache(
+  store: SandboxStore,
+  id: string,
+  kind: "disk" | "workspace" | "all" = "all",
+): void {
+  const pattern = kind === "all" ? "(disk|workspace)" : kind;
+  const flattened = new RegExp(`^${pattern}-\\d+-\\d+\\.raw(\\.partial)?$`);
   for (const name of readdirSync(machineDir(store, id))) {
-    if (/^disk-\d+-\d+\.raw(\.partial)?$/.test(name))
-      rmSync(join(machineDir(store, id), name), { force: true });
+    if (flattened.test(name)) rmSync(join(machineDir(store, id), name), { force: true });
   }
 }
 
@@ -112,9 +141,10 @@ async function lookup(
   image: string,
   path: string,
   hint: string,
+  shownPrefix = "",
 ): Promise<{ inode: number; mode: number; size: number }> {
   let found = { inode: ROOT_INODE, mode: 0o040755, size: 0 };
-  let walked = "";
+  let walked = shownPrefix;
   for (const component of path.split("/").filter((part) => part !== "")) {
     if (typeOf(found.mode) === "symlink") {
       throw new PyroError(
@@ -143,9 +173,9 @@ async function lookup(
  * listed, escaped (see escapeDiskName); past MAX_ENTRIES the listing stops, `truncated`.
  */
 export async function diskList(store: SandboxStore, id: string, path = "/workspace", recursive = false) {
-  const image = await readableImage(store, id);
   const root = diskPath(path);
-  const top = await lookup(image, root, diskListHint(id));
+  const { image, inner, prefix } = await readableImage(store, id, root);
+  const top = await lookup(image, inner, diskListHint(id), prefix);
   if (typeOf(top.mode) !== "directory") throw new PyroError("INVALID_ARGUMENT", `${root} is not a directory`);
   const entries: DiskEntry[] = [];
   const paths = new Map<number, string>([[top.inode, root]]);
@@ -184,9 +214,9 @@ export async function diskList(store: SandboxStore, id: string, path = "/workspa
 
 /** Reads one regular file of the stopped disk; no more than the cap ever leaves debugfs. */
 export async function diskRead(store: SandboxStore, id: string, path: string, maxBytes = 1024 * 1024) {
-  const image = await readableImage(store, id);
   const target = diskPath(path);
-  const found = await lookup(image, target, diskListHint(id));
+  const { image, inner, prefix } = await readableImage(store, id, target);
+  const found = await lookup(image, inner, diskListHint(id), prefix);
   const type = typeOf(found.mode);
   if (type === "symlink") {
     const link = /^Fast link dest: "(.*)"$/m.exec(await statInode(image, found.inode))?.[1];

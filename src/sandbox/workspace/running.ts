@@ -1,5 +1,6 @@
 import { PyroError } from "../../errors/index.js";
 import { isSupervisorAlive } from "../vm/manager.js";
+import { vmInfo } from "../vm/views.js";
 import { vmRunner, type GuestRunner } from "./guest-runner.js";
 import { readWorkspaceRecord, type WorkspaceRecord } from "./record.js";
 import type { SandboxStore } from "../store.js";
@@ -13,6 +14,10 @@ export function runningWorkspace(
   id: string,
 ): { record: WorkspaceRecord; run: GuestRunner } {
   const record = readWorkspaceRecord(store, id);
+  if (!isSupervisorAlive(store, record) && vmInfo(store, record).state === "paused")
+    throw new PyroError("WORKSPACE_PAUSED", `workspace ${id} is paused`, {
+      hint: `Run \`pyro workspace resume ${id}\` first.`,
+    });
   if (!isSupervisorAlive(store, record)) {
     const stopped = record.state === "stopped";
     throw new PyroError(

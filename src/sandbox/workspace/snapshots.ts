@@ -1,78 +1,40 @@
 import type { SandboxStore } from "../store.js";
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
-import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
+import { touch, updateWorkspace } from "./lock.js";
 import { validateSnapshotName } from "./naming.js";
-import { readWorkspaceRecord, workspaceFiles } from "./record.js";
-import { runningWorkspace } from "./running.js";
-import { writeWorkspaceArchive } from "./workspace-archive.js";
-import { withGuestFiles } from "./guest-fs.js";
+import { readWorkspaceRecord } from "./record.js";
+import { snapshotBackend } from "./snapshot-backend.js";
 
 export interface SnapshotInfo {
   workspace_id: string;
   name: string;
   created_at: string;
+  /** See StoredSnapshot.bytes: an archive's size, or 0 for a copy-on-write disk snapshot. */
   bytes: number;
 }
 
-const snapshotPath = (store: SandboxStore, id: string, name: string): string =>
-  join(workspaceFiles(store, id).snapshots, `${name}.tar`);
-
-/** The archive of a named snapshot, or of the baseline; SNAPSHOT_NOT_FOUND otherwise. */
-export function snapshotArchive(store: SandboxStore, id: string, name: string): string {
-  if (name === "baseline") return workspaceFiles(store, id).baseline;
-  const path = snapshotPath(store, id, validateSnapshotName(name));
-  if (!existsSync(path))
-    throw new PyroError("SNAPSHOT_NOT_FOUND", `workspace ${id} has no snapshot "${name}"`);
-  return path;
-}
-
-function info(store: SandboxStore, id: string, name: string): SnapshotInfo {
-  const stat = statSync(snapshotPath(store, id, name));
-  return { workspace_id: id, name, created_at: stat.mtime.toISOString(), bytes: stat.size };
-}
-
-/** Archives /workspace under a plain name; the archive appears only once complete. */
+/** Saves /workspace under a plain name (see SnapshotBackend for where it lives). */
 export async function createSnapshot(store: SandboxStore, id: string, name: string): Promise<SnapshotInfo> {
-  runningWorkspace(store, id);
+  readWorkspaceRecord(store, id);
   validateSnapshotName(name);
-  const path = snapshotPath(store, id, name);
-  if (existsSync(path))
-    throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);
-  const partial = `${path}.partial-${process.pid}`;
-  try {
-    await withGuestFiles(store, id, (files) => writeWorkspaceArchive(files, partial));
-    await withWorkspaceLock(store, id, async () => {
-      if (existsSync(path))
-        throw new PyroError("SNAPSHOT_EXISTS", `workspace ${id} already has a snapshot "${name}"`);
-      renameSync(partial, path);
-    });
-  } finally {
-    rmSync(partial, { force: true });
-  }
+  const made = await snapshotBackend(store, id).create(name);
   await updateWorkspace(store, id, touch);
-  return info(store, id, name);
+  return { workspace_id: id, ...made };
 }
 
-export function listSnapshots(
+export async function listSnapshots(
   store: SandboxStore,
   id: string,
-): {
+): Promise<{
   workspace_id: string;
   snapshots: SnapshotInfo[];
   count: number;
-} {
+}> {
   readWorkspaceRecord(store, id);
-  const dir = workspaceFiles(store, id).snapshots;
-  const names = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((file) => file.endsWith(".tar"))
-        .map((file) => file.slice(0, -".tar".length))
-    : [];
-  const snapshots = names
-    .map((name) => info(store, id, name))
-    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const snapshots = (await snapshotBackend(store, id).list()).map((entry) => ({
+    workspace_id: id,
+    ...entry,
+  }));
   return { workspace_id: id, snapshots, count: snapshots.length };
 }
 
@@ -82,7 +44,7 @@ export async function deleteSnapshot(
   name: string,
 ): Promise<{ workspace_id: string; name: string; deleted: boolean }> {
   if (name === "baseline") throw new PyroError("INVALID_ARGUMENT", "the baseline cannot be deleted");
-  const path = snapshotArchive(store, id, name);
-  await withWorkspaceLock(store, id, async () => rmSync(path, { force: true }));
+  readWorkspaceRecord(store, id);
+  await snapshotBackend(store, id).delete(validateSnapshotName(name));
   return { workspace_id: id, name, deleted: true };
 }
