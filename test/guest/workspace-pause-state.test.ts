@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
+import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 import { installedGuestKernel } from "./guest-env.js";
 
@@ -86,5 +87,29 @@ describe("a paused workspace's shells, services and ports come back with it (rea
     });
     expect((await pyro.logsService({ workspaceId: id, serviceName: "web" })).logs).toContain("listening");
     expect(await get(hostPort as number)).toBe("hello\n");
+  }, 180_000);
+
+  it("pauses an idle workspace at its TTL instead of losing it, and resumes it whole", async () => {
+    const shell = await pyro.openShell({ workspaceId: id });
+    await pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "echo idle-$((5*5))" });
+    const before = await pyro.readShell({ workspaceId: id, shellId: shell.shell_id, waitForIdleMs: 1000 });
+    expect(before.output).toContain("idle-25");
+    await pyro.updateWorkspace({ workspaceId: id, ttlSeconds: 2 });
+    expect(await waitFor(() => processesMentioning(id).length === 0, 30_000, 200)).toBe(true);
+    const paused = await pyro.statusWorkspace({ workspaceId: id });
+    expect(paused.ended).toMatch(/paused \(ttl expired\)/);
+    expect((await pyro.reapExpired()).reaped).toEqual([]);
+    await pyro.updateWorkspace({ workspaceId: id, ttlSeconds: 600 });
+    await pyro.resumeWorkspace({ workspaceId: id });
+    const again = await pyro.readShell({ workspaceId: id, shellId: shell.shell_id, cursor: 0 });
+    expect(again.output).toBe(before.output);
+    await pyro.writeShell({ workspaceId: id, shellId: shell.shell_id, input: "echo awake" });
+    const after = await pyro.readShell({
+      workspaceId: id,
+      shellId: shell.shell_id,
+      cursor: before.next_cursor,
+      waitForIdleMs: 1000,
+    });
+    expect(after.output).toContain("awake");
   }, 180_000);
 });
