@@ -10,6 +10,7 @@ import { isSupervisorAlive, loadVm, machineDir } from "../vm/manager.js";
 import { debugfsPath, listDirectories, readInode, statInode, type RawEntry } from "../../ext4/debugfs.js";
 import { diskNameBytes, escapeDiskName } from "../../ext4/names.js";
 import { readWorkspaceRecord, workspaceFiles } from "./record.js";
+import { copyWorkspaceIntoRoot } from "./disk-export-workspace.js";
 import { GUEST_WORKDIR } from "../guest-env.js";
 import { GUEST_SECRETS_DIR } from "./secrets.js";
 
@@ -272,12 +273,20 @@ export async function diskExport(store: SandboxStore, id: string, output: string
     });
   if (existsSync(target) && !overwrite) throw new PyroError("OUTPUT_EXISTS", `${target} already exists`);
   const partial = join(dirname(target), `.${basename(target)}.pyro-partial-${process.pid}`);
+  const workspaceRaw = `${partial}.workspace`;
   try {
     await flatten(disk, partial);
     await scrubRuntimeState(partial);
+    const ownDisk = stoppedWorkspaceDisk(store, id);
+    if (ownDisk !== null) {
+      // /workspace lives on its own disk: the export holds it where it appears in the guest.
+      await flatten(ownDisk, workspaceRaw);
+      await copyWorkspaceIntoRoot(partial, workspaceRaw, `${partial}.tree`);
+    }
     renameSync(partial, target);
   } finally {
     rmSync(partial, { force: true });
+    rmSync(workspaceRaw, { force: true });
   }
   const size = statSync(target).size;
   return { workspace_id: id, output_path: target, bytes: size, format: "raw-ext4" };

@@ -1,4 +1,6 @@
-import { createWriteStream, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { Header } from "tar";
+import { PyroError } from "../../errors/index.js";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -25,9 +27,26 @@ export async function createWorkspaceDisk(
   const staging = join(files.dir, "seed-staging");
   rmSync(staging, { recursive: true, force: true });
   try {
-    await stageSeed(seed?.stream ?? Readable.from([]), staging);
+    if (seed === null) mkdirSync(staging, { mode: 0o700 });
+    else await stageSeed(seed.stream, staging);
+    // The root entry first, as the guest's archive of /workspace has it (an archive of an empty
+    // tree is then still one that the indexer reads).
     const packed = await packDirectory(staging);
-    await pipeline(packed.stream, createWriteStream(files.baseline, { mode: 0o600, flags: "wx" }));
+    const root = new Header({
+      path: "./",
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: new Date(),
+      type: "Directory",
+    });
+    root.encode();
+    if (root.block === undefined) throw new PyroError("INTERNAL", "tar header not encoded");
+    await pipeline(
+      Readable.from(prefixed(root.block, packed.stream)),
+      createWriteStream(files.baseline, { mode: 0o600, flags: "wx" }),
+    );
     await format.create(files.disk, {
       virtualBytes: store.workspaceDiskBytes,
       seedTree: seed === null ? null : staging,
@@ -37,4 +56,9 @@ export async function createWorkspaceDisk(
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+async function* prefixed(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
 }
