@@ -42,10 +42,8 @@ describe("a paused workspace's shells, services and ports come back with it (rea
 
   it("reads the same bytes at an old cursor, continues the shell, and serves the service on the same host port", async () => {
     const kernel = await installedGuestKernel();
-    // A cold boot first: a template-restored VM cannot be resumed yet (QEMU refuses its saved
-    // state: "Capability x-ignore-shared is off, but received capability is on").
-    await pyro.stopWorkspace({ workspaceId: id });
-    expect((await pyro.startWorkspace({ workspaceId: id })).start_mode).toBe("cold");
+    // Restored from its memory template: a whole-VM save of it must restore into plain memory.
+    expect((await pyro.statusWorkspace({ workspaceId: id })).start_mode).toBe("template");
     const shell = await pyro.openShell({ workspaceId: id });
     await pyro.writeShell({
       workspaceId: id,
