@@ -125,7 +125,10 @@ export class Supervisor {
     const saved = this.config.supervisorState;
     if (saved !== null) this.control.importState(readSupervisorState(saved));
     this.hello = await this.handshake(deadline, this.config.launch.restore !== undefined);
-    if (saved !== null) await this.control.reattach();
+    if (saved !== null) {
+      const { lost } = await this.control.reattach();
+      for (const { port, message } of lost) log(`published port ${port.host_port} not restored: ${message}`);
+    }
     lap("hello_ms");
     if (this.hello.mode === "guest") await this.identify(deadline);
     lap("identify_ms");

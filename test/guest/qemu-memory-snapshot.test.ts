@@ -141,6 +141,10 @@ describe("QEMU memory snapshots", () => {
     ]);
     if (a === undefined || b === undefined) throw new Error("unreachable");
     for (const vm of [a, b]) expect((await sh(vm, "uname -r")).trim()).toBe(guestKernel);
+    // Restored QEMUs keep the seccomp filter (spawn denied) and, under root, the dropped user.
+    const status = readFileSync(`/proc/${a.vmm.process.pid}/status`, "utf8");
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    if (process.geteuid?.() === 0) expect(status).not.toMatch(/^Uid:\s+0\s/m);
     await sh(a, "echo only-a > /root/which && sync");
     expect(await sh(b, "cat /root/which 2>/dev/null || echo absent")).toBe("absent\n");
     // Both guests dirty and free most of their RAM; the template's file must not move by a byte.
@@ -150,8 +154,20 @@ describe("QEMU memory snapshots", () => {
         "dd if=/dev/urandom of=/dev/shm/fill bs=1M count=200 2>/dev/null; rm /dev/shm/fill; sync; echo 3 > /proc/sys/vm/drop_caches",
       );
     }
-    await stop(a);
+    // A VM restored from a template is saved whole (pause, fork) and restored into anonymous RAM.
+    await sh(a, "echo in-ram > /dev/shm/proof");
+    const full = join(root, "a.state");
+    await saveAndStop(a, full);
     await stop(b);
+    const a2 = await launch(
+      "a2",
+      { path: join(a.dir, "disk.qcow2"), format: "qcow2" },
+      {
+        restore: { kind: "full", stateFile: full },
+      },
+    );
+    expect(await sh(a2, "cat /dev/shm/proof /root/which")).toBe("in-ram\nonly-a\n");
+    await stop(a2);
     expect(sha256(ramFile)).toBe(ramDigest);
     expect(statSync(ramFile).blocks).toBe(ramBlocks);
 

@@ -27,7 +27,7 @@ const valueAfter = (args: string[], flag: string): string[] =>
 describe("QEMU command line", () => {
   it("boots a microvm from kernel and initrd with the root on a qcow2 overlay", () => {
     const args = qemuCommandLine(input);
-    expect(valueAfter(args, "-M")).toEqual(["microvm"]);
+    expect(valueAfter(args, "-M")).toEqual(["microvm,memory-backend=ram"]);
     expect(valueAfter(args, "-kernel")).toEqual(["/cache/vmlinux"]);
     expect(valueAfter(args, "-initrd")).toEqual(["/home/initrd.cpio"]);
     expect(valueAfter(args, "-drive")[0]).toContain("file=/vm/disk.qcow2,format=qcow2");
@@ -51,7 +51,7 @@ describe("QEMU command line", () => {
     const args = qemuCommandLine(input);
     expect(valueAfter(args, "-qmp")).toEqual(["unix:/vm/q.sock,server=on,wait=off"]);
     expect(args.join(" ")).not.toContain("balloon");
-    expect(valueAfter(args, "-object")).toEqual([]);
+    expect(valueAfter(args, "-object")).toEqual(["memory-backend-ram,id=ram,size=512M"]);
     expect(valueAfter(args, "-incoming")).toEqual([]);
   });
 

@@ -74,13 +74,15 @@ function drive(id: string, file: string): string {
   return `id=${id},file=${file},format=qcow2,if=none,discard=unmap,auto-read-only=off`;
 }
 
-function memoryBackend(input: QemuCommandLineInput): string[] {
-  if (input.memory.kind === "anonymous") return [];
+/**
+ * Guest RAM is always the backend `ram`: a saved stream names its RAM block, so a VM restored
+ * from a template (a file) can be saved whole and restored into anonymous memory, and back.
+ */
+function memoryBackend(input: QemuCommandLineInput): string {
+  const size = `size=${input.memMib}M`;
+  if (input.memory.kind === "anonymous") return `memory-backend-ram,id=ram,${size}`;
   const share = input.memory.shared ? "on" : "off";
-  return [
-    "-object",
-    `memory-backend-file,id=ram,mem-path=${input.memory.path},size=${input.memMib}M,share=${share}`,
-  ];
+  return `memory-backend-file,id=ram,mem-path=${input.memory.path},${size},share=${share}`;
 }
 
 export function qemuCommandLine(input: QemuCommandLineInput): string[] {
@@ -93,8 +95,9 @@ export function qemuCommandLine(input: QemuCommandLineInput): string[] {
     "-name",
     `pyro-${input.id},process=pyro-${input.id}`,
     "-M",
-    input.memory.kind === "file" ? "microvm,memory-backend=ram" : "microvm",
-    ...memoryBackend(input),
+    "microvm,memory-backend=ram",
+    "-object",
+    memoryBackend(input),
     ...accel,
     "-smp",
     String(input.vcpuCount),

@@ -9,7 +9,7 @@ export async function restoreSavedState(
   qmp: QmpClient,
   options: { uri: string; ignoreSharedRam: boolean; deadlineMs: number },
 ): Promise<void> {
-  if (options.ignoreSharedRam) await ignoreSharedRam(qmp);
+  if (options.ignoreSharedRam) await ignoreSharedRam(qmp, true);
   await qmp.execute("migrate-incoming", { uri: options.uri }, COMMAND_TIMEOUT_MS);
   await migrationCompleted(qmp, Math.max(1_000, options.deadlineMs - Date.now()));
   await runIfStopped(qmp);

@@ -24,13 +24,14 @@ export async function migrationCompleted(qmp: QmpClient, timeoutMs: number): Pro
 }
 
 /**
- * Guest RAM that lives in a file is not copied into the stream (the file is the RAM); QEMU
- * documents x-ignore-shared as experimental, and 7.2 needs it on both sides.
+ * Whether RAM that lives in a shared file is left out of the stream (the file is the RAM). QEMU
+ * documents x-ignore-shared as experimental; both sides must agree, and a VM restored from a
+ * template has it on from its restore, so every save sets it explicitly.
  */
-export async function ignoreSharedRam(qmp: QmpClient): Promise<void> {
+export async function ignoreSharedRam(qmp: QmpClient, on: boolean): Promise<void> {
   await qmp.execute(
     "migrate-set-capabilities",
-    { capabilities: [{ capability: "x-ignore-shared", state: true }] },
+    { capabilities: [{ capability: "x-ignore-shared", state: on }] },
     COMMAND_TIMEOUT_MS,
   );
 }

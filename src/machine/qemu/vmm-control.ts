@@ -27,7 +27,7 @@ export function qemuControl(options: QemuControlOptions): VmmControl {
       const started = Date.now();
       await qmp.execute("stop", {}, COMMAND_TIMEOUT_MS);
       await qmp.execute("migrate-set-parameters", { "max-bandwidth": SAVE_BANDWIDTH }, COMMAND_TIMEOUT_MS);
-      if (options.sharedRamFile) await ignoreSharedRam(qmp);
+      await ignoreSharedRam(qmp, options.sharedRamFile);
       const sink = await openMigrationSink(file, options.vmmUid, options.memMib * 1024 * 1024 + STATE_SLACK);
       let complete = false;
       try {
