@@ -28,7 +28,11 @@ describe("the VM lifecycle in a real microVM (SDK)", () => {
         execInVm(home.store(), vm.vm_id, { command: ["uname", "-r"], timeoutSeconds: 20 }),
         execInVm(home.store(), vm.vm_id, { command: "cd /workspace && pwd && hostname", timeoutSeconds: 20 }),
       ]);
-      expect(results.map((r) => r.stdout)).toEqual(["a\n", `${guestKernel}\n`, "/workspace\npyro\n"]);
+      expect(results.map((r) => r.stdout)).toEqual([
+        "a\n",
+        `${guestKernel}\n`,
+        "/workspace\npyro-" + vm.vm_id + "\n",
+      ]);
       const network = await pyro.networkInfoVm({ vmId: vm.vm_id });
       expect(network).toMatchObject({ network_enabled: false, policy: "off", interfaces: ["lo"] });
       const stopped = await pyro.stopVm({ vmId: vm.vm_id });
