@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
 import { driverByName } from "../../machine/registry.js";
-import { readSavedManifest, savedVmFiles } from "../../runtime/saved-vm.js";
+import { readSavedManifest, savedVmFiles, verifySavedVm } from "../../runtime/saved-vm.js";
 import type { DiskCopies } from "../../runtime/vm-saver.js";
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
@@ -46,7 +46,10 @@ function diskCopies(
   };
 }
 
-/** A paused source: its saved state copied; its disks (a pause leaves them in place) copied too. */
+/**
+ * A paused source: its saved state copied; its disks (a pause leaves them in place) copied too.
+ * The saved state is checked first, as a resume would: a fork never runs on a changed one.
+ */
 async function copyPaused(
   store: SandboxStore,
   source: WorkspaceRecord,
@@ -54,6 +57,9 @@ async function copyPaused(
   id: string,
 ): Promise<number> {
   const started = Date.now();
+  const manifest = readSavedManifest(store.files(source.id).paused);
+  if (manifest === null) throw new PyroError("WORKSPACE_NOT_RUNNING", `workspace ${source.id} is not paused`);
+  await verifySavedVm(manifest);
   const paused = savedVmFiles(store.files(source.id).paused);
   const image = savedVmFiles(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
