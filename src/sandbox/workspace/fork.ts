@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
 import { driverByName } from "../../machine/registry.js";
 import { readSavedManifest, savedVmFiles, verifySavedVm } from "../../runtime/saved-vm.js";
+import { readSupervisorState, writeSupervisorState } from "../../runtime/supervisor-state.js";
 import type { DiskCopies } from "../../runtime/vm-saver.js";
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
@@ -64,7 +65,9 @@ async function copyPaused(
   const image = savedVmFiles(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await copyFile(paused.vmmState, image.vmmState);
-  await copyFile(paused.supervisorState, image.supervisorState);
+  // Published ports stay with the source, as in a running fork: the copy's supervisor state has none.
+  const supervisor = readSupervisorState(paused.supervisorState);
+  writeSupervisorState(image.supervisorState, { ...supervisor, ports: [] });
   const { from, to } = diskCopies(store, source, id);
   if (from.root !== null)
     await driverByName(source.backend).disk.copy(machineDir(store, source.id), machineDir(store, id));
