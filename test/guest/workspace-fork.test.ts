@@ -158,10 +158,11 @@ describe.skipIf(!canCreateLab())("forking a running and a paused workspace", () 
     );
     expect(diff.changes.map((c) => c.path)).not.toContain("only-source.txt");
     expect((await sdk.listSnapshots({ workspaceId: id })).snapshots.map((s) => s.name)).toContain("pre-fork");
-    await pyro("workspace", "reset", id, "--snapshot", "pre-fork", "--json");
-    const reset = await sh(id, "cat app.txt; ls");
-    expect(reset).toMatch(/^v2\napp\.txt/);
-    expect(reset).not.toMatch(/late\.txt|only-fork\.txt/);
+    const reset = await pyro("workspace", "reset", id, "--snapshot", "pre-fork", "--json");
+    expect(reset.start_mode).toBe("template");
+    const files = await sh(id, "cat app.txt; ls");
+    expect(files).toMatch(/^v2\napp\.txt/);
+    expect(files).not.toMatch(/late\.txt|only-fork\.txt/);
     expect(await sh(source, "cat late.txt")).toBe("after the snapshot"); // the source kept its files
     await call("workspace_delete", { workspace_id: id });
     expect(processesMentioning(id)).toEqual([]);

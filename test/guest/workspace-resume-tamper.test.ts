@@ -54,6 +54,12 @@ describe("resuming a paused workspace whose saved state was changed", () => {
     await pyro.execWorkspace({ workspaceId: id, command: "echo kept > /workspace/kept.txt" });
     expect(await call("workspace_pause", { workspace_id: id })).toMatchObject({ state: "paused" });
     expect(processesMentioning(id)).toEqual([]);
+    const refused = (await mcp.callTool({
+      name: "workspace_exec",
+      arguments: { workspace_id: id, command: "true" },
+    })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(refused.structuredContent).toMatchObject({ error: { code: "WORKSPACE_PAUSED" } });
 
     const paused = join(sandboxDir(home.home, id), "paused");
     const vmmState = join(paused, "vmm.state");
