@@ -53,7 +53,8 @@ static int add_entropy(struct bytes e, const char **code, char *msg, size_t cap)
 	return rc < 0 ? -1 : 0;
 }
 
-/* /etc/machine-id replaced in one rename: a reader sees the old id or the new one, never half. */
+/* /etc/machine-id replaced in one rename: a reader sees the old id or the new one, never half.
+ * Not fsynced: it is written again at every boot and restore, and a pause syncs the disks. */
 static int write_machine_id(struct bytes id, const char **code, char *msg, size_t cap)
 {
 	char tmp[] = "/etc/.machine-id.XXXXXX", text[MACHINE_ID_LEN + 1];
@@ -63,17 +64,11 @@ static int write_machine_id(struct bytes id, const char **code, char *msg, size_
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return fail(code, "IDENTIFY_FAILED", msg, cap, "create /etc/machine-id");
-	int ok = write(fd, text, sizeof(text)) == (ssize_t)sizeof(text) && fchmod(fd, 0444) == 0 && fsync(fd) == 0;
+	int ok = write(fd, text, sizeof(text)) == (ssize_t)sizeof(text) && fchmod(fd, 0444) == 0;
 	int e = errno;
 	close(fd);
-	if (ok && rename(tmp, "/etc/machine-id") == 0) {
-		int dir = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dir >= 0) {
-			fsync(dir);
-			close(dir);
-		}
+	if (ok && rename(tmp, "/etc/machine-id") == 0)
 		return 0;
-	}
 	e = ok ? errno : e;
 	unlink(tmp);
 	errno = e;

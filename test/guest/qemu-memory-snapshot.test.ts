@@ -29,10 +29,16 @@ let boot: { kernel: string; initramfs: string; rootfs: string };
 let guestKernel: string;
 const running: LaunchedVmm[] = [];
 
-async function launch(name: string, base: DiskBase, extra: Partial<LaunchSpec> = {}): Promise<Vm> {
+/** `base`: a disk to layer over, or (a saved VM's own disk, as a fork copies it) the folder to copy. */
+async function launch(
+  name: string,
+  base: DiskBase | { copyOf: string },
+  extra: Partial<LaunchSpec> = {},
+): Promise<Vm> {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await driver.disk.create(dir, base);
+  if ("copyOf" in base) await driver.disk.copy(base.copyOf, dir);
+  else await driver.disk.create(dir, base);
   const started = Date.now();
   const vmm = await driver.launch({
     id: `ms-${name}`,
@@ -161,7 +167,7 @@ describe("QEMU memory snapshots", () => {
     await stop(b);
     const a2 = await launch(
       "a2",
-      { path: join(a.dir, "disk.qcow2"), format: "qcow2" },
+      { copyOf: a.dir },
       {
         restore: { kind: "full", stateFile: full },
       },

@@ -21,9 +21,25 @@ describe("the QEMU backend's disk overlay", () => {
     const info = JSON.parse(
       execFileSync("qemu-img", ["info", "--output=json", overlay]).toString(),
     ) as Record<string, unknown>;
-    expect(info["backing-filename"]).toBe(base);
+    expect(info["backing-filename"]).toBe("base.ext4"); // relative: the folder may move whole
+    expect(info["full-backing-filename"]).toBe(base);
     rmSync(cached); // a rebuild or prune of the environment
     execFileSync("qemu-img", ["check", "-q", overlay]);
     expect(statSync(base).size).toBe(1024 * 1024);
+  });
+
+  it("layers over a saved disk backed by its raw base, and refuses a VM's own disk rather than loop", async () => {
+    const disk = driverByName("qemu").disk;
+    const saved = join(dir, "saved");
+    const vm = join(dir, "over-saved");
+    const nested = join(dir, "nested");
+    for (const folder of [saved, vm, nested]) execFileSync("mkdir", ["-p", folder]);
+    writeFileSync(join(dir, "root.ext4"), Buffer.alloc(1024 * 1024, 3));
+    await disk.create(saved, { path: join(dir, "root.ext4"), format: "raw" });
+    await disk.create(vm, { path: join(saved, "disk.qcow2"), format: "qcow2" });
+    execFileSync("qemu-img", ["check", "-q", join(vm, "disk.qcow2")]);
+    await expect(disk.create(nested, { path: join(vm, "disk.qcow2"), format: "qcow2" })).rejects.toThrow(
+      /must be backed by its raw base.ext4, not base.qcow2/,
+    );
   });
 });

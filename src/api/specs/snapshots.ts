@@ -13,7 +13,8 @@ export const snapshotCreate = defineOperation({
   name: "snapshot_create",
   sdkMethod: "createSnapshot",
   cli: { words: ["workspace", "snapshot", "create"], positionals: ["workspace_id", "snapshot_name"] },
-  description: "Save /workspace as a named snapshot (an archive on the host) to reset to later.",
+  description:
+    "Save /workspace as a named snapshot to reset to later: a copy-on-write snapshot inside the workspace's own disk (bytes 0: it takes no space until later writes), or an archive on the host for host-compat workspaces.",
   input: snapshotCreateInput,
   profiles: ["workspace-full"],
   loadHandler: async () => (await handlers()).createSnapshot,

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { existsSync, linkSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
 import { requireExecutable } from "../../platform/find-executable.js";
 import type { MachineDisk } from "../types.js";
@@ -22,6 +23,27 @@ async function linkInto(from: string, to: string): Promise<void> {
   }
 }
 
+const BackingInfo = z.object({
+  "backing-filename": z.string().optional(),
+  "backing-filename-format": z.string().optional(),
+});
+
+/**
+ * Only one level of qcow2 base is supported: its backing must be the raw base beside it. A VM's
+ * own disk (backed by base.qcow2) as a base would, once linked, name itself as its backing file,
+ * and qemu-img then loops forever; a saved VM's disk is copied (`copy`) instead.
+ */
+async function requireRawBacking(qemuImg: string, path: string): Promise<void> {
+  const { stdout } = await run(qemuImg, ["info", "--output=json", path]);
+  const info = BackingInfo.parse(JSON.parse(stdout));
+  if (info["backing-filename"] !== RAW_BASE || info["backing-filename-format"] !== "raw") {
+    throw new PyroError(
+      "INTERNAL",
+      `a qcow2 base must be backed by its raw ${RAW_BASE}, not ${info["backing-filename"] ?? "nothing"}`,
+    );
+  }
+}
+
 /** The root disk as a qcow2 overlay: it takes every write, the base image is only ever read. */
 export const qcow2Overlay: MachineDisk = {
   kind: "qcow2-overlay",
@@ -36,6 +58,7 @@ export const qcow2Overlay: MachineDisk = {
     // copy where the two are on different filesystems). A qcow2 base (a template's saved disk)
     // reads its own raw base by a name relative to itself: that one comes along too. Backing
     // files are named relative to the overlay, so a folder can move or be copied whole.
+    if (base.format === "qcow2") await requireRawBacking(qemuImg, base.path);
     const link = base.format === "raw" ? RAW_BASE : QCOW2_BASE;
     await linkInto(base.path, join(dir, link));
     if (base.format === "qcow2") await linkInto(join(dirname(base.path), RAW_BASE), join(dir, RAW_BASE));

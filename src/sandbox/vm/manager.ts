@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isOwnProcess } from "../../platform/processes.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LaunchSpec } from "../../machine/types.js";
@@ -45,6 +46,8 @@ export interface CreateVmOptions {
 }
 
 const STOP_TIMEOUT_MS = 15_000;
+/** How long a supervisor whose VMM was killed has to clean up before the orderly path runs. */
+const DISCARD_WAIT_MS = 2_000;
 
 export type MachineChoice = Pick<
   VmRecord,
@@ -358,7 +361,22 @@ export async function stopVm(store: SandboxStore, id: string): Promise<VmRecord>
   });
 }
 
-async function stopProcesses(store: SandboxStore, record: VmRecord): Promise<void> {
+/**
+ * Ends the VM's processes. Orderly (the guest syncs its disks and powers off) unless the disks
+ * are about to be thrown away (`discard`): then the VMM is killed and its supervisor, seeing it
+ * exit, cleans up and ends in a few ms.
+ */
+async function stopProcesses(store: SandboxStore, record: VmRecord, discard = false): Promise<void> {
+  if (
+    discard &&
+    isSupervisorAlive(store, record) &&
+    record.vmm_pid !== null &&
+    isOwnProcess(record.vmm_pid, record.id)
+  ) {
+    process.kill(record.vmm_pid, "SIGKILL");
+    const deadline = Date.now() + DISCARD_WAIT_MS;
+    while (isSupervisorAlive(store, record) && Date.now() < deadline) await sleep(5);
+  }
   if (isSupervisorAlive(store, record)) {
     try {
       const client = await connectSupervisor(store, record, "pyro-stop");
@@ -382,7 +400,7 @@ export async function deleteVm(
 ): Promise<{ vm_id: string; deleted: boolean }> {
   await withVmLock(store, id, async () => {
     const record = loadVm(store, id);
-    await stopProcesses(store, record);
+    await stopProcesses(store, record, true);
     store.remove(id);
   });
   return { vm_id: id, deleted: true };

@@ -281,7 +281,7 @@ export async function diskExport(store: SandboxStore, id: string, output: string
     if (ownDisk !== null) {
       // /workspace lives on its own disk: the export holds it where it appears in the guest.
       await flatten(ownDisk, workspaceRaw);
-      await copyWorkspaceIntoRoot(partial, workspaceRaw, `${partial}.tree`);
+      await copyWorkspaceIntoRoot(partial, workspaceRaw);
     }
     renameSync(partial, target);
   } finally {

@@ -2,6 +2,7 @@ import type { vmRun } from "../../api/specs/vm.js";
 import type { workspaceCreate, workspaceExec } from "../../api/specs/workspace.js";
 import type { workspaceFileRead, workspacePatchApply } from "../../api/specs/workspace-files.js";
 import type { serviceStart, shellOpen } from "../../api/specs/shells-services.js";
+import type { workspaceFork } from "../../api/specs/workspace-pause.js";
 import type { AnyOperation, InputSchema, Operation, OperationContext } from "../../api/types.js";
 import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
 import { forwardTo } from "./forward.js";
@@ -102,6 +103,10 @@ export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
   }),
   entry<typeof workspaceCreate>(
     "workspace_create",
+    idOnly("new workspace's id", (info) => info.workspace_id),
+  ),
+  entry<typeof workspaceFork>(
+    "workspace_fork",
     idOnly("new workspace's id", (info) => info.workspace_id),
   ),
   entry<typeof shellOpen>(
