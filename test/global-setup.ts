@@ -1,15 +1,19 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { processesMentioning } from "./helpers/processes.js";
 
 // Several checkouts may run tests on one machine at once: only this checkout's leftovers count.
+// A worktree's node_modules may link to another checkout's, so test workers run from a path
+// into node_modules/ that names the other checkout: a worker is known by its working directory.
 const CHECKOUT = fileURLToPath(new URL("..", import.meta.url));
+const OWN_PATH = new RegExp(`${CHECKOUT.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?!node_modules/)`);
 
 /** True when the process or one of its ancestors was started from this checkout. */
 function startedHere(pid: number): boolean {
   for (let current = pid, depth = 0; current > 1 && depth < 8; depth++) {
     try {
-      if (readFileSync(`/proc/${current}/cmdline`, "utf8").includes(CHECKOUT)) return true;
+      if (OWN_PATH.test(readFileSync(`/proc/${current}/cmdline`, "utf8"))) return true;
+      if (`${readlinkSync(`/proc/${current}/cwd`)}/` === CHECKOUT) return true;
       const stat = readFileSync(`/proc/${current}/stat`, "utf8");
       current = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     } catch {

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
 import { driverByName } from "../../machine/registry.js";
-import { readSavedManifest, savedVmFiles } from "../../runtime/saved-vm.js";
+import { readSavedManifest, savedVmFiles, verifySavedVm } from "../../runtime/saved-vm.js";
+import { readSupervisorState, writeSupervisorState } from "../../runtime/supervisor-state.js";
 import type { DiskCopies } from "../../runtime/vm-saver.js";
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
@@ -46,7 +47,10 @@ function diskCopies(
   };
 }
 
-/** A paused source: its saved state copied; its disks (a pause leaves them in place) copied too. */
+/**
+ * A paused source: its saved state copied; its disks (a pause leaves them in place) copied too.
+ * The saved state is checked first, as a resume would: a fork never runs on a changed one.
+ */
 async function copyPaused(
   store: SandboxStore,
   source: WorkspaceRecord,
@@ -54,11 +58,16 @@ async function copyPaused(
   id: string,
 ): Promise<number> {
   const started = Date.now();
+  const manifest = readSavedManifest(store.files(source.id).paused);
+  if (manifest === null) throw new PyroError("WORKSPACE_NOT_RUNNING", `workspace ${source.id} is not paused`);
+  await verifySavedVm(manifest);
   const paused = savedVmFiles(store.files(source.id).paused);
   const image = savedVmFiles(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await copyFile(paused.vmmState, image.vmmState);
-  await copyFile(paused.supervisorState, image.supervisorState);
+  // Published ports stay with the source, as in a running fork: the copy's supervisor state has none.
+  const supervisor = readSupervisorState(paused.supervisorState);
+  writeSupervisorState(image.supervisorState, { ...supervisor, ports: [] });
   const { from, to } = diskCopies(store, source, id);
   if (from.root !== null)
     await driverByName(source.backend).disk.copy(machineDir(store, source.id), machineDir(store, id));
