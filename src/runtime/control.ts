@@ -38,6 +38,9 @@ const START_WAIT_MS = 10_000;
 /** How long a write waits for the guest to take earlier input before it is refused. */
 const STDIN_WAIT_MS = 10_000;
 
+/** Requests that only look (status, listings, the deadline): watching a workspace is not using it. */
+const OBSERVING = new Set<ControlOp>(["deadline", "ports", "list"]);
+
 const refuse = (code: RefusalCode, message: string): Refusal => ({ ok: false, code, message });
 const NOT_FOUND = { shell: "SHELL_NOT_FOUND", service: "SERVICE_NOT_FOUND" } as const;
 
@@ -186,7 +189,7 @@ export class ControlHandler {
     request: ControlRequest,
     data: Buffer,
   ): Promise<{ reply: ControlReply; data?: Buffer }> {
-    if (request.op !== "deadline") this.expiry?.touch(); // asking when it expires is not activity
+    if (!OBSERVING.has(request.op)) this.expiry?.touch();
     switch (request.op) {
       case "list":
         return { reply: listReply([...this.processes.values()].map((p) => p.info)) };
