@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from "node:fs";
 import type { SandboxStore } from "../store.js";
 import { supervisorControl } from "../supervisor-client.js";
 import { isSupervisorAlive, loadVm, machineDir, stopVm } from "../vm/manager.js";
@@ -49,6 +50,14 @@ export async function stopWorkspace(store: SandboxStore, id: string): Promise<St
   });
 }
 
+/** Removes a pause's saved state, if there is one; says whether there was. */
+export function discardSavedState(store: SandboxStore, id: string): boolean {
+  const dir = store.files(id).paused;
+  if (!existsSync(dir)) return false;
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
+
 export interface StartResult extends WorkspaceInfo {
   already_running: boolean;
   /** How the previous run ended, when it did not end by `stop` (a killed VM, a host crash). */
@@ -68,10 +77,14 @@ export async function startWorkspace(store: SandboxStore, id: string): Promise<S
       };
     }
     const exit = vmExitOf(machineDir(store, id));
-    const unclean = vm.state !== "stopped" || (exit !== null && exit.reason !== "shutdown");
-    const previous_stop = unclean
-      ? `unclean: ${exit === null ? "the VM's processes were gone" : describeExit(exit)}`
-      : null;
+    // A paused workspace's disks were synced by the pause: booting them drops its saved memory.
+    const paused = discardSavedState(store, id);
+    const unclean = !paused && (vm.state !== "stopped" || (exit !== null && exit.reason !== "shutdown"));
+    const previous_stop = paused
+      ? "paused: its saved memory and processes were discarded (resume keeps them)"
+      : unclean
+        ? `unclean: ${exit === null ? "the VM's processes were gone" : describeExit(exit)}`
+        : null;
     dropDiskCache(store, id);
     await startWorkspaceVm(store, id);
     const record = readWorkspaceRecord(store, id);

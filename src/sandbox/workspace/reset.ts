@@ -1,6 +1,7 @@
 import type { SandboxStore } from "../store.js";
 import { silentPhases, type PhaseReporter } from "../../platform/phases.js";
 import { recreateVm } from "../vm/manager.js";
+import { discardSavedState } from "./lifecycle.js";
 import { clearHistory } from "./history.js";
 import { touch, withWorkspaceLock } from "./lock.js";
 import { readWorkspaceRecord, writeWorkspaceRecord } from "./record.js";
@@ -29,6 +30,7 @@ export async function resetWorkspace(
     onPhase("stop", { workspace_id: id });
     onPhase("create", { workspace_id: id, environment });
     await recreateVm(store, id, onPhase); // stops the old VM first; one that already died is fine
+    discardSavedState(store, id); // a paused workspace's memory has no place in a fresh system
     onPhase("restore", { workspace_id: id, snapshot });
     await snapshots.restoreBeforeStart(snapshot);
     onPhase("start", { workspace_id: id });
