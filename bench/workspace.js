@@ -56,7 +56,7 @@ async function timeCreateWith(cacheDir, runs) {
   }
 }
 
-function makeTree(root, files) {
+export function makeTree(root, files) {
   for (let i = 0; i < files; i += 1) {
     const dir = join(root, `d${Math.floor(i / 100)}`);
     if (i % 100 === 0) mkdirSync(dir, { recursive: true });
