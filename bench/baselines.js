@@ -49,17 +49,17 @@ async function createToExec(pyro, runs) {
   return { samples, starts };
 }
 
-/** Create → first exec from the template (median of `runs`), measured once per run. */
-export function templateCreate(home, runs) {
+/** Create → first exec from the template (median), measured once per run. */
+export function templateCreate(home, quick) {
   return once(`template:${home}`, async () => {
     await warmTemplate(home);
-    return summarize(await createToExec(clients(home).warm, runs));
+    return summarize(await createToExec(clients(home).warm, quick ? 1 : 3));
   });
 }
 
-/** Create → first exec with a cold boot (median of `runs`), measured once per run. */
-export function coldCreate(home, runs) {
-  return once(`cold:${home}`, async () => summarize(await createToExec(clients(home).cold, runs)));
+/** Create → first exec with a cold boot (median), measured once per run: each costs seconds, so two. */
+export function coldCreate(home, quick) {
+  return once(`cold:${home}`, async () => summarize(await createToExec(clients(home).cold, quick ? 1 : 2)));
 }
 
 function summarize({ samples, starts }) {

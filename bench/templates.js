@@ -13,10 +13,9 @@ function cliRun(env) {
 }
 
 export async function benchTemplates({ quick, home }) {
-  const runs = quick ? 1 : 3;
   const warm = await warmTemplate(home);
-  const cold = await coldCreate(home, runs);
-  const restored = await templateCreate(home, runs);
+  const cold = await coldCreate(home, quick);
+  const restored = await templateCreate(home, quick);
   const ratio = restored.ms / cold.ms;
   report("Memory templates: workspace create -> first exec (debian:12, 1 vCPU, 1 GiB)", [
     ["make the template (pyro env warm, once)", formatMs(warm.ms)],
@@ -32,8 +31,8 @@ export async function benchTemplates({ quick, home }) {
   const coldEnv = { ...process.env, PYRO_TEMPLATES: "off" };
   const warmEnv = { ...process.env };
   delete warmEnv.PYRO_TEMPLATES;
-  const coldRun = median(await timeRuns(runs, () => cliRun(coldEnv)));
-  const warmRun = median(await timeRuns(quick ? 2 : 5, () => cliRun(warmEnv)));
+  const coldRun = median(await timeRuns(quick ? 1 : 2, () => cliRun(coldEnv)));
+  const warmRun = median(await timeRuns(quick ? 2 : 3, () => cliRun(warmEnv)));
   report("pyro run debian:12 -- true, end to end through the CLI", [
     ["cold boot (PYRO_TEMPLATES=off, median)", formatMs(coldRun)],
     ["from the template (median; target <= 1.0 s)", formatMs(warmRun)],
