@@ -93,7 +93,8 @@ function measure(home, ids) {
   });
 }
 
-const mib = (value) => `${value.toFixed(0)} MiB`;
+// Targets are in MB; both units shown.
+const mib = (value) => `${value.toFixed(0)} MiB (${((value * 1024 * 1024) / 1e6).toFixed(0)} MB)`;
 const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function benchDensity({ quick, home }) {
