@@ -74,7 +74,8 @@ export async function benchSnapshots({ quick, home }) {
       ["ratio reset / cold create", ratio(resetMs, cold.ms)],
     ]);
 
-    // The first pause after a restore is measured apart: it has been much slower than the next ones.
+    // The first pause after a restore is measured apart: QEMU's save reads all guest RAM, and for a
+    // VM restored from a template that RAM is the template's file, first brought into the page cache.
     const pause = [];
     const saveMs = [];
     const resume = [];
