@@ -30,7 +30,7 @@ async function bootDirect(home, environment, agent, hardened) {
   };
   const id = `bench-${hardened ? "h" : "p"}-${process.pid}`;
   const disk = driverByName("qemu").disk;
-  await disk.create(dir, boot.rootfs);
+  await disk.create(dir, { path: boot.rootfs, format: "raw" });
   const args = qemuCommandLine({
     id,
     accel: "tcg",
@@ -39,7 +39,11 @@ async function bootDirect(home, environment, agent, hardened) {
     kernel: boot.kernel,
     initrd: boot.initramfs,
     overlay: disk.imageFile(dir),
+    workspaceDisk: null,
     agentSocket: files.agentSocket,
+    qmpSocket: join(dir, "qmp.sock"),
+    memory: { kind: "anonymous" },
+    incoming: false,
     runAs: hardened ? (vmmUser()?.name ?? null) : null,
     tscKhz: hostTscKhz(),
     network: null,

@@ -35,9 +35,10 @@ async function bootToAgent(home, environment, agent) {
     files: { agentSocket: join(dir, "a.sock"), consoleLog: join(dir, "console.log") },
     accel: "tcg",
     network: null,
+    workspaceDisk: null,
   };
   const qemu = driverByName("qemu");
-  await qemu.disk.create(dir, spec.boot.rootfs);
+  await qemu.disk.create(dir, { path: spec.boot.rootfs, format: "raw" });
   const started = performance.now();
   const vmm = await qemu.launch(spec);
   const client = await AgentClient.connect(await vmm.connectAgent(Date.now() + 60_000), {
@@ -58,8 +59,10 @@ export async function benchSpine({ quick, home }) {
   const bootSamples = [];
   for (let i = 0; i < (quick ? 3 : 7); i += 1) bootSamples.push(await bootToAgent(home, environment, agent));
   const runSamples = await timeRuns(quick ? 2 : 5, () => {
+    // Cold boots, as the bare boot it is compared with (memory templates have their own section).
     const result = spawnSync(process.execPath, [CLI, "run", "debian:12", "--mem-mib", "512", "--", "true"], {
       stdio: "ignore",
+      env: { ...process.env, PYRO_TEMPLATES: "off" },
     });
     if (result.status !== 0) throw new Error(`pyro run failed with ${result.status}`);
   });
@@ -67,11 +70,11 @@ export async function benchSpine({ quick, home }) {
   const runMedian = median(runSamples);
   report("Boot (TCG here; KVM where usable)", [
     ["QEMU spawn -> agent ready (median)", formatMs(bootMedian)],
-    ["pyro run debian:12 -- true, end to end (median)", formatMs(runMedian)],
+    ["pyro run debian:12 -- true, cold boot, end to end (median)", formatMs(runMedian)],
     ["ratio run / bare boot", `${(runMedian / bootMedian).toFixed(2)}x`],
   ]);
 
-  const store = new SandboxStore({ home });
+  const store = new SandboxStore({ home, templates: false });
   const vm = await createVm(store, {
     environment: "debian:12",
     vcpuCount: 1,
@@ -100,7 +103,7 @@ export async function benchSpine({ quick, home }) {
       ["exec /bin/true round trip (median)", formatMs(median(execSamples))],
       ["ratio exec / raw echo", `${(median(execSamples) / ping).toFixed(1)}x`],
     ]);
-    report("Memory (idle VM, 512 MiB guest)", [
+    report("Memory (idle VM, 512 MiB guest, cold boot)", [
       ["QEMU RSS", `${rss.toFixed(0)} MiB`],
       ["supervisor RSS", `${rssMib(record.supervisor_pid).toFixed(0)} MiB`],
       ["ratio QEMU RSS / guest memory", `${(rss / 512).toFixed(2)}x`],
