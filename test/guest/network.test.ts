@@ -4,6 +4,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPyro } from "../helpers/cli.js";
+import { httpGetIn, pyroWith } from "../helpers/lab-cli.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
@@ -27,21 +28,10 @@ describe.skipIf(!canCreateLab())("network policies in a real microVM", () => {
   let home: ReturnType<typeof useTempPyroHome>;
   let lab: Lab;
   let ns: string[];
-  const pyro = async (...args: string[]) => {
-    const result = await runPyro(args, {}, ns);
-    return { ...result, json: () => JSON.parse(result.stdout) as Record<string, unknown> };
-  };
+  const pyro = (...args: string[]) => pyroWith(ns, args);
   // What listens in the pyro side's namespace, as `ss` reports it.
   const listeners = () => execFileSync("ip", ["netns", "exec", lab.pyroNs, "ss", "-ltnH"]).toString();
-  const httpGet = (port: number) =>
-    execFileSync("ip", [
-      "netns",
-      "exec",
-      lab.pyroNs,
-      process.execPath,
-      "-e",
-      `fetch("http://127.0.0.1:${port}/").then(r => r.text()).then(t => process.stdout.write(t), () => process.stdout.write("REFUSED"))`,
-    ]).toString();
+  const httpGet = (port: number) => httpGetIn(lab.pyroNs, port);
 
   beforeAll(async () => {
     home = useTempPyroHome();

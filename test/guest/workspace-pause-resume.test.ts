@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/surfaces/sdk/pyro.js";
 import { runPyro } from "../helpers/cli.js";
+import { httpGetIn, pyroWith } from "../helpers/lab-cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import { canCreateLab, createLab, type Lab } from "../fixtures/netns-lab.mjs";
@@ -17,19 +17,8 @@ describe.skipIf(!canCreateLab())("pause, kill everything, resume from another pr
   let lab: Lab;
   let ns: string[];
   let id: string | null = null;
-  const pyro = async (...args: string[]) => {
-    const result = await runPyro(args, {}, ns);
-    return { ...result, json: () => JSON.parse(result.stdout) as Record<string, unknown> };
-  };
-  const httpGet = (port: number) =>
-    execFileSync("ip", [
-      "netns",
-      "exec",
-      lab.pyroNs,
-      process.execPath,
-      "-e",
-      `fetch("http://127.0.0.1:${port}/").then(r => r.text()).then(t => process.stdout.write(t), () => process.stdout.write("REFUSED"))`,
-    ]).toString();
+  const pyro = (...args: string[]) => pyroWith(ns, args);
+  const httpGet = (port: number) => httpGetIn(lab.pyroNs, port);
 
   beforeAll(async () => {
     home = useTempPyroHome();

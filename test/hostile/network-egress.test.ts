@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runPyro } from "../helpers/cli.js";
+import { pyroWith } from "../helpers/lab-cli.js";
 import { processesMentioning, waitFor } from "../helpers/processes.js";
 import { sandboxDir, useTempPyroHome } from "../helpers/pyro-home.js";
 import {
@@ -62,10 +62,7 @@ describe.skipIf(!canCreateLab() || !canBuildSender)(
     let seed: string;
     let listeners: ChildProcess;
     let id: string;
-    const pyro = async (...args: string[]) => {
-      const result = await runPyro(args, {}, ns);
-      return { ...result, json: () => JSON.parse(result.stdout) as Record<string, unknown> };
-    };
+    const pyro = (...args: string[]) => pyroWith(ns, args);
     // What the VM's supervisor logged and why it ended, for a failure message.
     const vmLog = (workspace: string): string =>
       ["supervisor.log", "exit.json"]
