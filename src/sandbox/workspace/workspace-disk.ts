@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, rmSync, statfsSync } from "node:fs";
 import { Header } from "tar";
 import { PyroError } from "../../errors/index.js";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ export async function createWorkspaceDisk(
   seed: SourceTar | null,
 ): Promise<void> {
   const files = workspaceFiles(store, id);
-  const staging = join(files.dir, "seed-staging");
+  const staging = join(stagingRoot(files.dir, seed), `pyro-seed-${id}`);
   rmSync(staging, { recursive: true, force: true });
   try {
     if (seed === null) mkdirSync(staging, { mode: 0o700 });
@@ -56,6 +56,27 @@ export async function createWorkspaceDisk(
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** Memory the staged copy of a small seed may take: each file costs at least a page in tmpfs. */
+const MEMORY_STAGING_BYTES = 512 * 1024 ** 2;
+const TMPFS = "/dev/shm";
+
+/**
+ * Where a seed is unpacked before the image is made from it: in memory (tmpfs) when it is small
+ * and there is room (10k small files stage in about a third of the time there), else beside the
+ * workspace on the host's disk.
+ */
+function stagingRoot(workspaceDir: string, seed: SourceTar | null): string {
+  if (seed === null) return workspaceDir;
+  const bytes = seed.bytes + seed.entry_count * 4096;
+  try {
+    const space = statfsSync(TMPFS);
+    if (bytes <= MEMORY_STAGING_BYTES && bytes * 4 <= space.bavail * space.bsize) return TMPFS;
+  } catch {
+    // no tmpfs here
+  }
+  return workspaceDir;
 }
 
 async function* prefixed(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
