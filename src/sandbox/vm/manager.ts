@@ -174,7 +174,8 @@ export async function recreateVm(
 ): Promise<VmRecord> {
   return withVmLock(store, id, async () => {
     const old = loadVm(store, id);
-    await stopProcesses(store, old);
+    // Every disk of the old VM is replaced or reverted: nothing on it needs syncing.
+    await stopProcesses(store, old, true);
     try {
       const choice = await chooseMachine(store, {
         environment: old.environment,
