@@ -30,7 +30,7 @@ describe("shells and services in a real microVM", () => {
       waitForIdleMs: 1000,
       plain: true,
     });
-    expect(first.output).toContain("root@pyro:/workspace#");
+    expect(first.output).toContain(`root@pyro-${id}:/workspace#`);
     await pyro.writeShell({
       workspaceId: id,
       shellId: shell.shell_id,
