@@ -70,7 +70,7 @@ describe("a guest flooding what the host keeps for it", () => {
     );
   }, 1_000_000);
 
-  it("a guest filling its own disk grows the host overlay no further than the disk's size", async () => {
+  it("a guest filling its root disk grows the host overlay no further than the disk's size", async () => {
     const overlay = join(vmDir, "disk.qcow2");
     const info = JSON.parse(
       execFileSync("qemu-img", ["info", "-U", "--output=json", overlay], { encoding: "utf8" }),
@@ -78,7 +78,7 @@ describe("a guest flooding what the host keeps for it", () => {
     const fill = await pyro.execWorkspace({
       workspaceId: id,
       command:
-        "dd if=/dev/zero of=/workspace/fill bs=1M 2>&1 | grep -o 'No space left on device'; sync; df -k /workspace | tail -1",
+        "dd if=/dev/zero of=/fill bs=1M 2>&1 | grep -o 'No space left on device'; sync; df -k / | tail -1",
       timeoutSeconds: 600,
     });
     expect(fill.stdout).toMatch(/No space left on device/);
@@ -88,7 +88,7 @@ describe("a guest flooding what the host keeps for it", () => {
     expect(allocated).toBeLessThanOrEqual(info["virtual-size"] + 64 * MiB);
     const freed = await pyro.execWorkspace({
       workspaceId: id,
-      command: "rm /workspace/fill && echo freed",
+      command: "rm /fill && echo freed",
       timeoutSeconds: 120,
     });
     expect(freed.stdout).toBe("freed\n");
