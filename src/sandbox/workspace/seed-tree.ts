@@ -1,5 +1,5 @@
-import { createReadStream } from "node:fs";
-import { chmod, lutimes, mkdir, rm } from "node:fs/promises";
+import { chmodSync, createReadStream, lutimesSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { parseEntryName } from "../../archive/index.js";
 import { StagingTree } from "../../archive/staging-tree.js";
@@ -81,7 +81,8 @@ export async function stageSeed(archive: AsyncIterable<Buffer>, dir: string): Pr
   kept.sort((a, b) => b.depth - a.depth);
   for (const entry of kept) {
     const path = join(dir, ...posix.normalize(entry.path).split("/"));
-    if (entry.mode !== null) await chmod(path, entry.mode & 0o777);
-    if (entry.mtime !== undefined) await lutimes(path, entry.mtime, entry.mtime);
+    // Synchronous: two quick calls per entry, many thousands of entries.
+    if (entry.mode !== null) chmodSync(path, entry.mode & 0o777);
+    if (entry.mtime !== undefined) lutimesSync(path, entry.mtime, entry.mtime);
   }
 }
