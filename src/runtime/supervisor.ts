@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync, writeSync, closeSync } from "node:fs";
-import { copyFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { MessageType } from "../agent-protocol/constants.js";
@@ -154,8 +153,8 @@ export class Supervisor {
       ],
       copyDisk: async (role, from, to) => {
         if (role === "root_disk") await this.backend.disk.copy(dirname(from), dirname(to));
-        else if (image !== null) await image.copy(from, to);
-        else await copyFile(from, to);
+        else if (image === null) throw new PyroError("INTERNAL", "a workspace disk without its format");
+        else await image.copy(from, to);
       },
     };
   }
@@ -333,7 +332,7 @@ export class Supervisor {
     }
   }
 
-  /** The TTL ran out: pause when asked to and a pause flow was given, else (or if it fails) stop. */
+  /** The TTL ran out: pause when asked to and the VM can be saved, else (or if the pause fails) stop. */
   private expire(): void {
     const idle = this.expiry.idleMs;
     const detail =

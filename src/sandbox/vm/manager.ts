@@ -24,7 +24,7 @@ import { consoleTail, vmExitOf } from "./status.js";
 import { isSupervisorAlive, killOrphanVmm, loadVm, machineDir } from "./liveness.js";
 import { chooseTemplate } from "./template-choice.js";
 import { layerOverTemplate } from "./template-disks.js";
-import { planStart, WORKSPACE_DEVICE, type SavedState, type StartPlan } from "./start-plan.js";
+import { planStart, type SavedState, type StartPlan } from "./start-plan.js";
 
 export { isSupervisorAlive, killOrphanVmm, loadVm, machineDir };
 
@@ -87,6 +87,7 @@ export async function chooseMachine(store: SandboxStore, options: CreateVmOption
       ? null
       : { kernel: choice.boot.kernel, initramfs: choice.boot.initramfs, rootfs: choice.boot.rootfs };
   const template = await chooseTemplate(store, {
+    agentBinary,
     environment: options.environment,
     vcpuCount: options.vcpuCount,
     memMib: options.memMib,
@@ -304,7 +305,10 @@ export async function startVm(
         backend: record.backend,
         launch: launchSpec(store, record, network, start),
         identity: { hostname: `pyro-${id}`, machineId: record.machine_id },
-        workspaceDevice: options.workspaceDisk === undefined ? null : WORKSPACE_DEVICE,
+        workspaceDevice:
+          options.workspaceDisk === undefined
+            ? null
+            : (driverByName(record.backend).workspaceImage?.device ?? null),
         supervisorState: options.savedState?.supervisorState ?? null,
         pauseDir: record.workspace === null ? null : store.files(id).paused,
         supervisorSocket: files.supervisorSocket,

@@ -5,9 +5,6 @@ import { machineDir } from "./liveness.js";
 import type { VmRecord } from "./record.js";
 import { placeholderDisk, templateOf } from "./template-disks.js";
 
-/** Where a workspace disk appears in the guest (the VM's second block device). */
-export const WORKSPACE_DEVICE = "/dev/vdb";
-
 /** A saved VM to resume: its VMM state stream and the supervisor's shells, services and ports. */
 export interface SavedState {
   vmmState: string;

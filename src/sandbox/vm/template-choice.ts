@@ -1,12 +1,13 @@
 import type { GuestNetwork } from "../../machine/network/guest-network.js";
 import type { Accel, BootArtifacts, MachineDriver } from "../../machine/types.js";
 import type { PhaseReporter } from "../../platform/phases.js";
-import { agentBinaryPath } from "../../machine/agent-binary.js";
 import { templateFor, type TemplateChoice } from "../templates/ensure.js";
 import { workspaceDiskImages } from "../templates/disks.js";
 import type { SandboxStore } from "../store.js";
 
 export interface TemplateRequest {
+  /** The agent binary the guest's initrd carries (selection already resolved it). */
+  agentBinary: string;
   environment: string;
   vcpuCount: number;
   memMib: number;
@@ -38,7 +39,7 @@ export async function chooseTemplate(store: SandboxStore, request: TemplateReque
       driver,
       accel,
       boot,
-      agentBinary: agentBinaryPath(),
+      agentBinary: request.agentBinary,
       network: request.network,
       bootTimeoutMs: store.bootTimeoutMs,
     },
