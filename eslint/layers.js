@@ -26,7 +26,7 @@ const ALLOWED = {
   ],
   runtime: ["runtime", "machine", "agent-protocol", "secrets", ...GROUND],
   machine: ["machine", "agent-protocol", "environments", ...GROUND],
-  environments: ["environments", ...GROUND],
+  environments: ["environments", "archive", ...GROUND],
   "agent-protocol": ["agent-protocol", ...GROUND],
   archive: ["archive", ...GROUND],
   secrets: ["secrets", ...GROUND],

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   mmdebstrap e2fsprogs lz4 kmod dpkg  # building environments from Debian's archive
   musl-tools make gcc                 # building the static guest agent
   ca-certificates
+  docker-registry skopeo umoci buildah busybox-static openssl  # real registries and images in the tests
 )
 
 missing=()

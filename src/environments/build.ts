@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,9 +7,9 @@ import { produceEntryFiles, type BuildProgress, type PhaseDetail } from "./build
 import { getEnvironmentSpec, type EnvironmentSpec } from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
 import { findBuildLeftovers } from "./leftovers.js";
+import { swapInEntry } from "./install-entry.js";
 import { acquireLock } from "./lock.js";
 import {
-  ASIDE_PREFIX,
   BUILD_LOG_FILE,
   environmentPaths,
   fileSystemSafeName,
@@ -49,7 +48,7 @@ export async function buildEnvironment(
   const version = packageVersion();
   const paths = environmentPaths(spec.name, version);
   if (!options.force) {
-    const existing = await checkEntry(paths.entryDir, spec.name, version);
+    const existing = await checkEntry(paths.entryDir, spec.name);
     if (existing.status === "valid") return installedEnvironment(paths.entryDir, existing.manifest);
   }
   requireRoot();
@@ -63,7 +62,7 @@ export async function buildEnvironment(
   });
   try {
     // Whoever held the lock may just have installed it.
-    const existing = await checkEntry(paths.entryDir, spec.name, version);
+    const existing = await checkEntry(paths.entryDir, spec.name);
     if (existing.status === "valid" && !options.force) {
       return installedEnvironment(paths.entryDir, existing.manifest);
     }
@@ -109,13 +108,13 @@ async function buildLocked(
     });
     // Re-reads what was written through the same check every later resolve uses; also writes the stamp.
     enterPhase("verify");
-    const check = await checkEntry(staging, spec.name, version);
+    const check = await checkEntry(staging, spec.name);
     if (check.status !== "valid") {
       const problem = check.status === "corrupt" ? check.problem : "entry missing";
       throw new Error(`the fresh build does not verify: ${problem}`);
     }
     await closeLog(log);
-    await installStaging(staging, paths);
+    await swapInEntry(staging, paths);
     options.onPhase?.("installed", {
       environment: spec.name,
       dir: paths.entryDir,
@@ -147,32 +146,6 @@ async function failBuild(
     `Building ${name} failed in phase ${phase}: ${reason}. Build log: ${paths.failedBuildLogPath}${tail}`,
     { cause: error, details: { environment: name, phase, log: paths.failedBuildLogPath } },
   );
-}
-
-/**
- * Swaps the staging folder in with directory renames, so readers see the old entry, briefly none,
- * then the new one, never a mix. No fsync: a crash can only leave an entry that fails verification
- * and gets rebuilt.
- */
-async function installStaging(staging: string, paths: EnvironmentPaths): Promise<void> {
-  const aside = join(
-    paths.environmentRoot,
-    `${ASIDE_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`,
-  );
-  const replaced = await rename(paths.entryDir, aside).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return false;
-      throw error;
-    },
-  );
-  try {
-    await rename(staging, paths.entryDir);
-  } catch (error) {
-    if (replaced) await rename(aside, paths.entryDir).catch(() => undefined);
-    throw error;
-  }
-  if (replaced) await removeTree(aside);
 }
 
 function closeLog(log: WriteStream): Promise<void> {

@@ -2,9 +2,22 @@ import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
 import { packageVersion } from "../platform/package-info.js";
 import type { BuildOptions } from "./build.js";
-import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG, getEnvironmentSpec } from "./catalog.js";
+import {
+  DEFAULT_ENVIRONMENT,
+  ENVIRONMENT_CATALOG,
+  environmentNames,
+  findEnvironmentSpec,
+} from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
-import { environmentPaths, MANIFEST_FILE } from "./paths.js";
+import { readdirSync } from "node:fs";
+import {
+  checkEnvironmentName,
+  CURRENT_ENTRY,
+  environmentCacheDir,
+  environmentPaths,
+  MANIFEST_FILE,
+} from "./paths.js";
+import { readManifest, type EnvironmentManifest } from "./manifest.js";
 import { checkEntry } from "./verify.js";
 
 export type EnvironmentStatus =
@@ -12,15 +25,57 @@ export type EnvironmentStatus =
   | { status: "not-installed" }
   | { status: "corrupt"; dir: string; problem: string };
 
-/** The state of `name`'s entry for this package version; a corrupt entry is reported, never returned. */
+/**
+ * The state of `name`'s entry (for a catalog name, this package version's); a corrupt entry is
+ * reported, never returned. A name outside the catalog that is not installed is unknown.
+ */
 export async function checkEnvironment(name: string): Promise<EnvironmentStatus> {
-  const spec = getEnvironmentSpec(name);
-  const { entryDir } = environmentPaths(spec.name);
-  const check = await checkEntry(entryDir, spec.name, packageVersion());
+  const { entryDir } = environmentPaths(knownName(name));
+  const check = await checkEntry(entryDir, name);
   if (check.status === "valid")
     return { status: "installed", environment: installedEnvironment(entryDir, check.manifest) };
-  if (check.status === "missing") return { status: "not-installed" };
+  if (check.status === "missing") {
+    if (findEnvironmentSpec(name)) return { status: "not-installed" };
+    throw unknownEnvironment(name);
+  }
   return { status: "corrupt", dir: entryDir, problem: check.problem };
+}
+
+/** `name` when it is in the catalog or has an entry in the cache; ENVIRONMENT_UNKNOWN otherwise. */
+export function knownName(name: string): string {
+  if (findEnvironmentSpec(name)) return name;
+  checkEnvironmentName(name);
+  if (installedNames().includes(name)) return name;
+  throw unknownEnvironment(name);
+}
+
+function unknownEnvironment(name: string): PyroError {
+  const valid = [...environmentNames(), ...installedNames()];
+  return new PyroError("ENVIRONMENT_UNKNOWN", `Unknown environment "${name}".`, {
+    hint: `Valid environments: ${valid.join(", ")}. Import an image with \`pyro env import IMAGE --name ${name}\`, or pull one by reference with \`pyro env pull REGISTRY/REPO:TAG\`.`,
+    details: { environment: name, valid },
+  });
+}
+
+/** Environments outside the catalog that have an entry in the cache (imports, pulls by reference). */
+export function installedNames(): string[] {
+  const cacheDir = environmentCacheDir();
+  let folders: string[];
+  try {
+    folders = readdirSync(cacheDir);
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const folder of folders.sort()) {
+    try {
+      const { name } = readManifest(`${cacheDir}/${folder}/${CURRENT_ENTRY}`);
+      if (!findEnvironmentSpec(name)) names.push(name);
+    } catch {
+      // Not an entry (the blob store, bookkeeping) or a damaged one: `env prune` deals with those.
+    }
+  }
+  return names;
 }
 
 /** The verified installed entry, or null when it is missing or fails verification. */
@@ -40,6 +95,16 @@ export async function ensureEnvironment(
 ): Promise<InstalledEnvironment> {
   const state = await checkEnvironment(name);
   if (state.status === "installed") return state.environment;
+  if (!findEnvironmentSpec(name)) {
+    throw new PyroError(
+      "ENVIRONMENT_CORRUPT",
+      `Environment ${name} is damaged: ${state.status === "corrupt" ? state.problem : "missing"}.`,
+      {
+        hint: `Import or pull it again (\`pyro env import IMAGE --name ${name} --force\`).`,
+        details: { environment: name },
+      },
+    );
+  }
   if (process.getuid?.() !== 0) {
     throw state.status === "corrupt"
       ? new PyroError(
@@ -70,21 +135,32 @@ export interface EnvironmentListItem {
   status: EnvironmentStatus["status"];
 }
 
-/** Every catalog environment with its installed state (verified, so a damaged entry is not "installed"). */
+/** Every catalog environment with its installed state (verified, so a damaged entry is not "installed"), then the installed others. */
 export async function listEnvironments(): Promise<EnvironmentListItem[]> {
-  return Promise.all(
-    ENVIRONMENT_CATALOG.map(async (spec) => {
-      const { status } = await checkEnvironment(spec.name);
-      return {
-        name: spec.name,
-        description: spec.description,
-        version: packageVersion(),
-        default: spec.name === DEFAULT_ENVIRONMENT,
-        installed: status === "installed",
-        status,
-      };
-    }),
-  );
+  const catalog = ENVIRONMENT_CATALOG.map(async (spec) => {
+    const { status } = await checkEnvironment(spec.name);
+    return {
+      name: spec.name,
+      description: spec.description,
+      version: packageVersion(),
+      default: spec.name === DEFAULT_ENVIRONMENT,
+      installed: status === "installed",
+      status,
+    };
+  });
+  const others = installedNames().map(async (name) => {
+    const state = await checkEnvironment(name);
+    const manifest = state.status === "installed" ? state.environment.manifest : null;
+    return {
+      name,
+      description: manifest?.description ?? "",
+      version: manifest?.version ?? "",
+      default: false,
+      installed: state.status === "installed",
+      status: state.status,
+    };
+  });
+  return Promise.all([...catalog, ...others]);
 }
 
 /** What `pyro env inspect NAME` shows. File paths (manifest included) are null unless the entry is installed. */
@@ -106,23 +182,24 @@ export interface EnvironmentDetails {
   initramfs: string | null;
   rootfs_image: string | null;
   kernel_release: string | null;
-  source: "local-build" | "oci" | null;
+  source: EnvironmentManifest["source"] | null;
   built_at: string | null;
 }
 
 export async function inspectEnvironment(name: string): Promise<EnvironmentDetails> {
-  const spec = getEnvironmentSpec(name);
-  const paths = environmentPaths(spec.name);
-  const state = await checkEnvironment(spec.name);
+  const state = await checkEnvironment(name);
+  const paths = environmentPaths(name);
   const installed = state.status === "installed" ? state.environment : null;
+  const spec = findEnvironmentSpec(name);
+  const manifest = installed?.manifest;
   return {
-    name: spec.name,
-    version: packageVersion(),
-    distribution: spec.distribution,
-    suite: spec.suite,
-    description: spec.description,
-    default: spec.name === DEFAULT_ENVIRONMENT,
-    default_packages: [...spec.packages],
+    name,
+    version: spec ? packageVersion() : (manifest?.version ?? ""),
+    distribution: spec?.distribution ?? manifest?.distribution ?? "",
+    suite: spec?.suite ?? manifest?.suite ?? "",
+    description: spec?.description ?? manifest?.description ?? "",
+    default: name === DEFAULT_ENVIRONMENT,
+    default_packages: [...(spec?.packages ?? manifest?.packages ?? [])],
     installed: installed !== null,
     status: state.status,
     problem: state.status === "corrupt" ? state.problem : null,

@@ -6,7 +6,13 @@ export {
   getEnvironmentSpec,
   type EnvironmentSpec,
 } from "./catalog.js";
-export { environmentCacheDir, environmentPaths, type EnvironmentPaths } from "./paths.js";
+export {
+  checkEnvironmentName,
+  environmentCacheDir,
+  environmentPaths,
+  type EnvironmentPaths,
+} from "./paths.js";
+export { installEntry, makeStaging } from "./install-entry.js";
 export { cpioChunks, writeCpio, type CpioEntry } from "./cpio.js";
 export { INITRAMFS_MODULE_DIR, INITRAMFS_MODULE_ORDER } from "./initramfs.js";
 export { buildEnvironment, type BuildOptions, type BuildProgress, type PhaseDetail } from "./build.js";
@@ -14,6 +20,8 @@ export {
   checkEnvironment,
   ensureEnvironment,
   inspectEnvironment,
+  installedNames,
+  knownName,
   listEnvironments,
   resolveInstalled,
   type EnvironmentDetails,
@@ -23,4 +31,4 @@ export {
 export { pruneEnvironments, type PruneReport } from "./prune.js";
 export type { RemovedItem } from "./leftovers.js";
 export type { InstalledEnvironment } from "./installed.js";
-export type { EnvironmentManifest } from "./manifest.js";
+export type { EnvironmentManifest, ImageConfig, Provenance } from "./manifest-schema.js";

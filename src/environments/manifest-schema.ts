@@ -13,6 +13,38 @@ const fileRecordSchema = z.object({
   size: z.number().int().nonnegative(),
 });
 
+/** What an imported container image asks of the commands run in it. */
+const imageConfigSchema = z.object({
+  env: z.array(z.string().max(32_768)).max(1024),
+  working_dir: z.string().max(4096).nullable(),
+  user: z
+    .object({
+      spec: z.string().max(256),
+      uid: z.number().int().min(0).max(0xfffffffe),
+      gid: z.number().int().min(0).max(0xfffffffe),
+    })
+    .nullable(),
+  entrypoint: z.array(z.string().max(32_768)).max(1024).nullable(),
+  cmd: z.array(z.string().max(32_768)).max(1024).nullable(),
+});
+
+const digestString = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+/** Where the entry came from: built here, pulled from a registry, or imported from an image. */
+const provenanceSchema = z.union([
+  z.object({
+    kind: z.literal("built"),
+    inputs: z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string()), z.null()])),
+  }),
+  z.object({ kind: z.literal("pulled"), reference: z.string().min(1), manifest_digest: digestString }),
+  z.object({
+    kind: z.literal("imported"),
+    reference: z.string().min(1),
+    manifest_digest: digestString,
+    kernel_from: z.string().min(1),
+  }),
+]);
+
 export const manifestSchema = z.object({
   schema: z.literal(1),
   name: z.string().min(1),
@@ -23,7 +55,9 @@ export const manifestSchema = z.object({
   packages: z.array(z.string()),
   kernel_release: z.string().min(1),
   built_at: z.string().min(1),
-  source: z.enum(["local-build", "oci"]),
+  source: z.enum(["local-build", "oci", "import"]),
+  image: imageConfigSchema.optional(),
+  provenance: provenanceSchema.optional(),
   files: z.object({
     kernel: fileRecordSchema,
     initramfs: fileRecordSchema,
@@ -33,4 +67,6 @@ export const manifestSchema = z.object({
 
 export type EnvironmentManifest = z.infer<typeof manifestSchema>;
 export type ManifestFileRecord = z.infer<typeof fileRecordSchema>;
+export type ImageConfig = z.infer<typeof imageConfigSchema>;
+export type Provenance = z.infer<typeof provenanceSchema>;
 export type ManifestFileRole = keyof EnvironmentManifest["files"];

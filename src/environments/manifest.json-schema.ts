@@ -45,7 +45,168 @@ export const ENVIRONMENT_MANIFEST_JSON_SCHEMA: JsonSchemaOf<EnvironmentManifest>
     },
     source: {
       type: "string",
-      enum: ["local-build", "oci"],
+      enum: ["local-build", "oci", "import"],
+    },
+    image: {
+      type: "object",
+      properties: {
+        env: {
+          maxItems: 1024,
+          type: "array",
+          items: {
+            type: "string",
+            maxLength: 32768,
+          },
+        },
+        working_dir: {
+          anyOf: [
+            {
+              type: "string",
+              maxLength: 4096,
+            },
+            {
+              type: "null",
+            },
+          ],
+        },
+        user: {
+          anyOf: [
+            {
+              type: "object",
+              properties: {
+                spec: {
+                  type: "string",
+                  maxLength: 256,
+                },
+                uid: {
+                  type: "integer",
+                  minimum: 0,
+                  maximum: 4294967294,
+                },
+                gid: {
+                  type: "integer",
+                  minimum: 0,
+                  maximum: 4294967294,
+                },
+              },
+              required: ["spec", "uid", "gid"],
+            },
+            {
+              type: "null",
+            },
+          ],
+        },
+        entrypoint: {
+          anyOf: [
+            {
+              maxItems: 1024,
+              type: "array",
+              items: {
+                type: "string",
+                maxLength: 32768,
+              },
+            },
+            {
+              type: "null",
+            },
+          ],
+        },
+        cmd: {
+          anyOf: [
+            {
+              maxItems: 1024,
+              type: "array",
+              items: {
+                type: "string",
+                maxLength: 32768,
+              },
+            },
+            {
+              type: "null",
+            },
+          ],
+        },
+      },
+      required: ["env", "working_dir", "user", "entrypoint", "cmd"],
+    },
+    provenance: {
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            kind: {
+              type: "string",
+              const: "built",
+            },
+            inputs: {
+              type: "object",
+              propertyNames: {
+                type: "string",
+              },
+              additionalProperties: {
+                anyOf: [
+                  {
+                    type: "string",
+                  },
+                  {
+                    type: "number",
+                  },
+                  {
+                    type: "array",
+                    items: {
+                      type: "string",
+                    },
+                  },
+                  {
+                    type: "null",
+                  },
+                ],
+              },
+            },
+          },
+          required: ["kind", "inputs"],
+        },
+        {
+          type: "object",
+          properties: {
+            kind: {
+              type: "string",
+              const: "pulled",
+            },
+            reference: {
+              type: "string",
+              minLength: 1,
+            },
+            manifest_digest: {
+              type: "string",
+              pattern: "^sha256:[0-9a-f]{64}$",
+            },
+          },
+          required: ["kind", "reference", "manifest_digest"],
+        },
+        {
+          type: "object",
+          properties: {
+            kind: {
+              type: "string",
+              const: "imported",
+            },
+            reference: {
+              type: "string",
+              minLength: 1,
+            },
+            manifest_digest: {
+              type: "string",
+              pattern: "^sha256:[0-9a-f]{64}$",
+            },
+            kernel_from: {
+              type: "string",
+              minLength: 1,
+            },
+          },
+          required: ["kind", "reference", "manifest_digest", "kernel_from"],
+        },
+      ],
     },
     files: {
       type: "object",

@@ -77,7 +77,7 @@ async function staleEntries(
       stale.push({ path, reason: `entry for version ${entry} (current is ${current})` });
       continue;
     }
-    const check = await checkEntry(path, name, packageVersion());
+    const check = await checkEntry(path, name);
     if (check.status === "corrupt") stale.push({ path, reason: `corrupt: ${check.problem}` });
   }
   return stale;

@@ -37,8 +37,8 @@ type Stamp = Record<string, FileIdentity>;
  */
 const knownDigestFailures = new Map<string, string>();
 
-/** Checks the entry in `entryDir` is complete, is `name` at `version`, and matches its digests. */
-export async function checkEntry(entryDir: string, name: string, version: string): Promise<EntryCheck> {
+/** Checks the entry in `entryDir` is complete, is `name`, and matches its digests. */
+export async function checkEntry(entryDir: string, name: string): Promise<EntryCheck> {
   // Metadata is read synchronously: a few small reads and stats, cheaper than a round trip each
   // through the thread pool (every command that lists or boots an environment checks it first).
   if (!existsSync(entryDir)) return { status: "missing" };
@@ -49,11 +49,8 @@ export async function checkEntry(entryDir: string, name: string, version: string
   } catch (error) {
     return { status: "corrupt", problem: `${MANIFEST_FILE}: ${describeManifestError(error)}` };
   }
-  if (manifest.name !== name || manifest.version !== version) {
-    return {
-      status: "corrupt",
-      problem: `${MANIFEST_FILE} describes ${manifest.name} ${manifest.version}, expected ${name} ${version}`,
-    };
+  if (manifest.name !== name) {
+    return { status: "corrupt", problem: `${MANIFEST_FILE} describes ${manifest.name}, expected ${name}` };
   }
 
   const identities: Stamp = {};

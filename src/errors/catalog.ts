@@ -108,6 +108,34 @@ export const ERROR_CATALOG = {
     exit: 84,
     hint: "Pass a --cwd that is a directory inside /workspace (see `pyro workspace file list ID`).",
   },
+  REGISTRY_UNREACHABLE: {
+    exit: 85,
+    hint: "Check the registry address and that it is up; pass --insecure only for a plain-HTTP registry you run.",
+  },
+  REGISTRY_AUTH_FAILED: {
+    exit: 86,
+    hint: "Log in with --username and --password-stdin, or add the registry to your Docker config (~/.docker/config.json).",
+  },
+  IMAGE_NOT_FOUND: {
+    exit: 67,
+    hint: "Check the repository, tag or digest; the registry has no such manifest.",
+  },
+  DIGEST_MISMATCH: {
+    exit: 87,
+    hint: "Bytes from the registry did not match their digest and were discarded; retry, and if it persists the registry serves damaged data.",
+  },
+  IMAGE_PLATFORM_MISMATCH: {
+    exit: 88,
+    hint: "pyro runs linux/amd64 images; pick a tag that has that platform.",
+  },
+  IMAGE_UNSAFE: {
+    exit: 89,
+    hint: "The image's layers try to write outside its root filesystem; nothing was installed.",
+  },
+  REGISTRY_ERROR: {
+    exit: 90,
+    hint: "The registry answered in a way pyro cannot use; the message quotes it.",
+  },
   STATE_CORRUPT: { exit: 76, hint: "The state folder named in the message is damaged; delete it." },
   PATH_TOO_LONG: { exit: 64, hint: "Set PYRO_HOME to a shorter directory." },
   INTERNAL: { exit: 70, hint: "This is a bug in pyro; please report it with the message." },

@@ -23,6 +23,8 @@ const KNOWN = new Set([
   "enum",
   "pattern",
   "minLength",
+  "maxLength",
+  "maxItems",
   "minimum",
   "maximum",
   "properties",
@@ -92,6 +94,9 @@ function check(schema: JsonSchema, value: unknown, path: string, issues: string[
     if (typeof schema.minLength === "number" && value.length < schema.minLength) {
       issues.push(`${at}: shorter than ${schema.minLength}`);
     }
+    if (typeof schema.maxLength === "number" && value.length > schema.maxLength) {
+      issues.push(`${at}: longer than ${schema.maxLength}`);
+    }
     if (typeof schema.pattern === "string" && !new RegExp(schema.pattern).test(value)) {
       // A pattern's description says what it means ("must be a plain file name"), when it has one.
       const meaning =
@@ -108,6 +113,10 @@ function check(schema: JsonSchema, value: unknown, path: string, issues: string[
     return value;
   }
   if (Array.isArray(value)) {
+    if (typeof schema.maxItems === "number" && value.length > schema.maxItems) {
+      issues.push(`${at}: more than ${schema.maxItems} items`);
+      return undefined;
+    }
     if (schema.items === undefined) return [...value];
     const items = schemaAt(schema, "items");
     return value.map((item, index) => check(items, item, `${path}${path ? "." : ""}${index}`, issues));

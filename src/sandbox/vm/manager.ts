@@ -3,7 +3,7 @@ import { isOwnProcess } from "../../platform/processes.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LaunchSpec } from "../../machine/types.js";
-import { ensureEnvironment, getEnvironmentSpec } from "../../environments/index.js";
+import { ensureEnvironment, knownName } from "../../environments/index.js";
 import { PyroError } from "../../errors/index.js";
 import { agentBinaryPath } from "../../machine/agent-binary.js";
 import { selectMachine } from "../../machine/select.js";
@@ -57,7 +57,7 @@ export type MachineChoice = Pick<
 /** Resolves the environment, picks the backend and the memory template; nothing is written. */
 export async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Promise<MachineChoice> {
   const onPhase = options.onPhase ?? silentPhases;
-  getEnvironmentSpec(options.environment);
+  knownName(options.environment);
   const allowPrivateEgress = options.allowPrivateEgress ?? false;
   checkPrivateEgress(options.networkPolicy, allowPrivateEgress);
   const network = allowsEgress(options.networkPolicy);
