@@ -17,6 +17,10 @@ export interface TestRegistry {
   storageDir: string;
   stop(): Promise<void>;
   token?: { username: string; password: string };
+  /** Kills the registry process at once (SIGKILL), keeping its storage: a registry gone mid-transfer. */
+  crash(): Promise<void>;
+  /** Starts the registry again on the same address and storage. */
+  restart(): Promise<void>;
 }
 
 const SERVICE = "pyro-test-registry";
@@ -26,42 +30,58 @@ export async function startRegistry(options: { tokenAuth?: boolean } = {}): Prom
   // The pyro-t- prefix lets the global teardown catch a registry a test forgot to stop.
   const dir = mkdtempSync("/tmp/pyro-t-registry-");
   const storageDir = join(dir, "storage");
+  const configPath = join(dir, "config.yml");
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   let tokenServer: TokenServer | null = null;
-  let child: ChildProcess | null = null;
+  let running: ChildProcess;
   try {
     if (options.tokenAuth) tokenServer = await startTokenServer(dir);
-    const configPath = join(dir, "config.yml");
     writeFileSync(configPath, registryConfig(storageDir, host, tokenServer));
-    child = spawn("docker-registry", ["serve", configPath], { stdio: ["ignore", "ignore", "pipe"] });
-    const stderr: Buffer[] = [];
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (stderr.length < 256) stderr.push(chunk);
-    });
-    await waitUntilServing(host, child, () => Buffer.concat(stderr).toString("utf8"));
+    running = await serve(configPath, host);
   } catch (error) {
-    child?.kill("SIGKILL");
     await tokenServer?.close();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  const running = child;
   const server = tokenServer;
   return {
     host,
     storageDir,
     token: server?.credentials,
+    crash: () => kill(running),
+    async restart() {
+      await kill(running);
+      running = await serve(configPath, host);
+    },
     async stop() {
-      if (running.exitCode === null && running.signalCode === null) {
-        const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-        running.kill("SIGKILL");
-        await exited;
-      }
+      await kill(running);
       await server?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function serve(configPath: string, host: string): Promise<ChildProcess> {
+  const child = spawn("docker-registry", ["serve", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+  const stderr: Buffer[] = [];
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (stderr.length < 256) stderr.push(chunk);
+  });
+  try {
+    await waitUntilServing(host, child, () => Buffer.concat(stderr).toString("utf8"));
+  } catch (error) {
+    await kill(child);
+    throw error;
+  }
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
 }
 
 function registryConfig(storageDir: string, host: string, token: TokenServer | null): string {

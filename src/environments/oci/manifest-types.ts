@@ -18,7 +18,8 @@ const MAX_INDEX_ENTRIES = 1024;
 export const MAX_BLOB_BYTES = 2 ** 45;
 
 const mediaType = z.string().min(1).max(255);
-const annotations = z.record(z.string().max(1024), z.string().max(16_384));
+// Only the manifest as a whole is bounded (4 MiB): annotation values may carry documents.
+const annotations = z.record(z.string().max(1024), z.string());
 
 export const platformSchema = z.object({
   architecture: z.string().max(64),
