@@ -10,12 +10,14 @@ import { join } from "node:path";
  * temporary storage folder. With `tokenAuth`, the registry demands Bearer tokens from a token
  * server run in this process: it checks Basic credentials and signs ES256 JWTs whose `x5c` header
  * carries a self-signed certificate (made with openssl) that the registry trusts as its
- * `rootcertbundle`.
+ * `rootcertbundle`. With `basicAuth`, the registry itself checks Basic credentials against an
+ * htpasswd file (bcrypt, made with python3's crypt module).
  */
 export interface TestRegistry {
   host: string;
   storageDir: string;
   stop(): Promise<void>;
+  /** The credentials the registry accepts (at its token service with tokenAuth, itself with basicAuth). */
   token?: { username: string; password: string };
   /** Kills the registry process at once (SIGKILL), keeping its storage: a registry gone mid-transfer. */
   crash(): Promise<void>;
@@ -26,7 +28,9 @@ export interface TestRegistry {
 const SERVICE = "pyro-test-registry";
 const ISSUER = "pyro-test-token-issuer";
 
-export async function startRegistry(options: { tokenAuth?: boolean } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: { tokenAuth?: boolean; basicAuth?: boolean } = {},
+): Promise<TestRegistry> {
   // The pyro-t- prefix lets the global teardown catch a registry a test forgot to stop.
   const dir = mkdtempSync("/tmp/pyro-t-registry-");
   const storageDir = join(dir, "storage");
@@ -34,10 +38,12 @@ export async function startRegistry(options: { tokenAuth?: boolean } = {}): Prom
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   let tokenServer: TokenServer | null = null;
+  let basic: Htpasswd | null = null;
   let running: ChildProcess;
   try {
     if (options.tokenAuth) tokenServer = await startTokenServer(dir);
-    writeFileSync(configPath, registryConfig(storageDir, host, tokenServer));
+    if (options.basicAuth) basic = makeHtpasswd(dir);
+    writeFileSync(configPath, registryConfig(storageDir, host, tokenServer, basic));
     running = await serve(configPath, host);
   } catch (error) {
     await tokenServer?.close();
@@ -48,7 +54,7 @@ export async function startRegistry(options: { tokenAuth?: boolean } = {}): Prom
   return {
     host,
     storageDir,
-    token: server?.credentials,
+    token: server?.credentials ?? basic?.credentials,
     crash: () => kill(running),
     async restart() {
       await kill(running);
@@ -84,7 +90,12 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function registryConfig(storageDir: string, host: string, token: TokenServer | null): string {
+function registryConfig(
+  storageDir: string,
+  host: string,
+  token: TokenServer | null,
+  basic: Htpasswd | null,
+): string {
   const lines = [
     "version: 0.1",
     "log:",
@@ -113,7 +124,30 @@ function registryConfig(storageDir: string, host: string, token: TokenServer | n
       `    rootcertbundle: ${token.certPath}`,
     );
   }
+  if (basic) lines.push("auth:", "  htpasswd:", "    realm: pyro-test", `    path: ${basic.path}`);
   return `${lines.join("\n")}\n`;
+}
+
+interface Htpasswd {
+  path: string;
+  credentials: { username: string; password: string };
+}
+
+function makeHtpasswd(dir: string): Htpasswd {
+  const credentials = { username: "pyro-basic", password: randomBytes(12).toString("hex") };
+  const hash = execFileSync(
+    "python3",
+    [
+      "-c",
+      "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
+      credentials.password,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+  ).trim();
+  if (!hash.startsWith("$2")) throw new Error("python3's crypt made no bcrypt hash");
+  const path = join(dir, "htpasswd");
+  writeFileSync(path, `${credentials.username}:${hash}\n`);
+  return { path, credentials };
 }
 
 /** A port that was free a moment ago (the registry binds it itself). */

@@ -23,6 +23,8 @@ export interface RelayRules {
 export interface TcpRelay {
   host: string;
   connections: RelayedConnection[];
+  /** The most connections that were open at one time. */
+  maxConcurrent: number;
   rules: RelayRules;
   close(): Promise<void>;
 }
@@ -35,10 +37,14 @@ export async function startRelay(target: string, rules: RelayRules = {}): Promis
   const [targetHost, targetPort] = target.split(":");
   const connections: RelayedConnection[] = [];
   const sockets = new Set<Socket>();
-  const relay: TcpRelay = { host: "", connections, rules, close: async () => undefined };
+  let open = 0;
+  const relay: TcpRelay = { host: "", connections, maxConcurrent: 0, rules, close: async () => undefined };
   const server: Server = createServer((client) => {
     const record: RelayedConnection = { request: "", responseBytes: 0 };
     connections.push(record);
+    open++;
+    relay.maxConcurrent = Math.max(relay.maxConcurrent, open);
+    client.once("close", () => open--);
     const cutAfter = relay.rules.cutNextAfter ?? null;
     relay.rules.cutNextAfter = null;
     const rewrite = relay.rules.rewriteNextResponse ?? null;

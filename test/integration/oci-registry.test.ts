@@ -15,6 +15,7 @@ import {
   type TransferProgress,
 } from "../../src/environments/oci/index.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startRelay } from "../helpers/tcp-relay.js";
 
 const digestOf = (bytes: Buffer): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 const blob = (bytes: Buffer, mediaType = "application/octet-stream"): Descriptor => ({
@@ -199,6 +200,41 @@ describe("registry client against a real docker-registry", () => {
     expect((failure as PyroError).message).toContain("linux/arm64/v8");
   });
 
+  it("downloads at most `concurrency` blobs at once", async () => {
+    const layers = Array.from({ length: 6 }, () => randomBytes(2 * 1024 * 1024));
+    await pushImage(client, "pyro/many", "v1", layers);
+    const relay = await startRelay(registry.host, { bytesPerSecond: 16 * 1024 * 1024 });
+    try {
+      const viaRelay = new RegistryClient(relay.host, { insecure: true, env: {} });
+      const { manifest } = await viaRelay.resolveManifest("pyro/many", "v1");
+      const before = relay.connections.length;
+      relay.maxConcurrent = 0;
+      await new BlobStore(join(temp, "cache-many")).fetchAll(viaRelay, "pyro/many", manifest.layers, {
+        concurrency: 2,
+      });
+      expect(relay.connections.length - before).toBe(6);
+      expect(relay.maxConcurrent).toBe(2);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it("gives up on a registry that accepts the connection and never answers", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const stuck = new RegistryClient(`127.0.0.1:${port}`, { insecure: true, env: {}, timeoutMs: 300 });
+      const started = Date.now();
+      const failure = await stuck.resolveManifest("pyro/app", "v1").catch((e: unknown) => e);
+      expect((failure as PyroError).code).toBe("REGISTRY_UNREACHABLE");
+      expect((failure as PyroError).message).toContain("ETIMEDOUT");
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
+  });
+
   it("reports an unknown repository or tag as IMAGE_NOT_FOUND", async () => {
     expect(await codeOf(client.resolveManifest("pyro/nothing-here", "v1"))).toBe("IMAGE_NOT_FOUND");
     expect(await codeOf(client.resolveManifest("pyro/app", "no-such-tag"))).toBe("IMAGE_NOT_FOUND");
@@ -287,5 +323,34 @@ describe("token auth against a real docker-registry", () => {
     );
     const stale = new RegistryClient(registry.host, { insecure: true, env: { HOME: home } });
     expect(await codeOf(stale.resolveManifest("team/env", "v1"))).toBe("REGISTRY_AUTH_FAILED");
+  });
+});
+
+describe("Basic auth against a real docker-registry (htpasswd)", () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ basicAuth: true });
+  });
+  afterAll(async () => {
+    await registry.stop();
+  });
+
+  it("pushes and resolves with the right credentials, and refuses wrong or missing ones", async () => {
+    const client = new RegistryClient(registry.host, {
+      insecure: true,
+      credentials: registry.token!,
+      env: {},
+    });
+    const pushed = await pushImage(client, "basic/env", "v1", [randomBytes(3000)]);
+    expect((await client.resolveManifest("basic/env", "v1")).digest).toBe(pushed.digest);
+    const wrong = new RegistryClient(registry.host, {
+      insecure: true,
+      credentials: { username: registry.token!.username, password: "nope" },
+      env: {},
+    });
+    expect(await codeOf(wrong.resolveManifest("basic/env", "v1"))).toBe("REGISTRY_AUTH_FAILED");
+    const anonymous = new RegistryClient(registry.host, { insecure: true, env: {} });
+    expect(await codeOf(anonymous.resolveManifest("basic/env", "v1"))).toBe("REGISTRY_AUTH_FAILED");
   });
 });

@@ -17,7 +17,7 @@ import { PyroError } from "../../errors/index.js";
 import { sha256File } from "../../platform/file-digest.js";
 import { acquireLock } from "../lock.js";
 import type { RegistryClient } from "./client.js";
-import { descriptorSchema, type Descriptor } from "./manifest-types.js";
+import { checkDescriptor, type Descriptor } from "./manifest-types.js";
 import { DIGEST } from "./reference.js";
 
 /**
@@ -81,7 +81,7 @@ export class BlobStore {
     options: FetchOptions = {},
   ): Promise<void> {
     const unique = new Map<string, Descriptor>();
-    for (const descriptor of descriptors) unique.set(descriptor.digest, descriptorSchema.parse(descriptor));
+    for (const descriptor of descriptors) unique.set(descriptor.digest, checkDescriptor(descriptor));
     await this.makeFolders();
     const progress: TransferProgress = {
       total_bytes: 0,

@@ -6,7 +6,7 @@ import { parseChallenge } from "./challenge.js";
 import { dockerConfigCredentials, type Credentials } from "./docker-config.js";
 import { discard, header, readBounded, send, type HttpResponse } from "./http.js";
 import {
-  descriptorSchema,
+  checkDescriptor,
   imageIndexSchema,
   imageManifestSchema,
   INDEX_MEDIA_TYPES,
@@ -185,7 +185,7 @@ export class RegistryClient {
     open: () => NodeJS.ReadableStream,
     onBytes?: (n: number) => void,
   ): Promise<void> {
-    descriptorSchema.parse(descriptor);
+    checkDescriptor(descriptor);
     if (await this.hasBlob(repository, descriptor.digest)) {
       onBytes?.(descriptor.size);
       return;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PyroError } from "../../errors/index.js";
 import { DIGEST } from "./reference.js";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -57,3 +58,17 @@ export type Descriptor = z.infer<typeof descriptorSchema>;
 export type ImageManifest = z.infer<typeof imageManifestSchema>;
 export type ImageIndex = z.infer<typeof imageIndexSchema>;
 export type Platform = z.infer<typeof platformSchema>;
+
+/** A descriptor handed in by pyro's own code (not read from a registry): INVALID_ARGUMENT when malformed. */
+export function checkDescriptor(descriptor: Descriptor): Descriptor {
+  const parsed = descriptorSchema.safeParse(descriptor);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new PyroError(
+    "INVALID_ARGUMENT",
+    `A blob descriptor is malformed: ${issue?.path.join(".")}: ${issue?.message}.`,
+    {
+      details: { digest: String(descriptor.digest).slice(0, 80) },
+    },
+  );
+}
