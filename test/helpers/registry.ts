@@ -29,7 +29,12 @@ const SERVICE = "pyro-test-registry";
 const ISSUER = "pyro-test-token-issuer";
 
 export async function startRegistry(
-  options: { tokenAuth?: boolean; basicAuth?: boolean } = {},
+  options: {
+    tokenAuth?: boolean;
+    basicAuth?: boolean;
+    /** The registry answers blob downloads with a redirect to this origin (its storage path appended), as a CDN-backed registry does. */
+    redirectBlobsTo?: string;
+  } = {},
 ): Promise<TestRegistry> {
   // The pyro-t- prefix lets the global teardown catch a registry a test forgot to stop.
   const dir = mkdtempSync("/tmp/pyro-t-registry-");
@@ -43,7 +48,10 @@ export async function startRegistry(
   try {
     if (options.tokenAuth) tokenServer = await startTokenServer(dir);
     if (options.basicAuth) basic = makeHtpasswd(dir);
-    writeFileSync(configPath, registryConfig(storageDir, host, tokenServer, basic));
+    writeFileSync(
+      configPath,
+      registryConfig(storageDir, host, tokenServer, basic, options.redirectBlobsTo ?? null),
+    );
     running = await serve(configPath, host);
   } catch (error) {
     await tokenServer?.close();
@@ -95,6 +103,7 @@ function registryConfig(
   host: string,
   token: TokenServer | null,
   basic: Htpasswd | null,
+  redirect: string | null,
 ): string {
   const lines = [
     "version: 0.1",
@@ -124,6 +133,14 @@ function registryConfig(
       `    rootcertbundle: ${token.certPath}`,
     );
   }
+  if (redirect)
+    lines.push(
+      "middleware:",
+      "  storage:",
+      "    - name: redirect",
+      "      options:",
+      `        baseurl: ${redirect}`,
+    );
   if (basic) lines.push("auth:", "  htpasswd:", "    realm: pyro-test", `    path: ${basic.path}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -326,14 +327,33 @@ describe("token auth against a real docker-registry", () => {
   });
 });
 
-describe("Basic auth against a real docker-registry (htpasswd)", () => {
+describe("Basic auth against a real docker-registry (htpasswd) that redirects blob downloads", () => {
   let registry: TestRegistry;
+  let storageDir = "";
+  // The other origin blob downloads are redirected to: it serves the registry's storage files.
+  const seen: { method: string; authorization: string | undefined }[] = [];
+  const cdn = createHttpServer((req, res) => {
+    seen.push({ method: req.method ?? "", authorization: req.headers.authorization });
+    const path = join(storageDir, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    if (!path.startsWith(`${storageDir}/`) || !existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const bytes = readFileSync(path);
+    res.writeHead(200, { "content-length": bytes.length, "content-type": "application/octet-stream" });
+    res.end(req.method === "HEAD" ? undefined : bytes);
+  });
 
   beforeAll(async () => {
-    registry = await startRegistry({ basicAuth: true });
+    await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
+    const { port } = cdn.address() as { port: number };
+    registry = await startRegistry({ basicAuth: true, redirectBlobsTo: `http://127.0.0.1:${port}` });
+    storageDir = registry.storageDir;
   });
   afterAll(async () => {
     await registry.stop();
+    cdn.closeAllConnections();
+    await new Promise<void>((resolve) => cdn.close(() => resolve()));
   });
 
   it("pushes and resolves with the right credentials, and refuses wrong or missing ones", async () => {
@@ -352,5 +372,26 @@ describe("Basic auth against a real docker-registry (htpasswd)", () => {
     expect(await codeOf(wrong.resolveManifest("basic/env", "v1"))).toBe("REGISTRY_AUTH_FAILED");
     const anonymous = new RegistryClient(registry.host, { insecure: true, env: {} });
     expect(await codeOf(anonymous.resolveManifest("basic/env", "v1"))).toBe("REGISTRY_AUTH_FAILED");
+  });
+
+  it("follows a blob redirect to another origin without sending it the credentials", async () => {
+    const client = new RegistryClient(registry.host, {
+      insecure: true,
+      credentials: registry.token!,
+      env: {},
+    });
+    const layer = randomBytes(100_000);
+    await pushImage(client, "basic/cdn", "v1", [layer]);
+    seen.length = 0;
+    const { manifest } = await client.resolveManifest("basic/cdn", "v1");
+    const store = new BlobStore(mkdtempSync("/tmp/pyro-oci-cdn-"));
+    try {
+      await store.fetchAll(client, "basic/cdn", manifest.layers);
+      expect(readFileSync(store.pathOf(digestOf(layer))).equals(layer)).toBe(true);
+    } finally {
+      rmSync(store.root, { recursive: true, force: true });
+    }
+    expect(seen.filter((r) => r.method === "GET")).toHaveLength(1);
+    expect(seen.every((r) => r.authorization === undefined)).toBe(true);
   });
 });
