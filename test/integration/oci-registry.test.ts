@@ -147,6 +147,14 @@ describe("registry client against a real docker-registry", () => {
     expect(readFileSync(store.pathOf(pushed.layerDescriptors[1]!.digest)).equals(extra)).toBe(true);
   });
 
+  it("stores an empty blob", async () => {
+    const empty = Buffer.alloc(0);
+    await client.pushBlob("pyro/app", blob(empty), () => Readable.from([empty]));
+    const store = new BlobStore(join(temp, "cache-empty"));
+    await store.fetchAll(client, "pyro/app", [blob(empty)]);
+    expect(statSync(store.pathOf(digestOf(empty))).size).toBe(0);
+  });
+
   it("adds local files by hard link or copy, and bytes, under their digest", async () => {
     const store = new BlobStore(join(temp, "cache-c"));
     const file = join(temp, "kernel");

@@ -233,8 +233,9 @@ export class BlobStore {
       (s) => s.size,
       () => 0,
     );
-    if (have > size) {
-      await truncate(partial, 0);
+    if (have === 0 || have > size) {
+      // Started afresh (also for an empty blob, which needs no request).
+      await writeFile(partial, "");
       have = 0;
     }
     let hash = createHash("sha256");
