@@ -37,7 +37,7 @@ export function unreachable(url: URL, error: unknown, doing: string): PyroError 
   if (error instanceof PyroError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const why = code && NETWORK_CODES.has(code) ? code : error instanceof Error ? error.message : String(error);
-  return new PyroError("REGISTRY_UNREACHABLE", `Lost contact with ${url.host} while ${doing}: ${why}.`, {
+  return new PyroError("REGISTRY_UNREACHABLE", `Cannot reach ${url.host} (${why}) while ${doing}.`, {
     cause: error,
     details: { host: url.host, code: code ?? null },
   });
@@ -75,7 +75,7 @@ export function send(options: SendOptions): Promise<HttpResponse> {
     req.on("error", (error) =>
       reject(
         abortedOr(error, options.signal) ??
-          unreachable(url, error, `sending ${options.method} ${url.pathname}`),
+          unreachable(url, error, `requesting ${options.method} ${url.pathname}`),
       ),
     );
     req.end(options.body);
