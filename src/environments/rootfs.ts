@@ -1,11 +1,9 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
+import { debianSources, type ArchiveInputs } from "./build-inputs.js";
 import type { EnvironmentSpec } from "./catalog.js";
 import { runTool } from "./run-tool.js";
-
-const DEFAULT_MIRROR = "http://deb.debian.org/debian";
-const DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Documentation, manual pages and translations are dropped: about a quarter of minbase, unused by agents. */
 const DPKG_PATH_FILTERS = [
@@ -31,17 +29,9 @@ chroot "$root" sh -c 'cd /tmp && apt-get download "$1"' sh "$pkg"
 mv "$root"/tmp/"$pkg"_*.deb "$out"
 `;
 
-/** apt source lines: PYRO_DEBIAN_MIRROR for the main archive, PYRO_DEBIAN_SECURITY_MIRROR ("" = none) for security. */
-export function debianSources(suite: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const mirror = env.PYRO_DEBIAN_MIRROR || DEFAULT_MIRROR;
-  const security = env.PYRO_DEBIAN_SECURITY_MIRROR ?? DEFAULT_SECURITY_MIRROR;
-  const sources = [`deb ${mirror} ${suite} main`, `deb ${mirror} ${suite}-updates main`];
-  if (security !== "") sources.push(`deb ${security} ${suite}-security main`);
-  return sources;
-}
-
 export interface RootfsBuild {
   spec: EnvironmentSpec;
+  archive: ArchiveInputs;
   mmdebstrap: string;
   /** Must not exist yet; mmdebstrap creates it. */
   rootDir: string;
@@ -65,14 +55,21 @@ export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
     "--variant=minbase",
     "--verbose",
     '--aptopt=Acquire::Retries "3"',
+    // A snapshot's Release files expired long ago; the pinned time is the point.
+    ...(build.archive.snapshot !== null ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
     ...DPKG_PATH_FILTERS.map((filter) => `--dpkgopt=${filter}`),
     ...(build.spec.packages.length > 0 ? [`--include=${build.spec.packages.join(",")}`] : []),
     `--customize-hook=sh ${shellWord(hookPath)} "$1" ${shellWord(build.kernelDebPath)}`,
     build.spec.suite,
     build.rootDir,
-    ...debianSources(build.spec.suite),
+    ...debianSources(build.spec.suite, build.archive),
   ];
-  await runTool(build.mmdebstrap, args, { log: build.log, onLine: build.onLine });
+  // mmdebstrap removes logs, caches and the machine-id and gives what it writes this time.
+  await runTool(build.mmdebstrap, args, {
+    log: build.log,
+    onLine: build.onLine,
+    env: { SOURCE_DATE_EPOCH: String(build.archive.sourceDateEpoch) },
+  });
   await rm(hookPath);
   await finishRootTree(build.rootDir);
 }
