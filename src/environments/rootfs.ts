@@ -79,13 +79,19 @@ async function finishRootTree(rootDir: string): Promise<void> {
   await chmod(rootDir, 0o755);
   await mkdir(join(rootDir, "workspace"), { recursive: true });
   await chmod(join(rootDir, "workspace"), 0o755);
-  await writeFile(join(rootDir, "etc/hostname"), "pyro\n");
-  await writeFile(
-    join(rootDir, "etc/hosts"),
-    "127.0.0.1\tlocalhost\n127.0.1.1\tpyro\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-  );
-  // mmdebstrap copied the build host's resolver; the guest's comes from its network setup at boot.
-  await writeFile(join(rootDir, "etc/resolv.conf"), "");
+  // mmdebstrap copied the build host's hostname and resolver (with the host's modes); the guest's
+  // resolver comes from its network setup at boot. Fixed content and modes keep builds reproducible.
+  const files = {
+    "etc/hostname": "pyro\n",
+    "etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tpyro\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "etc/resolv.conf": "",
+  };
+  for (const [path, content] of Object.entries(files)) {
+    // Removed first: written through a symlink in the tree, they could land on the host.
+    await rm(join(rootDir, path), { force: true });
+    await writeFile(join(rootDir, path), content);
+    await chmod(join(rootDir, path), 0o644);
+  }
 }
 
 function shellWord(value: string): string {
