@@ -47,7 +47,22 @@ export interface RootfsBuild {
 export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
   const hookPath = join(build.workDir, "fetch-kernel.sh");
   await writeFile(hookPath, FETCH_KERNEL_HOOK);
-  const args = [
+  // With SOURCE_DATE_EPOCH set, mmdebstrap drops logs, caches and the machine-id, and the
+  // packages' scripts (shadow's password dates, Python's byte code) stamp that time, not now.
+  await runTool(build.mmdebstrap, mmdebstrapArguments(build, hookPath), {
+    log: build.log,
+    onLine: build.onLine,
+    env: { SOURCE_DATE_EPOCH: String(build.archive.sourceDateEpoch) },
+  });
+  await rm(hookPath);
+  await finishRootTree(build.rootDir);
+}
+
+export function mmdebstrapArguments(
+  build: Pick<RootfsBuild, "spec" | "archive" | "rootDir" | "kernelDebPath">,
+  hookPath: string,
+): string[] {
+  return [
     // unshare mode as root: real ownership, but mmdebstrap's /proc, /sys and /dev mounts live in a
     // private mount namespace, so a killed build cannot leave host mounts inside the staging dir.
     "--mode=unshare",
@@ -64,14 +79,6 @@ export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
     build.rootDir,
     ...debianSources(build.spec.suite, build.archive),
   ];
-  // mmdebstrap removes logs, caches and the machine-id and gives what it writes this time.
-  await runTool(build.mmdebstrap, args, {
-    log: build.log,
-    onLine: build.onLine,
-    env: { SOURCE_DATE_EPOCH: String(build.archive.sourceDateEpoch) },
-  });
-  await rm(hookPath);
-  await finishRootTree(build.rootDir);
 }
 
 /** What pyro's guests expect beyond a plain bootstrap (mmdebstrap already emptied apt's lists and caches). */

@@ -9,6 +9,7 @@ import {
   debianSources,
   RELEASE_SOURCE_DATE_EPOCH,
 } from "../../src/environments/build-inputs.js";
+import { mmdebstrapArguments } from "../../src/environments/rootfs.js";
 
 describe("environment catalog", () => {
   it("offers the three official environments, debian:12 first and default", () => {
@@ -86,6 +87,28 @@ describe("debian sources", () => {
       "deb http://snapshot.debian.org/archive/debian/20240601T123000Z bookworm-updates main",
       "deb http://snapshot.debian.org/archive/debian-security/20240601T123000Z bookworm-security main",
     ]);
+  });
+
+  it("gives mmdebstrap the snapshot's sources and lets apt accept its expired Release files", () => {
+    const build = {
+      spec: getEnvironmentSpec("debian:12-base"),
+      rootDir: "/s/root",
+      kernelDebPath: "/s/kernel.deb",
+    };
+    const pinned = mmdebstrapArguments(
+      { ...build, archive: archiveInputs({ PYRO_DEBIAN_SNAPSHOT: "20240601T000000Z" }) },
+      "/s/hook.sh",
+    );
+    expect(pinned).toContain('--aptopt=Acquire::Check-Valid-Until "false"');
+    expect(pinned.slice(-5)).toEqual([
+      "bookworm",
+      "/s/root",
+      "deb http://snapshot.debian.org/archive/debian/20240601T000000Z bookworm main",
+      "deb http://snapshot.debian.org/archive/debian/20240601T000000Z bookworm-updates main",
+      "deb http://snapshot.debian.org/archive/debian-security/20240601T000000Z bookworm-security main",
+    ]);
+    const live = mmdebstrapArguments({ ...build, archive: archiveInputs({}) }, "/s/hook.sh");
+    expect(live.some((arg) => arg.includes("Check-Valid-Until"))).toBe(false);
   });
 
   it("takes SOURCE_DATE_EPOCH over the snapshot's time, and the release's epoch by default", () => {
