@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import type { ArchiveInputs } from "./build-inputs.js";
 import type { EnvironmentSpec } from "./catalog.js";
+import { e2fsprogsVersion } from "./image.js";
 import type { Provenance } from "./manifest-schema.js";
 import { runTool } from "./run-tool.js";
 
@@ -19,8 +20,8 @@ export async function buildToolVersions(
   log: Writable,
 ): Promise<BuildToolVersions> {
   return {
-    mmdebstrap: await toolVersion(tools.mmdebstrap, ["--version"], /^mmdebstrap (\S+)$/, log),
-    e2fsprogs: await toolVersion(tools["mkfs.ext4"], ["-V"], /^mke2fs (\S+) \(/, log),
+    mmdebstrap: await mmdebstrapVersion(tools.mmdebstrap, log),
+    e2fsprogs: await e2fsprogsVersion(tools["mkfs.ext4"], log),
   };
 }
 
@@ -56,14 +57,14 @@ export function builtInputs(
   };
 }
 
-async function toolVersion(command: string, args: string[], pattern: RegExp, log: Writable): Promise<string> {
+async function mmdebstrapVersion(mmdebstrap: string, log: Writable): Promise<string> {
   let version: string | undefined;
-  await runTool(command, args, {
+  await runTool(mmdebstrap, ["--version"], {
     log,
     onLine: (line) => {
-      version ??= pattern.exec(line.trim())?.[1];
+      version ??= /^mmdebstrap (\S+)$/.exec(line.trim())?.[1];
     },
   });
-  if (version === undefined) throw new Error(`cannot read the version of ${command}`);
+  if (version === undefined) throw new Error(`cannot read the version of ${mmdebstrap}`);
   return version;
 }

@@ -62,8 +62,9 @@ const MKE2FS_PROFILE = `[defaults]
  * - E2FSPROGS_FAKE_TIME gives the superblock, lost+found, the root and every new inode's crtime
  *   the epoch; mke2fs copies atime, mtime and ctime from the host's lstat, and ctime cannot be set
  *   on the host, so debugfs rewrites all four times of every used inode afterwards;
- * - the UUID and hash seed come from `identity`; the image is a fresh all-holes file and mke2fs is
- *   told so (assume_storage_prezeroed), so nothing depends on whether the host can discard.
+ * - the UUID and hash seed come from `identity`; mke2fs reads pyro's settings, not the host's
+ *   mke2fs.conf; the image is a fresh file of holes and nothing depends on whether the host's
+ *   file system can discard.
  * Run as root so mkfs keeps every file's owner; `-m 0` reserves no blocks for root.
  */
 export async function makeRootImage(options: RootImageOptions): Promise<void> {
@@ -88,7 +89,11 @@ export async function makeRootImage(options: RootImageOptions): Promise<void> {
       `hash_seed=${derivedUuid("hash-seed", identity)}`,
       "root_owner=0:0",
       "nodiscard",
-      "assume_storage_prezeroed=1",
+      // The image is a fresh file of holes: 1.47's assume_storage_prezeroed leaves its inode
+      // tables and journal unwritten; older mke2fs zeroes the tables. The same bytes either way.
+      versionAtLeast(await e2fsprogsVersion(mkfsExt4, log), [1, 47])
+        ? "assume_storage_prezeroed=1"
+        : "lazy_itable_init=0,lazy_journal_init=1",
     ].join(",");
     await runTool(
       mkfsExt4,
@@ -116,6 +121,24 @@ export async function makeRootImage(options: RootImageOptions): Promise<void> {
     await rm(profilePath, { force: true });
   }
   await setInodeTimes(tools, imagePath, epoch, log);
+}
+
+/** "1.47.0" from `mke2fs -V`. */
+export async function e2fsprogsVersion(mkfsExt4: string, log: Writable): Promise<string> {
+  let version: string | undefined;
+  await runTool(mkfsExt4, ["-V"], {
+    log,
+    onLine: (line) => {
+      version ??= /^mke2fs (\d+\.\d+(?:\.\d+)?)/.exec(line.trim())?.[1];
+    },
+  });
+  if (version === undefined) throw new Error(`cannot read the e2fsprogs version of ${mkfsExt4}`);
+  return version;
+}
+
+function versionAtLeast(version: string, minimum: [number, number]): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > minimum[0] || (major === minimum[0] && minor >= minimum[1]);
 }
 
 /** debugfs and dumpe2fs from the same e2fsprogs as mkfs.ext4 (its folder first, else PATH). */
