@@ -68,7 +68,7 @@ const MKE2FS_PROFILE = `[defaults]
  * Run as root so mkfs keeps every file's owner; `-m 0` reserves no blocks for root.
  */
 export async function makeRootImage(options: RootImageOptions): Promise<void> {
-  const { mkfsExt4, rootDir, imagePath, sizeMiB, log, epoch, identity } = options;
+  const { mkfsExt4, imagePath, sizeMiB, log, epoch } = options;
   if (!Number.isInteger(epoch) || epoch < 1 || epoch > 0x7fffffff) {
     // 0 would mean "now" to e2fsprogs; ext4's 32-bit seconds end in 2038 without the extra fields.
     throw new RangeError(`root image epoch must be an integer second in 1..2^31-1, got ${epoch}`);
@@ -76,13 +76,25 @@ export async function makeRootImage(options: RootImageOptions): Promise<void> {
   if (!Number.isInteger(sizeMiB) || sizeMiB < 8)
     throw new RangeError(`root image size ${sizeMiB} MiB is too small`);
   const tools = e2fsprogsTools(mkfsExt4);
+  await rm(imagePath, { force: true });
+  try {
+    await runMkfs(options);
+    await setInodeTimes(tools, imagePath, epoch, log);
+  } catch (error) {
+    await rm(imagePath, { force: true });
+    throw error;
+  }
+}
+
+/** mke2fs -d into a fresh file at `imagePath`, with pyro's profile and the identity's UUIDs. */
+async function runMkfs(options: RootImageOptions): Promise<void> {
+  const { mkfsExt4, rootDir, imagePath, sizeMiB, log, epoch, identity } = options;
   const profilePath = `${imagePath}.mke2fs.conf`;
   const env = {
     E2FSPROGS_FAKE_TIME: String(epoch),
     SOURCE_DATE_EPOCH: String(epoch),
     MKE2FS_CONFIG: profilePath,
   };
-  await rm(imagePath, { force: true });
   await writeFile(profilePath, MKE2FS_PROFILE);
   try {
     const extended = [
@@ -120,7 +132,6 @@ export async function makeRootImage(options: RootImageOptions): Promise<void> {
   } finally {
     await rm(profilePath, { force: true });
   }
-  await setInodeTimes(tools, imagePath, epoch, log);
 }
 
 /** "1.47.0" from `mke2fs -V`. */

@@ -205,4 +205,9 @@ describe.skipIf(mkfsExt4 === null)("reproducible root images", () => {
     await lutimes(join(treeB, "etc/hostname"), 1, 1);
     expect(await sha256File(await image(treeB, "other-content"))).not.toBe(base);
   });
+
+  it("leaves nothing behind when mkfs fails", async () => {
+    await expect(image(join(work, "no-such-tree"), "failed")).rejects.toThrow(/mkfs\.ext4 exited/);
+    expect((await readdir(work)).filter((name) => name.startsWith("failed"))).toEqual([]);
+  });
 });
