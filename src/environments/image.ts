@@ -73,6 +73,7 @@ export async function makeRootImage(options: RootImageOptions): Promise<void> {
     // 0 would mean "now" to e2fsprogs; ext4's 32-bit seconds end in 2038 without the extra fields.
     throw new RangeError(`root image epoch must be an integer second in 1..2^31-1, got ${epoch}`);
   }
+  if (options.identity === "") throw new RangeError("root image identity must not be empty");
   if (!Number.isInteger(sizeMiB) || sizeMiB < 8)
     throw new RangeError(`root image size ${sizeMiB} MiB is too small`);
   const tools = e2fsprogsTools(mkfsExt4);
