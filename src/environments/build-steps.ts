@@ -1,8 +1,10 @@
 import { rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Writable } from "node:stream";
-import type { EnvironmentSpec } from "./catalog.js";
 import { sha256File } from "../platform/file-digest.js";
+import type { ArchiveInputs } from "./build-inputs.js";
+import { buildToolVersions, builtInputs, kernelPackageVersion } from "./build-provenance.js";
+import type { EnvironmentSpec } from "./catalog.js";
 import { makeRootImage } from "./image.js";
 import { writeInitramfs } from "./initramfs.js";
 import { extractVmlinux, unpackKernelPackage } from "./kernel.js";
@@ -25,6 +27,8 @@ export interface BuildProgress {
 export interface BuildStepsContext {
   spec: EnvironmentSpec;
   version: string;
+  /** Mirrors, snapshot and SOURCE_DATE_EPOCH (archiveInputs()). */
+  archive: ArchiveInputs;
   /** Empty folder that receives the entry's files. */
   staging: string;
   tools: BuildToolPaths;
@@ -42,15 +46,21 @@ const ROOTFS_FILE = "rootfs.ext4";
  * and removes the scratch material it needed on the way (root tree, kernel package).
  */
 export async function produceEntryFiles(context: BuildStepsContext): Promise<EnvironmentManifest> {
-  const { spec, staging, tools, log, enterPhase } = context;
+  const { spec, archive, staging, tools, log, enterPhase } = context;
+  const toolVersions = await buildToolVersions(tools, log);
 
-  enterPhase("rootfs", { suite: spec.suite, packages: spec.packages.join(",") || "(minbase only)" });
+  enterPhase("rootfs", {
+    suite: spec.suite,
+    packages: spec.packages.join(",") || "(minbase only)",
+    ...(archive.snapshot !== null ? { snapshot: archive.snapshot } : {}),
+  });
   const rootDir = join(staging, "root");
   const kernelDebPath = join(staging, "kernel.deb");
   let progressCount = 0;
   let kernelPackage = basename(kernelDebPath);
   await bootstrapRootfs({
     spec,
+    archive,
     mmdebstrap: tools.mmdebstrap,
     rootDir,
     kernelDebPath,
@@ -66,6 +76,12 @@ export async function produceEntryFiles(context: BuildStepsContext): Promise<Env
   });
 
   enterPhase("kernel", { package: kernelPackage });
+  const inputs = builtInputs(
+    spec,
+    archive,
+    await kernelPackageVersion(tools["dpkg-deb"], kernelDebPath, log),
+    toolVersions,
+  );
   const packageRoot = join(staging, "kernel-package");
   const kernel = await unpackKernelPackage(tools["dpkg-deb"], kernelDebPath, packageRoot, log);
   await extractVmlinux(tools.lz4, kernel.vmlinuzPath, join(staging, KERNEL_FILE), log);
@@ -77,7 +93,15 @@ export async function produceEntryFiles(context: BuildStepsContext): Promise<Env
   await rm(kernelDebPath, { force: true });
 
   enterPhase("image", { size_mib: spec.rootfsSizeMiB });
-  await makeRootImage(tools["mkfs.ext4"], rootDir, join(staging, ROOTFS_FILE), spec.rootfsSizeMiB, log);
+  await makeRootImage({
+    mkfsExt4: tools["mkfs.ext4"],
+    rootDir,
+    imagePath: join(staging, ROOTFS_FILE),
+    sizeMiB: spec.rootfsSizeMiB,
+    log,
+    epoch: archive.sourceDateEpoch,
+    identity: `${spec.name}\n${JSON.stringify(inputs)}`,
+  });
   await removeTree(rootDir);
 
   enterPhase("manifest");
@@ -92,6 +116,7 @@ export async function produceEntryFiles(context: BuildStepsContext): Promise<Env
     kernel_release: kernel.release,
     built_at: new Date().toISOString(),
     source: "local-build",
+    provenance: { kind: "built", inputs },
     files: {
       kernel: await fileRecord(staging, KERNEL_FILE),
       initramfs: await fileRecord(staging, INITRAMFS_FILE),

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
 import { packageVersion } from "../platform/package-info.js";
+import { archiveInputs, type ArchiveInputs } from "./build-inputs.js";
 import { produceEntryFiles, type BuildProgress, type PhaseDetail } from "./build-steps.js";
 import { getEnvironmentSpec, type EnvironmentSpec } from "./catalog.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
@@ -53,6 +54,7 @@ export async function buildEnvironment(
   }
   requireRoot();
   const tools = requireBuildTools();
+  const archive = archiveInputs();
 
   await mkdir(paths.environmentRoot, { recursive: true });
   const lock = await acquireLock(paths.lockPath, {
@@ -67,7 +69,7 @@ export async function buildEnvironment(
       return installedEnvironment(paths.entryDir, existing.manifest);
     }
     for (const leftover of await findBuildLeftovers(paths.environmentRoot)) await removeTree(leftover.path);
-    return await buildLocked(spec, version, paths, tools, options);
+    return await buildLocked(spec, version, archive, paths, tools, options);
   } finally {
     await lock.release();
   }
@@ -76,6 +78,7 @@ export async function buildEnvironment(
 async function buildLocked(
   spec: EnvironmentSpec,
   version: string,
+  archive: ArchiveInputs,
   paths: EnvironmentPaths,
   tools: BuildToolPaths,
   options: BuildOptions,
@@ -100,6 +103,7 @@ async function buildLocked(
     await produceEntryFiles({
       spec,
       version,
+      archive,
       staging,
       tools,
       log,

@@ -1,11 +1,9 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
+import { debianSources, type ArchiveInputs } from "./build-inputs.js";
 import type { EnvironmentSpec } from "./catalog.js";
 import { runTool } from "./run-tool.js";
-
-const DEFAULT_MIRROR = "http://deb.debian.org/debian";
-const DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Documentation, manual pages and translations are dropped: about a quarter of minbase, unused by agents. */
 const DPKG_PATH_FILTERS = [
@@ -31,17 +29,9 @@ chroot "$root" sh -c 'cd /tmp && apt-get download "$1"' sh "$pkg"
 mv "$root"/tmp/"$pkg"_*.deb "$out"
 `;
 
-/** apt source lines: PYRO_DEBIAN_MIRROR for the main archive, PYRO_DEBIAN_SECURITY_MIRROR ("" = none) for security. */
-export function debianSources(suite: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const mirror = env.PYRO_DEBIAN_MIRROR || DEFAULT_MIRROR;
-  const security = env.PYRO_DEBIAN_SECURITY_MIRROR ?? DEFAULT_SECURITY_MIRROR;
-  const sources = [`deb ${mirror} ${suite} main`, `deb ${mirror} ${suite}-updates main`];
-  if (security !== "") sources.push(`deb ${security} ${suite}-security main`);
-  return sources;
-}
-
 export interface RootfsBuild {
   spec: EnvironmentSpec;
+  archive: ArchiveInputs;
   mmdebstrap: string;
   /** Must not exist yet; mmdebstrap creates it. */
   rootDir: string;
@@ -57,7 +47,22 @@ export interface RootfsBuild {
 export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
   const hookPath = join(build.workDir, "fetch-kernel.sh");
   await writeFile(hookPath, FETCH_KERNEL_HOOK);
-  const args = [
+  // With SOURCE_DATE_EPOCH set, mmdebstrap drops logs, caches and the machine-id, and the
+  // packages' scripts (shadow's password dates, Python's byte code) stamp that time, not now.
+  await runTool(build.mmdebstrap, mmdebstrapArguments(build, hookPath), {
+    log: build.log,
+    onLine: build.onLine,
+    env: { SOURCE_DATE_EPOCH: String(build.archive.sourceDateEpoch) },
+  });
+  await rm(hookPath);
+  await finishRootTree(build.rootDir);
+}
+
+export function mmdebstrapArguments(
+  build: Pick<RootfsBuild, "spec" | "archive" | "rootDir" | "kernelDebPath">,
+  hookPath: string,
+): string[] {
+  return [
     // unshare mode as root: real ownership, but mmdebstrap's /proc, /sys and /dev mounts live in a
     // private mount namespace, so a killed build cannot leave host mounts inside the staging dir.
     "--mode=unshare",
@@ -65,16 +70,15 @@ export async function bootstrapRootfs(build: RootfsBuild): Promise<void> {
     "--variant=minbase",
     "--verbose",
     '--aptopt=Acquire::Retries "3"',
+    // A snapshot's Release files expired long ago; the pinned time is the point.
+    ...(build.archive.snapshot !== null ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
     ...DPKG_PATH_FILTERS.map((filter) => `--dpkgopt=${filter}`),
     ...(build.spec.packages.length > 0 ? [`--include=${build.spec.packages.join(",")}`] : []),
     `--customize-hook=sh ${shellWord(hookPath)} "$1" ${shellWord(build.kernelDebPath)}`,
     build.spec.suite,
     build.rootDir,
-    ...debianSources(build.spec.suite),
+    ...debianSources(build.spec.suite, build.archive),
   ];
-  await runTool(build.mmdebstrap, args, { log: build.log, onLine: build.onLine });
-  await rm(hookPath);
-  await finishRootTree(build.rootDir);
 }
 
 /** What pyro's guests expect beyond a plain bootstrap (mmdebstrap already emptied apt's lists and caches). */
@@ -82,13 +86,19 @@ async function finishRootTree(rootDir: string): Promise<void> {
   await chmod(rootDir, 0o755);
   await mkdir(join(rootDir, "workspace"), { recursive: true });
   await chmod(join(rootDir, "workspace"), 0o755);
-  await writeFile(join(rootDir, "etc/hostname"), "pyro\n");
-  await writeFile(
-    join(rootDir, "etc/hosts"),
-    "127.0.0.1\tlocalhost\n127.0.1.1\tpyro\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-  );
-  // mmdebstrap copied the build host's resolver; the guest's comes from its network setup at boot.
-  await writeFile(join(rootDir, "etc/resolv.conf"), "");
+  // mmdebstrap copied the build host's hostname and resolver (with the host's modes); the guest's
+  // resolver comes from its network setup at boot. Fixed content and modes keep builds reproducible.
+  const files = {
+    "etc/hostname": "pyro\n",
+    "etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tpyro\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "etc/resolv.conf": "",
+  };
+  for (const [path, content] of Object.entries(files)) {
+    // Removed first: written through a symlink in the tree, they could land on the host.
+    await rm(join(rootDir, path), { force: true });
+    await writeFile(join(rootDir, path), content);
+    await chmod(join(rootDir, path), 0o644);
+  }
 }
 
 function shellWord(value: string): string {

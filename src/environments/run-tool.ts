@@ -16,6 +16,8 @@ export interface RunToolOptions {
   captureStdout?: boolean;
   /** Resolve whatever the exit code (the caller checks the result itself). */
   ignoreExitCode?: boolean;
+  /** Variables added to the tool's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ToolResult {
@@ -40,7 +42,7 @@ const TAIL_LINES = 8;
 export async function runTool(command: string, args: string[], options: RunToolOptions): Promise<ToolResult> {
   options.log.write(`$ ${[command, ...args].map(shellQuote).join(" ")}\n`);
   const child = spawn(command, args, {
-    env: { ...process.env, LC_ALL: "C" },
+    env: { ...process.env, ...options.env, LC_ALL: "C" },
     stdio: [options.input ? "pipe" : "ignore", "pipe", "pipe"],
   });
   const { stdout, stderr } = child;

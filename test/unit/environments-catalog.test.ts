@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
 import { DEFAULT_ENVIRONMENT, environmentNames, getEnvironmentSpec } from "../../src/environments/catalog.js";
 import { environmentCacheDir, environmentPaths, fileSystemSafeName } from "../../src/environments/paths.js";
-import { debianSources } from "../../src/environments/rootfs.js";
+import {
+  archiveInputs,
+  debianSources,
+  RELEASE_SOURCE_DATE_EPOCH,
+} from "../../src/environments/build-inputs.js";
+import { mmdebstrapArguments } from "../../src/environments/rootfs.js";
 
 describe("environment catalog", () => {
   it("offers the three official environments, debian:12 first and default", () => {
@@ -50,7 +55,7 @@ describe("environment paths", () => {
 
 describe("debian sources", () => {
   it("defaults to deb.debian.org with updates and security", () => {
-    expect(debianSources("bookworm", {})).toEqual([
+    expect(debianSources("bookworm", archiveInputs({}))).toEqual([
       "deb http://deb.debian.org/debian bookworm main",
       "deb http://deb.debian.org/debian bookworm-updates main",
       "deb http://deb.debian.org/debian-security bookworm-security main",
@@ -59,8 +64,70 @@ describe("debian sources", () => {
 
   it("honours the mirror overrides; an empty security mirror drops security", () => {
     expect(
-      debianSources("bookworm", { PYRO_DEBIAN_MIRROR: "http://m/debian", PYRO_DEBIAN_SECURITY_MIRROR: "" }),
+      debianSources(
+        "bookworm",
+        archiveInputs({ PYRO_DEBIAN_MIRROR: "http://m/debian", PYRO_DEBIAN_SECURITY_MIRROR: "" }),
+      ),
     ).toEqual(["deb http://m/debian bookworm main", "deb http://m/debian bookworm-updates main"]);
+  });
+
+  it("pins both archives to snapshot.debian.org and takes the snapshot's time as the epoch", () => {
+    const inputs = archiveInputs({
+      PYRO_DEBIAN_SNAPSHOT: "20240601T123000Z",
+      PYRO_DEBIAN_MIRROR: "http://m/debian",
+    });
+    expect(inputs).toEqual({
+      mirror: "http://snapshot.debian.org/archive/debian/20240601T123000Z",
+      securityMirror: "http://snapshot.debian.org/archive/debian-security/20240601T123000Z",
+      snapshot: "20240601T123000Z",
+      sourceDateEpoch: Date.UTC(2024, 5, 1, 12, 30) / 1000,
+    });
+    expect(debianSources("bookworm", inputs)).toEqual([
+      "deb http://snapshot.debian.org/archive/debian/20240601T123000Z bookworm main",
+      "deb http://snapshot.debian.org/archive/debian/20240601T123000Z bookworm-updates main",
+      "deb http://snapshot.debian.org/archive/debian-security/20240601T123000Z bookworm-security main",
+    ]);
+  });
+
+  it("gives mmdebstrap the snapshot's sources and lets apt accept its expired Release files", () => {
+    const build = {
+      spec: getEnvironmentSpec("debian:12-base"),
+      rootDir: "/s/root",
+      kernelDebPath: "/s/kernel.deb",
+    };
+    const pinned = mmdebstrapArguments(
+      { ...build, archive: archiveInputs({ PYRO_DEBIAN_SNAPSHOT: "20240601T000000Z" }) },
+      "/s/hook.sh",
+    );
+    expect(pinned).toContain('--aptopt=Acquire::Check-Valid-Until "false"');
+    expect(pinned.slice(-5)).toEqual([
+      "bookworm",
+      "/s/root",
+      "deb http://snapshot.debian.org/archive/debian/20240601T000000Z bookworm main",
+      "deb http://snapshot.debian.org/archive/debian/20240601T000000Z bookworm-updates main",
+      "deb http://snapshot.debian.org/archive/debian-security/20240601T000000Z bookworm-security main",
+    ]);
+    const live = mmdebstrapArguments({ ...build, archive: archiveInputs({}) }, "/s/hook.sh");
+    expect(live.some((arg) => arg.includes("Check-Valid-Until"))).toBe(false);
+  });
+
+  it("takes SOURCE_DATE_EPOCH over the snapshot's time, and the release's epoch by default", () => {
+    expect(archiveInputs({}).sourceDateEpoch).toBe(RELEASE_SOURCE_DATE_EPOCH);
+    expect(
+      archiveInputs({ PYRO_DEBIAN_SNAPSHOT: "20240601T000000Z", SOURCE_DATE_EPOCH: "1700000000" })
+        .sourceDateEpoch,
+    ).toBe(1_700_000_000);
+  });
+
+  it("refuses a malformed snapshot time or SOURCE_DATE_EPOCH", () => {
+    for (const snapshot of ["20240230T000000Z", "2024-06-01", "20240601T000000", "19990101T000000Z"]) {
+      expect(catchError(() => archiveInputs({ PYRO_DEBIAN_SNAPSHOT: snapshot })).code).toBe(
+        "INVALID_ARGUMENT",
+      );
+    }
+    for (const epoch of ["-1", "1e9", "0", "99999999999"]) {
+      expect(catchError(() => archiveInputs({ SOURCE_DATE_EPOCH: epoch })).code).toBe("INVALID_ARGUMENT");
+    }
   });
 });
 
