@@ -187,10 +187,18 @@ export interface WorkspaceImageFormat {
   readonly device: string;
   /** The snapshot tag stored in the image for a snapshot name (what a live snapshot passes the VMM). */
   tag(name: string): string;
-  /** Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`. */
+  /**
+   * Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`
+   * (whose entries keep their owners). The root folder belongs to `rootOwner` (default root).
+   */
   create(
     image: string,
-    options: { virtualBytes: number; seedTree: string | null; cacheDir: string },
+    options: {
+      virtualBytes: number;
+      seedTree: string | null;
+      cacheDir: string;
+      rootOwner?: { uid: number; gid: number } | null;
+    },
   ): Promise<void>;
   /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */
   copy(image: string, to: string): Promise<void>;

@@ -19,7 +19,13 @@ const LABEL = "workspace";
  * journal keeps a fresh image at 47 MB instead of 111 MB; no blocks are reserved for root.
  */
 const MKFS_OPTIONS = ["-q", "-F", "-t", "ext4", "-L", LABEL, "-m", "0"];
-const MKFS_EXTENDED = "lazy_itable_init=0,lazy_journal_init=1,root_owner=0:0";
+const MKFS_EXTENDED = "lazy_itable_init=0,lazy_journal_init=1";
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+const ROOT: Owner = { uid: 0, gid: 0 };
 /** Snapshot tags carry a prefix: qemu-img also matches a bare tag against snapshot ids ("1", "2"). */
 const TAG_PREFIX = "pyro.";
 
@@ -55,7 +61,7 @@ async function tool(binary: string, args: string[], doing: string): Promise<stri
   }
 }
 
-async function mkfs(image: string, virtualBytes: number, tree: string | null): Promise<void> {
+async function mkfs(image: string, virtualBytes: number, tree: string | null, owner: Owner): Promise<void> {
   const binary = requireExecutable("mkfs.ext4", "e2fsprogs");
   rmSync(image, { force: true });
   writeFileSync(image, "", { mode: 0o600 });
@@ -63,7 +69,7 @@ async function mkfs(image: string, virtualBytes: number, tree: string | null): P
   const seed = tree === null ? [] : ["-d", tree];
   await tool(
     binary,
-    [...MKFS_OPTIONS, "-E", MKFS_EXTENDED, ...seed, image],
+    [...MKFS_OPTIONS, "-E", `${MKFS_EXTENDED},root_owner=${owner.uid}:${owner.gid}`, ...seed, image],
     "making the workspace file system",
   );
   // /workspace holds exactly the seed: no lost+found (e2fsck would make one again if it needed it).
@@ -71,17 +77,18 @@ async function mkfs(image: string, virtualBytes: number, tree: string | null): P
   await tool(debugfs, ["-w", "-R", "rmdir lost+found", image], "preparing the workspace file system");
 }
 
-/** The empty ext4 of this size, made once under pyro's home (under a lock, renamed into place). */
-async function cachedEmptyBase(cacheDir: string, virtualBytes: number): Promise<string> {
+/** The empty ext4 of this size and root owner, made once under pyro's home (under a lock, renamed into place). */
+async function cachedEmptyBase(cacheDir: string, virtualBytes: number, owner: Owner): Promise<string> {
   const dir = join(cacheDir, "workspace-images");
-  const path = join(dir, `empty-${virtualBytes}.ext4`);
+  const ownedBy = owner.uid === 0 && owner.gid === 0 ? "" : `-${owner.uid}-${owner.gid}`;
+  const path = join(dir, `empty-${virtualBytes}${ownedBy}.ext4`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return withFileLock(`${path}.lock`, async () => {
     if (existsSync(path)) return path;
     const partial = `${path}.partial-${process.pid}`;
     try {
-      await mkfs(partial, virtualBytes, null);
+      await mkfs(partial, virtualBytes, null, owner);
       renameSync(partial, path);
     } finally {
       rmSync(partial, { force: true });
@@ -107,17 +114,18 @@ export const qcow2WorkspaceImage: WorkspaceImageFormat = {
 
   tag: tagOf,
 
-  async create(image, { virtualBytes, seedTree, cacheDir }) {
+  async create(image, { virtualBytes, seedTree, cacheDir, rootOwner }) {
+    const owner = rootOwner ?? ROOT;
     const base = join(dirname(image), BASE_NAME);
     rmSync(base, { force: true });
     rmSync(image, { force: true });
     try {
       if (seedTree === null) {
-        const cached = await cachedEmptyBase(cacheDir, virtualBytes);
+        const cached = await cachedEmptyBase(cacheDir, virtualBytes, owner);
         // A hard link: pruning or rebuilding the cache never changes an existing workspace's base.
         await linkOrCopy(cached, base);
       } else {
-        await mkfs(base, virtualBytes, seedTree);
+        await mkfs(base, virtualBytes, seedTree, owner);
       }
       // The backing file is named relative to the overlay: the folder may move as a whole.
       await tool(

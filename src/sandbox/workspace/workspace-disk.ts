@@ -8,6 +8,7 @@ import { packDirectory } from "../../archive/index.js";
 import type { WorkspaceImageFormat } from "../../machine/types.js";
 import type { SandboxStore } from "../store.js";
 import { workspaceFiles } from "./record.js";
+import { loadVm } from "../vm/liveness.js";
 import { stageSeed } from "./seed-tree.js";
 import type { SourceTar } from "./source-tar.js";
 
@@ -24,19 +25,20 @@ export async function createWorkspaceDisk(
   seed: SourceTar | null,
 ): Promise<void> {
   const files = workspaceFiles(store, id);
+  const owner = workspaceOwner(store, id);
   const staging = join(stagingRoot(files.dir, seed), `pyro-seed-${id}`);
   rmSync(staging, { recursive: true, force: true });
   try {
     if (seed === null) mkdirSync(staging, { mode: 0o700 });
-    else await stageSeed(seed.stream, staging);
+    else await stageSeed(seed.stream, staging, canChown() ? owner : null);
     // The root entry first, as the guest's archive of /workspace has it (an archive of an empty
     // tree is then still one that the indexer reads).
     const packed = await packDirectory(staging);
     const root = new Header({
       path: "./",
       mode: 0o755,
-      uid: 0,
-      gid: 0,
+      uid: owner?.uid ?? 0,
+      gid: owner?.gid ?? 0,
       size: 0,
       mtime: new Date(),
       type: "Directory",
@@ -51,12 +53,27 @@ export async function createWorkspaceDisk(
       virtualBytes: store.workspaceDiskBytes,
       seedTree: seed === null ? null : staging,
       cacheDir: store.home,
+      rootOwner: owner,
     });
     await format.snapshot(files.disk, "baseline");
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
 }
+
+/**
+ * Who owns /workspace and the seed: the image's user, so the commands (which run as that user)
+ * can change them; null (root) without one. The root folder's owner is set by mkfs; the seed's
+ * entries are handed over on the host, which needs pyro to run as root there (otherwise they keep
+ * the host user's ids, as for any environment). Files pyro writes later take their folder's owner
+ * in the guest (the agent's rule, docs/protocol.md).
+ */
+function workspaceOwner(store: SandboxStore, id: string): { uid: number; gid: number } | null {
+  const user = loadVm(store, id).image?.user ?? null;
+  return user === null || (user.uid === 0 && user.gid === 0) ? null : { uid: user.uid, gid: user.gid };
+}
+
+const canChown = (): boolean => process.geteuid?.() === 0;
 
 /** Memory the staged copy of a small seed may take: each file costs at least a page in tmpfs. */
 const MEMORY_STAGING_BYTES = 512 * 1024 ** 2;
