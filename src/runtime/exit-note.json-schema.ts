@@ -3,12 +3,12 @@ import type { JsonSchemaOf } from "../platform/json-check.js";
 import type { VmExit } from "./exit-note-schema.js";
 
 export const VM_EXIT_JSON_SCHEMA: JsonSchemaOf<VmExit> = {
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "properties": {
-    "reason": {
-      "type": "string",
-      "enum": [
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: {
+    reason: {
+      type: "string",
+      enum: [
         "shutdown",
         "ttl_expired",
         "owner_exited",
@@ -16,39 +16,30 @@ export const VM_EXIT_JSON_SCHEMA: JsonSchemaOf<VmExit> = {
         "protocol_error",
         "boot_failed",
         "paused",
-        "supervisor_died"
-      ]
+        "supervisor_died",
+      ],
     },
-    "at": {
-      "type": "string"
+    at: {
+      type: "string",
     },
-    "detail": {
-      "type": "string"
+    detail: {
+      type: "string",
     },
-    "vmm_exit_code": {
-      "anyOf": [
+    vmm_exit_code: {
+      anyOf: [
         {
-          "type": "integer",
-          "minimum": -9007199254740991,
-          "maximum": 9007199254740991
+          type: "integer",
+          minimum: -9007199254740991,
+          maximum: 9007199254740991,
         },
         {
-          "type": "null"
-        }
-      ]
+          type: "null",
+        },
+      ],
     },
-    "vmm_signal": {
-      "type": [
-        "string",
-        "null"
-      ]
-    }
+    vmm_signal: {
+      type: ["string", "null"],
+    },
   },
-  "required": [
-    "reason",
-    "at",
-    "detail",
-    "vmm_exit_code",
-    "vmm_signal"
-  ]
+  required: ["reason", "at", "detail", "vmm_exit_code", "vmm_signal"],
 };

@@ -62,7 +62,11 @@ describe("parseSandboxRecord", () => {
     expect(parseSandboxRecord(JSON.stringify(plain), PATH, ID)).toEqual(plain);
     const imaged: SandboxRecord = {
       ...record,
-      image: { env: ["PATH=/bin", "A=b=c"], working_dir: "/srv", user: { spec: "app", uid: 1000, gid: 1000 } },
+      image: {
+        env: ["PATH=/bin", "A=b=c"],
+        working_dir: "/srv",
+        user: { spec: "app", uid: 1000, gid: 1000 },
+      },
     };
     expect(parseSandboxRecord(JSON.stringify(imaged), PATH, ID)).toEqual(imaged);
   });
