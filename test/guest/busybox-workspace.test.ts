@@ -8,6 +8,7 @@ import {
   installBusyboxEnvironment,
   type BusyboxEnvironment,
 } from "../helpers/busybox-environment.js";
+import { runPyro } from "../helpers/cli.js";
 import { processesMentioning } from "../helpers/processes.js";
 import { useTempPyroHome } from "../helpers/pyro-home.js";
 
@@ -186,6 +187,10 @@ async function walkthrough(pyro: Pyro, id: string, scratch: string): Promise<voi
   expect(await exec('echo "$TOKEN"; cat /run/pyro-secrets/TOKEN', ["TOKEN"])).toBe(
     "[secret:TOKEN]\n[secret:TOKEN]",
   );
+
+  // The CLI gives the same: the image's user, and a file pyro wrote that the user owns.
+  const cli = await runPyro(["workspace", "exec", id, "--", "id -un; stat -c %U docs/new.md"]);
+  expect(cli.stdout, cli.stderr).toBe("app\napp\n");
 
   // Stop and start: the files, their owner and the image config survive.
   await pyro.stopWorkspace({ workspaceId: id });

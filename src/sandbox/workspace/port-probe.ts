@@ -1,4 +1,4 @@
-import { FLAG_END, MessageType } from "../../agent-protocol/constants.js";
+import { MessageType } from "../../agent-protocol/constants.js";
 import { encode } from "../../agent-protocol/messages.js";
 import type { SandboxStore } from "../store.js";
 import { connectSupervisor } from "../supervisor-client.js";
@@ -14,13 +14,19 @@ export interface PortProbeResult {
 export type GuestPortProbe = (port: number, request: string | null) => Promise<PortProbeResult>;
 
 const PROBE_TIMEOUT_MS = 3_000;
-/** A status line longer than this is no answer worth reading on. */
-const MAX_FIRST_LINE = 4096;
+/** How long a connected probe waits for the server to close after our end of input. */
+const CLOSE_GRACE_MS = 1_000;
+/** The start of the reply that is kept (for its first line); the rest is read and dropped. */
+const KEPT_BYTES = 4096;
+/** A reply longer than this is cut off (the connection aborted) rather than read to its end. */
+const MAX_DRAINED_BYTES = 1024 * 1024;
 
 /**
  * Probes a guest port from the host through the agent's own connection stream (CONNECT,
  * docs/protocol.md "Connections"): no tool in the guest is needed, so it works in any image.
- * Closing the client aborts the guest's connection.
+ * The probe ends its input (with the request, if any) and reads the reply until the server
+ * closes, so a simple server sees an orderly client; only a server that holds the connection
+ * open past the grace period, or sends more than a MiB, gets a reset.
  */
 export function agentPortProbe(store: SandboxStore, id: string): GuestPortProbe {
   return async (port, request) => {
@@ -28,33 +34,38 @@ export function agentPortProbe(store: SandboxStore, id: string): GuestPortProbe 
     try {
       return await new Promise<PortProbeResult>((resolve) => {
         let connected = false;
-        let received = Buffer.alloc(0);
-        const finish = (firstLine: string | null): void => {
+        let kept = Buffer.alloc(0);
+        let drained = 0;
+        let timer = setTimeout(() => finish(), PROBE_TIMEOUT_MS);
+        function finish(): void {
           clearTimeout(timer);
-          resolve({ connected, firstLine });
-        };
-        const timer = setTimeout(() => finish(null), PROBE_TIMEOUT_MS);
+          const end = kept.indexOf("\n");
+          const firstLine = kept.length === 0 ? null : kept.subarray(0, end >= 0 ? end : kept.length);
+          resolve({ connected, firstLine: firstLine?.toString("latin1") ?? null });
+        }
         const stream = client.openStream(
           (frame) => {
             if (frame.type === MessageType.CONNECTED) {
               connected = true;
-              if (request === null) finish(null);
-              else client.send(encode.stdin(stream, Buffer.from(request), true));
+              client.send(encode.stdin(stream, Buffer.from(request ?? ""), true));
+              if (request === null) {
+                clearTimeout(timer);
+                timer = setTimeout(() => finish(), CLOSE_GRACE_MS);
+              }
               return false;
             }
             if (frame.type === MessageType.STDOUT) {
-              received = Buffer.concat([received, frame.body]);
-              const end = received.indexOf("\n");
-              const ended = (frame.flags & FLAG_END) !== 0;
-              if (end >= 0 || ended || received.length > MAX_FIRST_LINE)
-                finish(received.subarray(0, end >= 0 ? end : received.length).toString("latin1"));
-              return ended;
+              if (kept.length < KEPT_BYTES) kept = Buffer.concat([kept, frame.body]).subarray(0, KEPT_BYTES);
+              drained += frame.body.length;
+              if (frame.body.length > 0) client.send(encode.ack(stream, frame.body.length));
+              if (drained > MAX_DRAINED_BYTES) finish();
+              return false;
             }
-            // CLOSED or ERROR (CONNECT_FAILED): the stream is over.
-            finish(received.length > 0 ? received.toString("latin1") : null);
+            // CLOSED, or ERROR (CONNECT_FAILED): the stream is over.
+            finish();
             return true;
           },
-          () => finish(null),
+          () => finish(),
         );
         client.send(encode.connect(stream, port));
       });
