@@ -188,8 +188,9 @@ export interface WorkspaceImageFormat {
   /** The snapshot tag stored in the image for a snapshot name (what a live snapshot passes the VMM). */
   tag(name: string): string;
   /**
-   * Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`
-   * (whose entries keep their owners). The root folder belongs to `rootOwner` (default root).
+   * Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`.
+   * With `owner`, the root folder and every seeded entry belong to that user (no host privilege
+   * needed); without, the root is root's and the entries keep their owners on the host.
    */
   create(
     image: string,
@@ -197,7 +198,7 @@ export interface WorkspaceImageFormat {
       virtualBytes: number;
       seedTree: string | null;
       cacheDir: string;
-      rootOwner?: { uid: number; gid: number } | null;
+      owner?: { uid: number; gid: number } | null;
     },
   ): Promise<void>;
   /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */

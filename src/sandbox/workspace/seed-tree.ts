@@ -1,4 +1,4 @@
-import { chmodSync, createReadStream, lchownSync, lutimesSync } from "node:fs";
+import { chmodSync, createReadStream, lutimesSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { parseEntryName } from "../../archive/index.js";
@@ -20,14 +20,9 @@ interface Kept {
  * tree a workspace image is made from, with the same meaning as unpacking it in the guest:
  * modes (without setuid, setgid and sticky bits) and modification times kept, hard links as
  * copies of their target, symlinks as they are, devices and fifos skipped. The writing is
- * StagingTree's: nothing is ever written through a symlink or outside `dir`. With `owner`, every
- * entry is handed to that user (the caller checks it may).
+ * StagingTree's: nothing is ever written through a symlink or outside `dir`.
  */
-export async function stageSeed(
-  archive: AsyncIterable<Buffer>,
-  dir: string,
-  owner: { uid: number; gid: number } | null = null,
-): Promise<void> {
+export async function stageSeed(archive: AsyncIterable<Buffer>, dir: string): Promise<void> {
   const limits = currentTarLimits();
   await mkdir(dir, { mode: 0o700 });
   const tree = new StagingTree(dir, limits.maxEntries);
@@ -87,7 +82,6 @@ export async function stageSeed(
   for (const entry of kept) {
     const path = join(dir, ...posix.normalize(entry.path).split("/"));
     // Synchronous: two quick calls per entry, many thousands of entries.
-    if (owner !== null) lchownSync(path, owner.uid, owner.gid);
     if (entry.mode !== null) chmodSync(path, entry.mode & 0o777);
     if (entry.mtime !== undefined) lutimesSync(path, entry.mtime, entry.mtime);
   }

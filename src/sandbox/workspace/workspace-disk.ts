@@ -30,7 +30,7 @@ export async function createWorkspaceDisk(
   rmSync(staging, { recursive: true, force: true });
   try {
     if (seed === null) mkdirSync(staging, { mode: 0o700 });
-    else await stageSeed(seed.stream, staging, canChown() ? owner : null);
+    else await stageSeed(seed.stream, staging);
     // The root entry first, as the guest's archive of /workspace has it (an archive of an empty
     // tree is then still one that the indexer reads).
     const packed = await packDirectory(staging);
@@ -53,7 +53,7 @@ export async function createWorkspaceDisk(
       virtualBytes: store.workspaceDiskBytes,
       seedTree: seed === null ? null : staging,
       cacheDir: store.home,
-      rootOwner: owner,
+      owner,
     });
     await format.snapshot(files.disk, "baseline");
   } finally {
@@ -63,17 +63,14 @@ export async function createWorkspaceDisk(
 
 /**
  * Who owns /workspace and the seed: the image's user, so the commands (which run as that user)
- * can change them; null (root) without one. The root folder's owner is set by mkfs; the seed's
- * entries are handed over on the host, which needs pyro to run as root there (otherwise they keep
- * the host user's ids, as for any environment). Files pyro writes later take their folder's owner
- * in the guest (the agent's rule, docs/protocol.md).
+ * can change them; null (root) without one. The image format sets it while making the disk;
+ * files pyro writes later take their folder's owner in the guest (the agent's rule,
+ * docs/protocol.md).
  */
 function workspaceOwner(store: SandboxStore, id: string): { uid: number; gid: number } | null {
   const user = loadVm(store, id).image?.user ?? null;
   return user === null || (user.uid === 0 && user.gid === 0) ? null : { uid: user.uid, gid: user.gid };
 }
-
-const canChown = (): boolean => process.geteuid?.() === 0;
 
 /** Memory the staged copy of a small seed may take: each file costs at least a page in tmpfs. */
 const MEMORY_STAGING_BYTES = 512 * 1024 ** 2;
