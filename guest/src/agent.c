@@ -213,6 +213,11 @@ static void on_exec(const struct frame *f)
 		chan_send_error(f->stream, "TOO_MANY_STREAMS", "at most %d commands may run at once", MAX_CMDS);
 	} else if ((m.nargs > 0) == (m.has_shell != 0)) {
 		chan_send_error(f->stream, "BAD_MESSAGE", "EXEC needs exactly one of arg and shell");
+	} else if (m.has_uid != m.has_gid) {
+		chan_send_error(f->stream, "BAD_MESSAGE", "EXEC needs both of uid and gid, or neither");
+	} else if (m.has_uid && (m.uid == (uint32_t)-1 || m.gid == (uint32_t)-1)) {
+		/* (uid_t)-1 means "leave unchanged" to the set*id calls: never a user. */
+		chan_send_error(f->stream, "BAD_MESSAGE", "uid and gid must be 0 to 4294967294");
 	} else {
 		resolve_cwd(&m, cwd, sizeof(cwd));
 		resolve_home(&m);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -159,8 +160,20 @@ static void child_reset_signals(void)
  * stderr so an exec failure looks like a shell's "command not found".
  * With a terminal (pts != NULL) the slave becomes the controlling terminal and
  * fds 0-2; in, out and err are ignored. */
+/* Drops to the requested user: supplementary groups first (only root may change them), then
+ * the group, then the user. */
+static int child_become(const struct msg_exec *m)
+{
+	if (!m->has_uid)
+		return 0;
+	gid_t gid = (gid_t)m->gid;
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid((uid_t)m->uid) < 0)
+		return -1;
+	return 0;
+}
+
 static void child_exec(const char *file, char **argv, char **envp, const char *cwd, int in, int out,
-		       int err, const char *pts)
+		       int err, const char *pts, const struct msg_exec *m)
 {
 	setsid();
 	child_reset_signals();
@@ -180,6 +193,10 @@ static void child_exec(const char *file, char **argv, char **envp, const char *c
 	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
 		for (int fd = 3; fd < 4096; fd++)
 			close(fd);
+	if (child_become(m) < 0) {
+		dprintf(2, "pyro-agent: cannot run as %u:%u: %s\n", m->uid, m->gid, strerror(errno));
+		_exit(126);
+	}
 	if (chdir(cwd) < 0) {
 		dprintf(2, "pyro-agent: cd %s: %s\n", cwd, strerror(errno));
 		_exit(126);
@@ -266,7 +283,7 @@ struct cmd *cmd_start(uint32_t stream, const struct msg_exec *m, const char *cwd
 		pid = fork();
 		if (pid == 0)
 			child_exec(m->has_shell ? "/bin/sh" : argv[0], argv, envp, cwd,
-				   p_in[0] >= 0 ? p_in[0] : devnull_fd, p_out[1], p_err[1], pty ? pts : NULL);
+				   p_in[0] >= 0 ? p_in[0] : devnull_fd, p_out[1], p_err[1], pty ? pts : NULL, m);
 	}
 	int saved = errno;
 	free(argv);

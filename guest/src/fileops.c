@@ -133,6 +133,21 @@ static int open_parent(int root, const char *path, char *base)
 	return beneath(root, parent, O_RDONLY | O_DIRECTORY);
 }
 
+/* Files pyro creates belong to whoever owns the folder they are made in (the workspace root
+ * belongs to the image's user), so a command running as that user can change them. The agent
+ * creates them as itself; only a different owner needs a chown. Failures are ignored: the
+ * file is still there, owned by the agent. */
+static void own_like_parent(int pfd, const char *name, int fd)
+{
+	struct stat dir;
+	if (fstat(pfd, &dir) < 0 || (dir.st_uid == geteuid() && dir.st_gid == getegid()))
+		return;
+	if (fd >= 0)
+		(void)!fchown(fd, dir.st_uid, dir.st_gid);
+	else
+		(void)!fchownat(pfd, name, dir.st_uid, dir.st_gid, AT_SYMLINK_NOFOLLOW);
+}
+
 static void send_done(uint32_t stream, const struct msg_fs_done *d)
 {
 	long len = msg_encode_fs_done(chan_out + HEADER_SIZE, MAX_BODY, d);
@@ -323,7 +338,7 @@ static int make_dirs(int root, const char *path)
 		int pfd = open_parent(root, prefix, base);
 		if (pfd < 0)
 			return pfd;
-		int rc = mkdirat(pfd, base, 0777) < 0 && errno != EEXIST ? -errno : 0;
+		int rc = mkdirat(pfd, base, 0777) < 0 ? (errno != EEXIST ? -errno : 0) : (own_like_parent(pfd, base, -1), 0);
 		close(pfd);
 		if (rc < 0)
 			return rc;
@@ -340,6 +355,8 @@ static void fs_mkdir(uint32_t stream, int root, const struct msg_fs *m, const ch
 	} else {
 		int pfd = open_parent(root, path, base);
 		rc = pfd < 0 ? pfd : mkdirat(pfd, base, 0777) < 0 ? -errno : 0;
+		if (rc == 0)
+			own_like_parent(pfd, base, -1);
 		if (pfd >= 0)
 			close(pfd);
 	}
@@ -490,6 +507,8 @@ static void fs_link(uint32_t stream, int root, const struct msg_fs *m, const cha
 			rc = tfd < 0 ? tfd : linkat(tfd, tbase, pfd, base, 0) < 0 ? -errno : 0;
 		else
 			rc = symlinkat(target, pfd, base) < 0 ? -errno : 0;
+		if (rc == 0 && !m->hard)
+			own_like_parent(pfd, base, -1);
 		struct stat st;
 		if (rc != -EEXIST || tries > 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    S_ISDIR(st.st_mode) || unlinkat(pfd, base, 0) < 0)
@@ -637,6 +656,11 @@ static void fs_write(const struct frame *f, int root, const struct msg_fs *m, ch
 		close(pfd);
 		return reply_error(f->stream, e, path);
 	}
+	/* A replaced file keeps its owner; a new one takes its folder's. */
+	if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()))
+		(void)!fchown(w->fd, st.st_uid, st.st_gid);
+	else if (!exists)
+		own_like_parent(pfd, w->tmp, w->fd);
 	w->used = 1;
 	if (m->has_data) {
 		int rc = append(w, m->data.p, m->data.n);

@@ -361,6 +361,12 @@ static int exec_field(void *mp, uint8_t tag, struct bytes v, const char **err)
 	case TAG_PTY_ROWS:
 		m->has_pty_rows = 1;
 		return want_u32(v, &m->pty_rows, err);
+	case TAG_UID:
+		m->has_uid = 1;
+		return want_u32(v, &m->uid, err);
+	case TAG_GID:
+		m->has_gid = 1;
+		return want_u32(v, &m->gid, err);
 	}
 	return 0;
 }
@@ -619,6 +625,10 @@ long msg_encode_exec(uint8_t *out, size_t cap, const struct msg_exec *m)
 		tlv_put_u32(&w, TAG_PTY_COLS, m->pty_cols);
 	if (m->has_pty_rows)
 		tlv_put_u32(&w, TAG_PTY_ROWS, m->pty_rows);
+	if (m->has_uid)
+		tlv_put_u32(&w, TAG_UID, m->uid);
+	if (m->has_gid)
+		tlv_put_u32(&w, TAG_GID, m->gid);
 	return tlv_end(&w);
 }
 

@@ -76,6 +76,8 @@ enum tag {
 	TAG_STDIN = 0x15,
 	TAG_PTY_COLS = 0x16,
 	TAG_PTY_ROWS = 0x17,
+	TAG_UID = 0x18,
+	TAG_GID = 0x19,
 	TAG_SIGNO = 0x20,
 	TAG_PID = 0x21,
 	TAG_COLS = 0x22,
@@ -191,6 +193,9 @@ struct msg_exec {
 	/* A terminal is wanted only when both are present (msg_exec_pty). */
 	int has_pty_cols, has_pty_rows;
 	uint32_t pty_cols, pty_rows;
+	/* Run as this user and group (both or neither; checked by the agent, not the codec). */
+	int has_uid, has_gid;
+	uint32_t uid, gid;
 };
 struct msg_resize {
 	uint32_t cols, rows;

@@ -42,6 +42,7 @@ static struct bytes B(const char *s)
 
 static struct bytes argv_git[] = { { (const uint8_t *)"git", 3 }, { (const uint8_t *)"--version", 9 } };
 static struct bytes env_git[] = { { (const uint8_t *)"HOME=/root", 10 }, { (const uint8_t *)"PATH=/usr/bin:/bin", 18 } };
+static struct bytes argv_id[] = { { (const uint8_t *)"id", 2 } };
 static struct bytes env_pty[] = { { (const uint8_t *)"TERM=xterm-256color", 19 } };
 
 static struct expect expects[96];
@@ -113,6 +114,13 @@ static void build_expectations(void)
 	e->exec.timeout_ms = 0;
 	e->exec.has_stdin = 1;
 	e->exec.stdin_mode = 1;
+	e = add("exec_user", 9, T_EXEC, 0);
+	e->exec.nargs = 1;
+	e->exec.args = argv_id;
+	e->exec.has_uid = 1;
+	e->exec.uid = 1000;
+	e->exec.has_gid = 1;
+	e->exec.gid = 1000;
 	e = add("exec_pty", 5, T_EXEC, 0);
 	e->exec.has_shell = 1;
 	e->exec.shell = B("exec bash -i");
@@ -322,6 +330,8 @@ static long decode_compare_reencode(const struct expect *e, const struct frame *
 			      m.pty_rows == x->pty_rows,
 		      "%s: pty size differs (%u x %u)", e->name, m.pty_cols, m.pty_rows);
 		CHECK(msg_exec_pty(&m) == (x->has_pty_cols && x->has_pty_rows), "%s: terminal wanted?", e->name);
+		CHECK(m.has_uid == x->has_uid && m.uid == x->uid && m.has_gid == x->has_gid && m.gid == x->gid,
+		      "%s: user differs (%u:%u)", e->name, m.uid, m.gid);
 		len = msg_encode_exec(out, cap, &m);
 		msg_exec_free(&m);
 		break;

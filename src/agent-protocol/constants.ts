@@ -80,6 +80,8 @@ export const Tag = {
   STDIN: 0x15,
   PTY_COLS: 0x16,
   PTY_ROWS: 0x17,
+  UID: 0x18,
+  GID: 0x19,
   SIGNO: 0x20,
   PID: 0x21,
   COLS: 0x22,

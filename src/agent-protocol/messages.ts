@@ -67,6 +67,8 @@ export interface ExecRequest {
   stdin?: boolean;
   /** Run on a new pseudo-terminal of this size (stdout carries the terminal's output). */
   pty?: { cols: number; rows: number };
+  /** Run as this user and group (setgroups to just `gid`, setgid, setuid before exec). */
+  user?: { uid: number; gid: number };
 }
 
 export interface ExitStatus {
@@ -132,6 +134,8 @@ export const encode = {
         ...optional(request.stdin, (v) => u32(Tag.STDIN, v ? 1 : 0)),
         ...optional(request.pty, (v) => u32(Tag.PTY_COLS, v.cols)),
         ...optional(request.pty, (v) => u32(Tag.PTY_ROWS, v.rows)),
+        ...optional(request.user, (v) => u32(Tag.UID, v.uid)),
+        ...optional(request.user, (v) => u32(Tag.GID, v.gid)),
       ]),
     ),
   stdin: (stream: number, data: Buffer, end = false): Frame =>
@@ -271,6 +275,9 @@ export const decode = {
     const cols = r.u32(Tag.PTY_COLS);
     const rows = r.u32(Tag.PTY_ROWS);
     if (cols !== undefined && rows !== undefined) request.pty = { cols, rows };
+    const uid = r.u32(Tag.UID);
+    const gid = r.u32(Tag.GID);
+    if (uid !== undefined && gid !== undefined) request.user = { uid, gid };
     return request;
   },
   signal: (body: Buffer): number => required(FieldReader.of(body).u32(Tag.SIGNO), "signo"),

@@ -187,10 +187,19 @@ export interface WorkspaceImageFormat {
   readonly device: string;
   /** The snapshot tag stored in the image for a snapshot name (what a live snapshot passes the VMM). */
   tag(name: string): string;
-  /** Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`. */
+  /**
+   * Creates `image` (and its base beside it): an empty ext4 file system, or one holding `seedTree`.
+   * With `owner`, the root folder and every seeded entry belong to that user (no host privilege
+   * needed); without, the root is root's and the entries keep their owners on the host.
+   */
   create(
     image: string,
-    options: { virtualBytes: number; seedTree: string | null; cacheDir: string },
+    options: {
+      virtualBytes: number;
+      seedTree: string | null;
+      cacheDir: string;
+      owner?: { uid: number; gid: number } | null;
+    },
   ): Promise<void>;
   /** Copies a stopped image to `to` (snapshots included), with the base it reads beside it. */
   copy(image: string, to: string): Promise<void>;

@@ -16,6 +16,8 @@ const Millis = z
   .max(24 * 60 * 60 * 1000);
 const Id = z.string().min(1).max(256);
 const u16 = z.number().int().min(1).max(65535);
+/** A uid or gid the agent accepts: (uid_t)-1 means "unchanged" to the kernel, never a user. */
+const UserId = z.number().int().min(0).max(0xfffffffe);
 
 export const ProcessKind = z.enum(["shell", "service"]);
 export type ProcessKind = z.infer<typeof ProcessKind>;
@@ -28,6 +30,7 @@ const ExecRequestSchema = z.object({
   timeoutMs: z.number().int().min(0).max(0xffffffff).optional(),
   stdin: z.boolean().optional(),
   pty: z.object({ cols: u16, rows: u16 }).optional(),
+  user: z.object({ uid: UserId, gid: UserId }).optional(),
 }) satisfies z.ZodType<ExecRequest>;
 
 /** A shell or service as the supervisor reports it. */

@@ -15,6 +15,8 @@ interface Route {
   isExec: boolean;
   /** A file operation (FS_* request): its replies end with FS_DONE or ERROR. */
   isFs?: boolean;
+  /** A client's connection to a guest port (CONNECT): its replies end with CLOSED or ERROR. */
+  isConnect?: boolean;
   /** Streams the supervisor runs itself (shells, services, published ports) get their frames here. */
   own?: (frame: Frame) => void;
   /** A stream open before a pause whose owner did not survive it: its frames are dropped until it ends. */
@@ -49,8 +51,14 @@ const FS_REPLIES = new Set<number>([
   MessageType.FS_DONE,
   MessageType.ERROR,
 ]);
+const CONNECT_REPLIES = new Set<number>([
+  MessageType.CONNECTED,
+  MessageType.STDOUT,
+  MessageType.CLOSED,
+  MessageType.ERROR,
+]);
 // The supervisor's own streams are commands (shells, services) or connections (published ports).
-const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, MessageType.CONNECTED, MessageType.CLOSED]);
+const OWN_REPLIES = new Set<number>([...EXEC_REPLIES, ...CONNECT_REPLIES]);
 // An orphan was any kind of stream; the host no longer knows which.
 const ORPHAN_REPLIES = new Set<number>([...OWN_REPLIES, ...PING_REPLIES, ...FS_REPLIES]);
 
@@ -75,6 +83,7 @@ export class StreamRouter {
     const type = FS_REQUESTS.has(frame.type) ? MessageType.EXEC : frame.type;
     switch (frame.type === MessageType.FS_DATA ? MessageType.STDIN : type) {
       case MessageType.EXEC:
+      case MessageType.CONNECT:
       case MessageType.PING: {
         if (existing !== undefined) {
           client.channel.send(
@@ -87,6 +96,7 @@ export class StreamRouter {
           clientStream: frame.stream,
           isExec: frame.type === MessageType.EXEC,
           isFs: FS_REQUESTS.has(frame.type),
+          isConnect: frame.type === MessageType.CONNECT,
         });
         streams.set(frame.stream, guestStream);
         this.toGuest(client, { ...frame, stream: guestStream });
@@ -94,6 +104,7 @@ export class StreamRouter {
       }
       case MessageType.STDIN:
       case MessageType.SIGNAL:
+      case MessageType.ACK:
         if (existing === undefined) {
           client.channel.send(
             encode.error(frame.stream, { code: "UNKNOWN_STREAM", message: `no stream ${frame.stream}` }),
@@ -124,9 +135,11 @@ export class StreamRouter {
           ? OWN_REPLIES
           : route.isFs === true
             ? FS_REPLIES
-            : route.isExec
-              ? EXEC_REPLIES
-              : PING_REPLIES;
+            : route.isConnect === true
+              ? CONNECT_REPLIES
+              : route.isExec
+                ? EXEC_REPLIES
+                : PING_REPLIES;
     if (!allowed.has(frame.type))
       throw new FrameError(
         "BAD_MESSAGE",
@@ -216,7 +229,9 @@ export class StreamRouter {
       if (route === undefined) continue;
       route.client = null;
       // A SIGNAL also abandons a file write still receiving data (the agent answers ERROR).
-      if (route.isExec || route.isFs === true) this.guest.send(encode.signal(guestStream, SIGKILL));
+      // A SIGNAL aborts a connection too (the agent answers CLOSED).
+      if (route.isExec || route.isFs === true || route.isConnect === true)
+        this.guest.send(encode.signal(guestStream, SIGKILL));
     }
   }
 

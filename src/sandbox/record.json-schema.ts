@@ -143,6 +143,66 @@ export const SANDBOX_RECORD_JSON_SCHEMA: JsonSchemaOf<SandboxRecord> = {
         },
       ],
     },
+    image: {
+      default: null,
+      anyOf: [
+        {
+          type: "object",
+          properties: {
+            env: {
+              maxItems: 1024,
+              type: "array",
+              items: {
+                type: "string",
+                maxLength: 32768,
+              },
+            },
+            working_dir: {
+              anyOf: [
+                {
+                  type: "string",
+                  maxLength: 4096,
+                },
+                {
+                  type: "null",
+                },
+              ],
+            },
+            user: {
+              anyOf: [
+                {
+                  type: "object",
+                  properties: {
+                    spec: {
+                      type: "string",
+                      maxLength: 256,
+                    },
+                    uid: {
+                      type: "integer",
+                      minimum: 0,
+                      maximum: 4294967294,
+                    },
+                    gid: {
+                      type: "integer",
+                      minimum: 0,
+                      maximum: 4294967294,
+                    },
+                  },
+                  required: ["spec", "uid", "gid"],
+                },
+                {
+                  type: "null",
+                },
+              ],
+            },
+          },
+          required: ["env", "working_dir", "user"],
+        },
+        {
+          type: "null",
+        },
+      ],
+    },
     template: {
       default: null,
       type: ["string", "null"],

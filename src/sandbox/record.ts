@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GuestNetwork } from "../machine/network/guest-network.js";
+import type { GuestImage } from "./guest-env.js";
 import { NETWORK_POLICIES } from "./network/policy.js";
 import { BackendName, ExecutionMode, VmState } from "./vm/record.js";
 
@@ -38,6 +39,19 @@ export const StartInfo = z.object({
 });
 export type StartInfo = z.infer<typeof StartInfo>;
 
+/** The container image's Env, WorkingDir and User that commands run with (guest-env.ts: GuestImage). */
+export const SandboxImage = z.object({
+  env: z.array(z.string().max(32_768)).max(1024),
+  working_dir: z.string().max(4096).nullable(),
+  user: z
+    .object({
+      spec: z.string().max(256),
+      uid: z.number().int().min(0).max(0xfffffffe),
+      gid: z.number().int().min(0).max(0xfffffffe),
+    })
+    .nullable(),
+}) satisfies z.ZodType<GuestImage>;
+
 /** What pyro persists about one sandbox (sandbox.json in its folder): a VM, and a workspace when it is one. */
 export const SandboxRecord = z.object({
   schema: z.literal(SANDBOX_RECORD_SCHEMA),
@@ -66,6 +80,9 @@ export const SandboxRecord = z.object({
   expires_at: z.string(),
   /** Boot artifacts resolved when the VM was made (null for the host backend). */
   boot: z.object({ kernel: z.string(), initramfs: z.string(), rootfs: z.string() }).nullable(),
+  /** The environment's image config, or null (a built environment, or the host backend); records
+   *  written before it existed read as null. */
+  image: SandboxImage.nullable().default(null),
   /** The memory template the root disk is layered over (its saved disk), or null for a disk over the environment's image. */
   template: z.string().nullable().default(null),
   /** Why the root disk is not over a template (the VM boots cold), or null. */

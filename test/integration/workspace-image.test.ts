@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverByName } from "../../src/machine/registry.js";
@@ -22,6 +22,49 @@ describe("workspace images (qcow2 over ext4, internal snapshots)", () => {
   it("the host driver has none", () => {
     expect(driverByName("host").workspaceImage).toBeNull();
     expect(format).not.toBeNull();
+  });
+
+  it("hands the root and every seeded entry to an owner, odd names and symlinks included", async () => {
+    if (format === null) throw new Error("no format");
+    const seed = join(dir, "owned-seed");
+    const odd = ['a "quoted" name', "line\nbreak", "sp ace"];
+    mkdirSync(join(seed, "deep", "er"), { recursive: true });
+    for (const name of odd) writeFileSync(join(seed, "deep", name), "x");
+    symlinkSync("deep/er", join(seed, "link"));
+    const ws = join(dir, "ws-owned");
+    mkdirSync(ws);
+    const image = join(ws, "workspace.qcow2");
+    await format.create(image, {
+      virtualBytes: GIB,
+      seedTree: seed,
+      cacheDir: dir,
+      owner: { uid: 1000, gid: 1001 },
+    });
+    const raw = join(dir, "owned.raw");
+    await format.flatten(image, raw);
+    const owners = (path: string): string =>
+      /User:\s+(\d+)\s+Group:\s+(\d+)/
+        .exec(
+          execFileSync("debugfs", ["-R", `stat "${path.replaceAll('"', '""')}"`, raw], {
+            stdio: ["ignore", "pipe", "ignore"],
+          }).toString(),
+        )
+        ?.slice(1)
+        .join(":") ?? "none";
+    for (const path of ["/", "/deep", "/deep/er", "/link", ...odd.map((name) => `/deep/${name}`)])
+      expect(owners(path), path).toBe("1000:1001");
+    rmSync(raw);
+    // An empty image of that owner: its root only (cached apart from root's).
+    const empty = join(ws, "empty.qcow2");
+    await format.create(empty, {
+      virtualBytes: GIB,
+      seedTree: null,
+      cacheDir: dir,
+      owner: { uid: 1000, gid: 1001 },
+    });
+    await format.flatten(empty, raw);
+    expect(owners("/")).toBe("1000:1001");
+    rmSync(raw);
   });
 
   it("makes a seeded image of the fixed size whose files the snapshot table reverts to", async () => {

@@ -24,6 +24,7 @@ export const VALID_VECTORS: Record<string, Frame> = {
     timeoutMs: 30000,
   }),
   exec_shell: encode.exec(2, { shell: "echo hi >&2", cwd: "/", timeoutMs: 0, stdin: true }),
+  exec_user: encode.exec(9, { args: ["id"], user: { uid: 1000, gid: 1000 } }),
   exec_pty: encode.exec(5, {
     shell: "exec bash -i",
     env: ["TERM=xterm-256color"],

@@ -95,6 +95,10 @@ describe("golden frame vectors", () => {
       pty: { cols: 120, rows: 30 },
       stdin: true,
     });
+    expect(decodeMessage(vectors.get("exec_user") as Buffer)).toEqual({
+      args: ["id"],
+      user: { uid: 1000, gid: 1000 },
+    });
     expect(decodeMessage(vectors.get("resize") as Buffer)).toEqual({ cols: 80, rows: 24 });
     expect(decodeMessage(vectors.get("exit_killed") as Buffer)).toEqual({
       exitCode: -1,

@@ -26,6 +26,7 @@ const record: SandboxRecord = {
   started_at: null,
   expires_at: "2026-01-01T00:10:00.000Z",
   boot: null,
+  image: null,
   template: null,
   template_skipped: null,
   machine_id: "0123456789abcdef0123456789abcdef",
@@ -59,6 +60,20 @@ describe("parseSandboxRecord", () => {
     expect(parseSandboxRecord(JSON.stringify(record), PATH, ID)).toEqual(record);
     const plain = { ...record, workspace: null };
     expect(parseSandboxRecord(JSON.stringify(plain), PATH, ID)).toEqual(plain);
+    const imaged: SandboxRecord = {
+      ...record,
+      image: {
+        env: ["PATH=/bin", "A=b=c"],
+        working_dir: "/srv",
+        user: { spec: "app", uid: 1000, gid: 1000 },
+      },
+    };
+    expect(parseSandboxRecord(JSON.stringify(imaged), PATH, ID)).toEqual(imaged);
+  });
+
+  it("reads a record written before sandboxes kept an image config as one without", () => {
+    const { image: _dropped, ...older } = record;
+    expect(parseSandboxRecord(JSON.stringify(older), PATH, ID)).toEqual({ ...record, image: null });
   });
 
   it.each([

@@ -23,7 +23,7 @@ export const shellOpen = defineOperation({
   sdkMethod: "openShell",
   cli: { words: ["workspace", "shell", "open"], positionals: ["workspace_id"], scope: "workspace-shell" },
   description:
-    "Open a persistent interactive bash on a terminal in the workspace. It outlives this call; use shell_write and shell_read.",
+    "Open a persistent interactive shell (bash, or sh where the environment has no bash) on a terminal in the workspace. It outlives this call; use shell_write and shell_read.",
   input: shellOpenInput,
   profiles: ["workspace-full"],
   loadHandler: async () => (await handlers()).openShell,

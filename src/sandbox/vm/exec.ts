@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { GUEST_WORKDIR, guestEnv, guestUser } from "../guest-env.js";
 import { OutputCapture } from "../output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../../secrets/masker.js";
 import { connectSupervisor } from "../supervisor-client.js";
@@ -24,6 +24,8 @@ export interface ExecOptions {
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
   /** Kills the command (SIGKILL) when aborted, e.g. once nobody reads its output any more. */
   abort?: AbortSignal;
+  /** Runs as the agent (root in a guest) instead of the image's user: pyro's own housekeeping. */
+  asAgent?: boolean;
 }
 
 export interface ExecOutcome {
@@ -80,8 +82,10 @@ export async function execInVm(
     const pending = client.exec(
       {
         ...(typeof options.command === "string" ? { shell: options.command } : { args: options.command }),
-        env: defaultGuestEnv(options.env),
-        cwd: options.cwd ?? GUEST_WORKDIR,
+        // The image's Env, WorkingDir and User apply unless the call says otherwise.
+        env: guestEnv(vm.image, options.env),
+        cwd: options.cwd ?? vm.image?.working_dir ?? GUEST_WORKDIR,
+        ...(options.asAgent === true ? {} : guestUser(vm.image)),
         timeoutMs,
         ...(options.stdin ? { stdin: true } : {}),
       },

@@ -3,7 +3,7 @@ import { isOwnProcess } from "../../platform/processes.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LaunchSpec } from "../../machine/types.js";
-import { ensureEnvironment, knownName } from "../../environments/index.js";
+import { ensureEnvironment, knownName, type InstalledEnvironment } from "../../environments/index.js";
 import { PyroError } from "../../errors/index.js";
 import { agentBinaryPath } from "../../machine/agent-binary.js";
 import { selectMachine } from "../../machine/select.js";
@@ -17,6 +17,7 @@ import { checkSocketPath } from "../../platform/paths.js";
 import { forgetKeptExpiry } from "../../runtime/expiry-clock.js";
 import { startSupervisor } from "../../runtime/start.js";
 import { connectSupervisor } from "../supervisor-client.js";
+import type { GuestImage } from "../guest-env.js";
 import { SANDBOX_RECORD_SCHEMA, type WorkspaceFacet } from "../record.js";
 import type { SandboxStore } from "../store.js";
 import { vmFiles, type VmRecord } from "./record.js";
@@ -51,8 +52,14 @@ const DISCARD_WAIT_MS = 2_000;
 
 export type MachineChoice = Pick<
   VmRecord,
-  "backend" | "accel" | "execution_mode" | "boot" | "template" | "template_skipped"
+  "backend" | "accel" | "execution_mode" | "boot" | "template" | "template_skipped" | "image"
 >;
+
+/** What commands in a guest take from the environment's container image (none in host mode). */
+function imageOf(installed: InstalledEnvironment | null): GuestImage | null {
+  const image = installed?.manifest.image;
+  return image === undefined ? null : { env: image.env, working_dir: image.working_dir, user: image.user };
+}
 
 /** Resolves the environment, picks the backend and the memory template; nothing is written. */
 export async function chooseMachine(store: SandboxStore, options: CreateVmOptions): Promise<MachineChoice> {
@@ -63,6 +70,7 @@ export async function chooseMachine(store: SandboxStore, options: CreateVmOption
   const network = allowsEgress(options.networkPolicy);
   const plan = network ? planGuestNetwork(allowPrivateEgress) : null; // fails early, naming what is missing
   const agentBinary = agentBinaryPath();
+  let installed: InstalledEnvironment | null = null; // resolved only when a guest boots
   const choice = await selectMachine({
     requested: options.backend ?? store.backend,
     allowHostCompat: options.allowHostCompat,
@@ -72,7 +80,7 @@ export async function chooseMachine(store: SandboxStore, options: CreateVmOption
       measure: true,
       stateDir: store.home,
       artifacts: async () => {
-        const installed = await ensureEnvironment(options.environment, { onPhase });
+        installed = await ensureEnvironment(options.environment, { onPhase });
         return {
           kernel: installed.kernelPath,
           initramfs: composeGuestInitrd(installed.initramfsPath, agentBinary, store.home),
@@ -104,6 +112,7 @@ export async function chooseMachine(store: SandboxStore, options: CreateVmOption
     boot,
     template: template.kind === "template" ? template.name : null,
     template_skipped: template.kind === "cold" ? template.reason : null,
+    image: choice.boot === null ? null : imageOf(installed),
   };
 }
 
@@ -193,6 +202,7 @@ export async function recreateVm(
       const record: VmRecord = {
         ...old,
         ...choice,
+        image: old.image, // fixed at create: the workspace disk's owner was made for it
         network_plan: null,
         state: "created",
         started_at: null,

@@ -1,5 +1,6 @@
 import { execInVm, type ExecOutcome } from "../vm/exec.js";
 import type { SandboxStore } from "../store.js";
+import { GUEST_WORKDIR } from "../guest-env.js";
 
 export interface GuestRunOptions {
   /** Streamed to the command's stdin with backpressure; stdin is /dev/null without it. */
@@ -13,6 +14,8 @@ export interface GuestRunOptions {
   cwd?: string;
   /** Kills the command when aborted. */
   abort?: AbortSignal;
+  /** Runs as the agent (root) rather than the image's user. */
+  asAgent?: boolean;
 }
 
 /**
@@ -29,10 +32,11 @@ export function vmRunner(store: SandboxStore, vmId: string): GuestRunner {
     execInVm(store, vmId, {
       command: argv,
       timeoutSeconds: options.timeoutSeconds ?? INTERNAL_TIMEOUT_SECONDS,
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      cwd: options.cwd ?? GUEST_WORKDIR,
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.onStdout ? { onStdout: options.onStdout } : {}),
       ...(options.abort ? { abort: options.abort } : {}),
+      ...(options.asAgent ? { asAgent: true } : {}),
       ...(options.captureLimitBytes !== undefined ? { captureLimitBytes: options.captureLimitBytes } : {}),
     });
 }

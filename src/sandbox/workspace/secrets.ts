@@ -104,11 +104,17 @@ export async function materialiseSecrets(
   run: GuestRunner,
   guestDir: string,
 ): Promise<void> {
+  // Placed by the agent (root), then handed to the image's user, who runs the workspace's commands.
+  // POSIX sh and the tools busybox has too.
+  const user = loadVm(store, id).image?.user ?? null;
+  const owner = user === null || user.uid === 0 ? "" : `${user.uid}:${user.gid}`;
   for (const name of secretNames(store, id)) {
     const script =
-      'umask 077 && mkdir -p -- "$1" && chmod 700 -- "$1" && cat > "$1/$2" && chmod 600 -- "$1/$2"';
-    const outcome = await run(["sh", "-c", script, "sh", guestDir, name], {
+      'umask 077 && mkdir -p -- "$1" && chmod 700 -- "$1" && cat > "$1/$2" && chmod 600 -- "$1/$2"' +
+      ' && { [ -z "$3" ] || chown -- "$3" "$1" "$1/$2"; }';
+    const outcome = await run(["sh", "-c", script, "sh", guestDir, name, owner], {
       stdin: Readable.from([secretValue(store, id, name)]),
+      asAgent: true,
     });
     if (outcome.exit_code !== 0) {
       throw new PyroError(

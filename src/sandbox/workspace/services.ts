@@ -1,7 +1,7 @@
 import type { SandboxStore } from "../store.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "../../errors/index.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { GUEST_WORKDIR, guestEnv, guestUser } from "../guest-env.js";
 import type { ManagedInfo } from "../../runtime/managed.js";
 import { supervisorControl } from "../supervisor-client.js";
 import { touch, updateWorkspace } from "./lock.js";
@@ -13,6 +13,7 @@ import {
   type PortRequest,
 } from "../network/publishing.js";
 import type { PublishedPort } from "../../runtime/published-ports.js";
+import { agentPortProbe } from "./port-probe.js";
 import { hostCheckFor, probeHttpOnHost, probeReady, type Readiness } from "./readiness.js";
 import { runningWorkspace } from "./running.js";
 import { markServiceReady, serviceReady } from "./service-ready.js";
@@ -82,7 +83,7 @@ export async function startService(
   name: string,
   options: StartServiceOptions,
 ): Promise<ServiceInfo> {
-  const { run } = runningWorkspace(store, id);
+  const { run, record } = runningWorkspace(store, id);
   if (!SERVICE_NAME.test(name)) {
     throw new PyroError("INVALID_ARGUMENT", `invalid service name ${JSON.stringify(name)}`, {
       hint: "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
@@ -90,7 +91,7 @@ export async function startService(
   }
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
-  const env = defaultGuestEnv(secretEnvironment(store, id, options.secretEnv ?? []));
+  const env = guestEnv(record.image, secretEnvironment(store, id, options.secretEnv ?? []));
   const command =
     typeof options.command === "string" ? { shell: options.command } : { args: options.command };
   const publish = options.publish ?? [];
@@ -102,7 +103,7 @@ export async function startService(
     started = await supervisorControl(store, id).start({
       kind: "service",
       name,
-      request: { ...command, env, cwd },
+      request: { ...command, env, cwd, ...guestUser(record.image) },
       mask_dir: secretsDir(store, id),
     });
   } catch (error) {
@@ -131,7 +132,7 @@ export async function startService(
       );
     }
     const ready =
-      (await probeReady(run, options.readiness, cwd)) &&
+      (await probeReady(run, agentPortProbe(store, id), options.readiness, cwd)) &&
       (hostCheck === null || (await probeHttpOnHost(hostCheck.url, hostCheck.hostPort)));
     if (ready) {
       markServiceReady(store, id, name, info.started_at);

@@ -4,7 +4,7 @@ import type { ManagedInfo } from "../../runtime/managed.js";
 import { supervisorControl } from "../supervisor-client.js";
 import { throwIfRefused } from "./start-refusal.js";
 import { PyroError } from "../../errors/index.js";
-import { GUEST_WORKDIR, defaultGuestEnv } from "../guest-env.js";
+import { GUEST_WORKDIR, guestEnv, guestUser } from "../guest-env.js";
 import { touch, updateWorkspace } from "./lock.js";
 import { resolveWorkspacePath } from "./paths.js";
 import { runningWorkspace } from "./running.js";
@@ -48,23 +48,35 @@ export interface OpenShellOptions {
   secretEnv?: string[];
 }
 
-/** Opens an interactive bash on a new terminal; it lives in the VM's supervisor, not in this process. */
+/**
+ * The interactive shell, chosen by the guest as it starts: bash when the environment has it, else
+ * its POSIX sh (a busybox-only image). `exec` keeps one process: the pid is the shell's.
+ */
+const INTERACTIVE_SHELL = "if [ -x /bin/bash ]; then exec /bin/bash -i; fi; exec /bin/sh -i";
+
+/** Opens an interactive shell on a new terminal; it lives in the VM's supervisor, not in this process. */
 export async function openShell(
   store: SandboxStore,
   id: string,
   options: OpenShellOptions,
 ): Promise<ShellInfo> {
-  runningWorkspace(store, id);
+  const { record } = runningWorkspace(store, id);
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
-  const env = defaultGuestEnv({
+  const env = guestEnv(record.image, {
     TERM: "xterm-256color",
     ...secretEnvironment(store, id, options.secretEnv ?? []),
   });
   const info = await supervisorControl(store, id).start({
     kind: "shell",
     name: "shell",
-    request: { args: ["/bin/bash", "-i"], env, cwd, pty: { cols: options.cols, rows: options.rows } },
+    request: {
+      shell: INTERACTIVE_SHELL,
+      env,
+      cwd,
+      pty: { cols: options.cols, rows: options.rows },
+      ...guestUser(record.image),
+    },
     mask_dir: secretsDir(store, id),
   });
   await throwIfRefused(store, id, info);

@@ -8,6 +8,7 @@ import { packDirectory } from "../../archive/index.js";
 import type { WorkspaceImageFormat } from "../../machine/types.js";
 import type { SandboxStore } from "../store.js";
 import { workspaceFiles } from "./record.js";
+import { loadVm } from "../vm/liveness.js";
 import { stageSeed } from "./seed-tree.js";
 import type { SourceTar } from "./source-tar.js";
 
@@ -24,6 +25,7 @@ export async function createWorkspaceDisk(
   seed: SourceTar | null,
 ): Promise<void> {
   const files = workspaceFiles(store, id);
+  const owner = workspaceOwner(store, id);
   const staging = join(stagingRoot(files.dir, seed), `pyro-seed-${id}`);
   rmSync(staging, { recursive: true, force: true });
   try {
@@ -35,8 +37,8 @@ export async function createWorkspaceDisk(
     const root = new Header({
       path: "./",
       mode: 0o755,
-      uid: 0,
-      gid: 0,
+      uid: owner?.uid ?? 0,
+      gid: owner?.gid ?? 0,
       size: 0,
       mtime: new Date(),
       type: "Directory",
@@ -51,11 +53,23 @@ export async function createWorkspaceDisk(
       virtualBytes: store.workspaceDiskBytes,
       seedTree: seed === null ? null : staging,
       cacheDir: store.home,
+      owner,
     });
     await format.snapshot(files.disk, "baseline");
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Who owns /workspace and the seed: the image's user, so the commands (which run as that user)
+ * can change them; null (root) without one. The image format sets it while making the disk;
+ * files pyro writes later take their folder's owner in the guest (the agent's rule,
+ * docs/protocol.md).
+ */
+function workspaceOwner(store: SandboxStore, id: string): { uid: number; gid: number } | null {
+  const user = loadVm(store, id).image?.user ?? null;
+  return user === null || (user.uid === 0 && user.gid === 0) ? null : { uid: user.uid, gid: user.gid };
 }
 
 /** Memory the staged copy of a small seed may take: each file costs at least a page in tmpfs. */
