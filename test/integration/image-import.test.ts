@@ -1,0 +1,140 @@
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkEnvironment } from "../../src/environments/index.js";
+import { importImage } from "../../src/environments/import/index.js";
+import type { InstalledEnvironment } from "../../src/environments/installed.js";
+import { PyroError } from "../../src/errors/index.js";
+import { buildBusyboxImage, debugfs, layoutDigest, sharedKernelDonor } from "../helpers/oci-images.js";
+
+let work: string;
+let layout: string;
+let donor: InstalledEnvironment;
+let imported: InstalledEnvironment;
+const phases: string[] = [];
+let installedDetail: Record<string, string | number> | undefined;
+const savedCacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR;
+
+beforeAll(async () => {
+  donor = sharedKernelDonor();
+  work = await mkdtemp(join(tmpdir(), "pyro-import-"));
+  process.env.PYRO_ENVIRONMENT_CACHE_DIR = join(work, "cache");
+  layout = join(work, "layout");
+  buildBusyboxImage(work, layout);
+  imported = await importImage({
+    image: `oci:${layout}:app`,
+    name: "busybox:test",
+    kernelFrom: donor,
+    onPhase: (phase, detail) => {
+      phases.push(phase);
+      if (phase === "installed") installedDetail = detail;
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (savedCacheDir === undefined) delete process.env.PYRO_ENVIRONMENT_CACHE_DIR;
+  else process.env.PYRO_ENVIRONMENT_CACHE_DIR = savedCacheDir;
+  await rm(work, { recursive: true, force: true });
+});
+
+/** `debugfs ls -p` of a directory: its names. */
+function namesIn(dir: string): string[] {
+  return debugfs(imported.rootfsPath, `ls -p ${dir}`)
+    .split("\n")
+    .map((line) => line.split("/")[5])
+    .filter((name): name is string => name !== undefined && name !== "" && name !== "." && name !== "..");
+}
+
+/** `debugfs stat` of a path: mode (octal string), uid, gid, and a fast link's target. */
+function inode(path: string): { type: string; mode: string; uid: number; gid: number; link: string | null } {
+  const out = debugfs(imported.rootfsPath, `stat ${path}`);
+  const mode = /Type: (\w+)\s+Mode:\s+(\d+)/.exec(out);
+  const owner = /User:\s+(\d+)\s+Group:\s+(\d+)/.exec(out);
+  const link = /Fast link dest: "([^"]*)"/.exec(out);
+  if (!mode || !owner) throw new Error(`no inode for ${path}: ${out}`);
+  return {
+    type: mode[1] ?? "",
+    mode: mode[2] ?? "",
+    uid: Number(owner[1]),
+    gid: Number(owner[2]),
+    link: link?.[1] ?? null,
+  };
+}
+
+describe("importing a multi-layer busybox image from an OCI layout (umoci)", () => {
+  it("reports every phase and installs a verified entry", async () => {
+    expect(phases).toEqual(["resolve", "fetch", "unpack", "image", "kernel", "manifest", "installed"]);
+    expect(Number(installedDetail?.entries)).toBeGreaterThan(250);
+    expect(Number(installedDetail?.bytes)).toBeGreaterThan(1_000_000);
+    const state = await checkEnvironment("busybox:test");
+    expect(state.status).toBe("installed");
+    expect(readdirSync(join(work, "cache", "busybox_test"))).toEqual(["current"]);
+  });
+
+  it("keeps the image config and records where it came from", () => {
+    const { manifest } = imported;
+    expect(manifest.source).toBe("import");
+    expect(manifest.image).toEqual({
+      env: expect.arrayContaining(["GREETING=hello world"]) as string[],
+      working_dir: "/home/app",
+      user: { spec: "app", uid: 1000, gid: 1000 },
+      entrypoint: ["/bin/sh"],
+      cmd: ["-c", "id -u"],
+    });
+    expect(manifest.provenance).toEqual({
+      kind: "imported",
+      reference: `oci:${layout}:app`,
+      manifest_digest: layoutDigest(layout, "app"),
+      kernel_from: `${donor.name}@sha256:${donor.manifest.files.kernel.sha256}`,
+    });
+    expect(manifest.files.kernel.sha256).toBe(donor.manifest.files.kernel.sha256);
+    expect(manifest.files.initramfs.sha256).toBe(donor.manifest.files.initramfs.sha256);
+    expect(manifest.kernel_release).toBe(donor.kernelRelease);
+  });
+
+  it("applies whiteouts and opaque directories layer by layer", () => {
+    expect(namesIn("/etc")).not.toContain("motd");
+    expect(namesIn("/opt/data")).toEqual(["new.txt"]);
+    expect(namesIn("/opt/keep")).toEqual(["fresh.txt"]);
+    expect(debugfs(imported.rootfsPath, "cat /opt/keep/fresh.txt")).toBe("fresh\n");
+  });
+
+  it("keeps symlinks as links, modes, owners and hard links", () => {
+    expect(inode("/bin/sh")).toMatchObject({ type: "symlink", link: "/bin/busybox" });
+    expect(inode("/bin/busybox")).toMatchObject({ type: "regular", mode: "0755", uid: 0 });
+    expect(inode("/home/app")).toMatchObject({ type: "directory", uid: 1000, gid: 1000 });
+    expect(inode("/opt/setuid-tool")).toMatchObject({ mode: "04755" });
+    const first = /Inode: (\d+)/.exec(debugfs(imported.rootfsPath, "stat /opt/setuid-tool"))?.[1];
+    const second = /Inode: (\d+)/.exec(debugfs(imported.rootfsPath, "stat /opt/hardlinked"))?.[1];
+    expect(first).toBeDefined();
+    expect(second).toBe(first);
+  });
+
+  it("adds what pyro's guests expect", () => {
+    expect(namesIn("/")).toEqual(expect.arrayContaining(["workspace", "dev", "proc", "sys", "tmp", "run"]));
+    expect(debugfs(imported.rootfsPath, "cat /etc/hostname")).toBe("pyro\n");
+    expect(debugfs(imported.rootfsPath, "cat /etc/resolv.conf")).toBe("");
+    expect(debugfs(imported.rootfsPath, "cat /etc/hosts")).toContain("127.0.1.1\tpyro");
+  });
+
+  it("makes a root image of at least 1 GiB", () => {
+    expect(debugfs(imported.rootfsPath, "stats")).toMatch(/Block count:\s+262144\b/);
+  });
+
+  it("refuses a catalog name, an existing import without force, and an unknown tag", async () => {
+    const attempt = (name: string, image = `oci:${layout}:app`) =>
+      importImage({ image, name, kernelFrom: donor }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(await attempt("debian:12")).toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(await attempt("busybox:test")).toMatchObject({ code: "INVALID_ARGUMENT" });
+    const missing = await attempt("busybox:other", `oci:${layout}:nope`);
+    expect(missing).toBeInstanceOf(PyroError);
+    expect(missing).toMatchObject({ code: "IMAGE_NOT_FOUND" });
+    expect(existsSync(join(work, "cache", "busybox_other", "current"))).toBe(false);
+  });
+});
