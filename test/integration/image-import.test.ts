@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { checkEnvironment } from "../../src/environments/index.js";
 import { importImage } from "../../src/environments/import/index.js";
 import type { InstalledEnvironment } from "../../src/environments/installed.js";
 import { PyroError } from "../../src/errors/index.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { buildBusyboxImage, debugfs, layoutDigest, sharedKernelDonor } from "../helpers/oci-images.js";
 
 let work: string;
@@ -137,4 +139,66 @@ describe("importing a multi-layer busybox image from an OCI layout (umoci)", () 
     expect(missing).toMatchObject({ code: "IMAGE_NOT_FOUND" });
     expect(existsSync(join(work, "cache", "busybox_other", "current"))).toBe(false);
   });
+});
+
+describe("importing the same image from a registry, in OCI and Docker formats", () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+  }, 60_000);
+
+  afterAll(async () => {
+    await registry.stop();
+  });
+
+  /** Pushes the layout's image with skopeo; returns the pushed manifest's digest. */
+  function push(tag: string, format: "oci" | "v2s2"): string {
+    const digestFile = join(work, `${tag}.digest`);
+    execFileSync("skopeo", [
+      "copy",
+      "--quiet",
+      "--dest-tls-verify=false",
+      `--format=${format}`,
+      `--digestfile=${digestFile}`,
+      `oci:${layout}:app`,
+      `docker://${registry.host}/imports/busybox:${tag}`,
+    ]);
+    return readFileSync(digestFile, "utf8").trim();
+  }
+
+  for (const format of ["oci", "v2s2"] as const) {
+    it(`imports ${format === "oci" ? "OCI" : "Docker"} media types with the same tree and config`, async () => {
+      const digest = push(format, format);
+      const reference = `${registry.host}/imports/busybox:${format}`;
+      const raw = JSON.parse(
+        execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reference}`], {
+          encoding: "utf8",
+        }),
+      ) as { mediaType: string; layers: Array<{ mediaType: string }> };
+      expect(raw.layers[0]?.mediaType).toBe(
+        format === "oci"
+          ? "application/vnd.oci.image.layer.v1.tar+gzip"
+          : "application/vnd.docker.image.rootfs.diff.tar.gzip",
+      );
+      const fromRegistry = await importImage({
+        image: reference,
+        name: `busybox:${format}`,
+        insecure: true,
+        credentials: null,
+        kernelFrom: donor,
+      });
+      expect(fromRegistry.manifest.provenance).toMatchObject({
+        kind: "imported",
+        reference,
+        manifest_digest: digest,
+      });
+      expect(fromRegistry.manifest.image).toEqual(imported.manifest.image);
+      const listing = (image: string, dir: string): string =>
+        debugfs(image, `ls -p ${dir}`).replace(/^\/\d+\//gm, "/");
+      for (const dir of ["/", "/etc", "/opt/data", "/opt/keep", "/bin"]) {
+        expect(listing(fromRegistry.rootfsPath, dir), dir).toBe(listing(imported.rootfsPath, dir));
+      }
+    });
+  }
 });

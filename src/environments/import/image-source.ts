@@ -2,16 +2,9 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { PyroError } from "../../errors/index.js";
-import type { Descriptor, ImageConfigFile, ImageManifest } from "./oci-json.js";
-
-/** Bytes and blobs moved or checked so far while fetching an image's layers. */
-export interface TransferProgress {
-  total_bytes: number;
-  done_bytes: number;
-  cached_bytes: number;
-  blobs_total: number;
-  blobs_done: number;
-}
+import type { TransferProgress } from "../oci/blob-store.js";
+import type { Descriptor, ImageManifest } from "../oci/manifest-types.js";
+import type { ImageConfigFile } from "./oci-json.js";
 
 /**
  * One image, wherever it lives: its manifest and config already read and checked, and its layers

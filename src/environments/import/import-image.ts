@@ -17,17 +17,15 @@ import { BUILD_LOG_FILE, checkEnvironmentName, environmentPaths } from "../paths
 import { removeTree } from "../remove-tree.js";
 import { applyLayer, type LayerCompression, type UnpackTally } from "./apply-layer.js";
 import { finishImportedTree, normaliseWorkingDir } from "./finish-tree.js";
-import type { ImageSource, TransferProgress } from "./image-source.js";
+import type { TransferProgress } from "../oci/blob-store.js";
+import type { Credentials } from "../oci/client.js";
+import type { Descriptor } from "../oci/manifest-types.js";
+import type { ImageSource } from "./image-source.js";
 import { resolveImageUser } from "./image-user.js";
 import { adoptKernel, findKernelDonor, kernelOrigin } from "./kernel-source.js";
-import type { Descriptor } from "./oci-json.js";
 import { openLayoutSource, parseLayoutReference } from "./oci-layout.js";
+import { openRegistrySource } from "./registry-source.js";
 import { RootTree } from "./root-tree.js";
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
 
 export interface ImportOptions {
   /** A registry reference, or "oci:DIR[:TAG]" (an OCI image layout, e.g. from umoci/skopeo/buildah). */
@@ -193,13 +191,7 @@ function environmentExists(name: string): boolean {
 async function openSource(options: ImportOptions): Promise<ImageSource> {
   const layout = parseLayoutReference(options.image);
   if (layout) return openLayoutSource(layout.dir, layout.tag);
-  throw new PyroError(
-    "INVALID_ARGUMENT",
-    `Importing from a registry (${options.image}) is not available in this build.`,
-    {
-      hint: "Copy the image into an OCI layout first (`skopeo copy docker://REF oci:DIR:TAG`) and import oci:DIR:TAG.",
-    },
-  );
+  return openRegistrySource(options.image, { insecure: options.insecure, credentials: options.credentials });
 }
 
 async function unpackLayers(source: ImageSource, tree: RootTree, staging: string): Promise<UnpackTally> {

@@ -1,8 +1,2 @@
-export {
-  importImage,
-  IMAGE_BYTES,
-  IMAGE_ENTRIES,
-  type Credentials,
-  type ImportOptions,
-} from "./import-image.js";
-export type { ImageSource, TransferProgress } from "./image-source.js";
+export { importImage, IMAGE_BYTES, IMAGE_ENTRIES, type ImportOptions } from "./import-image.js";
+export type { ImageSource } from "./image-source.js";

@@ -1,50 +1,17 @@
 import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
+import {
+  MANIFEST_MEDIA_TYPES,
+  MAX_LAYERS,
+  MAX_MANIFEST_BYTES,
+  type Descriptor,
+  type ImageIndex,
+} from "../oci/manifest-types.js";
+import { DIGEST } from "../oci/reference.js";
 
-/** Manifests, indexes and image configs are small JSON documents; anything bigger is refused. */
-export const MAX_JSON_BYTES = 4 * 1024 * 1024;
-export const MAX_LAYERS = 128;
+export const MAX_JSON_BYTES = MAX_MANIFEST_BYTES;
 
-export const MEDIA_TYPES = {
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociConfig: "application/vnd.oci.image.config.v1+json",
-  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerConfig: "application/vnd.docker.container.image.v1+json",
-} as const;
-
-export const INDEX_MEDIA_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
-export const MANIFEST_MEDIA_TYPES: readonly string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
-
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be a sha256 digest");
-
-const platformSchema = z.object({
-  architecture: z.string().max(64),
-  os: z.string().max(64),
-  variant: z.string().max(64).optional(),
-});
-
-export const descriptorSchema = z.object({
-  mediaType: z.string().min(1).max(256),
-  digest,
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  annotations: z.record(z.string().max(4096), z.string().max(65_536)).optional(),
-  platform: platformSchema.optional(),
-});
-
-export const indexSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().max(256).optional(),
-  manifests: z.array(descriptorSchema).max(4096),
-});
-
-export const manifestSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().max(256).optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema).max(MAX_LAYERS),
-});
+const digest = z.string().regex(DIGEST, "must be a sha256 digest");
 
 const stringList = z.array(z.string().max(32_768)).max(1024);
 
@@ -69,9 +36,6 @@ export const imageConfigSchema = z.object({
   }),
 });
 
-export type Descriptor = z.infer<typeof descriptorSchema>;
-export type ImageIndex = z.infer<typeof indexSchema>;
-export type ImageManifest = z.infer<typeof manifestSchema>;
 export type ImageConfigFile = z.infer<typeof imageConfigSchema>;
 
 /** Parses JSON bytes from an image with `schema`; IMAGE_UNSAFE names `what` when they do not fit. */
@@ -107,7 +71,9 @@ export function parseImageJson<T>(bytes: Buffer, schema: z.ZodType<T>, what: str
 
 /** The linux/amd64 entry of an index, or IMAGE_PLATFORM_MISMATCH naming what it holds. */
 export function pickAmd64(index: ImageIndex, reference: string): Descriptor {
-  const images = index.manifests.filter((entry) => MANIFEST_MEDIA_TYPES.includes(entry.mediaType));
+  const images = index.manifests.filter((entry) =>
+    (MANIFEST_MEDIA_TYPES as readonly string[]).includes(entry.mediaType),
+  );
   const match = images.find(
     (entry) => entry.platform?.os === "linux" && entry.platform.architecture === "amd64",
   );

@@ -2,24 +2,21 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PyroError } from "../../errors/index.js";
+import { checkDigest, digestFile, readBounded, type ImageSource } from "./image-source.js";
+import type { TransferProgress } from "../oci/blob-store.js";
 import {
-  checkDigest,
-  digestFile,
-  readBounded,
-  type ImageSource,
-  type TransferProgress,
-} from "./image-source.js";
+  imageIndexSchema as indexSchema,
+  imageManifestSchema as manifestSchema,
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  type Descriptor,
+} from "../oci/manifest-types.js";
 import {
   checkConfigPlatform,
   imageConfigSchema,
-  INDEX_MEDIA_TYPES,
-  indexSchema,
-  MANIFEST_MEDIA_TYPES,
-  manifestSchema,
   MAX_JSON_BYTES,
   parseImageJson,
   pickAmd64,
-  type Descriptor,
 } from "./oci-json.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
@@ -63,12 +60,12 @@ export async function openLayoutSource(dir: string, tag: string | null): Promise
   );
   let descriptor = pickTagged(index.manifests, tag, reference);
   // Nested indexes (one per platform set) are followed a few levels deep at most.
-  for (let depth = 0; INDEX_MEDIA_TYPES.includes(descriptor.mediaType); depth += 1) {
+  for (let depth = 0; (INDEX_MEDIA_TYPES as readonly string[]).includes(descriptor.mediaType); depth += 1) {
     if (depth >= 4) throw new PyroError("IMAGE_UNSAFE", `${reference}: indexes nest too deep.`);
     const nested = parseImageJson(await readBlob(dir, descriptor, "index"), indexSchema, "index");
     descriptor = pickAmd64(nested, reference);
   }
-  if (!MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType)) {
+  if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(descriptor.mediaType)) {
     throw new PyroError(
       "IMAGE_NOT_FOUND",
       `${reference} names a ${descriptor.mediaType}, not an image manifest.`,
