@@ -71,6 +71,8 @@ export interface LayoutOptions {
   tamperLayer?: number;
   /** Writes a wrong diff ID for this layer. */
   wrongDiffId?: number;
+  /** Tags a nested image index whose one entry claims linux/<this architecture>. */
+  indexArchitecture?: string;
 }
 
 function sha(bytes: Buffer): string {
@@ -128,19 +130,21 @@ export function writeLayout(dir: string, layers: LayerSpec[], options: LayoutOpt
       layers: descriptors,
     }),
   );
-  const manifestDigest = put(manifest);
+  let tagged = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest: put(manifest),
+    size: manifest.length,
+  };
+  if (options.indexArchitecture !== undefined) {
+    const platform = { os: "linux", architecture: options.indexArchitecture };
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ ...tagged, platform }] }));
+    tagged = { mediaType: "application/vnd.oci.image.index.v1+json", digest: put(index), size: index.length };
+  }
   writeFileSync(
     join(dir, "index.json"),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: "application/vnd.oci.image.manifest.v1+json",
-          digest: manifestDigest,
-          size: manifest.length,
-          annotations: { "org.opencontainers.image.ref.name": "t" },
-        },
-      ],
+      manifests: [{ ...tagged, annotations: { "org.opencontainers.image.ref.name": "t" } }],
     }),
   );
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));

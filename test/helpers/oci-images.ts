@@ -41,7 +41,7 @@ export function layoutDigest(layout: string, tag: string): string {
 /**
  * A busybox-only image made with umoci in `layout` (tag "app"), three layers:
  *  1. busybox-static with `busybox --install -s`, /etc/passwd with app (1000:1000), /etc/motd,
- *     /opt/data/old.txt, /opt/keep/k.txt, /home/app owned by app, a setuid file, a hard link;
+ *     /opt/data/old.txt, /opt/keep/k.txt, /home/app owned by app, a setuid file, a hard link, a FIFO;
  *  2. umoci's diff: /etc/motd deleted (a .wh. whiteout), /opt/data replaced by a fresh dir;
  *  3. a hand-made layer making /opt/keep opaque (.wh..wh..opq) with one new file.
  * Config: Env, WorkingDir /home/app, User app, Entrypoint, Cmd.
@@ -69,6 +69,7 @@ export function buildBusyboxImage(work: string, layout: string): void {
   writeFileSync(join(root, "opt/setuid-tool"), "#!/bin/sh\n");
   chmodSync(join(root, "opt/setuid-tool"), 0o4755);
   run("ln", [join(root, "opt/setuid-tool"), join(root, "opt/hardlinked")]);
+  run("mkfifo", [join(root, "opt/fifo")]);
   chownSync(join(root, "home/app"), 1000, 1000);
   run("umoci", ["repack", "--image", `${layout}:app`, first]);
 

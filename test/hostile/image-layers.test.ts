@@ -205,5 +205,9 @@ describe("hostile image layers", () => {
     expect(error.code).toBe("IMAGE_PLATFORM_MISMATCH");
     expect(error.message).toMatch(/linux\/arm64/);
     expectNothingLeft();
+    const nested = await importLayers([[{ name: "f", body: "x" }]], { indexArchitecture: "arm64" });
+    expect(nested.code).toBe("IMAGE_PLATFORM_MISMATCH");
+    expect(nested.message).toMatch(/it has linux\/arm64/);
+    expectNothingLeft();
   });
 });

@@ -71,6 +71,7 @@ describe("importing a multi-layer busybox image from an OCI layout (umoci)", () 
     expect(phases).toEqual(["resolve", "fetch", "unpack", "image", "kernel", "manifest", "installed"]);
     expect(Number(installedDetail?.entries)).toBeGreaterThan(250);
     expect(Number(installedDetail?.bytes)).toBeGreaterThan(1_000_000);
+    expect(installedDetail?.skipped).toBe(1); // the FIFO
     const state = await checkEnvironment("busybox:test");
     expect(state.status).toBe("installed");
     expect(readdirSync(join(work, "cache", "busybox_test"))).toEqual(["current"]);
@@ -101,6 +102,7 @@ describe("importing a multi-layer busybox image from an OCI layout (umoci)", () 
     expect(namesIn("/etc")).not.toContain("motd");
     expect(namesIn("/opt/data")).toEqual(["new.txt"]);
     expect(namesIn("/opt/keep")).toEqual(["fresh.txt"]);
+    expect(namesIn("/opt")).not.toContain("fifo");
     expect(debugfs(imported.rootfsPath, "cat /opt/keep/fresh.txt")).toBe("fresh\n");
   });
 
@@ -134,6 +136,14 @@ describe("importing a multi-layer busybox image from an OCI layout (umoci)", () 
       );
     expect(await attempt("debian:12")).toMatchObject({ code: "INVALID_ARGUMENT" });
     expect(await attempt("busybox:test")).toMatchObject({ code: "INVALID_ARGUMENT" });
+    const replaced = await importImage({
+      image: `oci:${layout}:app`,
+      name: "busybox:test",
+      kernelFrom: donor,
+      force: true,
+    });
+    expect(replaced.manifest.built_at > imported.manifest.built_at).toBe(true);
+    expect((await checkEnvironment("busybox:test")).status).toBe("installed");
     const missing = await attempt("busybox:other", `oci:${layout}:nope`);
     expect(missing).toBeInstanceOf(PyroError);
     expect(missing).toMatchObject({ code: "IMAGE_NOT_FOUND" });
