@@ -13,7 +13,7 @@ import {
   type LayoutOptions,
   type Member,
 } from "../helpers/hand-made-layout.js";
-import { sharedKernelDonor } from "../helpers/oci-images.js";
+import { debugfs, sharedKernelDonor } from "../helpers/oci-images.js";
 
 // Image layers as an attacker writes them: each must be refused with nothing installed, no
 // staging folder left, and nothing written or deleted outside the cache.
@@ -132,6 +132,33 @@ describe("hostile image layers", () => {
       [[{ name: "d", type: "symlink", linkname: outside }], [{ name: "d/.wh..wh..opq" }]],
       /through the symlink \/d/,
     );
+  });
+
+  it("refuses an image whose /etc leads outside (pyro writes /etc/hostname there)", async () => {
+    await expectUnsafe([[{ name: "etc", type: "symlink", linkname: outside }]], /through the symlink \/etc/);
+  });
+
+  it("replaces symlinks where pyro writes its own files and leaves linked mount points alone", async () => {
+    layoutCount += 1;
+    const layout = join(work, `layout-${layoutCount}`);
+    const victim = join(outside, "victim");
+    writeLayout(layout, [
+      {
+        tar: tarOf([
+          { name: "etc", type: "dir" },
+          { name: "etc/hostname", type: "symlink", linkname: victim },
+          { name: "etc/hosts", type: "symlink", linkname: `../../../../../../../..${victim}` },
+          { name: "etc/resolv.conf", type: "symlink", linkname: victim },
+          { name: "tmp", type: "symlink", linkname: outside },
+          { name: "workspace", type: "symlink", linkname: outside },
+        ]),
+      },
+    ]);
+    const installed = await importImage({ image: `oci:${layout}:t`, name: "linked", kernelFrom: donor });
+    expect(readdirSync(outside)).toEqual(["victim"]);
+    expect(readFileSync(victim, "utf8")).toBe("intact\n");
+    expect(debugfs(installed.rootfsPath, "cat /etc/hostname")).toBe("pyro\n");
+    expect(debugfs(installed.rootfsPath, "stat /tmp")).toContain(`Fast link dest: "${outside}"`);
   });
 
   it("refuses a whiteout naming '..'", async () => {

@@ -95,17 +95,26 @@ export class RootTree {
   }
 
   /**
-   * Makes `path` a real directory (and its missing ancestors), replacing a non-directory there;
-   * `mode` applies only to directories created.
+   * Creates the missing directories of `path` (`mode` for those created), as `mkdir -p` would
+   * inside the root, except that it stops at a symlink or a non-directory on the way and leaves it:
+   * an image's `/bin -> usr/bin` stays as the image has it. Returns whether `path` is now a real
+   * directory.
    */
-  ensureDirectory(path: string, mode: number): void {
-    this.walkParents(path, 0, path, true);
-    const stats = this.lstat(path);
-    if (stats?.isDirectory()) return;
-    if (stats !== undefined) this.remove(path);
-    mkdirSync(this.absolute(path));
-    chmodSync(this.absolute(path), mode);
-    this.knownDirs.add(path);
+  makeDirectories(path: string, mode: number): boolean {
+    let prefix = "";
+    for (const segment of path.split("/")) {
+      prefix = prefix === "" ? segment : `${prefix}/${segment}`;
+      if (this.knownDirs.has(prefix)) continue;
+      const stats = this.lstat(prefix);
+      if (stats === undefined) {
+        mkdirSync(this.absolute(prefix));
+        chmodSync(this.absolute(prefix), mode);
+      } else if (!stats.isDirectory()) {
+        return false;
+      }
+      this.knownDirs.add(prefix);
+    }
+    return true;
   }
 
   /** Replaces whatever is at `path` with a new root-owned file holding `text`. */
