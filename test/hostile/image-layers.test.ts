@@ -25,6 +25,7 @@ let donor: InstalledEnvironment;
 let layoutCount = 0;
 const savedCacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR;
 const savedEntryCap = process.env.PYRO_MAX_IMAGE_ENTRIES;
+const savedByteCap = process.env.PYRO_MAX_IMAGE_BYTES;
 
 beforeAll(async () => {
   donor = sharedKernelDonor();
@@ -49,6 +50,8 @@ beforeEach(() => {
 afterEach(() => {
   if (savedEntryCap === undefined) delete process.env.PYRO_MAX_IMAGE_ENTRIES;
   else process.env.PYRO_MAX_IMAGE_ENTRIES = savedEntryCap;
+  if (savedByteCap === undefined) delete process.env.PYRO_MAX_IMAGE_BYTES;
+  else process.env.PYRO_MAX_IMAGE_BYTES = savedByteCap;
 });
 
 /** Writes a layout of `layers` and imports it as "hostile"; returns the error it fails with. */
@@ -192,6 +195,17 @@ describe("hostile image layers", () => {
     process.env.PYRO_MAX_IMAGE_ENTRIES = "1000";
     const many: Member[] = Array.from({ length: 1001 }, (_, index) => ({ name: `f${index}`, body: "" }));
     await expectUnsafe([many.slice(0, 600), many.slice(600)], /more than 1000 members/);
+  });
+
+  it("stops at the image byte cap", async () => {
+    process.env.PYRO_MAX_IMAGE_BYTES = "4K";
+    const error = await importLayers([
+      [{ name: "a", body: "x".repeat(3000) }],
+      [{ name: "b", body: "y".repeat(3000) }],
+    ]);
+    expect(error.code).toBe("LIMIT_EXCEEDED");
+    expect(error.message).toMatch(/PYRO_MAX_IMAGE_BYTES/);
+    expectNothingLeft();
   });
 
   it("refuses a tampered layer blob and a wrong diff ID", async () => {

@@ -17,6 +17,7 @@ import {
 import { createGunzip } from "node:zlib";
 import { PyroError } from "../../errors/index.js";
 import { parseEntryName } from "../../archive/entry-names.js";
+import type { CapBudget } from "../../archive/caps.js";
 import type { HostSpaceGuard } from "../../archive/host-space.js";
 import { readTarEntries, type TarEntry } from "../../archive/tar-entries.js";
 import { CREATE_NEW, unsafeMember, type RootTree } from "./root-tree.js";
@@ -35,6 +36,8 @@ export interface UnpackTally {
   /** Devices, FIFOs and entry types pyro does not create. */
   skipped: number;
   readonly maxEntries: number;
+  /** Bytes of files written, against the image byte cap. */
+  readonly budget: CapBudget;
   readonly space: HostSpaceGuard;
 }
 
@@ -153,6 +156,7 @@ async function applyEntry(
       return;
     case "file":
       if (existing !== undefined) tree.remove(path);
+      tally.budget.take(entry.size, `layer ${layer} brings it past the limit`);
       await tally.space.willWrite(entry.size);
       tally.bytes += await writeFile(absolute, entry);
       return;
@@ -218,7 +222,7 @@ function clearLowerContent(tree: RootTree, dir: string, written: Set<string>): v
 /** Archive and decompression failures of a layer, as IMAGE_UNSAFE naming the layer. */
 function layerError(error: unknown, layer: number): unknown {
   if (error instanceof PyroError) {
-    if (error.code !== "ARCHIVE_UNSAFE" && error.code !== "LIMIT_EXCEEDED") return error;
+    if (error.code !== "ARCHIVE_UNSAFE") return error;
     return new PyroError("IMAGE_UNSAFE", `Layer ${layer} of the image is unsafe: ${error.message}`, {
       cause: error,
       details: { layer },

@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, type WriteStream } from "node:fs";
 import { chmod, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { CapBudget, type Cap } from "../../archive/caps.js";
+import { CapBudget, capValue, type Cap } from "../../archive/caps.js";
 import { HostSpaceGuard } from "../../archive/host-space.js";
 import { PyroError } from "../../errors/index.js";
 import { findExecutable } from "../../platform/find-executable.js";
@@ -89,6 +89,7 @@ export async function importImage(options: ImportOptions): Promise<InstalledEnvi
 
   phase("resolve", { image: options.image });
   const source = await openSource(options);
+  const compressions = layerCompressions(source);
   const donor = options.kernelFrom ?? (await findKernelDonor());
   const mkfsExt4 = requireMkfs();
 
@@ -104,7 +105,7 @@ export async function importImage(options: ImportOptions): Promise<InstalledEnvi
     await mkdir(root);
     await chmod(root, 0o755);
     const tree = new RootTree(root);
-    const tally = await unpackLayers(source, tree, staging);
+    const tally = await unpackLayers(source, compressions, tree, staging);
     const imageConfig = imageConfigOf(source, tree);
     finishImportedTree(tree, imageConfig.working_dir);
 
@@ -194,7 +195,8 @@ async function openSource(options: ImportOptions): Promise<ImageSource> {
   return openRegistrySource(options.image, { insecure: options.insecure, credentials: options.credentials });
 }
 
-async function unpackLayers(source: ImageSource, tree: RootTree, staging: string): Promise<UnpackTally> {
+/** How each layer is compressed, checked before anything is fetched; the config must list every layer. */
+function layerCompressions(source: ImageSource): LayerCompression[] {
   const { layers } = source.manifest;
   const diffIds = source.config.rootfs.diff_ids;
   if (diffIds.length !== layers.length) {
@@ -203,37 +205,42 @@ async function unpackLayers(source: ImageSource, tree: RootTree, staging: string
       `The image's config lists ${diffIds.length} layers, its manifest ${layers.length}.`,
     );
   }
+  return layers.map((layer, index) => compressionOf(layer, index + 1));
+}
+
+/** Applies every layer in order, each checked against its diff ID from the config. */
+async function unpackLayers(
+  source: ImageSource,
+  compressions: LayerCompression[],
+  tree: RootTree,
+  staging: string,
+): Promise<UnpackTally> {
+  const diffIds = source.config.rootfs.diff_ids;
   const space = new HostSpaceGuard(staging, "the imported image");
   await space.start();
-  const bytesBudget = new CapBudget(IMAGE_BYTES);
   const tally: UnpackTally = {
     entries: 0,
     bytes: 0,
     skipped: 0,
-    maxEntries: new CapBudget(IMAGE_ENTRIES).limit,
+    maxEntries: capValue(IMAGE_ENTRIES),
+    budget: new CapBudget(IMAGE_BYTES),
     space,
   };
-  for (const [index, layer] of layers.entries()) {
-    const before = tally.bytes;
+  for (const [index, layer] of source.manifest.layers.entries()) {
+    const number = index + 1;
     try {
-      const diffId = await applyLayer(
-        tree,
-        source.layerFile(layer),
-        compressionOf(layer, index + 1),
-        index + 1,
-        tally,
-      );
+      const file = source.layerFile(layer);
+      const diffId = await applyLayer(tree, file, compressions[index] ?? "none", number, tally);
       if (diffId !== diffIds[index]) {
         throw new PyroError(
           "DIGEST_MISMATCH",
-          `Layer ${index + 1} of the image unpacks to ${diffId}, but its config says ${diffIds[index] ?? "?"}.`,
-          { details: { layer: index + 1, expected: diffIds[index] ?? "", actual: diffId } },
+          `Layer ${number} of the image unpacks to ${diffId}, but its config says ${diffIds[index] ?? "?"}.`,
+          { details: { layer: number, expected: diffIds[index] ?? "", actual: diffId } },
         );
       }
     } catch (error) {
       throw space.translate(error);
     }
-    bytesBudget.take(tally.bytes - before, `layer ${index + 1} brings it past the limit`);
   }
   return tally;
 }
