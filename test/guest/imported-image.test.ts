@@ -21,7 +21,13 @@ describe("an imported busybox-only image in a real microVM (SDK)", () => {
     work = await mkdtemp(join(tmpdir(), "pyro-import-guest-"));
     process.env.PYRO_ENVIRONMENT_CACHE_DIR = join(work, "cache");
     buildBusyboxImage(work, join(work, "layout"));
-    await importImage({ image: `oci:${join(work, "layout")}:app`, name: "busybox:guest", kernelFrom: donor });
+    // The kernel comes from the shared cache's entry, named the way a CLI user would name it.
+    process.env.PYRO_IMPORT_KERNEL_DIR = donor.dir;
+    try {
+      await importImage({ image: `oci:${join(work, "layout")}:app`, name: "busybox:guest" });
+    } finally {
+      delete process.env.PYRO_IMPORT_KERNEL_DIR;
+    }
     home = useTempPyroHome();
     pyro = new Pyro({ home: home.home });
   }, 120_000);

@@ -144,6 +144,18 @@ describe("importing a multi-layer busybox image from an OCI layout (umoci)", () 
     });
     expect(replaced.manifest.built_at > imported.manifest.built_at).toBe(true);
     expect((await checkEnvironment("busybox:test")).status).toBe("installed");
+    process.env.PYRO_IMPORT_KERNEL_DIR = work;
+    try {
+      const noDonor = await importImage({ image: `oci:${layout}:app`, name: "busybox:other" }).catch(
+        (e: unknown) => e,
+      );
+      expect(noDonor).toMatchObject({
+        code: "INVALID_ARGUMENT",
+        message: expect.stringMatching(/PYRO_IMPORT_KERNEL_DIR/),
+      });
+    } finally {
+      delete process.env.PYRO_IMPORT_KERNEL_DIR;
+    }
     const missing = await attempt("busybox:other", `oci:${layout}:nope`);
     expect(missing).toBeInstanceOf(PyroError);
     expect(missing).toMatchObject({ code: "IMAGE_NOT_FOUND" });
