@@ -89,9 +89,9 @@ export async function applyLayer(
 
 async function* hashed(source: AsyncIterable<unknown>, hash: Hash): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
-    const bytes = chunk as Buffer;
-    hash.update(bytes);
-    yield bytes;
+    if (!Buffer.isBuffer(chunk)) throw new TypeError("a layer stream gave text, not bytes");
+    hash.update(chunk);
+    yield chunk;
   }
 }
 

@@ -27,9 +27,9 @@ export async function digestFile(path: string): Promise<{ digest: string; size: 
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    const bytes = chunk as Buffer;
-    size += bytes.length;
-    hash.update(bytes);
+    if (!Buffer.isBuffer(chunk)) throw new TypeError("a file stream gave text, not bytes");
+    size += chunk.length;
+    hash.update(chunk);
   }
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }
