@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkEnvironment } from "../../src/environments/index.js";
@@ -10,6 +11,8 @@ import type { InstalledEnvironment } from "../../src/environments/installed.js";
 import { PyroError } from "../../src/errors/index.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { buildBusyboxImage, debugfs, layoutDigest, sharedKernelDonor } from "../helpers/oci-images.js";
+
+const execFileAsync = promisify(execFile);
 
 let work: string;
 let layout: string;
@@ -223,4 +226,47 @@ describe("importing the same image from a registry, in OCI and Docker formats", 
       }
     });
   }
+});
+
+describe("importing from a registry that demands a token", () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ tokenAuth: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await registry.stop();
+  });
+
+  it("fails without credentials and imports with them", async () => {
+    const token = registry.token;
+    if (!token) throw new Error("the registry has no token credentials");
+    const reference = `${registry.host}/private/busybox:1`;
+    // Asynchronously: the token server skopeo asks runs in this process.
+    await execFileAsync("skopeo", [
+      "copy",
+      "--quiet",
+      "--dest-tls-verify=false",
+      `--dest-creds=${token.username}:${token.password}`,
+      `oci:${layout}:app`,
+      `docker://${reference}`,
+    ]);
+    const denied = await importImage({
+      image: reference,
+      name: "private:1",
+      insecure: true,
+      kernelFrom: donor,
+    }).catch((error: unknown) => error);
+    expect(denied).toMatchObject({ code: "REGISTRY_AUTH_FAILED" });
+    expect(existsSync(join(work, "cache", "private_1"))).toBe(false);
+    const allowed = await importImage({
+      image: reference,
+      name: "private:1",
+      insecure: true,
+      credentials: token,
+      kernelFrom: donor,
+    });
+    expect(allowed.manifest.image).toEqual(imported.manifest.image);
+  });
 });
