@@ -13,6 +13,9 @@ export interface TarEntry {
   readonly tarType: string;
   /** Permission and special bits as stored (`& 0o7777`). */
   readonly mode: number;
+  /** Owner as stored (0 when the header has none). */
+  readonly uid: number;
+  readonly gid: number;
   readonly size: number;
   readonly linkTarget: string | undefined;
   /** Modification time as stored, if any. */
@@ -108,6 +111,8 @@ export async function* readTarEntries(
         kind: ignored ? "other" : (KIND_BY_TAR_TYPE[entry.type] ?? "other"),
         tarType: entry.type,
         mode: entry.mode ?? 0,
+        uid: entry.uid ?? 0,
+        gid: entry.gid ?? 0,
         size: entry.size,
         linkTarget: entry.linkpath,
         mtime: entry.mtime,
