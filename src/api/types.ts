@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { PhaseReporter } from "../platform/phases.js";
+import type { PhaseReporter, ProgressReporter } from "../platform/phases.js";
 import type { SandboxStore } from "../sandbox/store.js";
 import type { HostPathAccess, HostPathPolicy } from "./host-paths.js";
 
@@ -10,6 +10,8 @@ export interface OperationContext {
   /** The sandboxes this call works on (its home and options). */
   store: SandboxStore;
   onPhase: PhaseReporter;
+  /** Transfer progress (pulls, pushes, imports): a bar on a terminal, MCP progress notifications. */
+  onProgress?: ProgressReporter;
   /** Live guest output for surfaces that stream it (the CLI); others rely on the captured result. */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;

@@ -17,7 +17,8 @@ import {
   environmentPaths,
   MANIFEST_FILE,
 } from "./paths.js";
-import { readManifest, type EnvironmentManifest } from "./manifest.js";
+import { MANIFEST_FILE_ROLES, readManifest, type EnvironmentManifest } from "./manifest.js";
+import type { ImageConfig, Provenance } from "./manifest-schema.js";
 import { checkEntry } from "./verify.js";
 
 export type EnvironmentStatus =
@@ -183,6 +184,13 @@ export interface EnvironmentDetails {
   rootfs_image: string | null;
   kernel_release: string | null;
   source: EnvironmentManifest["source"] | null;
+  /** Where the entry came from, in words: built here, pulled from REF@digest, imported from REF@digest. */
+  origin: string | null;
+  provenance: Provenance | null;
+  /** Every artifact with its digest (manifest.json's records). */
+  artifacts: Array<{ role: string; path: string; sha256: string; size: number }>;
+  /** What an imported image asks of commands: Env, WorkingDir, User, Entrypoint, Cmd. */
+  image: ImageConfig | null;
   built_at: string | null;
 }
 
@@ -212,5 +220,19 @@ export async function inspectEnvironment(name: string): Promise<EnvironmentDetai
     kernel_release: installed?.kernelRelease ?? null,
     source: installed?.manifest.source ?? null,
     built_at: installed?.manifest.built_at ?? null,
+    origin: manifest ? originOf(manifest) : null,
+    provenance: manifest?.provenance ?? null,
+    artifacts: manifest ? MANIFEST_FILE_ROLES.map((role) => ({ role, ...manifest.files[role] })) : [],
+    image: manifest?.image ?? null,
   };
+}
+
+function originOf(manifest: EnvironmentManifest): string {
+  const provenance = manifest.provenance;
+  if (provenance?.kind === "pulled")
+    return `pulled from ${provenance.reference}@${provenance.manifest_digest}`;
+  if (provenance?.kind === "imported") {
+    return `imported from ${provenance.reference}@${provenance.manifest_digest} (kernel from ${provenance.kernel_from})`;
+  }
+  return manifest.source === "local-build" ? "built locally" : manifest.source;
 }

@@ -32,3 +32,7 @@ export { pruneEnvironments, type PruneReport } from "./prune.js";
 export type { RemovedItem } from "./leftovers.js";
 export type { InstalledEnvironment } from "./installed.js";
 export type { EnvironmentManifest, ImageConfig, Provenance } from "./manifest-schema.js";
+// Registry code is loaded only by the operations that use it (api/handlers/environments.ts).
+export type { PushOptions, PushResult } from "./artifact/push.js";
+export type { PullOptions, PullOutcome } from "./pull-environment.js";
+export type { VerifyReport } from "./verify-environment.js";

@@ -12,7 +12,11 @@ export const MANIFEST_FILE_ROLES: readonly ManifestFileRole[] = ["kernel", "init
 
 /** Reads and validates the entry's manifest; throws when it is missing, not JSON or not a valid manifest. */
 export function readManifest(entryDir: string): EnvironmentManifest {
-  const text = readFileSync(join(entryDir, MANIFEST_FILE), "utf8");
+  return parseManifest(readFileSync(join(entryDir, MANIFEST_FILE), "utf8"));
+}
+
+/** Validates a manifest's JSON text; throws naming what is wrong. */
+export function parseManifest(text: string): EnvironmentManifest {
   // Checked without zod (manifest.json-schema.ts is zod's rendering of the schema): env list reads it.
   const parsed = checkJson(ENVIRONMENT_MANIFEST_JSON_SCHEMA, JSON.parse(text));
   if (!parsed.ok) throw new Error(`invalid ${MANIFEST_FILE}: ${parsed.issues.join("; ")}`);

@@ -17,12 +17,15 @@ export function fileSystemSafeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
+/** The cache's content-addressed blob folder, beside the environments' folders. */
+export const BLOBS_FOLDER = "blobs";
+
 /** Names of environments beyond the catalog (imports, pulls by reference); no "_", so folder names stay unique. */
 const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9.:-]{0,63}$/;
 
 /** Throws INVALID_ARGUMENT unless `name` can name an environment. */
 export function checkEnvironmentName(name: string): string {
-  if (findEnvironmentSpec(name) || ENVIRONMENT_NAME.test(name)) return name;
+  if (findEnvironmentSpec(name) || (ENVIRONMENT_NAME.test(name) && name !== BLOBS_FOLDER)) return name;
   throw new PyroError("INVALID_ARGUMENT", `"${name}" cannot name an environment.`, {
     hint: "Use lowercase letters, digits, '.', ':' and '-' (at most 64, starting with a letter or digit), e.g. alpine:3.20.",
     details: { environment: name },

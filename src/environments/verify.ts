@@ -84,6 +84,18 @@ export async function checkEntry(entryDir: string, name: string): Promise<EntryC
   return { status: "valid", manifest };
 }
 
+/**
+ * Records that every file of the entry in `entryDir` was just checked against `manifest` by the
+ * caller (an install that hashed each file as it wrote it), so the next check trusts them.
+ */
+export async function stampVerified(entryDir: string, manifest: EnvironmentManifest): Promise<void> {
+  const identities: Stamp = {};
+  for (const path of [MANIFEST_FILE, ...MANIFEST_FILE_ROLES.map((role) => manifest.files[role].path)]) {
+    identities[path] = identityOf(lstatSync(join(entryDir, path), { bigint: true }));
+  }
+  await writeStamp(entryDir, identities);
+}
+
 function lstatOrNothing(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });

@@ -64,13 +64,15 @@ export async function installBusyboxEnvironment(): Promise<BusyboxEnvironment> {
   try {
     buildTree(tree);
     const staging = await makeStaging(BUSYBOX_ENVIRONMENT);
-    await makeRootImage(
-      "mkfs.ext4",
-      tree,
-      join(staging, "rootfs.ext4"),
-      64,
-      new Writable({ write: (_c, _e, done) => done() }),
-    );
+    await makeRootImage({
+      mkfsExt4: "mkfs.ext4",
+      rootDir: tree,
+      imagePath: join(staging, "rootfs.ext4"),
+      sizeMiB: 64,
+      log: new Writable({ write: (_c, _e, done) => done() }),
+      epoch: 0,
+      identity: BUSYBOX_ENVIRONMENT,
+    });
     linkOrCopy(kernel.kernelPath, join(staging, "vmlinux"));
     linkOrCopy(kernel.initramfsPath, join(staging, "initramfs.cpio"));
     const rootfs = join(staging, "rootfs.ext4");

@@ -5,14 +5,22 @@ import {
   pruneEnvironments as pruneCached,
   type EnvironmentDetails,
   type PruneReport,
+  type PushResult,
+  type VerifyReport,
 } from "../../environments/index.js";
 import type { OperationContext } from "../types.js";
+import { PyroError } from "../../errors/index.js";
 import type {
   envBuildInput,
+  envImportInput,
   envInspectInput,
   envPruneInput,
+  envPullInput,
+  envPushInput,
+  envVerifyInput,
   envWarmInput,
   EnvironmentInspection,
+  PulledEnvironment,
 } from "../specs/environments.js";
 import {
   listTemplates,
@@ -63,16 +71,82 @@ async function installLocally(input: BuildInput, context: OperationContext): Pro
 
 export const buildEnvironment = installLocally;
 
+type RegistryInput = { insecure: boolean; username?: string | undefined; password?: string | undefined };
+
+function credentialsOf(input: RegistryInput): { username: string; password: string } | null {
+  if (input.username === undefined && input.password === undefined) return null;
+  if (input.username === undefined || input.password === undefined) {
+    throw new PyroError("INVALID_ARGUMENT", "A registry login needs both a username and a password.", {
+      hint: "Pass --username NAME with --password-stdin (the password on standard input).",
+    });
+  }
+  return { username: input.username, password: input.password };
+}
+
+/** Blob transfer progress as the surfaces' progress reports. */
+function transferProgress(context: OperationContext, phase: string) {
+  return (progress: { done_bytes: number; total_bytes: number; cached_bytes: number }) =>
+    context.onProgress?.({ phase, ...progress });
+}
+
 export const pullEnvironment = async (
-  input: BuildInput,
+  input: z.output<typeof envPullInput>,
+  context: OperationContext,
+): Promise<PulledEnvironment> => {
+  const { pullEnvironment: pull } = await import("../../environments/pull-environment.js");
+  let reported = 0;
+  const outcome = await pull({
+    target: input.environment,
+    force: input.force,
+    insecure: input.insecure,
+    credentials: credentialsOf(input),
+    onPhase: context.onPhase,
+    onProgress: transferProgress(context, "fetch"),
+    onBuildProgress: (progress) => {
+      if (progress.count - reported < PROGRESS_EVERY) return;
+      reported = progress.count;
+      context.onPhase(progress.phase, { environment: input.environment, packages_done: progress.count });
+    },
+  });
+  const { environment, ...pull_ } = outcome;
+  return { ...(await inspectCached(environment.name)), pull: pull_ };
+};
+
+export const pushEnvironment = async (
+  input: z.output<typeof envPushInput>,
+  context: OperationContext,
+): Promise<PushResult> => {
+  const { pushEnvironment: push } = await import("../../environments/artifact/push.js");
+  return push({
+    name: input.environment,
+    reference: input.reference,
+    insecure: input.insecure,
+    credentials: credentialsOf(input),
+    onPhase: context.onPhase,
+    onProgress: transferProgress(context, "upload"),
+  });
+};
+
+export const importEnvironment = async (
+  input: z.output<typeof envImportInput>,
   context: OperationContext,
 ): Promise<EnvironmentDetails> => {
-  context.onPhase("resolve", {
-    environment: input.environment,
-    source: "local-build",
-    note: "no registry configured; building locally",
+  const { importImage } = await import("../../environments/import/index.js");
+  const environment = await importImage({
+    image: input.image,
+    name: input.name,
+    force: input.force,
+    insecure: input.insecure,
+    credentials: credentialsOf(input),
+    onPhase: context.onPhase,
+    onProgress: transferProgress(context, "fetch"),
   });
-  return installLocally(input, context);
+  return inspectCached(environment.name);
+};
+
+export const verifyEnvironment = async (input: z.output<typeof envVerifyInput>): Promise<VerifyReport> => {
+  const { verifyEnvironment: verify } = await import("../../environments/verify-environment.js");
+  return verify(input.environment);
 };
 
 export const pruneEnvironments = async (

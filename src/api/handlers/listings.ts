@@ -1,4 +1,4 @@
-import type { EnvironmentListItem } from "../../environments/cache.js";
+import type { EnvironmentListing } from "../specs/listings.js";
 import type { WorkspaceInfo } from "../../sandbox/workspace/views.js";
 import type { OperationContext } from "../types.js";
 
@@ -7,13 +7,19 @@ import type { OperationContext } from "../types.js";
  * VM, and each loads only what it reads.
  */
 
-export const listEnvironments = async (): Promise<{
-  environments: EnvironmentListItem[];
-  count: number;
-}> => {
-  const { listEnvironments: listCached } = await import("../../environments/cache.js");
+export const listEnvironments = async (): Promise<EnvironmentListing> => {
+  const [{ listEnvironments: listCached }, { catalogSummary }] = await Promise.all([
+    import("../../environments/cache.js"),
+    import("../../environments/catalog-version.js"),
+  ]);
   const environments = await listCached();
-  return { environments, count: environments.length };
+  const catalog = catalogSummary();
+  return {
+    catalog_version: catalog.version,
+    registry: catalog.registry,
+    environments,
+    count: environments.length,
+  };
 };
 
 export const listWorkspaces = async (

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EnvironmentDetails, PruneReport } from "../../environments/index.js";
+import type { EnvironmentDetails, PruneReport, PushResult, VerifyReport } from "../../environments/index.js";
 import type { TemplateInfo } from "../../sandbox/templates/list.js";
 import type { PrunedTemplate } from "../../sandbox/templates/list.js";
 import { memMibParam, vcpuCountParam } from "../limits.js";
@@ -13,6 +13,65 @@ export const envBuildInput = z.object({
   environment: nameParam,
   force: z.boolean().default(false).describe("Rebuild even when a valid copy is installed."),
 });
+
+const registryParams = {
+  insecure: z
+    .boolean()
+    .default(false)
+    .describe("Reach the registry over plain HTTP. Only for a registry you run and name yourself."),
+  username: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe("Registry user name. Without it: the Docker config file's credentials, else anonymous."),
+  password: z
+    .string()
+    .min(1)
+    .max(8192)
+    .optional()
+    .describe("Registry password or token, with username (the CLI reads it with --password-stdin)."),
+};
+
+export const envPullInput = z.object({
+  environment: z
+    .string()
+    .min(1)
+    .max(512)
+    .describe(
+      "A catalog name (debian:12) or an OCI reference to a pyro environment (registry/repo:tag or @sha256:…).",
+    ),
+  force: z
+    .boolean()
+    .default(false)
+    .describe("Fetch (or build) again even when the installed copy is current."),
+  ...registryParams,
+});
+
+export const envPushInput = z.object({
+  environment: nameParam,
+  reference: z.string().min(1).max(512).describe("Where to publish it: registry/repository:tag."),
+  ...registryParams,
+});
+
+export const envImportInput = z.object({
+  image: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe(
+      "A container image: registry/repository:tag (or @sha256:…), or oci:DIR[:TAG] for an OCI image layout.",
+    ),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .describe("Name of the new environment, e.g. alpine:3.20 (not a catalog name)."),
+  force: z.boolean().default(false).describe("Replace an environment of that name imported before."),
+  ...registryParams,
+});
+
+export const envVerifyInput = z.object({ environment: nameParam });
 
 export const envWarmInput = z.object({
   environment: nameParam,
@@ -57,8 +116,16 @@ export function renderEnvironment(details: EnvironmentDetails | EnvironmentInspe
     ["kernel release", details.kernel_release ?? "-"],
     ["initramfs", details.initramfs ?? "-"],
     ["rootfs image", details.rootfs_image ?? "-"],
-    ["source", details.source ?? "-"],
+    ["source", details.origin ?? details.source ?? "-"],
   ];
+  for (const artifact of details.artifacts) rows.push([`${artifact.role} sha256`, artifact.sha256]);
+  if (details.image) {
+    const image = details.image;
+    rows.push(["image user", image.user ? `${image.user.spec} (${image.user.uid}:${image.user.gid})` : "-"]);
+    rows.push(["image workdir", image.working_dir ?? "-"]);
+    rows.push(["image command", [...(image.entrypoint ?? []), ...(image.cmd ?? [])].join(" ") || "-"]);
+    rows.push(["image env", image.env.join(" ") || "-"]);
+  }
   if (details.problem) rows.push(["problem", details.problem]);
   if ("templates" in details)
     rows.push(["memory templates", details.templates.length === 0 ? "none (made on first use)" : ""]);
@@ -91,16 +158,84 @@ export const envBuild = defineOperation({
   render: renderEnvironment,
 });
 
+/** An environment after `env pull`: how it got there, then what `env inspect` shows. */
+export type PulledEnvironment = EnvironmentDetails & {
+  pull: {
+    source: "registry" | "cached" | "local-build";
+    reference: string | null;
+    digest: string | null;
+    note: string | null;
+  };
+};
+
 export const envPull = defineOperation({
   name: "env_pull",
   sdkMethod: "pullEnvironment",
-  cli: { words: ["env", "pull"], positionals: ["environment"], scope: "pull" },
+  cli: { words: ["env", "pull"], positionals: ["environment"], scope: "pull", custom: ["password"] },
   description:
-    "Install an environment into the cache. This version builds it locally from Debian's archive (registry pulls come later).",
-  input: envBuildInput,
+    "Install an environment: a catalog name from the catalog's registry (PYRO_ENVIRONMENT_REGISTRY), or any pyro environment by OCI reference. Blobs are verified by digest and shared in a content-addressed cache. With no registry configured or reachable, a catalog name is built locally from Debian's archive.",
+  input: envPullInput,
   profiles: ["workspace-full"],
   loadHandler: async () => (await handlers()).pullEnvironment,
+  render: (output: PulledEnvironment) => {
+    const how =
+      output.pull.source === "local-build"
+        ? `built locally: ${output.pull.note ?? ""}`
+        : `${output.pull.source === "cached" ? "already current" : "pulled"}: ${output.pull.reference}@${output.pull.digest}`;
+    return `${how}\n${renderEnvironment(output)}`;
+  },
+});
+
+export const envPush = defineOperation({
+  name: "env_push",
+  sdkMethod: "pushEnvironment",
+  cli: {
+    words: ["env", "push"],
+    positionals: ["environment", "reference"],
+    scope: "push",
+    custom: ["password"],
+  },
+  description:
+    "Publish an installed environment (kernel, initramfs, root image, manifest) to an OCI registry as a pyro environment artifact, so other hosts can `env pull` it.",
+  input: envPushInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).pushEnvironment,
+  render: (output: PushResult) =>
+    [
+      `pushed ${output.environment} to ${output.reference}@${output.digest}`,
+      ...output.layers.map((layer) => `  ${layer.role.padEnd(10)} ${layer.digest} ${layer.size} bytes`),
+      `uploaded ${output.uploaded_bytes} of ${output.total_bytes} bytes (the registry had the rest)`,
+    ].join("\n"),
+});
+
+export const envImport = defineOperation({
+  name: "env_import",
+  sdkMethod: "importEnvironment",
+  cli: { words: ["env", "import"], positionals: ["image"], scope: "import", custom: ["password"] },
+  description:
+    "Make an environment of any OCI or Docker container image (from a registry or an OCI layout): its layers become the root filesystem, booted with pyro's kernel and agent; commands run with the image's Env, WorkingDir and User.",
+  input: envImportInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).importEnvironment,
   render: renderEnvironment,
+});
+
+export const envVerify = defineOperation({
+  name: "env_verify",
+  sdkMethod: "verifyEnvironment",
+  cli: { words: ["env", "verify"], positionals: ["environment"], scope: "env" },
+  description:
+    "Hash every file of an installed environment again and compare it with its manifest; shows each artifact's digest and where the environment came from.",
+  input: envVerifyInput,
+  profiles: ["workspace-full"],
+  loadHandler: async () => (await handlers()).verifyEnvironment,
+  render: (output: VerifyReport) =>
+    [
+      `${output.environment}: ${output.ok ? "every artifact matches its manifest" : "DAMAGED"}`,
+      ...output.files.map(
+        (file) => `  ${file.ok ? "ok " : "BAD"} ${file.role.padEnd(10)} ${file.path} sha256:${file.sha256}`,
+      ),
+    ].join("\n"),
 });
 
 export const envWarm = defineOperation({
@@ -132,4 +267,14 @@ export const envPrune = defineOperation({
   },
 });
 
-export const ENVIRONMENT_OPERATIONS = [envList, envInspect, envBuild, envPull, envWarm, envPrune] as const;
+export const ENVIRONMENT_OPERATIONS = [
+  envList,
+  envInspect,
+  envBuild,
+  envPull,
+  envPush,
+  envImport,
+  envVerify,
+  envWarm,
+  envPrune,
+] as const;

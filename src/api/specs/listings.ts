@@ -9,22 +9,32 @@ import { defineOperation, NO_INPUT } from "../types.js";
 
 const handlers = () => import("../handlers/listings.js");
 
+/** What `env list` returns: the catalog's version and registry, then every environment. */
+export interface EnvironmentListing {
+  catalog_version: string;
+  /** The registry catalog names are pulled from, or null (they are built locally). */
+  registry: string | null;
+  environments: EnvironmentListItem[];
+  count: number;
+}
+
 export const envList = defineOperation({
   name: "vm_list_environments",
   sdkMethod: "listEnvironments",
   cli: { words: ["env", "list"], scope: "env" },
   description:
-    "List the environment catalog (debian:12, debian:12-base, debian:12-build) and which are installed.",
+    "List the environment catalog (debian:12, debian:12-base, debian:12-build), its version, and every installed environment (imported and pulled ones too).",
   input: NO_INPUT,
   profiles: ["vm-run", "workspace-core", "workspace-full"],
   loadHandler: async () => (await handlers()).listEnvironments,
-  render: (output: { environments: EnvironmentListItem[]; count: number }) =>
-    output.environments
-      .map(
+  render: (output: EnvironmentListing) =>
+    [
+      `Catalog version: ${output.catalog_version}`,
+      ...output.environments.map(
         (env) =>
           `${env.name.padEnd(16)} [${env.installed ? "installed" : env.status === "corrupt" ? "corrupt: rebuild with env pull --force" : "not installed"}] ${env.description}`,
-      )
-      .join("\n"),
+      ),
+    ].join("\n"),
 });
 
 export const workspaceList = defineOperation({

@@ -8,6 +8,7 @@ import { findExecutable } from "../../platform/find-executable.js";
 import { sha256File } from "../../platform/file-digest.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { findEnvironmentSpec } from "../catalog.js";
+import { RELEASE_SOURCE_DATE_EPOCH } from "../build-inputs.js";
 import { makeRootImage } from "../image.js";
 import { installEntry, makeStaging } from "../install-entry.js";
 import type { InstalledEnvironment } from "../installed.js";
@@ -111,7 +112,15 @@ export async function importImage(options: ImportOptions): Promise<InstalledEnvi
 
     const sizeMiB = rootImageSizeMiB(tally.bytes, tally.entries);
     phase("image", { size_mib: sizeMiB, entries: tally.entries, bytes: tally.bytes });
-    await makeRootImage(mkfsExt4, root, join(staging, ROOTFS_FILE), sizeMiB, log);
+    await makeRootImage({
+      mkfsExt4,
+      rootDir: root,
+      imagePath: join(staging, ROOTFS_FILE),
+      sizeMiB,
+      log,
+      epoch: imageEpoch(source.config.created),
+      identity: source.manifestDigest,
+    });
     await removeTree(root);
 
     phase("kernel", { from: donor.name });
@@ -294,4 +303,10 @@ function closeLog(log: WriteStream): Promise<void> {
     if (log.closed) resolve();
     else log.end(() => resolve());
   });
+}
+
+/** The image's creation time as the root image's timestamps, so one image always imports alike. */
+function imageEpoch(created: string | undefined): number {
+  const seconds = created === undefined ? NaN : Math.floor(Date.parse(created) / 1000);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : RELEASE_SOURCE_DATE_EPOCH;
 }

@@ -17,6 +17,7 @@ const stringList = z.array(z.string().max(32_768)).max(1024);
 
 /** The parts of an image config pyro uses (OCI image-spec config, Docker's is a superset). */
 export const imageConfigSchema = z.object({
+  created: z.string().max(64).optional(),
   architecture: z.string().max(64),
   os: z.string().max(64),
   variant: z.string().max(64).optional(),

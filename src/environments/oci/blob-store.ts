@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
 import { sha256File } from "../../platform/file-digest.js";
 import { acquireLock } from "../lock.js";
+import { BLOBS_FOLDER } from "../paths.js";
 import type { RegistryClient } from "./client.js";
 import { checkDescriptor, type Descriptor } from "./manifest-types.js";
 import { DIGEST } from "./reference.js";
@@ -53,7 +54,7 @@ export class BlobStore {
   readonly root: string;
 
   constructor(cacheDir: string) {
-    this.root = join(cacheDir, "blobs");
+    this.root = join(cacheDir, BLOBS_FOLDER);
   }
 
   pathOf(digest: string): string {

@@ -64,6 +64,23 @@ function readinessFrom(flags: Flags): Record<string, string> | undefined {
   return given[0];
 }
 
+/** `--password-stdin`: the registry password from standard input (never on the command line). */
+const passwordStdin: CliExtra = {
+  options: [
+    { flags: "--password-stdin", description: "read the registry password (or token) from standard input" },
+  ],
+  fill: async (flags, input) => {
+    if (flags.passwordStdin !== true) return;
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
+    if (password === "") throw new PyroError("INVALID_ARGUMENT", "--password-stdin read an empty password");
+    input.password = password;
+  },
+};
+
 type OutputOf<Op> = Op extends Operation<InputSchema, infer Output> ? Output : never;
 
 /** The extra of one operation, typed by its spec (named, not imported: the CLI loads no spec to start). */
@@ -76,6 +93,9 @@ function entry<Op extends AnyOperation>(
 
 /** The CLI's own behaviour, by operation name; everything else is generated from the spec. */
 export const CLI_EXTRAS: ReadonlyMap<string, CliExtra> = new Map([
+  ["env_pull", passwordStdin],
+  ["env_push", passwordStdin],
+  ["env_import", passwordStdin],
   entry<typeof vmRun>("vm_run", {
     show: async (call, flags, input) => {
       const outcome = await call(liveOutput(flags));

@@ -2,6 +2,7 @@ import type { PhaseReporter } from "../../platform/phases.js";
 import { toPyroError } from "../../errors/index.js";
 import type { InputSchema, Operation, OperationContext } from "../../api/types.js";
 import { printableText } from "../../api/terminal-text.js";
+import { stderrProgress } from "./progress.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
 export function stderrPhases(scope: string): PhaseReporter {
@@ -57,6 +58,7 @@ export async function callForCli<Output>(
   try {
     const output = await invoke(operation, input, {
       onPhase: stderrPhases(options.scope),
+      onProgress: stderrProgress(options.scope, options.json),
       ...options.context,
     });
     return { ok: true, output };

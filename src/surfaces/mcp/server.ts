@@ -1,6 +1,12 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  type ServerNotification,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { ProgressReporter } from "../../platform/phases.js";
 import { z } from "zod";
 import { PyroError } from "../../errors/index.js";
 import { hostPathPolicy } from "../../api/host-paths.js";
@@ -51,7 +57,7 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
     inputSchema: z.toJSONSchema(inputSchemaOf(operation), { io: "input" }) as Tool["inputSchema"],
   }));
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const operation = operations.find((candidate) => candidate.name === request.params.name);
     if (operation === undefined) {
       return toolError(
@@ -61,9 +67,11 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
       );
     }
     try {
+      const progressToken = request.params._meta?.progressToken;
       const output = await invokeOperation(operation, request.params.arguments ?? {}, {
         hostPathPolicy: policy,
         store,
+        ...(progressToken === undefined ? {} : { onProgress: progressNotifier(progressToken, extra) }),
       });
       return toolSuccess(operation.render(output), output);
     } catch (error) {
@@ -71,6 +79,28 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
     }
   });
   return server;
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+/** Transfer progress as MCP `notifications/progress` for a caller that sent a progress token. */
+function progressNotifier(
+  progressToken: string | number,
+  extra: { sendNotification(notification: ServerNotification): Promise<void> },
+): ProgressReporter {
+  let lastAt = 0;
+  return (report) => {
+    const now = Date.now();
+    if (report.done_bytes < report.total_bytes && now - lastAt < PROGRESS_EVERY_MS) return;
+    lastAt = now;
+    const message = `${report.phase}: ${report.done_bytes} of ${report.total_bytes} bytes`;
+    void extra
+      .sendNotification({
+        method: "notifications/progress",
+        params: { progressToken, progress: report.done_bytes, total: report.total_bytes, message },
+      })
+      .catch(() => undefined);
+  };
 }
 
 export async function serveStdio(profile: Profile, options: McpServerOptions = {}): Promise<void> {
