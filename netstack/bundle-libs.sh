@@ -22,7 +22,9 @@ for path in $libs; do
     package=$(dpkg-query -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1) ||
       package=$(dpkg-query -S "$path" | head -n1 | cut -d: -f1)
     mkdir -p "$dir/licenses"
-    cp "/usr/share/doc/$package/copyright" "$dir/licenses/$package.copyright"
+    # Some minimal images drop /usr/share/doc: a checkout build goes on, scripts/prepack.sh refuses to pack.
+    cp "/usr/share/doc/$package/copyright" "$dir/licenses/$package.copyright" ||
+      echo "bundle-libs: no copyright file for $package ($name)" >&2
   fi
 done
 [[ -f $dir/libslirp.so.0 ]] || { echo "bundle-libs: $binary does not link libslirp.so.0" >&2; exit 1; }

@@ -21,13 +21,18 @@ readelf -d "$agent" 2>/dev/null | grep -q NEEDED && fail "$agent is not static"
 # Every library but glibc's must resolve from the bundle, with no help from the environment.
 libs=$(env -u LD_LIBRARY_PATH ldd "$netstack")
 bundle=$(realpath netstack/build/lib)
-echo "$libs" | awk '$2 == "=>" { print $1, $3 }' | while read -r name path; do
+while read -r name path; do
   case "$name" in
     libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | libresolv.so.* | libutil.so.*) ;;
     *) [[ $(dirname "$(realpath "$path")") == "$bundle" ]] || fail "$name resolves to $path, not the bundle" ;;
   esac
-done
+done < <(echo "$libs" | awk '$2 == "=>" { print $1, $3 }')
 echo "$libs" | grep -q "libslirp.so.0 => $bundle/" || fail "libslirp.so.0 is not bundled"
+
+# Each bundled library ships with its licence (GLib is LGPL).
+libraries=$(find netstack/build/lib -maxdepth 1 -name '*.so.*' | wc -l)
+licences=$(find netstack/build/lib/licenses -name '*.copyright' 2>/dev/null | wc -l)
+((licences == libraries)) || fail "$libraries bundled libraries but $licences licence files in netstack/build/lib/licenses"
 
 floor=$(sed -n 's/.*NETSTACK_GLIBC_FLOOR = "\([0-9.]*\)".*/\1/p' src/platform/install-kind.ts)
 needed=$(for file in "$netstack" netstack/build/lib/*.so.*; do objdump -T "$file"; done |
