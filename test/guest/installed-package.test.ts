@@ -16,6 +16,9 @@ const run = promisify(execFile);
 const HOST_KERNEL = execFileSync("uname", ["-r"]).toString().trim();
 const FETCH_LAB = `exec 3<>/dev/tcp/${LAB_NAME}/${LAB_HTTP_PORT} && printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' >&3 && tail -n1 <&3`;
 
+// PCRE2 last: `mount` itself loads it (through libselinux), so it is covered after the others.
+const SYSTEM_LIBRARIES = ["libslirp.so.0", "libglib-2.0.so.0", "libseccomp.so.2", "libpcre2-8.so.0"];
+
 interface Check {
   name: string;
   status: string;
@@ -70,6 +73,23 @@ describe.skipIf(!canCreateLab())("the npm package installed into an empty folder
     expect(ldd).toContain(`libslirp.so.0 => ${bundle}/libslirp.so.0`);
     expect(ldd).toContain(`libglib-2.0.so.0 => ${bundle}/libglib-2.0.so.0`);
     expect(ldd).not.toMatch(/libseccomp|not found/);
+  });
+
+  it("its pyro-netstack runs with the system's libslirp, GLib, PCRE2 and libseccomp made unreadable", () => {
+    // In a private mount namespace, /dev/null covers each system copy: nothing -dev or runtime of
+    // the host's can be what the packaged helper loads. The host's own mounts are untouched.
+    const hidden = SYSTEM_LIBRARIES.map((name) => join("/lib/x86_64-linux-gnu", name))
+      .filter((path) => existsSync(path))
+      .map((path) => realpathSync(path));
+    const script =
+      'helper=$1; shift; for f in "$@"; do mount --bind /dev/null "$f" && test ! -s "$f" || exit 9; done; exec "$helper" --hardening-report';
+    const report = execFileSync(
+      "unshare",
+      ["--mount", "sh", "-c", script, "sh", join(installed, "netstack", "build", "pyro-netstack"), ...hidden],
+      { env: { PATH: process.env.PATH ?? "", LD_LIBRARY_PATH: "" } },
+    ).toString();
+    expect(report).toMatch(/^seccomp filter$/m);
+    expect(report).toMatch(/^frame_filter on/m);
   });
 
   it("doctor --json finds the packaged helper and offers every network policy", async () => {
