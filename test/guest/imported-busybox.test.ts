@@ -21,6 +21,7 @@ import { useTempPyroHome } from "../helpers/pyro-home.js";
 const NAME = "busybox:walk";
 const WORKING_DIR = "/srv/app";
 const CMD = ["echo", "hello from cmd"];
+const PATH = "/usr/bin:/bin"; // the image's own, not pyro's default
 const SECRET = "bb-secret-7c41";
 const PATCH = "--- a/src/app.txt\n+++ b/src/app.txt\n@@ -1 +1 @@\n-v1\n+v2\n";
 
@@ -34,7 +35,10 @@ describe("an imported busybox-only image, end to end", () => {
   let id = "";
   const savedCacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR;
 
-  const exec = async (command: string, options: { cwd?: string; secretEnv?: string[] } = {}) => {
+  const exec = async (
+    command: string,
+    options: { cwd?: string; secretEnv?: string[]; user?: string } = {},
+  ) => {
     const outcome = await pyro.execWorkspace({ workspaceId: id, command, ...options });
     expect(outcome.exit_code, `${command}: ${outcome.stderr}`).toBe(0);
     return outcome.stdout;
@@ -47,7 +51,7 @@ describe("an imported busybox-only image, end to end", () => {
     layout = join(work, "layout");
     buildBusyboxImage(work, layout, {
       user: "1000:1000",
-      env: ["PATH=/bin:/sbin", "APP_MODE=imported"],
+      env: [`PATH=${PATH}`, "APP_MODE=imported"],
       workingDir: WORKING_DIR,
       entrypoint: null,
       cmd: CMD,
@@ -90,7 +94,7 @@ describe("an imported busybox-only image, end to end", () => {
     expect(row("image workdir")).toBe(WORKING_DIR);
     expect(row("image entrypoint")).toBe("-");
     expect(row("image cmd")).toBe('["echo","hello from cmd"]');
-    expect(human.stdout).toMatch(/^image env {8}PATH=\/bin:\/sbin\n {17}APP_MODE=imported$/m);
+    expect(human.stdout).toContain(`\nimage env        PATH=${PATH}\n                 APP_MODE=imported\n`);
 
     const json = await runPyro(["env", "inspect", NAME, "--json"], cliEnv);
     expect(json.code, json.stderr).toBe(0);
@@ -106,7 +110,7 @@ describe("an imported busybox-only image, end to end", () => {
         manifest_digest: layoutDigest(layout, "app"),
       },
       image: {
-        env: ["PATH=/bin:/sbin", "APP_MODE=imported"],
+        env: [`PATH=${PATH}`, "APP_MODE=imported"],
         working_dir: WORKING_DIR,
         user: { spec: "1000:1000", uid: 1000, gid: 1000 },
         entrypoint: null,
@@ -128,7 +132,7 @@ describe("an imported busybox-only image, end to end", () => {
     expect(sdk.exit_code, sdk.stderr).toBe(0);
     expect(sdk.command).toBe('id -u; id -g; echo "$APP_MODE"; pwd; echo "$PATH"; uname -r');
     const [uid, gid, mode, cwd, path, kernel] = sdk.stdout.trimEnd().split("\n");
-    expect([uid, gid, mode, cwd, path]).toEqual(["1000", "1000", "imported", WORKING_DIR, "/bin:/sbin"]);
+    expect([uid, gid, mode, cwd, path]).toEqual(["1000", "1000", "imported", WORKING_DIR, PATH]);
     expect(kernel).toBe(donor.kernelRelease);
     expect(kernel).not.toBe(release());
 
@@ -167,9 +171,13 @@ describe("an imported busybox-only image, end to end", () => {
       "fresh\nnew.txt\nno-motd\n",
     );
     expect(await owners(". src src/app.txt")).toBe("1000:1000 .\n1000:1000 src\n1000:1000 src/app.txt\n");
-    // A call's cwd and variables win over the image's.
+    // A call's cwd, variables and user win over the image's.
     expect(await exec("pwd", { cwd: "src" })).toBe("/workspace/src\n");
     expect(await exec('echo "$APP_MODE"', { secretEnv: ["TOKEN=APP_MODE"] })).toBe("[secret:TOKEN]\n");
+    expect(await exec('id -u; id -g; echo "$HOME"; echo "$APP_MODE"', { user: "root" })).toBe(
+      "0\n0\n/root\nimported\n",
+    );
+    expect(await exec("id -u; id -g", { user: "1000:50" })).toBe("1000\n50\n");
   }, 60_000);
 
   it("pushes, writes, patches and reads files the image's user owns", async () => {
@@ -294,6 +302,8 @@ describe("an imported busybox-only image, end to end", () => {
     expect(await exec('id -u; echo "$APP_MODE"; cat src/app.txt')).toBe("1000\nimported\nv2\n");
     const cli = await runPyro(["workspace", "exec", id, "--", "id -un; stat -c %U docs/new.md"], cliEnv);
     expect(cli.stdout, cli.stderr).toBe("app\napp\n");
+    const root = await runPyro(["workspace", "exec", id, "--user", "root", "--", "id", "-un"], cliEnv);
+    expect(root.stdout, root.stderr).toBe("root\n");
     await pyro.deleteWorkspace({ workspaceId: id });
     expect(processesMentioning(id)).toEqual([]);
     id = "";
