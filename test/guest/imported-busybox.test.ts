@@ -149,6 +149,10 @@ describe("an imported busybox-only image, end to end", () => {
       await mcp.close();
     }
 
+    // The image's programs are in its root image: a host-mode run has none to run.
+    const host = await runPyro(["run", NAME, "--backend", "host", "--allow-host-compat"], cliEnv);
+    expect(host.code).toBe(64);
+    expect(host.stderr).toContain("image Entrypoint and Cmd run only in a guest, not on the host");
     // An environment with no Entrypoint or Cmd refuses, before anything boots.
     const none = await runPyro(["run", "debian:12"], cliEnv);
     expect(none.code).toBe(64);
