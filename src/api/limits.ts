@@ -81,4 +81,23 @@ export const commandParam = z
   })
   .describe("Command to run in the guest: a string runs via /bin/sh -c; an array is an argv.");
 
+/**
+ * vm_run's command: optional, because an environment imported from a container image may name
+ * its own (Entrypoint + Cmd), as `docker run IMAGE` runs it.
+ */
+export const runCommandParam = commandParam
+  .optional()
+  .describe(
+    "Command to run in the guest: a string runs via /bin/sh -c; an array is an argv. May be left out for an environment imported from a container image whose config sets Entrypoint or Cmd: then the image's Entrypoint followed by its Cmd run as an argv, as `docker run IMAGE` does. A command given replaces both Entrypoint and Cmd (docker run's replaces only Cmd). Left out for an environment without them: INVALID_ARGUMENT.",
+  );
+
+/** A per-call user, numeric: pyro never reads a guest's /etc/passwd (guest-env.ts parses it). */
+export const userParam = z
+  .string()
+  .regex(/^(root|\d{1,10}(:\d{1,10})?)$/, "user must be root, UID or UID:GID (numbers)")
+  .optional()
+  .describe(
+    "Run as this user instead of the environment image's User: root, UID or UID:GID (the group defaults to the UID's number). Default: the image's User, or root where the image names none.",
+  );
+
 export const vmIdParam = z.string().min(1).describe("VM id, as returned by vm_create.");

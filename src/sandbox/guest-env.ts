@@ -1,4 +1,5 @@
 import type { ExecRequest } from "../agent-protocol/messages.js";
+import { PyroError } from "../errors/index.js";
 
 /** The environment every guest command starts with (nothing leaks in from the host). */
 export const GUEST_WORKDIR = "/workspace";
@@ -46,4 +47,20 @@ export function guestEnv(image: GuestImage | null, extra: Record<string, string>
 export function guestUser(image: GuestImage | null): Pick<ExecRequest, "user"> {
   const user = image?.user ?? null;
   return user === null ? {} : { user: { uid: user.uid, gid: user.gid } };
+}
+
+const MAX_ID = 4_294_967_294; // (uid_t)-1 means "unchanged" to setuid
+
+/**
+ * A call's own user (`root`, `UID` or `UID:GID`) as the image user it replaces for that call:
+ * numbers only, since the guest's /etc/passwd is not read on the host.
+ */
+export function userOverride(text: string): NonNullable<GuestImage["user"]> {
+  const match = /^(?:(root)|(\d{1,10})(?::(\d{1,10}))?)$/.exec(text);
+  const uid = match?.[1] !== undefined ? 0 : Number(match?.[2]);
+  const gid = match?.[3] !== undefined ? Number(match[3]) : uid;
+  if (match === null || uid > MAX_ID || gid > MAX_ID) {
+    throw new PyroError("INVALID_ARGUMENT", `user must be root, UID or UID:GID (numbers up to ${MAX_ID})`);
+  }
+  return { spec: text, uid, gid };
 }

@@ -44,9 +44,10 @@ export function layoutDigest(layout: string, tag: string): string {
  *     /opt/data/old.txt, /opt/keep/k.txt, /home/app owned by app, a setuid file, a hard link, a FIFO;
  *  2. umoci's diff: /etc/motd deleted (a .wh. whiteout), /opt/data replaced by a fresh dir;
  *  3. a hand-made layer making /opt/keep opaque (.wh..wh..opq) with one new file.
- * Config: Env, WorkingDir /home/app, User app, Entrypoint, Cmd.
+ * Config: by default Env GREETING, WorkingDir /home/app, User app, Entrypoint /bin/sh, Cmd
+ * `-c 'id -u'`; `config` replaces any of them (an Entrypoint of null leaves none).
  */
-export function buildBusyboxImage(work: string, layout: string): void {
+export function buildBusyboxImage(work: string, layout: string, config: BusyboxImageConfig = {}): void {
   run("umoci", ["init", "--layout", layout]);
   run("umoci", ["new", "--image", `${layout}:app`]);
   const first = join(work, "bundle1");
@@ -88,23 +89,28 @@ export function buildBusyboxImage(work: string, layout: string): void {
   run("tar", ["--numeric-owner", "-C", third, "-cf", join(work, "layer3.tar"), "opt"]);
   run("umoci", ["raw", "add-layer", "--image", `${layout}:app`, join(work, "layer3.tar")]);
 
+  const entrypoint = config.entrypoint === undefined ? ["/bin/sh"] : config.entrypoint;
   run("umoci", [
     "config",
     "--image",
     `${layout}:app`,
-    "--config.env",
-    "GREETING=hello world",
+    ...(config.env ?? ["GREETING=hello world"]).flatMap((entry) => ["--config.env", entry]),
     "--config.workingdir",
-    "/home/app",
+    config.workingDir ?? "/home/app",
     "--config.user",
-    "app",
-    "--config.entrypoint",
-    "/bin/sh",
-    "--config.cmd",
-    "-c",
-    "--config.cmd",
-    "id -u",
+    config.user ?? "app",
+    ...(entrypoint === null ? [] : entrypoint.flatMap((word) => ["--config.entrypoint", word])),
+    ...(config.cmd ?? ["-c", "id -u"]).flatMap((word) => ["--config.cmd", word]),
   ]);
+}
+
+/** What buildBusyboxImage's image config says instead of its defaults. */
+export interface BusyboxImageConfig {
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  entrypoint?: string[] | null;
+  cmd?: string[];
 }
 
 /** Runs a debugfs request against an ext4 image (read-only) and returns its output. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { guestEnv, guestUser, type GuestImage } from "../../src/sandbox/guest-env.js";
+import { guestEnv, guestUser, userOverride, type GuestImage } from "../../src/sandbox/guest-env.js";
 
 const image: GuestImage = {
   env: ["PATH=/bin:/sbin", "APP_MODE=test", "EQUALS=a=b", "NOVALUE"],
@@ -34,5 +34,22 @@ describe("a guest command's environment and user", () => {
       /USER=/,
     );
     expect(guestUser(image)).toEqual({ user: { uid: 1000, gid: 1001 } });
+  });
+});
+
+describe("a call's own user", () => {
+  it("is root, a UID (its group the same number) or UID:GID", () => {
+    expect(userOverride("root")).toEqual({ spec: "root", uid: 0, gid: 0 });
+    expect(userOverride("1000")).toEqual({ spec: "1000", uid: 1000, gid: 1000 });
+    expect(userOverride("1000:50")).toEqual({ spec: "1000:50", uid: 1000, gid: 50 });
+    // Root gets root's HOME and USER back over a non-root image user's.
+    expect(guestEnv({ ...image, user: userOverride("root") })).toContain("HOME=/root");
+    expect(guestUser({ ...image, user: userOverride("0:0") })).toEqual({ user: { uid: 0, gid: 0 } });
+  });
+
+  it("refuses names and out-of-range numbers", () => {
+    for (const bad of ["app", "1000:app", "-1", "4294967295", "1:4294967295", "", "root:0"]) {
+      expect(() => userOverride(bad), bad).toThrow(/user must be root, UID or UID:GID/);
+    }
   });
 });

@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
 import { invokeOperation } from "../../src/api/invoke.js";
-import { vmRun } from "../../src/api/specs/vm.js";
+import { vmExec, vmRun } from "../../src/api/specs/vm.js";
+import type { AnyOperation } from "../../src/api/types.js";
 import { SandboxStore } from "../../src/api/store.js";
 
-async function rejectionOf(input: Record<string, unknown>): Promise<PyroError> {
+async function rejectionOf(
+  input: Record<string, unknown>,
+  operation: AnyOperation = vmRun,
+): Promise<PyroError> {
   try {
-    await invokeOperation(vmRun, input, { store: new SandboxStore() });
+    await invokeOperation(operation, input, { store: new SandboxStore() });
   } catch (error) {
     return error as PyroError;
   }
@@ -32,7 +36,14 @@ describe("input limits (validated before anything starts)", () => {
   });
 
   it("rejects a missing or empty command with a clear message", async () => {
-    expect((await rejectionOf({ environment: "debian:12" })).message).toContain("command is required");
+    // vm_run may leave it out only for an image with Entrypoint/Cmd; debian:12 has none.
+    const missing = await rejectionOf({ environment: "debian:12" });
+    expect(missing.code).toBe("INVALID_ARGUMENT");
+    expect(missing.message).toBe(
+      "no command given, and debian:12 has no image Entrypoint or Cmd to run instead",
+    );
+    expect(missing.hint).toContain("pyro run debian:12 -- CMD");
+    expect((await rejectionOf({ vm_id: "vm-x" }, vmExec)).message).toContain("command is required");
     expect((await rejectionOf({ environment: "debian:12", command: [] })).code).toBe("INVALID_ARGUMENT");
     expect((await rejectionOf({ environment: "debian:12", command: "" })).code).toBe("INVALID_ARGUMENT");
   });

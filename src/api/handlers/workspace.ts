@@ -50,6 +50,7 @@ export const execWorkspace = (
 ): Promise<WorkspaceExecOutcome> =>
   execSandboxWorkspace(context.store, input.workspace_id, {
     secretEnv: input.secret_env ?? [],
+    ...(input.user === undefined ? {} : { user: input.user }),
     command: input.command,
     timeoutSeconds: input.timeout_seconds,
     ...(input.cwd ? { cwd: input.cwd } : {}),

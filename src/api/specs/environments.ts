@@ -1,8 +1,15 @@
 import { z } from "zod";
-import type { EnvironmentDetails, PruneReport, PushResult, VerifyReport } from "../../environments/index.js";
+import type {
+  EnvironmentDetails,
+  ImageConfig,
+  PruneReport,
+  PushResult,
+  VerifyReport,
+} from "../../environments/index.js";
 import type { TemplateInfo } from "../../sandbox/templates/list.js";
 import type { PrunedTemplate } from "../../sandbox/templates/list.js";
 import { memMibParam, vcpuCountParam } from "../limits.js";
+import { printableLine } from "../terminal-text.js";
 import { defineOperation } from "../types.js";
 import { envList } from "./listings.js";
 
@@ -101,6 +108,26 @@ export function renderTemplate(t: TemplateInfo): string {
   return `${t.name}  ${shape}; ${t.driver}/${t.accel}; ${size}; ${cost}${t.stale ? "; STALE" : ""}`;
 }
 
+/**
+ * An imported image's config, as commands in it get it. Every value came from the image, so none
+ * reaches the terminal raw; Entrypoint and Cmd show as JSON arrays, so argv words stay apart.
+ */
+function imageRows(image: ImageConfig): Array<[string, string]> {
+  const argv = (words: string[] | null): string =>
+    words === null ? "-" : printableLine(JSON.stringify(words));
+  const env = image.env.length === 0 ? ["-"] : image.env.map(printableLine);
+  return [
+    [
+      "image user",
+      image.user ? printableLine(`${image.user.spec} (${image.user.uid}:${image.user.gid})`) : "-",
+    ],
+    ["image workdir", image.working_dir === null ? "-" : printableLine(image.working_dir)],
+    ["image entrypoint", argv(image.entrypoint)],
+    ["image cmd", argv(image.cmd)],
+    ...env.map((entry, index): [string, string] => [index === 0 ? "image env" : "", entry]),
+  ];
+}
+
 export function renderEnvironment(details: EnvironmentDetails | EnvironmentInspection): string {
   const rows: Array<[string, string]> = [
     ["name", details.name],
@@ -116,16 +143,10 @@ export function renderEnvironment(details: EnvironmentDetails | EnvironmentInspe
     ["kernel release", details.kernel_release ?? "-"],
     ["initramfs", details.initramfs ?? "-"],
     ["rootfs image", details.rootfs_image ?? "-"],
-    ["source", details.origin ?? details.source ?? "-"],
+    ["source", printableLine(details.origin ?? details.source ?? "-")],
   ];
   for (const artifact of details.artifacts) rows.push([`${artifact.role} sha256`, artifact.sha256]);
-  if (details.image) {
-    const image = details.image;
-    rows.push(["image user", image.user ? `${image.user.spec} (${image.user.uid}:${image.user.gid})` : "-"]);
-    rows.push(["image workdir", image.working_dir ?? "-"]);
-    rows.push(["image command", [...(image.entrypoint ?? []), ...(image.cmd ?? [])].join(" ") || "-"]);
-    rows.push(["image env", image.env.join(" ") || "-"]);
-  }
+  if (details.image) rows.push(...imageRows(details.image));
   if (details.problem) rows.push(["problem", details.problem]);
   if ("templates" in details)
     rows.push(["memory templates", details.templates.length === 0 ? "none (made on first use)" : ""]);

@@ -11,6 +11,7 @@ import {
   environmentParam,
   memMibParam,
   networkParam,
+  runCommandParam,
   timeoutSecondsParam,
   ttlSecondsParam,
   vcpuCountParam,
@@ -39,7 +40,7 @@ const vmShape = {
 
 export const vmRunInput = z.object({
   ...vmShape,
-  command: commandParam,
+  command: runCommandParam,
   timeout_seconds: timeoutSecondsParam,
 });
 export const vmCreateInput = z.object(vmShape);
@@ -114,7 +115,7 @@ export const vmRun = defineOperation({
   sdkMethod: "runInVm",
   cli: { words: ["run"], positionals: ["environment", "command"], scope: "run" },
   description:
-    "Run one command in a fresh, disposable Linux microVM and return its output and exit code. The VM is created, started, used once and deleted.",
+    "Run one command in a fresh, disposable Linux microVM and return its output and exit code. The VM is created, started, used once and deleted. Without a command, an environment imported from a container image runs the image's Entrypoint + Cmd.",
   input: vmRunInput,
   profiles: ["vm-run", "workspace-core", "workspace-full"],
   loadHandler: async () => (await handlers()).runVm,

@@ -6,6 +6,7 @@ import {
   allowHostCompatParam,
   allowPrivateEgressParam,
   commandParam,
+  userParam,
   environmentParam,
   memMibParam,
   timeoutSecondsParam,
@@ -219,6 +220,7 @@ export const workspaceExecInput = z.object({
   timeout_seconds: timeoutSecondsParam,
   cwd: z.string().min(1).optional().describe("Working directory inside /workspace (default /workspace)."),
   secret_env: secretEnvParam,
+  user: userParam,
 });
 
 export const workspaceExec = defineOperation({

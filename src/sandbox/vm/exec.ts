@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { EXIT_TIMED_OUT, PyroError } from "../../errors/index.js";
-import { GUEST_WORKDIR, guestEnv, guestUser } from "../guest-env.js";
+import { GUEST_WORKDIR, guestEnv, guestUser, type GuestImage } from "../guest-env.js";
 import { OutputCapture } from "../output-capture.js";
 import { CompiledSecrets, SecretMasker, type SecretValues } from "../../secrets/masker.js";
 import { connectSupervisor } from "../supervisor-client.js";
@@ -26,6 +26,8 @@ export interface ExecOptions {
   abort?: AbortSignal;
   /** Runs as the agent (root in a guest) instead of the image's user: pyro's own housekeeping. */
   asAgent?: boolean;
+  /** The caller's user for this command instead of the image's (guest-env.ts userOverride). */
+  user?: NonNullable<GuestImage["user"]>;
 }
 
 export interface ExecOutcome {
@@ -62,6 +64,20 @@ export async function execInVm(
   if (typeof options.command === "string" && options.command.trim() === "") {
     throw new PyroError("INVALID_ARGUMENT", "the command is empty");
   }
+  if (options.user !== undefined && vm.execution_mode === "host_compat") {
+    throw new PyroError(
+      "INVALID_ARGUMENT",
+      "a command's user can be chosen only in a guest, not on the host",
+      {
+        hint: "Leave out the user, or run where a microVM can boot (`pyro doctor`).",
+      },
+    );
+  }
+  // A call's user replaces the image's for this command; its Env and WorkingDir still apply.
+  const image: GuestImage | null =
+    options.user === undefined
+      ? vm.image
+      : { env: vm.image?.env ?? [], working_dir: vm.image?.working_dir ?? null, user: options.user };
   const client = await connectSupervisor(store, vm, "pyro-exec");
   const stdout = new OutputCapture(options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT);
   const stderr = new OutputCapture(DEFAULT_CAPTURE_LIMIT);
@@ -83,9 +99,9 @@ export async function execInVm(
       {
         ...(typeof options.command === "string" ? { shell: options.command } : { args: options.command }),
         // The image's Env, WorkingDir and User apply unless the call says otherwise.
-        env: guestEnv(vm.image, options.env),
-        cwd: options.cwd ?? vm.image?.working_dir ?? GUEST_WORKDIR,
-        ...(options.asAgent === true ? {} : guestUser(vm.image)),
+        env: guestEnv(image, options.env),
+        cwd: options.cwd ?? image?.working_dir ?? GUEST_WORKDIR,
+        ...(options.asAgent === true ? {} : guestUser(image)),
         timeoutMs,
         ...(options.stdin ? { stdin: true } : {}),
       },

@@ -1,5 +1,5 @@
 import type { SandboxStore } from "../store.js";
-import { GUEST_WORKDIR } from "../guest-env.js";
+import { GUEST_WORKDIR, userOverride } from "../guest-env.js";
 import { execInVm, type ExecOutcome } from "../vm/exec.js";
 import { appendHistory } from "./history.js";
 import { touch, updateWorkspace, withWorkspaceLock } from "./lock.js";
@@ -15,6 +15,8 @@ export interface WorkspaceExecOptions {
   cwd?: string;
   /** `NAME` or `NAME=ENV_VAR`: secrets passed to this command as environment variables. */
   secretEnv?: string[];
+  /** `root`, `UID` or `UID:GID`: this command's user instead of the image's. */
+  user?: string;
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function execWorkspace(
   const relative = options.cwd === undefined ? "." : resolveWorkspacePath(options.cwd);
   const cwd = relative === "." ? GUEST_WORKDIR : `${GUEST_WORKDIR}/${relative}`;
   const env = secretEnvironment(store, id, options.secretEnv ?? []);
+  const user = options.user === undefined ? undefined : userOverride(options.user);
   const secrets = CompiledSecrets.of(maskableSecrets(store, id));
   const started_at = new Date().toISOString();
   const sequence = (
@@ -60,6 +63,7 @@ export async function execWorkspace(
     timeoutSeconds: options.timeoutSeconds,
     cwd,
     env,
+    ...(user === undefined ? {} : { user }),
     secrets, // output is masked as it streams, before it is captured or shown
     ...(onStdout ? { onStdout } : {}),
     ...(onStderr ? { onStderr } : {}),
