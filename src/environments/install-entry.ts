@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
+import { isProcessAlive } from "../platform/processes.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
 import { acquireLock } from "./lock.js";
 import { ASIDE_PREFIX, environmentPaths, STAGING_PREFIX, type EnvironmentPaths } from "./paths.js";
@@ -39,6 +40,7 @@ export async function installEntry(staging: string, name: string): Promise<Insta
     }
     const lock = await acquireLock(paths.lockPath, { timeoutMs: INSTALL_LOCK_TIMEOUT_MS });
     try {
+      await removeDeadLeftovers(paths.environmentRoot);
       await swapInEntry(staging, paths);
     } finally {
       await lock.release();
@@ -46,6 +48,23 @@ export async function installEntry(staging: string, name: string): Promise<Insta
     return installedEnvironment(paths.entryDir, check.manifest);
   } finally {
     await removeTree(staging).catch(() => undefined);
+  }
+}
+
+/** makeStaging's `.staging-PID-…` and swapInEntry's `.old-PID-…` (STAGING_PREFIX, ASIDE_PREFIX). */
+const PID_NAMED_LEFTOVER = /^\.(?:staging|old)-([0-9]+)-/;
+
+/**
+ * Removes the staging and aside folders of processes that died mid-install (a pull or an import
+ * killed while filling its staging folder): nothing else removes them for names outside the
+ * catalog. Folders of live processes are theirs; build staging folders (named by version) are
+ * the build's to clean. The caller holds the environment's lock.
+ */
+async function removeDeadLeftovers(environmentRoot: string): Promise<void> {
+  for (const name of await readdir(environmentRoot).catch(() => [] as string[])) {
+    const pid = Number(PID_NAMED_LEFTOVER.exec(name)?.[1] ?? Number.NaN);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
+    await removeTree(join(environmentRoot, name)).catch(() => undefined);
   }
 }
 

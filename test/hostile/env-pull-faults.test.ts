@@ -1,25 +1,56 @@
+import { execFileSync, spawn } from "node:child_process";
 import {
   copyFileSync,
+  existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PyroError } from "../../src/errors/index.js";
-import { checkEnvironment, inspectEnvironment } from "../../src/environments/index.js";
+import {
+  checkEnvironment,
+  inspectEnvironment,
+  installEntry,
+  makeStaging,
+  type InstalledEnvironment,
+} from "../../src/environments/index.js";
+import { STAGING_PREFIX } from "../../src/environments/paths.js";
+import { sha256File } from "../../src/platform/file-digest.js";
 import { pushEnvironment, type PushResult } from "../../src/environments/artifact/push.js";
 import { pullEnvironment, type PullOptions } from "../../src/environments/pull-environment.js";
 import { verifyEnvironment } from "../../src/environments/verify-environment.js";
 import { BUSYBOX_ENVIRONMENT, installBusyboxEnvironment } from "../helpers/busybox-environment.js";
+import { spawnPyro } from "../helpers/cli.js";
 import { cacheLeftovers, installedEntries, storedBlobs, withEnv } from "../helpers/environment-cache.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startRelay, type TcpRelay } from "../helpers/tcp-relay.js";
 
 const MiB = 1024 * 1024;
+const BIG = "busybox-big";
+
+/** `from` with its root image grown to 256 MiB (sparse): unpacking it takes long enough to be interrupted. */
+async function installBig(from: InstalledEnvironment): Promise<void> {
+  const staging = await makeStaging(BIG);
+  linkSync(from.kernelPath, join(staging, from.manifest.files.kernel.path));
+  linkSync(from.initramfsPath, join(staging, from.manifest.files.initramfs.path));
+  const rootfs = join(staging, from.manifest.files.rootfs.path);
+  execFileSync("cp", ["--sparse=always", from.rootfsPath, rootfs]);
+  execFileSync("truncate", ["-s", "256M", rootfs]);
+  const files = {
+    ...from.manifest.files,
+    rootfs: { ...from.manifest.files.rootfs, sha256: await sha256File(rootfs), size: statSync(rootfs).size },
+  };
+  writeFileSync(join(staging, "manifest.json"), JSON.stringify({ ...from.manifest, name: BIG, files }));
+  await installEntry(staging, BIG);
+}
 
 /** The file a docker-registry with filesystem storage serves a blob from. */
 const registryDataFile = (registry: TestRegistry, digest: string): string => {
@@ -99,6 +130,48 @@ describe("environment pull faults against a real registry", () => {
     await registry?.stop();
     cleanupBusybox?.();
     rmSync(temp, { recursive: true, force: true });
+  });
+
+  it("removes what a pull killed mid-install left behind when the next pull of that name installs", async () => {
+    await withEnv({ PYRO_ENVIRONMENT_CACHE_DIR: sourceCache }, async () => {
+      const state = await checkEnvironment(BUSYBOX_ENVIRONMENT);
+      if (state.status !== "installed") throw new Error("the busybox environment is gone");
+      await installBig(state.environment);
+      await pushEnvironment({ name: BIG, reference: `${registry.host}/faults/big:1`, insecure: true });
+    });
+    const cache = freshCache();
+    const root = join(cache, BIG);
+    const stagingOf = (): string[] =>
+      existsSync(root) ? readdirSync(root).filter((name) => name.startsWith(STAGING_PREFIX)) : [];
+    const target = `${registry.host}/faults/big:1`;
+    const child = spawnPyro(["env", "pull", target, "--insecure"], { PYRO_ENVIRONMENT_CACHE_DIR: cache });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // Killed while it writes the 256 MiB root image into its staging folder.
+    const deadline = Date.now() + 30_000;
+    while (stagingOf().length === 0 && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    expect(child.signalCode).toBe("SIGKILL");
+    expect(installedEntries(cache)).toEqual([]);
+    const left = stagingOf();
+    expect(left).toHaveLength(1);
+
+    // A staging folder of a process still alive (a pull in progress, as far as anyone can tell) stays.
+    const live = spawn("sleep", ["60"], { stdio: "ignore" });
+    const liveStaging = join(root, `${STAGING_PREFIX}${live.pid}-busy`);
+    mkdirSync(liveStaging);
+    try {
+      const outcome = await pullInto(cache, { target, insecure: true });
+      expect(outcome.source).toBe("registry");
+      expect(installedEntries(cache)).toEqual([`${BIG}/current`]);
+      expect(stagingOf()).toEqual([`${STAGING_PREFIX}${live.pid}-busy`]);
+    } finally {
+      live.kill("SIGKILL");
+    }
+    rmSync(liveStaging, { recursive: true });
+    expect(cacheLeftovers(cache)).toEqual({ staging: [], partial: [] });
   });
 
   it("reports an unknown reference as IMAGE_NOT_FOUND and fetches nothing", async () => {
