@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { PyroError } from "../errors/index.js";
-import { isProcessAlive } from "../platform/processes.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
+import { findBuildLeftovers } from "./leftovers.js";
 import { acquireLock } from "./lock.js";
 import { ASIDE_PREFIX, environmentPaths, STAGING_PREFIX, type EnvironmentPaths } from "./paths.js";
 import { removeTree } from "./remove-tree.js";
@@ -51,20 +51,16 @@ export async function installEntry(staging: string, name: string): Promise<Insta
   }
 }
 
-/** makeStaging's `.staging-PID-…` and swapInEntry's `.old-PID-…` (STAGING_PREFIX, ASIDE_PREFIX). */
-const PID_NAMED_LEFTOVER = /^\.(?:staging|old)-([0-9]+)-/;
-
 /**
  * Removes the staging and aside folders of processes that died mid-install (a pull or an import
- * killed while filling its staging folder): nothing else removes them for names outside the
- * catalog. Folders of live processes are theirs; build staging folders (named by version) are
- * the build's to clean. The caller holds the environment's lock.
+ * killed while filling its staging folder): for names outside the catalog nothing else would.
+ * The caller holds the environment's lock.
  */
 async function removeDeadLeftovers(environmentRoot: string): Promise<void> {
-  for (const name of await readdir(environmentRoot).catch(() => [] as string[])) {
-    const pid = Number(PID_NAMED_LEFTOVER.exec(name)?.[1] ?? Number.NaN);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
-    await removeTree(join(environmentRoot, name)).catch(() => undefined);
+  for (const { path } of await findBuildLeftovers(environmentRoot)) {
+    const name = basename(path);
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(ASIDE_PREFIX))
+      await removeTree(path).catch(() => undefined);
   }
 }
 

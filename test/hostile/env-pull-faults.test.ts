@@ -22,7 +22,8 @@ import {
   makeStaging,
   type InstalledEnvironment,
 } from "../../src/environments/index.js";
-import { STAGING_PREFIX } from "../../src/environments/paths.js";
+import { fileSystemSafeName, STAGING_PREFIX } from "../../src/environments/paths.js";
+import { pruneEnvironments } from "../../src/environments/prune.js";
 import { sha256File } from "../../src/platform/file-digest.js";
 import { pushEnvironment, type PushResult } from "../../src/environments/artifact/push.js";
 import { pullEnvironment, type PullOptions } from "../../src/environments/pull-environment.js";
@@ -37,8 +38,8 @@ const MiB = 1024 * 1024;
 const BIG = "busybox-big";
 
 /** `from` with its root image grown to 256 MiB (sparse): unpacking it takes long enough to be interrupted. */
-async function installBig(from: InstalledEnvironment): Promise<void> {
-  const staging = await makeStaging(BIG);
+async function installBig(from: InstalledEnvironment, name = BIG): Promise<void> {
+  const staging = await makeStaging(name);
   linkSync(from.kernelPath, join(staging, from.manifest.files.kernel.path));
   linkSync(from.initramfsPath, join(staging, from.manifest.files.initramfs.path));
   const rootfs = join(staging, from.manifest.files.rootfs.path);
@@ -48,8 +49,8 @@ async function installBig(from: InstalledEnvironment): Promise<void> {
     ...from.manifest.files,
     rootfs: { ...from.manifest.files.rootfs, sha256: await sha256File(rootfs), size: statSync(rootfs).size },
   };
-  writeFileSync(join(staging, "manifest.json"), JSON.stringify({ ...from.manifest, name: BIG, files }));
-  await installEntry(staging, BIG);
+  writeFileSync(join(staging, "manifest.json"), JSON.stringify({ ...from.manifest, name, files }));
+  await installEntry(staging, name);
 }
 
 /** The file a docker-registry with filesystem storage serves a blob from. */
@@ -171,6 +172,39 @@ describe("environment pull faults against a real registry", () => {
       live.kill("SIGKILL");
     }
     rmSync(liveStaging, { recursive: true });
+    expect(cacheLeftovers(cache)).toEqual({ staging: [], partial: [] });
+  });
+
+  it("leaves a pull in progress alone when `env prune` runs meanwhile", async () => {
+    // A catalog name: prune only visits those.
+    const name = "debian:12-base";
+    await withEnv({ PYRO_ENVIRONMENT_CACHE_DIR: sourceCache }, async () => {
+      const state = await checkEnvironment(BUSYBOX_ENVIRONMENT);
+      if (state.status !== "installed") throw new Error("the busybox environment is gone");
+      await installBig(state.environment, name);
+      await pushEnvironment({ name, reference: `${registry.host}/pyro/debian:12-base`, insecure: true });
+    });
+    const cache = freshCache();
+    const root = join(cache, fileSystemSafeName(name));
+    const stagingOf = (): string[] =>
+      existsSync(root) ? readdirSync(root).filter((entry) => entry.startsWith(STAGING_PREFIX)) : [];
+    const child = spawnPyro(["env", "pull", name], {
+      PYRO_ENVIRONMENT_CACHE_DIR: cache,
+      PYRO_ENVIRONMENT_REGISTRY: `http://${registry.host}`,
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (stagingOf().length === 0 && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(stagingOf()).toHaveLength(1);
+    const report = await withEnv({ PYRO_ENVIRONMENT_CACHE_DIR: cache }, () => pruneEnvironments());
+    expect(report.removed.filter((item) => item.path.includes(STAGING_PREFIX))).toEqual([]);
+    expect(await exited, stderr).toBe(0);
+    const details = await inCache(cache, () => inspectEnvironment(name));
+    expect(details.provenance).toMatchObject({ kind: "pulled" });
     expect(cacheLeftovers(cache)).toEqual({ staging: [], partial: [] });
   });
 
