@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PyroError } from "../errors/index.js";
 import { installedEnvironment, type InstalledEnvironment } from "./installed.js";
+import { findBuildLeftovers } from "./leftovers.js";
 import { acquireLock } from "./lock.js";
 import { ASIDE_PREFIX, environmentPaths, STAGING_PREFIX, type EnvironmentPaths } from "./paths.js";
 import { removeTree } from "./remove-tree.js";
@@ -39,6 +40,7 @@ export async function installEntry(staging: string, name: string): Promise<Insta
     }
     const lock = await acquireLock(paths.lockPath, { timeoutMs: INSTALL_LOCK_TIMEOUT_MS });
     try {
+      await removeDeadLeftovers(paths.environmentRoot);
       await swapInEntry(staging, paths);
     } finally {
       await lock.release();
@@ -46,6 +48,19 @@ export async function installEntry(staging: string, name: string): Promise<Insta
     return installedEnvironment(paths.entryDir, check.manifest);
   } finally {
     await removeTree(staging).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes the staging and aside folders of processes that died mid-install (a pull or an import
+ * killed while filling its staging folder): for names outside the catalog nothing else would.
+ * The caller holds the environment's lock.
+ */
+async function removeDeadLeftovers(environmentRoot: string): Promise<void> {
+  for (const { path } of await findBuildLeftovers(environmentRoot)) {
+    const name = basename(path);
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(ASIDE_PREFIX))
+      await removeTree(path).catch(() => undefined);
   }
 }
 

@@ -351,7 +351,7 @@ describe("pruneEnvironments", () => {
   it("cleans folders of names outside the catalog too, sparing a staging folder a live process fills", async () => {
     const imported = join(cacheDir, "alpine:3.20".replace(":", "_"));
     const dead = join(imported, `.staging-${deadPid()}-Abc123`);
-    const live = join(imported, `.staging-push-${process.pid}-Xyz789`);
+    const live = join(imported, `.staging-${process.pid}-push-Xyz789`);
     await mkdir(dead, { recursive: true });
     await mkdir(live, { recursive: true });
     await writeFile(join(cacheDir, "blobs-not"), "");

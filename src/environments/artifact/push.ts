@@ -69,8 +69,8 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
   onPhase("pack", { environment: options.name });
   const files = { kernel: entry.kernelPath, initramfs: entry.initramfsPath } as const;
   const layers: Descriptor[] = [];
-  // A staging-named scratch folder: `env prune` removes it if a push is interrupted.
-  const scratch = await mkdtemp(join(entry.dir, "..", `${STAGING_PREFIX}push-${process.pid}-`));
+  // A staging folder named for this process: `env prune` and the next install remove it once the push is gone.
+  const scratch = await mkdtemp(join(entry.dir, "..", `${STAGING_PREFIX}${process.pid}-push-`));
   try {
     for (const { role, mediaType } of LAYER_ROLES) {
       let descriptor: Descriptor;
