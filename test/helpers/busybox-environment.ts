@@ -70,7 +70,7 @@ export async function installBusyboxEnvironment(): Promise<BusyboxEnvironment> {
       imagePath: join(staging, "rootfs.ext4"),
       sizeMiB: 64,
       log: new Writable({ write: (_c, _e, done) => done() }),
-      epoch: 0,
+      epoch: 1,
       identity: BUSYBOX_ENVIRONMENT,
     });
     linkOrCopy(kernel.kernelPath, join(staging, "vmlinux"));
