@@ -499,6 +499,18 @@ describe("MCP: env_pull with progress notifications, env_push, env_verify, env_i
     expect(damaged.structuredContent).toMatchObject({
       error: { code: "ENVIRONMENT_CORRUPT", hint: expect.stringContaining("--force") as unknown },
     });
+
+    // What the hint says works: a forced pull installs sound files again.
+    const repaired = (await client.callTool({
+      name: "env_pull",
+      arguments: { environment: reference, insecure: true, force: true },
+    })) as CallToolResult;
+    expect(repaired.isError).toBeFalsy();
+    const again = (await client.callTool({
+      name: "env_verify",
+      arguments: { environment: BUSYBOX_ENVIRONMENT },
+    })) as CallToolResult;
+    expect(again.structuredContent).toMatchObject({ ok: true });
   });
 
   it("imports an OCI layout only from a folder the server allows", async () => {
