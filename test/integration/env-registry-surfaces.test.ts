@@ -194,6 +194,30 @@ describe("CLI: env push, pull, verify, import and list", () => {
     expect(outcome.artifacts).toEqual(original.json<{ artifacts: unknown }>().artifacts);
   });
 
+  it("draws a live bar on a terminal, and ends its line before the next phase line", async () => {
+    // `script` gives the CLI a pseudo-terminal for stdout and stderr; its output is what a user sees.
+    const cache = join(work, "cache-tty");
+    const command = [process.execPath, CLI, "env", "pull", reference, "--insecure"].join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: { ...process.env, PYRO_ENVIRONMENT_CACHE_DIR: cache, COLUMNS: "120" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let seen = "";
+    child.stdout.on("data", (chunk: Buffer) => (seen += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(0);
+    const bars = seen.split("\r").filter((piece) => piece.startsWith("[pull] fetch ["));
+    expect(bars.length).toBeGreaterThan(0);
+    const [last = "", rest] = (bars.at(-1) ?? "").split("\u001b[K");
+    expect(last).toMatch(/^\[pull\] fetch \[#{28}\] (\d+\.\d)\/\1 MB [\d.]+ MB\/s$/);
+    expect(rest).toMatch(/^\n?$/);
+    expect(seen).not.toMatch(/phase=fetch done_bytes=/);
+    for (const line of seen.split("\n").filter((text) => text.includes("phase=unpack"))) {
+      expect(line.replace(/\r$/, "")).toMatch(/^\[pull\] phase=unpack /);
+    }
+    expect(seen).toContain(`pulled: ${reference}@${pushedDigest}`);
+  });
+
   it("verifies: human and --json, then ENVIRONMENT_CORRUPT (exit 66) with a hint once a byte of the root image flips", async () => {
     const env = { PYRO_ENVIRONMENT_CACHE_DIR: caches.cli };
     const human = await pyro(["env", "verify", BUSYBOX_ENVIRONMENT], { env });
