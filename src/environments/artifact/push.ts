@@ -70,7 +70,7 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
   const files = { kernel: entry.kernelPath, initramfs: entry.initramfsPath } as const;
   const layers: Descriptor[] = [];
   // A staging-named scratch folder: `env prune` removes it if a push is interrupted.
-  const scratch = await mkdtemp(join(entry.dir, "..", `${STAGING_PREFIX}push-`));
+  const scratch = await mkdtemp(join(entry.dir, "..", `${STAGING_PREFIX}push-${process.pid}-`));
   try {
     for (const { role, mediaType } of LAYER_ROLES) {
       let descriptor: Descriptor;
