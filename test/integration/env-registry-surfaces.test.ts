@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
@@ -544,5 +544,19 @@ describe("MCP: env_pull with progress notifications, env_push, env_verify, env_i
     })) as CallToolResult;
     expect(denied.isError).toBe(true);
     expect(denied.structuredContent).toMatchObject({ error: { code: "HOST_PATH_DENIED" } });
+
+    const inside = join(allowed, "layout");
+    cpSync(layout, inside, { recursive: true });
+    const imported = (await client.callTool({
+      name: "env_import",
+      arguments: { image: `oci:${inside}:app`, name: "busybox:mcp" },
+    })) as CallToolResult;
+    expect(imported.isError).toBeFalsy();
+    expect(imported.structuredContent).toMatchObject({
+      name: "busybox:mcp",
+      installed: true,
+      provenance: { kind: "imported", reference: `oci:${inside}:app` },
+    });
+    expect((imported.content[0] as { text: string }).text).toMatch(/^image workdir +\/home\/app$/m);
   });
 });
