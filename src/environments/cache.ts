@@ -227,7 +227,8 @@ export async function inspectEnvironment(name: string): Promise<EnvironmentDetai
   };
 }
 
-function originOf(manifest: EnvironmentManifest): string {
+/** Where an entry came from, in words (env inspect's `source`, env verify's `origin`). */
+export function originOf(manifest: EnvironmentManifest): string {
   const provenance = manifest.provenance;
   if (provenance?.kind === "pulled")
     return `pulled from ${provenance.reference}@${provenance.manifest_digest}`;

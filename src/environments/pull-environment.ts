@@ -127,6 +127,7 @@ async function pullReference(
   const environment = await installRemote(client, store, remote, {
     reference,
     onPhase,
+    recheck: options.force ?? false,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   onPhase("installed", { environment: name, digest: remote.digest });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { PyroError } from "../errors/index.js";
 import { sha256File } from "../platform/file-digest.js";
-import { knownName } from "./cache.js";
+import { knownName, originOf } from "./cache.js";
 import { MANIFEST_FILE_ROLES, readManifest, type EnvironmentManifest } from "./manifest.js";
 import { environmentPaths } from "./paths.js";
 import { stampVerified } from "./verify.js";
@@ -19,6 +19,8 @@ export interface VerifyReport {
   ok: boolean;
   files: VerifiedFile[];
   provenance: EnvironmentManifest["provenance"] | null;
+  /** The provenance in words: built locally, pulled from REF@digest, imported from REF@digest. */
+  origin: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function verifyEnvironment(name: string): Promise<VerifyReport> {
     ok: files.every((file) => file.ok),
     files,
     provenance: manifest.provenance ?? null,
+    origin: originOf(manifest),
   };
   if (!report.ok) {
     const bad = files.filter((file) => !file.ok).map((file) => file.path);

@@ -191,6 +191,54 @@ describe("one operation table, three surfaces", () => {
     expect([first.store.home, second.store.home]).toEqual(["/tmp/pyro-parity-a", "/tmp/pyro-parity-b"]);
   });
 
+  it("has env pull, push, import and verify on every surface, the registry password read from stdin on the CLI", async () => {
+    const registryOps = [
+      ["env_pull", ["env", "pull"], "pullEnvironment"],
+      ["env_push", ["env", "push"], "pushEnvironment"],
+      ["env_import", ["env", "import"], "importEnvironment"],
+      ["env_verify", ["env", "verify"], "verifyEnvironment"],
+    ] as const;
+    for (const [name, words, method] of registryOps) {
+      const operation = OPERATIONS.find((candidate) => candidate.name === name);
+      expect(operation, name).toBeDefined();
+      expect(operation?.cli.words).toEqual(words);
+      expect(operation?.sdkMethod).toBe(method);
+      expect(tools.map((tool) => tool.name)).toContain(name);
+      const longs = findCommand(program, words)?.options.map((option) => option.long) ?? [];
+      if (name === "env_verify") {
+        expect(longs).not.toContain("--password-stdin");
+        continue;
+      }
+      // A password never goes on a command line: MCP and the SDK take `password`, the CLI stdin.
+      expect(longs).toContain("--password-stdin");
+      expect(longs).toContain("--username");
+      expect(longs).not.toContain("--password");
+      expect(Object.keys(tools.find((tool) => tool.name === name)?.inputSchema.properties ?? {})).toContain(
+        "password",
+      );
+    }
+  });
+
+  it("offers the environment tools that install or change the cache in workspace-full only, the listing everywhere", async () => {
+    const changing = ["env_build", "env_pull", "env_push", "env_import", "env_verify", "env_inspect"];
+    for (const profile of ["vm-run", "workspace-core", "workspace-full"] as const) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await createMcpServer(profile).connect(serverSide);
+      const profileClient = new Client({ name: "parity-profiles", version: "0" });
+      await profileClient.connect(clientSide);
+      try {
+        const names = (await profileClient.listTools()).tools.map((tool) => tool.name);
+        expect(names, profile).toContain("vm_list_environments");
+        for (const name of changing) {
+          if (profile === "workspace-full") expect(names, profile).toContain(name);
+          else expect(names, profile).not.toContain(name);
+        }
+      } finally {
+        await profileClient.close();
+      }
+    }
+  });
+
   it("keeps the vm-run profile to vm_run and vm_list_environments", () => {
     expect(
       operationsForProfile("vm-run")

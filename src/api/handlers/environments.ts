@@ -10,6 +10,7 @@ import {
 } from "../../environments/index.js";
 import type { OperationContext } from "../types.js";
 import { PyroError } from "../../errors/index.js";
+import { confineHostPath } from "../host-paths.js";
 import type {
   envBuildInput,
   envImportInput,
@@ -127,13 +128,27 @@ export const pushEnvironment = async (
   });
 };
 
+/**
+ * An OCI layout (`oci:DIR[:TAG]`) is a host path: an MCP caller may import one only from the
+ * folders its server allows, like any other host path it names.
+ */
+async function confinedImage(image: string, context: OperationContext): Promise<string> {
+  const policy = context.hostPathPolicy;
+  if (policy === undefined) return image;
+  const { parseLayoutReference } = await import("../../environments/import/oci-layout.js");
+  const layout = parseLayoutReference(image);
+  if (layout === null) return image;
+  const dir = confineHostPath(policy, layout.dir, "image", "read");
+  return `oci:${dir}${layout.tag === null ? "" : `:${layout.tag}`}`;
+}
+
 export const importEnvironment = async (
   input: z.output<typeof envImportInput>,
   context: OperationContext,
 ): Promise<EnvironmentDetails> => {
   const { importImage } = await import("../../environments/import/index.js");
   const environment = await importImage({
-    image: input.image,
+    image: await confinedImage(input.image, context),
     name: input.name,
     force: input.force,
     insecure: input.insecure,

@@ -256,6 +256,7 @@ export const envVerify = defineOperation({
       ...output.files.map(
         (file) => `  ${file.ok ? "ok " : "BAD"} ${file.role.padEnd(10)} ${file.path} sha256:${file.sha256}`,
       ),
+      `source: ${output.origin}`,
     ].join("\n"),
 });
 

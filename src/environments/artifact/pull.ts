@@ -119,7 +119,10 @@ export async function installRemote(
   client: RegistryClient,
   store: BlobStore,
   remote: RemoteEnvironment,
-  options: Pick<FetchOptions, "reference" | "onPhase" | "onProgress">,
+  options: Pick<FetchOptions, "reference" | "onPhase" | "onProgress"> & {
+    /** Hash cached blobs again (a forced pull repairs an entry whose linked files were damaged). */
+    recheck?: boolean;
+  },
 ): Promise<InstalledEnvironment> {
   const name = remote.manifest.name;
   options.onPhase("fetch", {
@@ -130,6 +133,7 @@ export async function installRemote(
   });
   await store.fetchAll(client, options.reference.repository, remote.layers, {
     onProgress: (progress) => options.onProgress?.(progress),
+    recheck: options.recheck ?? false,
   });
 
   options.onPhase("unpack", { environment: name });

@@ -117,26 +117,35 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   let uploaded = 0;
   let done = 0;
+  let cached = 0;
+  let blobsDone = 0;
+  const report = (sent: number): void =>
+    options.onProgress?.({
+      total_bytes: total,
+      done_bytes: done + sent,
+      cached_bytes: cached,
+      blobs_total: blobs.length,
+      blobs_done: blobsDone,
+    });
   onPhase("upload", { reference: formatReference(target), blobs: blobs.length, total_bytes: total });
+  report(0);
   for (const blob of blobs) {
     let sent = 0;
-    await client.pushBlob(
+    const sentNow = await client.pushBlob(
       target.repository,
       blob,
       () => createReadStream(store.pathOf(blob.digest)),
       (n) => {
         sent += n;
         uploaded += n;
-        options.onProgress?.({
-          total_bytes: total,
-          done_bytes: done + sent,
-          cached_bytes: 0,
-          blobs_total: blobs.length,
-          blobs_done: 0,
-        });
+        report(sent);
       },
     );
+    // A blob the registry already had counts as done without a byte sent.
+    if (!sentNow) cached += blob.size;
     done += blob.size;
+    blobsDone += 1;
+    report(0);
   }
   onPhase("manifest", { reference: formatReference(target) });
   const digest = await client.putManifest(target.repository, target.tag, manifest, OCI_MANIFEST_MEDIA_TYPE);

@@ -37,6 +37,11 @@ export interface FetchOptions {
   concurrency?: number;
   onProgress?: (p: TransferProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Hash the blobs already in the store again and fetch those that no longer match: an installed
+   * file hard-linked from a blob shares its inode, so damage to the file is damage to the blob.
+   */
+  recheck?: boolean;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -94,7 +99,7 @@ export class BlobStore {
     const missing: Descriptor[] = [];
     for (const descriptor of unique.values()) {
       progress.total_bytes += descriptor.size;
-      if (this.present(descriptor)) {
+      if (this.present(descriptor) && (!options.recheck || (await this.intact(descriptor)))) {
         progress.cached_bytes += descriptor.size;
         progress.done_bytes += descriptor.size;
         progress.blobs_done++;
@@ -185,6 +190,14 @@ export class BlobStore {
   private async makeFolders(): Promise<void> {
     await mkdir(join(this.root, "sha256"), { recursive: true });
     await mkdir(join(this.root, ".partial"), { recursive: true });
+  }
+
+  /** The stored blob still hashes to its digest; a damaged one is removed (to be fetched again). */
+  private async intact(descriptor: Descriptor): Promise<boolean> {
+    const path = this.pathOf(descriptor.digest);
+    if (`sha256:${await sha256File(path)}` === descriptor.digest) return true;
+    await unlink(path);
+    return false;
   }
 
   /** In the store with the expected size (the content was verified when it entered). */

@@ -176,21 +176,19 @@ export class RegistryClient {
   }
 
   /**
-   * Skips a blob the registry has; `open` gives the bytes again on a retry. `onBytes` reports bytes
-   * sent (negative when a failed attempt is retried from the start).
+   * Skips a blob the registry has (false: nothing sent); `open` gives the bytes again on a retry.
+   * `onBytes` reports bytes sent (negative when a failed attempt is retried from the start).
    */
   async pushBlob(
     repository: string,
     descriptor: Descriptor,
     open: () => NodeJS.ReadableStream,
     onBytes?: (n: number) => void,
-  ): Promise<void> {
+  ): Promise<boolean> {
     checkDescriptor(descriptor);
-    if (await this.hasBlob(repository, descriptor.digest)) {
-      onBytes?.(descriptor.size);
-      return;
-    }
+    if (await this.hasBlob(repository, descriptor.digest)) return false;
     await uploadBlob(this, repository, descriptor, open, onBytes);
+    return true;
   }
 
   /** Stores a manifest under `tag` (or its digest); returns its digest. */

@@ -2,12 +2,13 @@ import type { PhaseReporter } from "../../platform/phases.js";
 import { toPyroError } from "../../errors/index.js";
 import type { InputSchema, Operation, OperationContext } from "../../api/types.js";
 import { printableText } from "../../api/terminal-text.js";
-import { stderrProgress } from "./progress.js";
+import { endProgressLine, stderrProgress } from "./progress.js";
 
 /** `[scope] phase=NAME key=value…` lines on stderr, so stdout stays clean for results. */
 export function stderrPhases(scope: string): PhaseReporter {
   return (phase, fields = {}) => {
     const pairs = Object.entries(fields).map(([key, value]) => `${key}=${formatValue(value)}`);
+    endProgressLine();
     process.stderr.write(`[${scope}] ${[`phase=${phase}`, ...pairs].join(" ")}\n`);
   };
 }
@@ -24,6 +25,7 @@ export function printJson(value: unknown): void {
 /** Prints an error (never a stack trace) and returns the exit code from the catalog. */
 export function reportError(error: unknown, json: boolean): number {
   const pyroError = toPyroError(error);
+  endProgressLine();
   if (json) {
     printJson({ error: pyroError.toJSON() });
   } else {
@@ -61,6 +63,7 @@ export async function callForCli<Output>(
       onProgress: stderrProgress(options.scope, options.json),
       ...options.context,
     });
+    endProgressLine();
     return { ok: true, output };
   } catch (error) {
     return { ok: false, exitCode: reportError(error, options.json) };

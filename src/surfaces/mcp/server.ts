@@ -83,21 +83,30 @@ export function createMcpServer(profile: Profile, options: McpServerOptions = {}
 
 const PROGRESS_EVERY_MS = 250;
 
-/** Transfer progress as MCP `notifications/progress` for a caller that sent a progress token. */
-function progressNotifier(
+/**
+ * Transfer progress as MCP `notifications/progress` for a caller that sent a progress token:
+ * at most one every 250 ms (and the last), `progress` only ever increasing as the spec asks, and
+ * `total` only when it is known.
+ */
+export function progressNotifier(
   progressToken: string | number,
   extra: { sendNotification(notification: ServerNotification): Promise<void> },
 ): ProgressReporter {
   let lastAt = 0;
+  let sent = -1;
   return (report) => {
     const now = Date.now();
-    if (report.done_bytes < report.total_bytes && now - lastAt < PROGRESS_EVERY_MS) return;
+    const finished = report.total_bytes > 0 && report.done_bytes >= report.total_bytes;
+    if (report.done_bytes <= sent) return;
+    if (!finished && now - lastAt < PROGRESS_EVERY_MS) return;
     lastAt = now;
-    const message = `${report.phase}: ${report.done_bytes} of ${report.total_bytes} bytes`;
+    sent = report.done_bytes;
+    const total = report.total_bytes > 0 ? { total: report.total_bytes } : {};
+    const message = `${report.phase}: ${report.done_bytes} of ${report.total_bytes > 0 ? report.total_bytes : "?"} bytes`;
     void extra
       .sendNotification({
         method: "notifications/progress",
-        params: { progressToken, progress: report.done_bytes, total: report.total_bytes, message },
+        params: { progressToken, progress: report.done_bytes, ...total, message },
       })
       .catch(() => undefined);
   };
