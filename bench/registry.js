@@ -182,7 +182,7 @@ async function benchImport(work, runs) {
   return {
     importMs,
     unpackMs,
-    what: `an OCI image (busybox + 20 MB, ${(bytes / 1e6).toFixed(0)} MB layout)`,
+    what: `an OCI image (busybox + TypeScript's lib, ${(bytes / 1e6).toFixed(0)} MB unpacked)`,
   };
 }
 
