@@ -264,9 +264,10 @@ export class BlobStore {
     partial: string,
     stop: AbortSignal,
     onBytes: (n: number) => void,
-    consumer: BlobConsumer | null,
+    given: BlobConsumer | null,
   ): Promise<void> {
     const { digest, size } = descriptor;
+    const consumer = given ? new UntilVerified(given) : null;
     let have = await stat(partial).then(
       (s) => s.size,
       () => 0,
@@ -302,6 +303,7 @@ export class BlobStore {
       );
     }
     await this.verify(partial, descriptor, have, hash.digest("hex"));
+    consumer?.rethrow();
   }
 
   /** Appends the response body to `partial`; returns the partial's new size. Never grows it past the blob's size. */
@@ -369,6 +371,34 @@ export class BlobStore {
       await unlink(partial).catch(() => undefined);
       throw mismatch(descriptor, `sha256:${hex}`);
     }
+  }
+}
+
+/**
+ * A consumer's failure on bytes not verified yet is held until the blob is: tampered bytes are
+ * reported as the digest mismatch they are, not as whatever they made the consumer trip over.
+ */
+class UntilVerified implements BlobConsumer {
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly inner: BlobConsumer) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.inner.write(chunk);
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  async restart(): Promise<void> {
+    this.failure = null;
+    await this.inner.restart();
+  }
+
+  rethrow(): void {
+    if (this.failure) throw this.failure.error;
   }
 }
 
