@@ -7,6 +7,7 @@ import { DEFAULT_ENVIRONMENT, ENVIRONMENT_CATALOG } from "../environments/catalo
 import { environmentCacheDir } from "../environments/paths.js";
 import { agentBinaryPath } from "../machine/agent-binary.js";
 import { runtimeVerdict, type RuntimeVerdict } from "./verdict.js";
+import { nativePartFix, nativePartMissing } from "../platform/install-kind.js";
 import type { KvmStatus, MachineCheck } from "../machine/types.js";
 import type { ProbeArtifacts } from "./host-probe.js";
 import type { DoctorProbeCache } from "./probe-cache-schema.js";
@@ -88,7 +89,7 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   checks.push(
     agent !== null
       ? pass("guest agent", agent)
-      : fail("guest agent", "not built", "Run `npm run build:agent` (needs: apt-get install musl-tools)."),
+      : fail("guest agent", nativePartMissing("agent"), nativePartFix("agent")),
   );
   // Each catalog entry checked once: its state says both whether it is installed and where.
   const states = await Promise.all(
@@ -142,11 +143,7 @@ export async function runDoctor(store: SandboxStore): Promise<DoctorReport> {
   checks.push(
     network.egress
       ? pass("networking", `policies off, egress, egress+published-ports: ${network.reason}`)
-      : warn(
-          "networking",
-          `policy off only: ${network.reason}`,
-          "Install libslirp-dev and run `npm run build` (scripts/setup.sh does both).",
-        ),
+      : warn("networking", `policy off only: ${network.reason}`, nativePartFix("netstack")),
   );
   checks.push(...cache.hardening);
   const reaped = await reapExpired(store);

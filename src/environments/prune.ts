@@ -4,8 +4,11 @@ import { packageVersion } from "../platform/package-info.js";
 import { ENVIRONMENT_CATALOG } from "./catalog.js";
 import { findBuildLeftovers, type RemovedItem } from "./leftovers.js";
 import { readLockHolder, tryAcquireLock } from "./lock.js";
+import { pruneBlobs } from "./prune-blobs.js";
 import {
   ASIDE_PREFIX,
+  BLOBS_FOLDER,
+  environmentCacheDir,
   environmentPaths,
   FAILED_BUILD_LOG_FILE,
   fileSystemSafeName,
@@ -22,21 +25,24 @@ export interface PruneReport {
 }
 
 /**
- * Removes what no current pyro can use: leftovers of interrupted or failed builds, stale build
- * locks, entries of other pyro versions and entries that fail verification. Folders of names
- * outside the catalog are left alone. Each environment is pruned under its build lock.
+ * Removes what no current pyro can use: leftovers of interrupted or failed builds, pulls, imports
+ * and pushes, stale build locks, catalog entries of other pyro versions and catalog entries that
+ * fail verification, then blobs no installed environment uses. Entries of names outside the
+ * catalog are left alone. Each environment's folder is pruned under its build lock.
  */
 export async function pruneEnvironments(): Promise<PruneReport> {
   const report: PruneReport = { removed: [], skipped: [] };
-  for (const spec of ENVIRONMENT_CATALOG) {
-    const paths = environmentPaths(spec.name);
-    const names = await readdir(paths.environmentRoot).catch(() => undefined);
-    if (names === undefined) continue;
-    const lock = await tryAcquireLock(paths.lockPath);
+  const cacheDir = environmentCacheDir();
+  const folders = await environmentFolders(cacheDir);
+  for (const folder of folders) {
+    const spec = ENVIRONMENT_CATALOG.find((candidate) => fileSystemSafeName(candidate.name) === folder);
+    const environmentRoot = join(cacheDir, folder);
+    const lockPath = join(environmentRoot, LOCK_FILE);
+    const lock = await tryAcquireLock(lockPath);
     if (!lock) {
-      const holder = await readLockHolder(paths.lockPath);
+      const holder = await readLockHolder(lockPath);
       report.skipped.push({
-        path: paths.environmentRoot,
+        path: environmentRoot,
         reason: `a build is running (pid ${holder?.pid ?? "?"})`,
       });
       continue;
@@ -44,13 +50,15 @@ export async function pruneEnvironments(): Promise<PruneReport> {
     try {
       if (lock.replacedStale) {
         report.removed.push({
-          path: paths.lockPath,
+          path: lockPath,
           reason: `stale build lock of dead pid ${lock.replacedStale.pid}`,
         });
       }
       const doomed = [
-        ...(await findBuildLeftovers(paths.environmentRoot)),
-        ...(await staleEntries(paths, spec.name, names)),
+        ...(await findBuildLeftovers(environmentRoot)),
+        ...(spec
+          ? await staleEntries(environmentPaths(spec.name), spec.name, await readdir(environmentRoot))
+          : []),
       ];
       for (const item of doomed) {
         await removeTree(item.path);
@@ -60,7 +68,19 @@ export async function pruneEnvironments(): Promise<PruneReport> {
       await lock.release();
     }
   }
+  const blobs = await pruneBlobs(cacheDir, folders);
+  report.removed.push(...blobs.removed);
+  report.skipped.push(...blobs.skipped);
   return report;
+}
+
+/** Every environment's folder in the cache (catalog names and others), not the blob store. */
+async function environmentFolders(cacheDir: string): Promise<string[]> {
+  const entries = await readdir(cacheDir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isDirectory() && entry.name !== BLOBS_FOLDER)
+    .map((entry) => entry.name)
+    .sort();
 }
 
 async function staleEntries(

@@ -1,3 +1,4 @@
+import { RELEASE_SOURCE_DATE_EPOCH } from "../../src/environments/build-inputs.js";
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
@@ -70,7 +71,7 @@ export async function installBusyboxEnvironment(): Promise<BusyboxEnvironment> {
       imagePath: join(staging, "rootfs.ext4"),
       sizeMiB: 64,
       log: new Writable({ write: (_c, _e, done) => done() }),
-      epoch: 0,
+      epoch: RELEASE_SOURCE_DATE_EPOCH,
       identity: BUSYBOX_ENVIRONMENT,
     });
     linkOrCopy(kernel.kernelPath, join(staging, "vmlinux"));

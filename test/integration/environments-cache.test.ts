@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, stat, truncate, unlink, writeFile, open } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, rm, stat, truncate, unlink, writeFile, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -216,6 +216,24 @@ describe("inspect and list", () => {
       kernel_release: "6.1.0-99-cloud-amd64",
       source: "local-build",
       built_at: expect.any(String),
+      origin: "built locally",
+      provenance: null,
+      image: null,
+      artifacts: [
+        { role: "kernel", path: "vmlinux", size: 4096, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        {
+          role: "initramfs",
+          path: "initramfs.cpio",
+          size: 1024,
+          sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        },
+        {
+          role: "rootfs",
+          path: "rootfs.ext4",
+          size: 8388608,
+          sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        },
+      ],
     });
   });
 
@@ -328,6 +346,56 @@ describe("pruneEnvironments", () => {
     expect(report.removed).toEqual([]);
     expect(report.skipped).toEqual([{ path: root, reason: `a build is running (pid ${process.pid})` }]);
     expect(await readdir(root)).toContain(".staging-0.1.0-1-x");
+  });
+
+  it("cleans folders of names outside the catalog too, sparing a staging folder a live process fills", async () => {
+    const imported = join(cacheDir, "alpine:3.20".replace(":", "_"));
+    const dead = join(imported, `.staging-${deadPid()}-Abc123`);
+    const live = join(imported, `.staging-push-${process.pid}-Xyz789`);
+    await mkdir(dead, { recursive: true });
+    await mkdir(live, { recursive: true });
+    await writeFile(join(cacheDir, "blobs-not"), "");
+    await mkdir(join(cacheDir, "blobs", "sha256"), { recursive: true });
+    await writeFile(join(cacheDir, "blobs", "sha256", "a".repeat(64)), "unused");
+
+    const report = await pruneEnvironments();
+
+    expect(report.removed.map((item) => item.path)).toEqual([dead]);
+    // While a push stages, blobs it may be reading stay.
+    expect(report.skipped).toEqual([
+      { path: join(cacheDir, "blobs"), reason: "alpine_3.20 is being pulled, imported or pushed" },
+    ]);
+    expect(await readdir(imported)).toEqual([live.slice(imported.length + 1)]);
+  });
+
+  it("removes blobs no installed environment links and interrupted downloads, keeping linked ones", async () => {
+    const valid = await writeFakeEntry("debian:12");
+    const blobs = join(cacheDir, "blobs");
+    await mkdir(join(blobs, "sha256"), { recursive: true });
+    await mkdir(join(blobs, ".partial"));
+    const linked = join(blobs, "sha256", "b".repeat(64));
+    await link(join(valid, "vmlinux"), linked);
+    const unused = join(blobs, "sha256", "c".repeat(64));
+    await writeFile(unused, "layer of an image no entry uses");
+    const interrupted = join(blobs, ".partial", "d".repeat(64));
+    await writeFile(interrupted, "half");
+    const downloading = join(blobs, ".partial", "e".repeat(64));
+    await writeFile(downloading, "half");
+    await writeFile(
+      `${downloading}.lock`,
+      JSON.stringify({ pid: process.pid, token: "t", host: "h", started_at: "" }),
+    );
+
+    const report = await pruneEnvironments();
+
+    expect(report.skipped).toEqual([]);
+    expect(report.removed.map((item) => item.path).sort()).toEqual([interrupted, unused].sort());
+    expect((await readdir(join(blobs, "sha256"))).sort()).toEqual(["b".repeat(64)]);
+    expect((await readdir(join(blobs, ".partial"))).sort()).toEqual([
+      "e".repeat(64),
+      `${"e".repeat(64)}.lock`,
+    ]);
+    expect(await resolveInstalled("debian:12")).toMatchObject({ dir: valid });
   });
 
   it("does nothing to an empty cache", async () => {

@@ -255,7 +255,7 @@ export const envPrune = defineOperation({
   sdkMethod: "pruneEnvironments",
   cli: { words: ["env", "prune"], scope: "env" },
   description:
-    "Remove unfinished builds, stale locks, other versions and corrupt entries from the environment cache, and memory templates of changed environments (all unused ones with templates).",
+    "Remove unfinished builds, pulls and imports, stale locks, other versions, corrupt entries and blobs no installed environment uses from the environment cache, and memory templates of changed environments (all unused ones with templates).",
   input: envPruneInput,
   profiles: ["workspace-full"],
   loadHandler: async () => (await handlers()).pruneEnvironments,

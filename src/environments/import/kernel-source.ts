@@ -1,9 +1,10 @@
 import { copyFileSync, linkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PyroError } from "../../errors/index.js";
-import { ensureEnvironment, resolveInstalled } from "../cache.js";
+import { resolveInstalled } from "../cache.js";
 import { installedEnvironment, type InstalledEnvironment } from "../installed.js";
 import { readManifest } from "../manifest.js";
+import { pullEnvironment } from "../pull-environment.js";
 import { checkEntry } from "../verify.js";
 import type { ManifestFileRecord } from "../manifest-schema.js";
 
@@ -13,7 +14,7 @@ const KERNEL_DONORS = ["debian:12-base", "debian:12", "debian:12-build"] as cons
 /**
  * The installed environment that lends an import its kernel and initramfs: the entry folder named
  * by PYRO_IMPORT_KERNEL_DIR (an environment of another cache), else an installed catalog
- * environment, else debian:12-base built now.
+ * environment, else debian:12-base pulled now (from the catalog's registry, or built where there is none).
  */
 export async function findKernelDonor(env: NodeJS.ProcessEnv = process.env): Promise<InstalledEnvironment> {
   const dir = env.PYRO_IMPORT_KERNEL_DIR;
@@ -22,7 +23,7 @@ export async function findKernelDonor(env: NodeJS.ProcessEnv = process.env): Pro
     const installed = await resolveInstalled(name);
     if (installed) return installed;
   }
-  return ensureEnvironment(KERNEL_DONORS[0]);
+  return (await pullEnvironment({ target: KERNEL_DONORS[0] })).environment;
 }
 
 async function donorAt(dir: string): Promise<InstalledEnvironment> {

@@ -3,6 +3,7 @@ import { cp, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Duplex } from "node:stream";
 import { PyroError } from "../../errors/index.js";
+import { nativePartFix, nativePartMissing } from "../../platform/install-kind.js";
 import type { MachineDisk, MachineDriver } from "../types.js";
 
 const scratch = (dir: string): string => join(dir, "scratch");
@@ -44,8 +45,8 @@ export const hostDriver: MachineDriver = {
       accel: "none",
       evidence: available
         ? "the agent runs as a host process, without isolation"
-        : "the guest agent is not built",
-      fix: available ? null : "Run `npm run build:agent`.",
+        : nativePartMissing("agent"),
+      fix: available ? null : nativePartFix("agent"),
       kvm: null,
     };
   },

@@ -4,6 +4,7 @@ import { socketPair } from "../../platform/socket-pair.js";
 import type { FdAttachment } from "../types.js";
 import type { GuestNetwork } from "./guest-network.js";
 import { netstackArgs, netstackBinary } from "./netstack.js";
+import { nativePartFix, nativePartMissing } from "../../platform/install-kind.js";
 
 const HELPER_FD = 3;
 const LOG_CAP = 64 * 1024;
@@ -15,8 +16,8 @@ const LOG_CAP = 64 * 1024;
 export async function attachByFd(plan: GuestNetwork, socketDir: string): Promise<FdAttachment> {
   const binary = netstackBinary();
   if (binary === null) {
-    throw new PyroError("NETWORK_UNAVAILABLE", "pyro-netstack is not built", {
-      hint: "Run `npm run build` (needs libslirp-dev).",
+    throw new PyroError("NETWORK_UNAVAILABLE", nativePartMissing("netstack"), {
+      hint: nativePartFix("netstack"),
     });
   }
   const [helperEnd, vmEnd] = await socketPair(socketDir);

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { MachineCheck } from "../types.js";
+import { nativePartFix } from "../../platform/install-kind.js";
 
 const NOBODY = "65534";
 const run = promisify(execFile);
@@ -20,7 +21,7 @@ export async function netstackHardeningChecks(helper: string | null): Promise<Ma
         name: "netstack hardening",
         status: "FAIL",
         detail: `pyro-netstack --hardening-report failed: ${(error as Error).message.split("\n")[0]}`,
-        fix: "Rebuild it with `npm run build` (needs libslirp-dev and libseccomp-dev).",
+        fix: nativePartFix("netstack"),
       },
     ];
   }
@@ -33,7 +34,7 @@ export async function netstackHardeningChecks(helper: string | null): Promise<Ma
   const check = (name: string, ok: boolean, detail: string, fix: string): MachineCheck =>
     ok
       ? { name, status: "PASS", detail, fix: null }
-      : { name, status: "FAIL", detail, fix: `${fix} Rebuild pyro-netstack with \`npm run build\`.` };
+      : { name, status: "FAIL", detail, fix: `${fix} ${nativePartFix("netstack")}` };
   const root = process.getuid?.() === 0;
   const uid = field.get("uid") ?? "?";
   return [

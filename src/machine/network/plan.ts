@@ -2,6 +2,7 @@ import type { GuestNetwork } from "./guest-network.js";
 import { netstackBinary } from "./netstack.js";
 import { PyroError } from "../../errors/index.js";
 import { readDefaultRoute } from "./host-route.js";
+import { nativePartMissing } from "../../platform/install-kind.js";
 
 // The virtual network pyro-netstack (libslirp) serves to each guest: every VM has its own.
 const VIRTUAL_NETWORK = { address: "10.0.2.15", prefix_length: 24, gateway: "10.0.2.2", dns: "10.0.2.3" };
@@ -17,11 +18,7 @@ export interface NetworkAvailability {
 export function networkAvailability(): NetworkAvailability {
   const helper = netstackBinary();
   if (helper === null) {
-    return {
-      egress: false,
-      reason: "pyro-netstack is not built (npm run build; needs libslirp-dev)",
-      helper,
-    };
+    return { egress: false, reason: nativePartMissing("netstack"), helper };
   }
   const route = readDefaultRoute();
   const uplink =
