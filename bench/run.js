@@ -2,7 +2,7 @@
 /**
  * pyro's benchmark: every figure is a median measured in this run, and every comparison is a
  * ratio against a baseline measured in the same run. Needs `npm run build` and debian:12.
- * Usage: npm run bench [-- --quick] [-- --only startup|spine|templates|hardening|workspace|snapshots|seed|density|shells|disk|network]
+ * Usage: npm run bench [-- --quick] [-- --only startup|spine|templates|hardening|workspace|snapshots|seed|density|shells|disk|network|registry]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -26,6 +26,7 @@ const SECTIONS = [
   ["shells", "./shells.js", "benchShells"],
   ["disk", "./disk.js", "benchDisk"],
   ["network", "./network.js", "benchNetwork"],
+  ["registry", "./registry.js", "benchRegistry"],
 ];
 
 if (only !== null && !SECTIONS.some(([name]) => name === only)) {

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { copyFile, link, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../../errors/index.js";
@@ -9,7 +8,7 @@ import { parseManifest, writeManifest, type EnvironmentManifest } from "../manif
 import { checkEnvironmentName, environmentCacheDir } from "../paths.js";
 import { removeTree } from "../remove-tree.js";
 import { stampVerified } from "../verify.js";
-import { BlobStore, type TransferProgress } from "../oci/blob-store.js";
+import { BlobStore, type BlobConsumer, type TransferProgress } from "../oci/blob-store.js";
 import type { RegistryClient } from "../oci/client.js";
 import { type Credentials, type Descriptor, type ImageManifest } from "../oci/client.js";
 import { formatReference, type ImageReference } from "../oci/reference.js";
@@ -112,8 +111,9 @@ function checkArtifactShape(manifest: ImageManifest, printable: string): Descrip
 /**
  * Downloads the artifact's layers (in parallel, resuming partials, each verified before it enters
  * the blob store; blobs already there are not fetched) and installs the environment: kernel and
- * initramfs linked from the store, the root image unpacked from its sparse layer and checked
- * against the environment manifest's digest. Nothing is installed unless everything checks.
+ * initramfs linked from the store, the root image unpacked from its sparse layer while that layer
+ * downloads and checked against the environment manifest's digest. The unpacked image is used only
+ * once its layer verified; nothing is installed unless everything checks.
  */
 export async function installRemote(
   client: RegistryClient,
@@ -125,27 +125,29 @@ export async function installRemote(
   },
 ): Promise<InstalledEnvironment> {
   const name = remote.manifest.name;
-  options.onPhase("fetch", {
-    environment: name,
-    reference: remote.reference,
-    blobs: remote.layers.length,
-    total_bytes: remote.layers.reduce((sum, layer) => sum + layer.size, 0),
-  });
-  await store.fetchAll(client, options.reference.repository, remote.layers, {
-    onProgress: (progress) => options.onProgress?.(progress),
-    recheck: options.recheck ?? false,
-  });
-
-  options.onPhase("unpack", { environment: name });
+  const files = remote.manifest.files;
   const staging = await makeStaging(name);
+  const image = new ImageUnpacker(join(staging, files.rootfs.path));
   try {
-    const files = remote.manifest.files;
+    options.onPhase("fetch", {
+      environment: name,
+      reference: remote.reference,
+      blobs: remote.layers.length,
+      total_bytes: remote.layers.reduce((sum, layer) => sum + layer.size, 0),
+    });
+    const rootfsLayer = remote.layers[LAYER_ROLES.findIndex(({ role }) => role === "rootfs")] as Descriptor;
+    await store.fetchAll(client, options.reference.repository, remote.layers, {
+      onProgress: (progress) => options.onProgress?.(progress),
+      consumers: new Map([[rootfsLayer.digest, image]]),
+      recheck: options.recheck ?? false,
+    });
+
+    options.onPhase("unpack", { environment: name });
+    await image.finish(files.rootfs, remote.reference);
     for (const [index, { role }] of LAYER_ROLES.entries()) {
+      if (role === "rootfs") continue;
       const layer = remote.layers[index] as Descriptor;
-      const target = join(staging, files[role].path);
-      if (role === "rootfs")
-        await unpackRootImage(store.pathOf(layer.digest), target, files.rootfs, remote.reference);
-      else await linkOrCopy(store.pathOf(layer.digest), target);
+      await linkOrCopy(store.pathOf(layer.digest), join(staging, files[role].path));
     }
     const manifest: EnvironmentManifest = {
       ...remote.manifest,
@@ -156,38 +158,50 @@ export async function installRemote(
     // Every file was hashed on its way in (blob digests, the root image while unpacking).
     await stampVerified(staging, manifest);
   } catch (error) {
+    await image.abort();
     await removeTree(staging).catch(() => undefined);
     throw error;
   }
   return installEntry(staging, name);
 }
 
-async function unpackRootImage(
-  layerPath: string,
-  target: string,
-  expected: EnvironmentManifest["files"]["rootfs"],
-  reference: string,
-): Promise<void> {
-  const decoder = await SparseTarDecoder.create(target);
-  try {
-    for await (const chunk of createReadStream(layerPath, { highWaterMark: 1024 * 1024 })) {
-      await decoder.write(chunk as Buffer);
-    }
-  } catch (error) {
-    await decoder.abort();
-    throw error;
+/** Unpacks the root image layer as its bytes arrive (a BlobConsumer); starts over when they do. */
+class ImageUnpacker implements BlobConsumer {
+  private decoder: Promise<SparseTarDecoder>;
+
+  constructor(private readonly target: string) {
+    this.decoder = SparseTarDecoder.create(target);
+    this.decoder.catch(() => undefined);
   }
-  const image = await decoder.finish();
-  if (image.size !== expected.size || image.sha256 !== expected.sha256) {
-    await rm(target, { force: true });
-    throw new PyroError(
-      "DIGEST_MISMATCH",
-      `${reference}: the root image does not match the environment manifest's digest.`,
-      {
-        hint: "Push the environment again with `pyro env push`; nothing was installed.",
-        details: { expected: expected.sha256, actual: image.sha256 },
-      },
-    );
+
+  async write(chunk: Buffer): Promise<void> {
+    await (await this.decoder).write(chunk);
+  }
+
+  async restart(): Promise<void> {
+    await this.abort();
+    this.decoder = SparseTarDecoder.create(this.target);
+  }
+
+  /** Completes the image and checks it against the environment manifest. */
+  async finish(expected: EnvironmentManifest["files"]["rootfs"], reference: string): Promise<void> {
+    const image = await (await this.decoder).finish();
+    if (image.size !== expected.size || image.sha256 !== expected.sha256) {
+      throw new PyroError(
+        "DIGEST_MISMATCH",
+        `${reference}: the root image does not match the environment manifest's digest.`,
+        {
+          hint: "Push the environment again with `pyro env push`; nothing was installed.",
+          details: { expected: expected.sha256, actual: image.sha256 },
+        },
+      );
+    }
+  }
+
+  async abort(): Promise<void> {
+    const decoder = await this.decoder.catch(() => null);
+    await decoder?.abort();
+    await rm(this.target, { force: true });
   }
 }
 

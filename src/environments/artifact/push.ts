@@ -1,14 +1,13 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { PyroError } from "../../errors/index.js";
 import type { PhaseReporter } from "../../platform/phases.js";
 import { checkEnvironment } from "../cache.js";
-import { environmentCacheDir, MANIFEST_FILE, STAGING_PREFIX } from "../paths.js";
-import { removeTree } from "../remove-tree.js";
-import { BlobStore, type TransferProgress } from "../oci/blob-store.js";
+import { MANIFEST_FILE } from "../paths.js";
+import { type TransferProgress } from "../oci/blob-store.js";
 import { RegistryClient, type Credentials, type Descriptor } from "../oci/client.js";
 import { formatReference, parseReference } from "../oci/reference.js";
 import {
@@ -19,7 +18,9 @@ import {
   TITLE_ANNOTATION,
 } from "./media-types.js";
 import { ROOTFS_MEMBER } from "./sparse-format.js";
-import { encodeSparseTar } from "./sparse-tar-encode.js";
+import { dataRegions, encodeSparseTar } from "./sparse-tar-encode.js";
+
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface PushOptions {
   name: string;
@@ -64,36 +65,37 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
       hint: "Name the target like registry.example.com/team/debian:12.",
     });
   }
-  const store = new BlobStore(environmentCacheDir());
 
+  // Nothing is written anywhere: kernel and initramfs go from the entry (their digests are the
+  // manifest's, just verified), the root image layer is encoded twice (once for its digest, once
+  // while uploading, which re-checks that digest) instead of being written out and read back.
   onPhase("pack", { environment: options.name });
-  const files = { kernel: entry.kernelPath, initramfs: entry.initramfsPath } as const;
   const layers: Descriptor[] = [];
-  // A staging folder named for this process: `env prune` and the next install remove it once the push is gone.
-  const scratch = await mkdtemp(join(entry.dir, "..", `${STAGING_PREFIX}${process.pid}-push-`));
-  try {
-    for (const { role, mediaType } of LAYER_ROLES) {
-      let descriptor: Descriptor;
-      if (role === "rootfs") {
-        const layerPath = join(scratch, "rootfs.tar");
-        await pipeline(
-          Readable.from(encodeSparseTar(entry.rootfsPath, ROOTFS_MEMBER)),
-          createWriteStream(layerPath),
-        );
-        descriptor = await store.addFile(layerPath, mediaType);
-      } else {
-        descriptor = await store.addFile(files[role], mediaType);
-      }
-      const title = role === "rootfs" ? `${ROOTFS_MEMBER}.tar` : entry.manifest.files[role].path;
-      layers.push({ ...descriptor, annotations: { [TITLE_ANNOTATION]: title } });
+  const sources = new Map<string, () => NodeJS.ReadableStream>();
+  for (const { role, mediaType } of LAYER_ROLES) {
+    let descriptor: Descriptor;
+    let open: () => NodeJS.ReadableStream;
+    if (role === "rootfs") {
+      const layout = await dataRegions(entry.rootfsPath);
+      open = () => Readable.from(encodeSparseTar(entry.rootfsPath, ROOTFS_MEMBER, layout));
+      descriptor = { mediaType, ...(await digestOf(open())) };
+    } else {
+      const file = entry.manifest.files[role];
+      const path = role === "kernel" ? entry.kernelPath : entry.initramfsPath;
+      open = () => createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+      descriptor = { mediaType, digest: `sha256:${file.sha256}`, size: file.size };
     }
-  } finally {
-    await removeTree(scratch).catch(() => undefined);
+    const title = role === "rootfs" ? `${ROOTFS_MEMBER}.tar` : entry.manifest.files[role].path;
+    layers.push({ ...descriptor, annotations: { [TITLE_ANNOTATION]: title } });
+    sources.set(descriptor.digest, open);
   }
-  const config = await store.addBytes(
-    await readFile(join(entry.dir, MANIFEST_FILE)),
-    ENVIRONMENT_CONFIG_MEDIA_TYPE,
-  );
+  const configBytes = await readFile(join(entry.dir, MANIFEST_FILE));
+  const config: Descriptor = {
+    mediaType: ENVIRONMENT_CONFIG_MEDIA_TYPE,
+    digest: `sha256:${createHash("sha256").update(configBytes).digest("hex")}`,
+    size: configBytes.length,
+  };
+  sources.set(config.digest, () => Readable.from([configBytes]));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -134,7 +136,7 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
     const sentNow = await client.pushBlob(
       target.repository,
       blob,
-      () => createReadStream(store.pathOf(blob.digest)),
+      sources.get(blob.digest) as () => NodeJS.ReadableStream,
       (n) => {
         sent += n;
         uploaded += n;
@@ -162,4 +164,14 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
     uploaded_bytes: uploaded,
     total_bytes: total,
   };
+}
+
+async function digestOf(stream: NodeJS.ReadableStream): Promise<{ digest: string; size: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size };
 }

@@ -1,20 +1,21 @@
 /**
  * Reads the sparse root image layer (sparse-tar-encode.ts) as it streams in and writes the image:
  * data regions at their offsets, holes left unwritten, and the raw image's sha256 computed on the
- * way (holes hash as zeros). Everything in the layer is bounded and checked; the layer's own digest
- * is checked by whoever feeds it, before the image is used.
+ * way (holes hash as zeros, on a worker thread: image-hasher.ts). Everything in the layer is bounded
+ * and checked; the layer's own digest is checked by whoever feeds it, before the image is used.
  */
-import { createHash, type Hash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { Header } from "tar";
 import { PyroError } from "../../errors/index.js";
+import { ImageHasher } from "./image-hasher.js";
 import { ROOTFS_MEMBER, type SparseRegion } from "./sparse-format.js";
 
 const TAR_BLOCK = 512;
 const MAX_PAX_BYTES = 64 * 1024;
 const MAX_REGIONS = 1 << 21;
 const MAX_IMAGE_BYTES = 64 * 1024 ** 3;
-const ZEROS = Buffer.alloc(1024 * 1024);
+/** Data is gathered into writes of up to this size (one pwrite, one hand-over to the hasher). */
+const WRITE_BYTES = 4 * 1024 * 1024;
 
 type State =
   | { kind: "pax-header" }
@@ -34,8 +35,11 @@ export class SparseTarDecoder {
   private state: State = { kind: "pax-header" };
   private realSize = -1;
   private regions: SparseRegion[] = [];
-  private hashedTo = 0;
-  private readonly hash: Hash = createHash("sha256");
+  private readonly hasher = new ImageHasher(WRITE_BYTES);
+  /** Contiguous data not yet written: `outLength` bytes of `out` belong at `outPosition`. */
+  private out: Buffer = this.hasher.buffer();
+  private outPosition = 0;
+  private outLength = 0;
 
   private constructor(private readonly handle: FileHandle) {}
 
@@ -56,16 +60,18 @@ export class SparseTarDecoder {
   async finish(): Promise<DecodedImage> {
     try {
       if (this.state.kind !== "trailer") throw bad("the layer ends before the image is complete");
+      await this.flush();
       await this.handle.truncate(this.realSize);
-      this.hashZerosTo(this.realSize);
-      return { size: this.realSize, sha256: this.hash.digest("hex") };
+      return { size: this.realSize, sha256: await this.hasher.digest(this.realSize) };
     } finally {
+      await this.hasher.close();
       await this.handle.close();
     }
   }
 
   /** Closes the file after a failure (the caller removes it). */
   async abort(): Promise<void> {
+    await this.hasher.close().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }
 
@@ -152,6 +158,7 @@ export class SparseTarDecoder {
     if (this.pending.length < mapBlock) return false;
     this.pending = this.pending.subarray(mapBlock);
     this.regions = regions;
+    this.hasher.setMap(regions, this.realSize);
     this.state = {
       kind: "data",
       regionIndex: 0,
@@ -172,14 +179,15 @@ export class SparseTarDecoder {
     if (this.pending.length === 0) return false;
     const region = this.regions[state.regionIndex] as SparseRegion;
     const length = Math.min(region.length - state.regionDone, this.pending.length);
-    const bytes = this.take(length) as Buffer;
     const position = region.offset + state.regionDone;
-    this.hashZerosTo(position);
-    this.hash.update(bytes);
-    this.hashedTo = position + length;
-    await this.handle.write(bytes, 0, length, position);
-    state.regionDone += length;
-    state.memberLeft -= length;
+    if (this.outLength > 0 && this.outPosition + this.outLength !== position) await this.flush();
+    if (this.outLength === 0) this.outPosition = position;
+    const room = Math.min(length, WRITE_BYTES - this.outLength);
+    (this.take(room) as Buffer).copy(this.out, this.outLength);
+    this.outLength += room;
+    if (this.outLength === WRITE_BYTES) await this.flush();
+    state.regionDone += room;
+    state.memberLeft -= room;
     if (state.regionDone === region.length) {
       state.regionIndex += 1;
       state.regionDone = 0;
@@ -187,12 +195,14 @@ export class SparseTarDecoder {
     return true;
   }
 
-  private hashZerosTo(position: number): void {
-    while (this.hashedTo < position) {
-      const length = Math.min(ZEROS.length, position - this.hashedTo);
-      this.hash.update(length === ZEROS.length ? ZEROS : ZEROS.subarray(0, length));
-      this.hashedTo += length;
-    }
+  /** Writes the gathered data at its offset and hands the buffer over to the hasher. */
+  private async flush(): Promise<void> {
+    if (this.outLength === 0) return;
+    const { bytesWritten } = await this.handle.write(this.out, 0, this.outLength, this.outPosition);
+    if (bytesWritten !== this.outLength) throw new Error("short write to the root image");
+    await this.hasher.update(this.out, this.outLength, this.outPosition);
+    this.out = this.hasher.buffer();
+    this.outLength = 0;
   }
 }
 

@@ -8,7 +8,7 @@ import { open } from "node:fs/promises";
 import { Header } from "tar";
 import { BLOCK, type SparseRegion } from "./sparse-format.js";
 
-const SCAN_CHUNK = 1024 * 1024;
+const SCAN_CHUNK = 4 * 1024 * 1024;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 const ZERO_CHUNK = Buffer.alloc(SCAN_CHUNK);
 
@@ -47,9 +47,16 @@ export async function dataRegions(imagePath: string): Promise<{ regions: SparseR
   }
 }
 
-/** The PAX sparse tar of `imagePath`, stored as `memberName`, as a stream of chunks. */
-export async function* encodeSparseTar(imagePath: string, memberName: string): AsyncGenerator<Buffer> {
-  const { regions, size } = await dataRegions(imagePath);
+/**
+ * The PAX sparse tar of `imagePath`, stored as `memberName`, as a stream of chunks; `layout` is the
+ * image's dataRegions when they are known already (encoding twice scans once).
+ */
+export async function* encodeSparseTar(
+  imagePath: string,
+  memberName: string,
+  layout?: { regions: SparseRegion[]; size: number },
+): AsyncGenerator<Buffer> {
+  const { regions, size } = layout ?? (await dataRegions(imagePath));
   // GNU tar marks a trailing hole with an empty region at the end of the file.
   const map = [...regions];
   if (map.length === 0 || (map.at(-1) as SparseRegion).offset + (map.at(-1) as SparseRegion).length < size) {

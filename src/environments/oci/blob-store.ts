@@ -33,6 +33,17 @@ export interface TransferProgress {
   blobs_done: number;
 }
 
+/**
+ * Gets a blob's bytes in order as they arrive (or from the store when the blob is already there),
+ * e.g. to unpack a layer while it downloads. The bytes are NOT verified yet: the consumer may only
+ * use its output once fetchAll has resolved (each blob verified) and must discard it otherwise.
+ */
+export interface BlobConsumer {
+  write(chunk: Buffer): Promise<void>;
+  /** Forget everything written: the bytes start again from the blob's first byte. */
+  restart(): Promise<void>;
+}
+
 export interface FetchOptions {
   concurrency?: number;
   onProgress?: (p: TransferProgress) => void;
@@ -42,6 +53,8 @@ export interface FetchOptions {
    * file hard-linked from a blob shares its inode, so damage to the file is damage to the blob.
    */
   recheck?: boolean;
+  /** Consumers by digest (see BlobConsumer). */
+  consumers?: ReadonlyMap<string, BlobConsumer>;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -49,6 +62,8 @@ const PROGRESS_INTERVAL_MS = 100;
 /** Another process downloading the same blob is waited for this long. */
 const BLOB_LOCK_WAIT_MS = 30 * 60 * 1000;
 const READ_BUFFER_BYTES = 1024 * 1024;
+/** Received pieces (64 KiB each off a socket) are gathered into writes of about this size. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /**
  * Content-addressed blobs shared by every environment: `<cache>/blobs/sha256/<hex>`, each verified
@@ -97,12 +112,15 @@ export class BlobStore {
       blobs_done: 0,
     };
     const missing: Descriptor[] = [];
+    const present: Array<[Descriptor, BlobConsumer]> = [];
     for (const descriptor of unique.values()) {
       progress.total_bytes += descriptor.size;
       if (this.present(descriptor) && (!options.recheck || (await this.intact(descriptor)))) {
         progress.cached_bytes += descriptor.size;
         progress.done_bytes += descriptor.size;
         progress.blobs_done++;
+        const consumer = options.consumers?.get(descriptor.digest);
+        if (consumer) present.push([descriptor, consumer]);
       } else missing.push(descriptor);
     }
     let lastReport = 0;
@@ -122,10 +140,17 @@ export class BlobStore {
     const worker = async (): Promise<void> => {
       for (let next = queue.shift(); next && !stop.signal.aborted; next = queue.shift()) {
         try {
-          await this.fetchOne(client, repository, next, stop.signal, (n) => {
-            progress.done_bytes += n;
-            report();
-          });
+          await this.fetchOne(
+            client,
+            repository,
+            next,
+            stop.signal,
+            (n) => {
+              progress.done_bytes += n;
+              report();
+            },
+            options.consumers?.get(next.digest) ?? null,
+          );
           progress.blobs_done++;
           report();
         } catch (error) {
@@ -136,7 +161,15 @@ export class BlobStore {
     };
     const workers = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, missing.length));
     try {
-      await Promise.all(Array.from({ length: workers }, worker));
+      const feeds = present.map(async ([descriptor, consumer]) => {
+        try {
+          await feedFile(consumer, this.pathOf(descriptor.digest), descriptor.size, stop.signal);
+        } catch (error) {
+          failure ??= error;
+          stop.abort(error);
+        }
+      });
+      await Promise.all([...Array.from({ length: workers }, worker), ...feeds]);
     } finally {
       options.signal?.removeEventListener("abort", onOuterAbort);
     }
@@ -215,17 +248,20 @@ export class BlobStore {
     descriptor: Descriptor,
     stop: AbortSignal,
     onBytes: (n: number) => void,
+    consumer: BlobConsumer | null,
   ): Promise<void> {
     const partial = this.partialPathOf(descriptor.digest);
     // Two pulls may want the same blob: one downloads, the other waits and then finds it present.
     const lock = await acquireLock(`${partial}.lock`, { timeoutMs: BLOB_LOCK_WAIT_MS, pollMs: 200 });
     try {
       if (this.present(descriptor)) {
+        // Another process downloaded it meanwhile.
+        if (consumer) await feedFile(consumer, this.pathOf(descriptor.digest), descriptor.size, stop);
         onBytes(descriptor.size);
         return;
       }
       await unlink(this.pathOf(descriptor.digest)).catch(() => undefined);
-      await this.download(client, repository, descriptor, partial, stop, onBytes);
+      await this.download(client, repository, descriptor, partial, stop, onBytes, consumer);
       await chmod(partial, 0o444);
       await rename(partial, this.pathOf(descriptor.digest));
     } finally {
@@ -241,8 +277,10 @@ export class BlobStore {
     partial: string,
     stop: AbortSignal,
     onBytes: (n: number) => void,
+    given: BlobConsumer | null,
   ): Promise<void> {
     const { digest, size } = descriptor;
+    const consumer = given ? new UntilVerified(given) : null;
     let have = await stat(partial).then(
       (s) => s.size,
       () => 0,
@@ -253,7 +291,7 @@ export class BlobStore {
       have = 0;
     }
     let hash = createHash("sha256");
-    if (have > 0) await hashInto(hash, partial, have);
+    if (have > 0) await hashInto(hash, partial, have, consumer);
     onBytes(have);
     if (have < size) {
       if (stop.aborted) throw stop.reason;
@@ -264,10 +302,21 @@ export class BlobStore {
         await truncate(partial, 0);
         have = 0;
         hash = createHash("sha256");
+        await consumer?.restart();
       }
-      have = await this.append(client.registry, blob.body, partial, have, descriptor, hash, stop, onBytes);
+      have = await this.append(
+        client.registry,
+        blob.body,
+        partial,
+        have,
+        descriptor,
+        { hash, consumer },
+        stop,
+        onBytes,
+      );
     }
     await this.verify(partial, descriptor, have, hash.digest("hex"));
+    consumer?.rethrow();
   }
 
   /** Appends the response body to `partial`; returns the partial's new size. Never grows it past the blob's size. */
@@ -277,7 +326,7 @@ export class BlobStore {
     partial: string,
     offset: number,
     descriptor: Descriptor,
-    hash: ReturnType<typeof createHash>,
+    sinks: { hash: ReturnType<typeof createHash>; consumer: BlobConsumer | null },
     stop: AbortSignal,
     onBytes: (n: number) => void,
   ): Promise<number> {
@@ -285,19 +334,37 @@ export class BlobStore {
     stop.addEventListener("abort", onStop, { once: true });
     const file = await open(partial, "a", 0o644);
     let have = offset;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    // One write per batch; the consumer works on the same bytes meanwhile.
+    const flush = async (): Promise<void> => {
+      if (batchBytes === 0) return;
+      const pieces = batch;
+      const bytes = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      const consume = async (): Promise<void> => {
+        for (const piece of pieces) await sinks.consumer?.write(piece);
+      };
+      const [written] = await Promise.all([file.writev(pieces), consume()]);
+      if (written.bytesWritten !== bytes) throw new Error(`short write to ${partial}`);
+      have += bytes;
+      onBytes(bytes);
+    };
     try {
       for await (const piece of body as AsyncIterable<Buffer>) {
-        if (have + piece.length > descriptor.size) {
+        if (have + batchBytes + piece.length > descriptor.size) {
           body.destroy();
           await file.close();
           await unlink(partial).catch(() => undefined);
           throw mismatch(descriptor, `more than its ${descriptor.size} bytes`);
         }
-        hash.update(piece);
-        await file.write(piece);
-        have += piece.length;
-        onBytes(piece.length);
+        sinks.hash.update(piece);
+        batch.push(piece);
+        batchBytes += piece.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) await flush();
       }
+      await flush();
     } catch (error) {
       if (stop.aborted) throw stop.reason;
       if (error instanceof PyroError) throw error;
@@ -320,20 +387,73 @@ export class BlobStore {
   }
 }
 
-/** Feeds the first `length` bytes of a file to `hash` (a resumed download hashes what it already has). */
-async function hashInto(hash: ReturnType<typeof createHash>, path: string, length: number): Promise<void> {
-  const buffer = Buffer.alloc(READ_BUFFER_BYTES);
+/**
+ * A consumer's failure on bytes not verified yet is held until the blob is: tampered bytes are
+ * reported as the digest mismatch they are, not as whatever they made the consumer trip over.
+ */
+class UntilVerified implements BlobConsumer {
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly inner: BlobConsumer) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.inner.write(chunk);
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  async restart(): Promise<void> {
+    this.failure = null;
+    await this.inner.restart();
+  }
+
+  rethrow(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
+ * Feeds the first `length` bytes of a file to `hash` and the consumer (a resumed download hashes
+ * what it already has); returns how many there were.
+ */
+async function hashInto(
+  hash: ReturnType<typeof createHash> | null,
+  path: string,
+  length: number,
+  consumer: BlobConsumer | null,
+): Promise<number> {
   const file = await open(path, "r");
+  let at = 0;
   try {
-    for (let at = 0; at < length;) {
-      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - at), at);
+    while (at < length) {
+      // A fresh buffer each time: the consumer may keep what it is given.
+      const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, length - at));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
       if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
+      const bytes = buffer.subarray(0, bytesRead);
+      hash?.update(bytes);
+      await consumer?.write(bytes);
       at += bytesRead;
     }
   } finally {
     await file.close();
   }
+  return at;
+}
+
+/** Gives a blob already in the store to its consumer. */
+async function feedFile(
+  consumer: BlobConsumer,
+  path: string,
+  size: number,
+  stop: AbortSignal,
+): Promise<void> {
+  if (stop.aborted) throw stop.reason;
+  if ((await hashInto(null, path, size, consumer)) !== size)
+    throw new Error(`${path} is shorter than its ${size} bytes`);
 }
 
 function hexOf(digest: string): string {

@@ -8,7 +8,7 @@ export {
   type RegistryOptions,
   type ResolvedManifest,
 } from "./client.js";
-export { BlobStore, type FetchOptions, type TransferProgress } from "./blob-store.js";
+export { BlobStore, type BlobConsumer, type FetchOptions, type TransferProgress } from "./blob-store.js";
 export { dockerConfigPath } from "./docker-config.js";
 export {
   DOCKER_MANIFEST,
