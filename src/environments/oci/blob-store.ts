@@ -366,6 +366,8 @@ export class BlobStore {
       }
       await flush();
     } catch (error) {
+      // Bytes received before a cut are kept, so the next pull resumes after them.
+      if (!(error instanceof PyroError)) await flush().catch(() => undefined);
       if (stop.aborted) throw stop.reason;
       if (error instanceof PyroError) throw error;
       throw interrupted(registry, descriptor, have, error);
