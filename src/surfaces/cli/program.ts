@@ -22,7 +22,7 @@ Connect a chat host (each command starts \`pyro mcp serve\` for it):
   Claude Code: claude mcp add pyro -- npx -y pyro-mcp mcp serve
   Codex:       codex mcp add pyro -- npx -y pyro-mcp mcp serve
   OpenCode:    {"mcp":{"pyro":{"type":"local","enabled":true,"command":["npx","-y","pyro-mcp","mcp","serve"]}}}
-  More (Claude Desktop, Cursor, any MCP client): the examples/ folder of the package.
+  More (Claude Desktop, Cursor, any MCP client): examples/ in the pyro-mcp repository.
 
 Every command's --help ends with an example.
 `;
