@@ -24,11 +24,18 @@ export interface DemoResult {
   duration_ms: number;
   vm_id: string;
   network_enabled: boolean;
-  network?: { host: string; dns_addresses: string[]; url: string; http_status_line: string | null };
+  network?: {
+    host: string;
+    dns_addresses: string[];
+    url: string;
+    http_status_line: string | null;
+    /** The body's last line, so a reader sees the page arrived. */
+    http_body_tail: string | null;
+  };
 }
 
-/** The guest command of the network demo: resolve the host by DNS, then GET the URL over /dev/tcp. */
-export function networkCommand(url: string): { command: string; host: string } {
+/** The guest command of the network demo (a bash argv): resolve the host by DNS, then GET the URL over /dev/tcp. */
+export function networkCommand(url: string): { argv: string[]; display: string; host: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -45,14 +52,16 @@ export function networkCommand(url: string): { command: string; host: string } {
   const path = `${parsed.pathname}${parsed.search}`;
   // Every piece is checked by URL parsing; quoting keeps them data all the same.
   const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
-  const command = [
+  const script = [
     `set -e; host=${quote(host)}; port=${quote(port)}; path=${quote(path)}`,
     `echo "dns: $(getent ahostsv4 "$host" | awk '{print $1}' | sort -u | tr '\\n' ' ')"`,
     `exec 3<>"/dev/tcp/$host/$port"`,
     `printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' "$path" "$host" >&3`,
-    `echo "http: $(head -n1 <&3 | tr -d '\\r')"`,
+    `response=$(tr -d '\\r' <&3)`,
+    `echo "http: $(printf '%s\\n' "$response" | head -n1)"`,
+    `echo "body: $(printf '%s\\n' "$response" | tail -n1)"`,
   ].join("\n");
-  return { command, host };
+  return { argv: ["bash", "-c", script], display: `bash -c ${quote(script)}`, host };
 }
 
 /** Reads the `dns:` and `http:` lines the network command prints. */
@@ -64,7 +73,13 @@ function networkChecks(stdout: string, host: string, url: string): NonNullable<D
       ?.slice(prefix.length)
       .trim();
   const addresses = (line("dns:") ?? "").split(/\s+/).filter((address) => address !== "");
-  return { host, dns_addresses: addresses, url, http_status_line: line("http:") || null };
+  return {
+    host,
+    dns_addresses: addresses,
+    url,
+    http_status_line: line("http:") || null,
+    http_body_tail: line("body:") || null,
+  };
 }
 
 /**
@@ -74,7 +89,7 @@ function networkChecks(stdout: string, host: string, url: string): NonNullable<D
 export async function runDemo(invoke: Invoke, options: DemoOptions): Promise<DemoResult> {
   const { vmCreate, vmStart, vmExec, vmDelete } = await import("../../../api/specs/vm.js");
   const target = options.network ? networkCommand(options.url) : undefined;
-  const command = target?.command ?? OFFLINE_COMMAND;
+  const command: string | string[] = target?.argv ?? OFFLINE_COMMAND;
   const onPhase = stderrPhases("demo");
   const created = await invoke(
     vmCreate,
@@ -94,7 +109,7 @@ export async function runDemo(invoke: Invoke, options: DemoOptions): Promise<Dem
   onPhase("deleted", { vm_id: created.vm_id, deleted: String(outcome.cleanup.deleted) });
   return {
     cleanup: outcome.cleanup,
-    command,
+    command: target?.display ?? OFFLINE_COMMAND,
     environment: created.environment,
     execution_mode: created.execution_mode,
     exit_code: outcome.exit_code,
