@@ -76,7 +76,10 @@ export function addDemoCommands(program: Command, invoke: Invoke, setExit: (code
     .option("--no-stream", "ask Ollama for whole answers instead of a stream of chunks")
     .option("--max-turns <n>", "give up after this many chat requests", String(DEFAULT_MAX_TURNS))
     .option("--json", "print the transcript (tool calls, results, answer) as JSON")
-    .action(async (flags: OllamaFlags) => {
+    .action(async () => {
+      // `demo` has --json and --environment too, and commander gives them to it wherever they
+      // stand on the line: read them with the parent's values included.
+      const flags = ollama.optsWithGlobals<OllamaFlags>();
       const json = flags.json === true;
       try {
         const [{ ollamaBaseUrl }, { runOllamaDemo }] = await Promise.all([

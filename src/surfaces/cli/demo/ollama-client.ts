@@ -95,8 +95,15 @@ function parseChunk(line: string, base: string): z.infer<typeof chatChunk> {
 }
 
 /** An `{"error": …}` answer, by HTTP status: what happened and what to do. */
-function ollamaError(status: number, message: string, request: ChatRequest, base: string): PyroError {
-  if (status === 404) {
+function ollamaError(
+  status: number,
+  message: string,
+  request: ChatRequest,
+  base: string,
+  fromOllama: boolean,
+): PyroError {
+  // Ollama answers an unknown model with 404 and a JSON error; a bare 404 is some other server.
+  if (status === 404 && fromOllama) {
     return new PyroError(
       "DEPENDENCY_MISSING",
       `Ollama at ${base} has no model ${request.model}: ${message}`,
@@ -178,19 +185,19 @@ export async function chat(
   if (!response.ok || response.body === null) {
     const text = (await response.text().catch(() => "")).slice(0, 65536);
     let message = text.trim() || response.statusText;
+    let fromOllama = false;
     try {
-      const body: unknown = JSON.parse(text);
-      const error = z.object({ error: z.string() }).safeParse(body);
-      if (error.success) message = error.data.error;
+      const error = z.object({ error: z.string() }).safeParse(JSON.parse(text));
+      if (error.success) [message, fromOllama] = [error.data.error, true];
     } catch {
       // Not JSON: the text itself is the message.
     }
-    throw ollamaError(response.status, message, request, base);
+    throw ollamaError(response.status, message, request, base, fromOllama);
   }
   const turn: ChatTurn = { content: "", tool_calls: [], done_reason: null };
   for await (const line of ndjsonLines(response.body, base)) {
     const chunk = parseChunk(line, base);
-    if ("error" in chunk) throw ollamaError(response.status, chunk.error, request, base);
+    if ("error" in chunk) throw ollamaError(response.status, chunk.error, request, base, true);
     if (chunk.message !== undefined) {
       if (chunk.message.content !== "") onContent(chunk.message.content);
       turn.content += chunk.message.content;
