@@ -113,8 +113,7 @@ export const vmRun = defineOperation({
   name: "vm_run",
   sdkMethod: "runInVm",
   cli: {
-    example:
-      "pyro run debian:12 --mem-mib 2048 --timeout-seconds 60 -- bash -c 'git --version && nproc'",
+    example: "pyro run debian:12 --mem-mib 2048 --timeout-seconds 60 -- bash -c 'git --version && nproc'",
     words: ["run"],
     positionals: ["environment", "command"],
     scope: "run",
