@@ -59,6 +59,8 @@ export type Handler<Input extends InputSchema, Output> = (
 export interface CliSpec {
   /** Command words, e.g. ["workspace", "sync", "push"]. */
   words: readonly string[];
+  /** A command line that shows the command in real use; `--help` prints it under "Example:". */
+  example: string;
   /** Parameters given as positional arguments, in order; `command` takes the words after `--`. */
   positionals?: readonly string[];
   /** Flags spelled otherwise than `--kebab-name`, e.g. { output_path: "--output" }. */

@@ -32,7 +32,7 @@ function renderDoctor(report: DoctorReport): string {
 export const doctorOperation = defineOperation({
   name: "doctor",
   sdkMethod: "doctor",
-  cli: { words: ["doctor"] },
+  cli: { example: "pyro doctor", words: ["doctor"] },
   description:
     "Check this host: platform, KVM (probed by booting), backends, environment cache, capabilities, networking.",
   input: NO_INPUT,

@@ -158,7 +158,12 @@ export function renderEnvironment(details: EnvironmentDetails | EnvironmentInspe
 export const envInspect = defineOperation({
   name: "env_inspect",
   sdkMethod: "inspectEnvironment",
-  cli: { words: ["env", "inspect"], positionals: ["environment"], scope: "env" },
+  cli: {
+    example: "pyro env inspect debian:12",
+    words: ["env", "inspect"],
+    positionals: ["environment"],
+    scope: "env",
+  },
   description:
     "Show an environment's version, install state, files, kernel, default packages and memory templates.",
   input: envInspectInput,
@@ -170,7 +175,12 @@ export const envInspect = defineOperation({
 export const envBuild = defineOperation({
   name: "env_build",
   sdkMethod: "buildEnvironment",
-  cli: { words: ["env", "build"], positionals: ["environment"], scope: "build" },
+  cli: {
+    example: "pyro env build debian:12 --force",
+    words: ["env", "build"],
+    positionals: ["environment"],
+    scope: "build",
+  },
   description:
     "Build an environment locally from Debian's archive (root filesystem, kernel, initramfs) into the cache.",
   input: envBuildInput,
@@ -192,7 +202,13 @@ export type PulledEnvironment = EnvironmentDetails & {
 export const envPull = defineOperation({
   name: "env_pull",
   sdkMethod: "pullEnvironment",
-  cli: { words: ["env", "pull"], positionals: ["environment"], scope: "pull", custom: ["password"] },
+  cli: {
+    example: "pyro env pull debian:12",
+    words: ["env", "pull"],
+    positionals: ["environment"],
+    scope: "pull",
+    custom: ["password"],
+  },
   description:
     "Install an environment: a catalog name from the catalog's registry (PYRO_ENVIRONMENT_REGISTRY), or any pyro environment by OCI reference. Blobs are verified by digest and shared in a content-addressed cache. With no registry configured or reachable, a catalog name is built locally from Debian's archive.",
   input: envPullInput,
@@ -211,6 +227,8 @@ export const envPush = defineOperation({
   name: "env_push",
   sdkMethod: "pushEnvironment",
   cli: {
+    example:
+      "pyro env push debian:12 registry.example.com/team/debian:12 --username me --password-stdin < token.txt",
     words: ["env", "push"],
     positionals: ["environment", "reference"],
     scope: "push",
@@ -232,7 +250,13 @@ export const envPush = defineOperation({
 export const envImport = defineOperation({
   name: "env_import",
   sdkMethod: "importEnvironment",
-  cli: { words: ["env", "import"], positionals: ["image"], scope: "import", custom: ["password"] },
+  cli: {
+    example: "pyro env import docker.io/library/python:3.12-slim --name python:3.12",
+    words: ["env", "import"],
+    positionals: ["image"],
+    scope: "import",
+    custom: ["password"],
+  },
   description:
     "Make an environment of any OCI or Docker container image (from a registry or an OCI layout): its layers become the root filesystem, booted with pyro's kernel and agent; commands run with the image's Env, WorkingDir and User.",
   input: envImportInput,
@@ -244,7 +268,12 @@ export const envImport = defineOperation({
 export const envVerify = defineOperation({
   name: "env_verify",
   sdkMethod: "verifyEnvironment",
-  cli: { words: ["env", "verify"], positionals: ["environment"], scope: "env" },
+  cli: {
+    example: "pyro env verify debian:12",
+    words: ["env", "verify"],
+    positionals: ["environment"],
+    scope: "env",
+  },
   description:
     "Hash every file of an installed environment again and compare it with its manifest; shows each artifact's digest and where the environment came from.",
   input: envVerifyInput,
@@ -263,7 +292,12 @@ export const envVerify = defineOperation({
 export const envWarm = defineOperation({
   name: "env_warm",
   sdkMethod: "warmEnvironment",
-  cli: { words: ["env", "warm"], positionals: ["environment"], scope: "env" },
+  cli: {
+    example: "pyro env warm debian:12 --network",
+    words: ["env", "warm"],
+    positionals: ["environment"],
+    scope: "env",
+  },
   description:
     "Make the memory template sandboxes of this environment and shape restore from (instead of booting), so the first one does not wait for it.",
   input: envWarmInput,
@@ -275,7 +309,7 @@ export const envWarm = defineOperation({
 export const envPrune = defineOperation({
   name: "env_prune",
   sdkMethod: "pruneEnvironments",
-  cli: { words: ["env", "prune"], scope: "env" },
+  cli: { example: "pyro env prune --templates", words: ["env", "prune"], scope: "env" },
   description:
     "Remove unfinished builds, pulls and imports, stale locks, other versions, corrupt entries and blobs no installed environment uses from the environment cache, and memory templates of changed environments (all unused ones with templates).",
   input: envPruneInput,

@@ -21,7 +21,7 @@ export interface EnvironmentListing {
 export const envList = defineOperation({
   name: "vm_list_environments",
   sdkMethod: "listEnvironments",
-  cli: { words: ["env", "list"], scope: "env" },
+  cli: { example: "pyro env list", words: ["env", "list"], scope: "env" },
   description:
     "List the environment catalog (debian:12, debian:12-base, debian:12-build), its version, and every installed environment (imported and pulled ones too).",
   input: NO_INPUT,
@@ -40,7 +40,7 @@ export const envList = defineOperation({
 export const workspaceList = defineOperation({
   name: "workspace_list",
   sdkMethod: "listWorkspaces",
-  cli: { words: ["workspace", "list"], scope: "workspace" },
+  cli: { example: "pyro workspace list --json", words: ["workspace", "list"], scope: "workspace" },
   description: "List workspaces, most recent mutating activity first.",
   input: NO_INPUT,
   profiles: ["workspace-core", "workspace-full"],

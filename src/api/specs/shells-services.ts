@@ -21,7 +21,12 @@ export const shellOpenInput = z.object({
 export const shellOpen = defineOperation({
   name: "shell_open",
   sdkMethod: "openShell",
-  cli: { words: ["workspace", "shell", "open"], positionals: ["workspace_id"], scope: "workspace-shell" },
+  cli: {
+    example: "SH=$(pyro workspace shell open $WS --cwd /workspace --id-only)",
+    words: ["workspace", "shell", "open"],
+    positionals: ["workspace_id"],
+    scope: "workspace-shell",
+  },
   description:
     "Open a persistent interactive shell (bash, or sh where the environment has no bash) on a terminal in the workspace. It outlives this call; use shell_write and shell_read.",
   input: shellOpenInput,
@@ -42,6 +47,7 @@ export const shellWrite = defineOperation({
   name: "shell_write",
   sdkMethod: "writeShell",
   cli: {
+    example: "pyro workspace shell write $WS $SH --input 'python3 -i'",
     words: ["workspace", "shell", "write"],
     positionals: ["workspace_id", "shell_id"],
     flags: { append_newline: "--no-newline" },
@@ -89,6 +95,7 @@ export const shellRead = defineOperation({
   name: "shell_read",
   sdkMethod: "readShell",
   cli: {
+    example: "pyro workspace shell read $WS $SH --plain --wait-for-idle-ms 500",
     words: ["workspace", "shell", "read"],
     positionals: ["workspace_id", "shell_id"],
     scope: "workspace-shell",
@@ -115,6 +122,7 @@ export const shellSignal = defineOperation({
   name: "shell_signal",
   sdkMethod: "signalShell",
   cli: {
+    example: "pyro workspace shell signal $WS $SH --signal INT",
     words: ["workspace", "shell", "signal"],
     positionals: ["workspace_id", "shell_id"],
     flags: { signal_name: "--signal" },
@@ -134,6 +142,7 @@ export const shellClose = defineOperation({
   name: "shell_close",
   sdkMethod: "closeShell",
   cli: {
+    example: "pyro workspace shell close $WS $SH",
     words: ["workspace", "shell", "close"],
     positionals: ["workspace_id", "shell_id"],
     scope: "workspace-shell",
@@ -210,6 +219,8 @@ export const serviceStart = defineOperation({
   name: "service_start",
   sdkMethod: "startService",
   cli: {
+    example:
+      "pyro workspace service start $WS web --ready-http http://127.0.0.1:8000/ --publish 8000:8000 -- python3 -m http.server 8000",
     words: ["workspace", "service", "start"],
     positionals: ["workspace_id", "service_name", "command"],
     flags: { published_ports: "--publish" },
@@ -227,7 +238,12 @@ export const serviceStart = defineOperation({
 export const serviceList = defineOperation({
   name: "service_list",
   sdkMethod: "listServices",
-  cli: { words: ["workspace", "service", "list"], positionals: ["workspace_id"], scope: "workspace-service" },
+  cli: {
+    example: "pyro workspace service list $WS",
+    words: ["workspace", "service", "list"],
+    positionals: ["workspace_id"],
+    scope: "workspace-service",
+  },
   description: "List a workspace's services with their state.",
   input: workspaceIdInput,
   profiles: ["workspace-full"],
@@ -244,6 +260,7 @@ export const serviceStatus = defineOperation({
   name: "service_status",
   sdkMethod: "statusService",
   cli: {
+    example: "pyro workspace service status $WS web",
     words: ["workspace", "service", "status"],
     positionals: ["workspace_id", "service_name"],
     scope: "workspace-service",
@@ -265,6 +282,7 @@ export const serviceLogsOp = defineOperation({
   name: "service_logs",
   sdkMethod: "logsService",
   cli: {
+    example: "pyro workspace service logs $WS web --tail-lines 50",
     words: ["workspace", "service", "logs"],
     positionals: ["workspace_id", "service_name"],
     scope: "workspace-service",
@@ -282,6 +300,7 @@ export const serviceStop = defineOperation({
   name: "service_stop",
   sdkMethod: "stopService",
   cli: {
+    example: "pyro workspace service stop $WS web",
     words: ["workspace", "service", "stop"],
     positionals: ["workspace_id", "service_name"],
     scope: "workspace-service",

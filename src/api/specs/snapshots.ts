@@ -12,7 +12,11 @@ export const snapshotCreateInput = z.object({
 export const snapshotCreate = defineOperation({
   name: "snapshot_create",
   sdkMethod: "createSnapshot",
-  cli: { words: ["workspace", "snapshot", "create"], positionals: ["workspace_id", "snapshot_name"] },
+  cli: {
+    example: "pyro workspace snapshot create $WS before-fix",
+    words: ["workspace", "snapshot", "create"],
+    positionals: ["workspace_id", "snapshot_name"],
+  },
   description:
     "Save /workspace as a named snapshot to reset to later: a copy-on-write snapshot inside the workspace's own disk (bytes 0: it takes no space until later writes), or an archive on the host for host-compat workspaces.",
   input: snapshotCreateInput,
@@ -25,7 +29,11 @@ export const snapshotCreate = defineOperation({
 export const snapshotList = defineOperation({
   name: "snapshot_list",
   sdkMethod: "listSnapshots",
-  cli: { words: ["workspace", "snapshot", "list"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace snapshot list $WS",
+    words: ["workspace", "snapshot", "list"],
+    positionals: ["workspace_id"],
+  },
   description: "List a workspace's named snapshots.",
   input: workspaceIdInput,
   profiles: ["workspace-full"],
@@ -44,7 +52,11 @@ export const snapshotDeleteInput = z.object({
 export const snapshotDelete = defineOperation({
   name: "snapshot_delete",
   sdkMethod: "deleteSnapshot",
-  cli: { words: ["workspace", "snapshot", "delete"], positionals: ["workspace_id", "snapshot_name"] },
+  cli: {
+    example: "pyro workspace snapshot delete $WS before-fix",
+    words: ["workspace", "snapshot", "delete"],
+    positionals: ["workspace_id", "snapshot_name"],
+  },
   description: "Delete a named snapshot of a workspace.",
   input: snapshotDeleteInput,
   profiles: ["workspace-full"],

@@ -113,7 +113,12 @@ export interface VmExecOutcome extends ExecOutcome {
 export const vmRun = defineOperation({
   name: "vm_run",
   sdkMethod: "runInVm",
-  cli: { words: ["run"], positionals: ["environment", "command"], scope: "run" },
+  cli: {
+    example: "pyro run debian:12 --mem-mib 2048 --timeout-seconds 60 -- bash -c 'git --version && nproc'",
+    words: ["run"],
+    positionals: ["environment", "command"],
+    scope: "run",
+  },
   description:
     "Run one command in a fresh, disposable Linux microVM and return its output and exit code. The VM is created, started, used once and deleted. Without a command, an environment imported from a container image runs the image's Entrypoint + Cmd.",
   input: vmRunInput,
@@ -126,7 +131,11 @@ export const vmRun = defineOperation({
 export const vmCreate = defineOperation({
   name: "vm_create",
   sdkMethod: "createVm",
-  cli: { words: ["vm", "create"], positionals: ["environment"] },
+  cli: {
+    example: "VM=$(pyro vm create debian:12 --mem-mib 2048 --json | jq -r .vm_id)",
+    words: ["vm", "create"],
+    positionals: ["environment"],
+  },
   description:
     "Create a VM (disk prepared, not yet booted). Start it with vm_start; it expires after ttl_seconds.",
   input: vmCreateInput,
@@ -138,7 +147,7 @@ export const vmCreate = defineOperation({
 export const vmStart = defineOperation({
   name: "vm_start",
   sdkMethod: "startVm",
-  cli: { words: ["vm", "start"], positionals: ["vm_id"] },
+  cli: { example: "pyro vm start $VM", words: ["vm", "start"], positionals: ["vm_id"] },
   description: "Boot a created or stopped VM and wait until its guest agent answers.",
   input: vmIdInput,
   profiles: ["workspace-full"],
@@ -149,7 +158,11 @@ export const vmStart = defineOperation({
 export const vmExec = defineOperation({
   name: "vm_exec",
   sdkMethod: "execVm",
-  cli: { words: ["vm", "exec"], positionals: ["vm_id", "command"] },
+  cli: {
+    example: "pyro vm exec $VM -- uname -a   # one command, then the VM is deleted",
+    words: ["vm", "exec"],
+    positionals: ["vm_id", "command"],
+  },
   description: "Run one command in a started VM, then delete the VM (one command per VM).",
   input: vmExecInput,
   profiles: ["workspace-full"],
@@ -160,7 +173,7 @@ export const vmExec = defineOperation({
 export const vmStop = defineOperation({
   name: "vm_stop",
   sdkMethod: "stopVm",
-  cli: { words: ["vm", "stop"], positionals: ["vm_id"] },
+  cli: { example: "pyro vm stop $VM", words: ["vm", "stop"], positionals: ["vm_id"] },
   description: "Stop a VM: the guest syncs and powers off; its record stays until vm_delete.",
   input: vmIdInput,
   profiles: ["workspace-full"],
@@ -171,7 +184,7 @@ export const vmStop = defineOperation({
 export const vmDelete = defineOperation({
   name: "vm_delete",
   sdkMethod: "deleteVm",
-  cli: { words: ["vm", "delete"], positionals: ["vm_id"] },
+  cli: { example: "pyro vm delete $VM", words: ["vm", "delete"], positionals: ["vm_id"] },
   description: "Stop a VM if it runs and delete everything it had.",
   input: vmIdInput,
   profiles: ["workspace-full"],
@@ -182,7 +195,7 @@ export const vmDelete = defineOperation({
 export const vmStatus = defineOperation({
   name: "vm_status",
   sdkMethod: "statusVm",
-  cli: { words: ["vm", "status"], positionals: ["vm_id"] },
+  cli: { example: "pyro vm status $VM --json", words: ["vm", "status"], positionals: ["vm_id"] },
   description: "Show a VM's state, backend, resources, TTL and guest kernel.",
   input: vmIdInput,
   profiles: ["workspace-full"],
@@ -193,7 +206,7 @@ export const vmStatus = defineOperation({
 export const vmList = defineOperation({
   name: "vm_list",
   sdkMethod: "listVms",
-  cli: { words: ["vm", "list"] },
+  cli: { example: "pyro vm list", words: ["vm", "list"] },
   description: "List all VMs with their state, newest first.",
   input: noInput,
   profiles: ["workspace-full"],
@@ -212,7 +225,7 @@ export const vmList = defineOperation({
 export const vmNetworkInfo = defineOperation({
   name: "vm_network_info",
   sdkMethod: "networkInfoVm",
-  cli: { words: ["vm", "network-info"], positionals: ["vm_id"] },
+  cli: { example: "pyro vm network-info $VM", words: ["vm", "network-info"], positionals: ["vm_id"] },
   description: "Show a VM's network policy, guest address and published ports.",
   input: vmIdInput,
   profiles: ["workspace-full"],
@@ -223,7 +236,7 @@ export const vmNetworkInfo = defineOperation({
 export const vmReapExpired = defineOperation({
   name: "vm_reap_expired",
   sdkMethod: "reapExpired",
-  cli: { words: ["vm", "reap-expired"], scope: "vm-reap" },
+  cli: { example: "pyro vm reap-expired --json", words: ["vm", "reap-expired"], scope: "vm-reap" },
   description: "Delete VMs past their TTL and one-shot VMs whose owner died; kill orphaned VM processes.",
   input: noInput,
   profiles: ["workspace-full"],

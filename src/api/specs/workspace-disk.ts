@@ -14,7 +14,7 @@ const diskPathParam = z
 export const workspaceStop = defineOperation({
   name: "workspace_stop",
   sdkMethod: "stopWorkspace",
-  cli: { words: ["workspace", "stop"], positionals: ["workspace_id"] },
+  cli: { example: "pyro workspace stop $WS", words: ["workspace", "stop"], positionals: ["workspace_id"] },
   description:
     "Stop a workspace's sandbox: the guest flushes its filesystem and powers off; shells and services end. Start it again with workspace_start.",
   input: workspaceIdInput,
@@ -30,7 +30,7 @@ export const workspaceStop = defineOperation({
 export const workspaceStart = defineOperation({
   name: "workspace_start",
   sdkMethod: "startWorkspace",
-  cli: { words: ["workspace", "start"], positionals: ["workspace_id"] },
+  cli: { example: "pyro workspace start $WS", words: ["workspace", "start"], positionals: ["workspace_id"] },
   description: "Boot a stopped workspace's disk again (same id, /workspace and baseline).",
   input: workspaceIdInput,
   profiles: ["workspace-full"],
@@ -52,6 +52,7 @@ export const workspaceDiskList = defineOperation({
   name: "workspace_disk_list",
   sdkMethod: "listWorkspaceDisk",
   cli: {
+    example: "pyro workspace disk list $WS src --recursive",
     words: ["workspace", "disk", "list"],
     positionals: ["workspace_id", "path"],
     scope: "workspace-disk",
@@ -82,6 +83,7 @@ export const workspaceDiskRead = defineOperation({
   name: "workspace_disk_read",
   sdkMethod: "readWorkspaceDisk",
   cli: {
+    example: "pyro workspace disk read $WS src/main.c",
     words: ["workspace", "disk", "read"],
     positionals: ["workspace_id", "path"],
     scope: "workspace-disk",
@@ -103,6 +105,7 @@ export const workspaceDiskExport = defineOperation({
   name: "workspace_disk_export",
   sdkMethod: "exportWorkspaceDisk",
   cli: {
+    example: "pyro workspace disk export $WS --output workspace.ext4",
     words: ["workspace", "disk", "export"],
     positionals: ["workspace_id"],
     flags: { output_path: "--output" },

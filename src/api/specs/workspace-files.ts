@@ -19,6 +19,7 @@ export const workspaceFileList = defineOperation({
   name: "workspace_file_list",
   sdkMethod: "listWorkspaceFiles",
   cli: {
+    example: "pyro workspace file list $WS src --recursive",
     words: ["workspace", "file", "list"],
     positionals: ["workspace_id", "path"],
     scope: "workspace-file",
@@ -54,6 +55,7 @@ export const workspaceFileRead = defineOperation({
   name: "workspace_file_read",
   sdkMethod: "readWorkspaceFile",
   cli: {
+    example: "pyro workspace file read $WS README.md --content-only",
     words: ["workspace", "file", "read"],
     positionals: ["workspace_id", "path"],
     scope: "workspace-file",
@@ -76,6 +78,7 @@ export const workspaceFileWrite = defineOperation({
   name: "workspace_file_write",
   sdkMethod: "writeWorkspaceFile",
   cli: {
+    example: "pyro workspace file write $WS notes.txt --text 'hello from the host'",
     words: ["workspace", "file", "write"],
     positionals: ["workspace_id", "path"],
     scope: "workspace-file",
@@ -110,6 +113,7 @@ export const workspacePatchApply = defineOperation({
   name: "workspace_patch_apply",
   sdkMethod: "applyWorkspacePatch",
   cli: {
+    example: "git diff > fix.patch && pyro workspace patch apply $WS --patch-file fix.patch",
     words: ["workspace", "patch", "apply"],
     positionals: ["workspace_id"],
     custom: ["patch"],
@@ -127,7 +131,7 @@ export const workspacePatchApply = defineOperation({
 export const workspaceDiff = defineOperation({
   name: "workspace_diff",
   sdkMethod: "diffWorkspace",
-  cli: { words: ["workspace", "diff"], positionals: ["workspace_id"] },
+  cli: { example: "pyro workspace diff $WS", words: ["workspace", "diff"], positionals: ["workspace_id"] },
   description:
     "Compare /workspace with its create-time baseline: summary counts and a unified diff of text files.",
   input: workspaceIdInput,
@@ -160,6 +164,7 @@ export const workspaceExport = defineOperation({
   name: "workspace_export",
   sdkMethod: "exportWorkspace",
   cli: {
+    example: "pyro workspace export $WS src --output ./src-from-guest",
     words: ["workspace", "export"],
     positionals: ["workspace_id", "path"],
     flags: { output_path: "--output" },

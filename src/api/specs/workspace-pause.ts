@@ -13,7 +13,7 @@ export const workspaceForkInput = z.object({
 export const workspacePause = defineOperation({
   name: "workspace_pause",
   sdkMethod: "pauseWorkspace",
-  cli: { words: ["workspace", "pause"], positionals: ["workspace_id"] },
+  cli: { example: "pyro workspace pause $WS", words: ["workspace", "pause"], positionals: ["workspace_id"] },
   description:
     "Pause a running workspace: its memory, processes, shells and services are saved to disk and its VM ends, freeing host memory. workspace_resume brings it all back; an idle workspace is paused, not deleted, when its TTL runs out.",
   input: workspaceIdInput,
@@ -29,7 +29,11 @@ export const workspacePause = defineOperation({
 export const workspaceResume = defineOperation({
   name: "workspace_resume",
   sdkMethod: "resumeWorkspace",
-  cli: { words: ["workspace", "resume"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace resume $WS",
+    words: ["workspace", "resume"],
+    positionals: ["workspace_id"],
+  },
   description:
     "Resume a paused workspace as it was: the same processes, shells (same ids, cursors still valid), services and published ports. A saved state that changed since the pause is refused.",
   input: workspaceIdInput,
@@ -45,7 +49,11 @@ export const workspaceResume = defineOperation({
 export const workspaceFork = defineOperation({
   name: "workspace_fork",
   sdkMethod: "forkWorkspace",
-  cli: { words: ["workspace", "fork"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace fork $WS --name try-other-fix",
+    words: ["workspace", "fork"],
+    positionals: ["workspace_id"],
+  },
   description:
     "Create a new workspace from a running or paused one: the same memory, processes, files, baseline and snapshots, with its own id, disks and identity. The two diverge from then on; published ports stay with the source.",
   input: workspaceForkInput,

@@ -106,6 +106,7 @@ export const workspaceCreate = defineOperation({
   name: "workspace_create",
   sdkMethod: "createWorkspace",
   cli: {
+    example: "WS=$(pyro workspace create debian:12 --seed-path ./my-repo --name my-repo --id-only)",
     words: ["workspace", "create"],
     positionals: ["environment"],
     flags: { labels: "--label", secrets: "--secret", secret_files: "--secret-file" },
@@ -132,6 +133,7 @@ export const workspaceUpdate = defineOperation({
   name: "workspace_update",
   sdkMethod: "updateWorkspace",
   cli: {
+    example: "pyro workspace update $WS --label ticket=BUG-123 --ttl-seconds 7200",
     words: ["workspace", "update"],
     positionals: ["workspace_id"],
     flags: { labels: "--label", clear_labels: "--clear-label" },
@@ -148,7 +150,11 @@ export const workspaceUpdate = defineOperation({
 export const workspaceStatus = defineOperation({
   name: "workspace_status",
   sdkMethod: "statusWorkspace",
-  cli: { words: ["workspace", "status"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace status $WS",
+    words: ["workspace", "status"],
+    positionals: ["workspace_id"],
+  },
   description: "Show a workspace's state, sandbox, seed, resources and activity.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
@@ -159,7 +165,7 @@ export const workspaceStatus = defineOperation({
 export const workspaceLogsOp = defineOperation({
   name: "workspace_logs",
   sdkMethod: "logsWorkspace",
-  cli: { words: ["workspace", "logs"], positionals: ["workspace_id"] },
+  cli: { example: "pyro workspace logs $WS", words: ["workspace", "logs"], positionals: ["workspace_id"] },
   description: "Show the command history of a workspace: sequence, command, cwd, exit code, duration.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
@@ -178,7 +184,11 @@ export const workspaceLogsOp = defineOperation({
 export const workspaceDelete = defineOperation({
   name: "workspace_delete",
   sdkMethod: "deleteWorkspace",
-  cli: { words: ["workspace", "delete"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace delete $WS",
+    words: ["workspace", "delete"],
+    positionals: ["workspace_id"],
+  },
   description: "Stop a workspace's sandbox and delete it with its baseline and snapshots.",
   input: workspaceIdInput,
   profiles: ["workspace-core", "workspace-full"],
@@ -196,6 +206,7 @@ export const workspaceSyncPush = defineOperation({
   name: "workspace_sync_push",
   sdkMethod: "pushWorkspaceSync",
   cli: {
+    example: "pyro workspace sync push $WS ./src --dest /workspace/src",
     words: ["workspace", "sync", "push"],
     positionals: ["workspace_id", "source_path"],
     scope: "workspace-sync",
@@ -226,7 +237,11 @@ export const workspaceExecInput = z.object({
 export const workspaceExec = defineOperation({
   name: "workspace_exec",
   sdkMethod: "execWorkspace",
-  cli: { words: ["workspace", "exec"], positionals: ["workspace_id", "command"] },
+  cli: {
+    example: "pyro workspace exec $WS --timeout-seconds 300 -- make test",
+    words: ["workspace", "exec"],
+    positionals: ["workspace_id", "command"],
+  },
   description:
     "Run a command in a workspace (cwd /workspace by default). Returns stdout, stderr, exit code and the command's sequence number; history is kept.",
   input: workspaceExecInput,
@@ -247,7 +262,11 @@ export const workspaceResetInput = z.object({
 export const workspaceReset = defineOperation({
   name: "workspace_reset",
   sdkMethod: "resetWorkspace",
-  cli: { words: ["workspace", "reset"], positionals: ["workspace_id"] },
+  cli: {
+    example: "pyro workspace reset $WS --snapshot before-fix",
+    words: ["workspace", "reset"],
+    positionals: ["workspace_id"],
+  },
   description:
     "Recreate the workspace's sandbox from a fresh environment and restore /workspace from the baseline or a named snapshot. Clears command history; keeps the id and the diff baseline.",
   input: workspaceResetInput,

@@ -22,6 +22,38 @@ const GROUPS: Readonly<Record<string, string>> = {
   "workspace disk": "Inspect a stopped workspace's disk without booting it",
 };
 
+/** The example each generated command shows under its help; group commands list their children's. */
+export const COMMAND_EXAMPLES = new WeakMap<Command, string>();
+
+/** Adds "Example:" to a command's help. */
+export function addExample(command: Command, example: string): void {
+  COMMAND_EXAMPLES.set(command, example);
+  command.addHelpText("after", `\nExample:\n  ${example}\n`);
+}
+
+/** The examples of every command below `command`, in the order they were added. */
+function examplesUnder(command: Command): string[] {
+  return command.commands.flatMap((child) => {
+    const own = COMMAND_EXAMPLES.get(child);
+    return own !== undefined ? [own] : examplesUnder(child);
+  });
+}
+
+/** Gives every group command below `program` an "Examples:" section made of its commands' examples. */
+export function addGroupExamples(program: Command): void {
+  for (const command of program.commands) {
+    if (COMMAND_EXAMPLES.has(command)) continue;
+    command.addHelpText(
+      "after",
+      () =>
+        `\nExamples:\n${examplesUnder(command)
+          .map((example) => `  ${example}`)
+          .join("\n")}\n`,
+    );
+    addGroupExamples(command);
+  }
+}
+
 /** The command for `words` under `program`, creating group commands on the way. */
 function commandAt(program: Command, words: readonly string[]): Command {
   let current = program;
@@ -52,6 +84,7 @@ export function addOperationCommand(
   const { positionals, flags, scope } = entry;
   const extra = CLI_EXTRAS.get(entry.name) ?? {};
   const command = commandAt(program, entry.words).description(entry.summary);
+  addExample(command, entry.example);
   for (const positional of positionals) command.argument(positional.syntax, positional.description);
   // Each flag's commander attribute maps straight to its parameter: no case conversion.
   const options = flags.map((flag) => {

@@ -14,6 +14,7 @@ export interface CliCommandEntry {
   words: readonly string[];
   scope: string;
   summary: string;
+  example: string;
   positionals: CliPositional[];
   flags: CliFlag[];
 }
@@ -40,6 +41,7 @@ export async function buildCliManifest(): Promise<CliCommandEntry[]> {
         words: operation.cli.words,
         scope: operation.cli.scope ?? operation.cli.words.join("-"),
         summary: summary(operation.description),
+        example: operation.cli.example,
         ...cliParameters(operation),
       });
     }
@@ -56,13 +58,14 @@ const KINDS: readonly unknown[] = ["boolean", "negated", "integer", "string", "l
 
 function isEntry(value: unknown): value is CliCommandEntry {
   if (!isRecord(value)) return false;
-  const { name, module, words, scope, summary: text, positionals, flags } = value;
+  const { name, module, words, scope, summary: text, example, positionals, flags } = value;
   return (
     isString(name) &&
     isString(module) &&
     isSpecModule(module) &&
     isString(scope) &&
     isString(text) &&
+    isString(example) &&
     Array.isArray(words) &&
     words.every(isString) &&
     Array.isArray(positionals) &&

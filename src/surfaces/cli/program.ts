@@ -3,32 +3,37 @@ import { DEFAULT_PROFILE, PROFILES } from "../../api/profiles.js";
 import { packageVersion } from "../../platform/package-info.js";
 import { PyroError } from "../../errors/index.js";
 import { loadSpec } from "../../api/specs/modules.js";
-import { addOperationCommand } from "./commands.js";
+import { addExample, addGroupExamples, addOperationCommand } from "./commands.js";
+import { addDemoCommands } from "./demo/command.js";
 import { loadCliManifest, type CliCommandEntry } from "./manifest.js";
 import { reportError, type Invoke } from "./output.js";
 import type { SandboxStore } from "../../api/store.js";
 
 const SUGGESTED_PATH = `
-Getting started:
+Example: from zero to a connected chat host
   1. pyro doctor                          check KVM, QEMU and the environment cache
   2. pyro env list                        see the catalog
   3. pyro env pull debian:12              install the default environment (or: pyro env build)
   4. pyro run debian:12 -- git --version  run a command in a fresh microVM
-  5. pyro mcp serve                       serve the tools to an MCP client over stdio
+  5. pyro demo --network                  one VM's whole life, with DNS and an HTTP fetch
+  6. pyro mcp serve                       serve the tools to an MCP client over stdio
 
-Chat hosts:
+Connect a chat host (each command starts \`pyro mcp serve\` for it):
   Claude Code: claude mcp add pyro -- npx -y pyro-mcp mcp serve
   Codex:       codex mcp add pyro -- npx -y pyro-mcp mcp serve
   OpenCode:    {"mcp":{"pyro":{"type":"local","enabled":true,"command":["npx","-y","pyro-mcp","mcp","serve"]}}}
+  More (Claude Desktop, Cursor, any MCP client): examples/ in the pyro-mcp repository.
+
+Every command's --help ends with an example.
 `;
 
 /** Top-level commands in the order `pyro --help` lists them. */
-const TOP_LEVEL_ORDER = ["doctor", "env", "run", "vm", "workspace"];
+const TOP_LEVEL_ORDER = ["doctor", "env", "run", "demo", "vm", "workspace"];
 
 /** `pyro mcp serve`: the one command that is not an operation. */
 function addMcpServe(program: Command, setExit: (code: number) => void): void {
   const mcp = program.command("mcp").description("Model Context Protocol server");
-  mcp
+  const serve = mcp
     .command("serve")
     .description(`Serve pyro's tools over stdio (profiles: ${PROFILES.join(", ")})`)
     .option("--profile <profile>", "tool profile", DEFAULT_PROFILE)
@@ -49,6 +54,10 @@ function addMcpServe(program: Command, setExit: (code: number) => void): void {
       const { serveStdio } = await import("../mcp/server.js");
       await serveStdio(profile, { allowHostPaths: flags.allowHostPath ?? [] });
     });
+  addExample(
+    serve,
+    "pyro mcp serve --profile workspace-full --allow-host-path ~/src   # what a chat host starts",
+  );
 }
 
 /**
@@ -69,7 +78,9 @@ export function buildProgram(
   const first = (entry: CliCommandEntry): number => TOP_LEVEL_ORDER.indexOf(entry.words[0] ?? "");
   const ordered = [...manifest].sort((a, b) => first(a) - first(b));
   for (const entry of ordered) addOperationCommand(program, entry, invoke, setExit);
+  addDemoCommands(program, invoke, setExit);
   addMcpServe(program, setExit);
+  addGroupExamples(program);
   return program;
 }
 
