@@ -1,4 +1,5 @@
 import { ERROR_CATALOG, type ErrorCode } from "./catalog.js";
+import { troubleshootingLink } from "./troubleshooting.js";
 
 export interface PyroErrorOptions {
   hint?: string;
@@ -6,10 +7,12 @@ export interface PyroErrorOptions {
   details?: Record<string, unknown>;
 }
 
-/** The one error type of pyro: a stable code, an actionable message, a hint and the cause. */
+/** The one error type of pyro: a stable code, an actionable message, a hint, its docs entry and the cause. */
 export class PyroError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
+  /** The code's entry in docs/troubleshooting.md (a path with an anchor). */
+  readonly docs: string;
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: PyroErrorOptions = {}) {
@@ -17,6 +20,7 @@ export class PyroError extends Error {
     this.name = "PyroError";
     this.code = code;
     this.hint = options.hint ?? ERROR_CATALOG[code].hint;
+    this.docs = troubleshootingLink(code);
     this.details = options.details ?? {};
   }
 
@@ -24,8 +28,20 @@ export class PyroError extends Error {
     return ERROR_CATALOG[this.code].exit;
   }
 
-  toJSON(): { code: ErrorCode; message: string; hint: string; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  toJSON(): {
+    code: ErrorCode;
+    message: string;
+    hint: string;
+    docs: string;
+    details: Record<string, unknown>;
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      docs: this.docs,
+      details: this.details,
+    };
   }
 }
 

@@ -79,6 +79,9 @@ describe("pyro run through the host-compat backend", () => {
       expect(result.code, args.join(" ")).toBeGreaterThanOrEqual(64);
       expect(result.stderr).toMatch(/error \[(INVALID_ARGUMENT|ENVIRONMENT_UNKNOWN)\]/);
       expect(result.stderr).toContain("hint: ");
+      expect(result.stderr).toMatch(
+        /\ndocs: \S+\/docs\/troubleshooting\.md#(invalid_argument|environment_unknown)\n/,
+      );
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
   });

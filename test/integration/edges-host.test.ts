@@ -52,13 +52,14 @@ describe("sharp edges on every surface (host-compat backend)", () => {
     expect(cli.code).toBe(ERROR_CATALOG.CWD_NOT_FOUND.exit);
     expect(cli.stderr).toContain("error [CWD_NOT_FOUND]");
     expect(cli.stderr).toContain("hint: ");
+    // Every surface links the code's entry in the shipped docs/troubleshooting.md.
+    const docs = expect.stringMatching(/\/docs\/troubleshooting\.md#cwd_not_found$/);
+    expect(cli.stderr).toMatch(/\ndocs: \S+\/docs\/troubleshooting\.md#cwd_not_found\n/);
     await expect(pyro.execWorkspace({ workspaceId: id, command: "true", cwd: "nope" })).rejects.toMatchObject(
-      {
-        code: "CWD_NOT_FOUND",
-      },
+      { code: "CWD_NOT_FOUND", docs },
     );
     const tool = await call("workspace_exec", { workspace_id: id, command: "true", cwd: "nope" });
-    expect(tool.structuredContent).toMatchObject({ error: { code: "CWD_NOT_FOUND" } });
+    expect(tool.structuredContent).toMatchObject({ error: { code: "CWD_NOT_FOUND", docs } });
   });
 
   it("a shell or service started in a missing cwd is CWD_NOT_FOUND too, and leaves nothing behind", async () => {

@@ -10,7 +10,7 @@ describe("error catalog", () => {
     }
   });
 
-  it("shapes errors with code, message, hint and cause", () => {
+  it("shapes errors with code, message, hint, docs link and cause", () => {
     const cause = new Error("root");
     const error = new PyroError("VM_NOT_FOUND", "no VM abc", { cause });
     expect(error.exitCode).toBe(ERROR_CATALOG.VM_NOT_FOUND.exit);
@@ -20,8 +20,10 @@ describe("error catalog", () => {
       code: "VM_NOT_FOUND",
       message: "no VM abc",
       hint: error.hint,
+      docs: error.docs,
       details: {},
     });
+    expect(error.docs).toMatch(/\/docs\/troubleshooting\.md#vm_not_found$/);
   });
 
   it("wraps foreign errors as INTERNAL without losing them", () => {

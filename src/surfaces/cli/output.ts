@@ -31,7 +31,8 @@ export function reportError(error: unknown, json: boolean): number {
   } else {
     // Messages may quote guest text (a path, a log line): shown, never interpreted by the terminal.
     process.stderr.write(
-      `error [${pyroError.code}]: ${printableText(pyroError.message)}\nhint: ${printableText(pyroError.hint)}\n`,
+      `error [${pyroError.code}]: ${printableText(pyroError.message)}\nhint: ${printableText(pyroError.hint)}\n` +
+        `docs: ${printableText(pyroError.docs)}\n`,
     );
   }
   if (pyroError.code === "INTERNAL" && process.env.PYRO_DEBUG && pyroError.cause instanceof Error) {

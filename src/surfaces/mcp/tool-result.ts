@@ -9,12 +9,17 @@ export function toolSuccess(text: string, output: unknown): CallToolResult {
   };
 }
 
-/** A failed tool call: the stable code in the text and in structured content. */
+/** A failed tool call: the stable code, the hint and the docs link in the text and in structured content. */
 export function toolError(error: unknown): CallToolResult {
   const pyroError = toPyroError(error);
   return {
     isError: true,
-    content: [{ type: "text", text: `${pyroError.code}: ${pyroError.message}\nhint: ${pyroError.hint}` }],
+    content: [
+      {
+        type: "text",
+        text: `${pyroError.code}: ${pyroError.message}\nhint: ${pyroError.hint}\ndocs: ${pyroError.docs}`,
+      },
+    ],
     structuredContent: { error: pyroError.toJSON() },
   };
 }

@@ -30,7 +30,7 @@ export type PyroMethods = {
 /**
  * The pyro SDK: every operation of the CLI and the MCP server as a method. Options are one
  * camelCase object; results have the same snake_case shape as `--json` output and MCP structured
- * content. Failures throw PyroError (with `code`, `hint`); a guest command's non-zero exit is a result.
+ * content. Failures throw PyroError (with `code`, `hint`, `docs`); a guest command's non-zero exit is a result.
  */
 class PyroClient {
   /** The sandboxes this client works on: its own home, so two clients never interfere. */
