@@ -83,7 +83,7 @@ export const RECIPES = [
         say: "Create a workspace seeded from the project; its create-time /workspace is the baseline.",
         tool: "workspace_create",
         args: { environment: "debian:12", seed_path: "./project", name: "repro-fix-loop", mem_mib: 512 },
-        expect: { state: "running", "seed.entry_count": 2 },
+        expect: { state: "running", execution_mode: "guest_serial", "seed.entry_count": 2 },
         save: { ws: "workspace_id" },
       },
       {
@@ -189,7 +189,7 @@ export const RECIPES = [
           labels: { purpose: "ci" },
           mem_mib: 512,
         },
-        expect: { state: "running", "labels.purpose": "ci" },
+        expect: { state: "running", execution_mode: "guest_serial", "labels.purpose": "ci" },
         save: { ws: "workspace_id" },
       },
       {
@@ -229,6 +229,7 @@ export const RECIPES = [
         say: "",
         tool: "workspace_create",
         args: { environment: "debian:12", seed_path: "./project", name: "test-loop", mem_mib: 512 },
+        expect: { execution_mode: "guest_serial" },
         save: { ws: "workspace_id" },
       },
       {
@@ -319,7 +320,7 @@ export const RECIPES = [
           network_policy: "egress+published-ports",
           mem_mib: 512,
         },
-        expect: { network_policy: "egress+published-ports" },
+        expect: { network_policy: "egress+published-ports", execution_mode: "guest_serial" },
         save: { ws: "workspace_id" },
       },
       {
@@ -384,6 +385,7 @@ export const RECIPES = [
               labels: { candidate: "a" },
               mem_mib: 512,
             },
+            expect: { execution_mode: "guest_serial" },
             save: { a: "workspace_id" },
           },
           {
@@ -395,6 +397,7 @@ export const RECIPES = [
               labels: { candidate: "b" },
               mem_mib: 512,
             },
+            expect: { execution_mode: "guest_serial" },
             save: { b: "workspace_id" },
           },
         ],
