@@ -88,6 +88,7 @@ export async function recordFirstRun() {
       const seconds = (Date.now() - started) / 1000;
       // `id=$(…)` keeps stdout for the shell: the terminal shows only stderr.
       if (step.save) vars[step.save] = result.stdout.trim();
+      if (argv[0] === "workspace" && argv[1] === "delete" && result.code === 0) delete vars.id;
       const shown = (step.save ? result.stderr : result.output)
         .replaceAll(home, "$PYRO_HOME")
         .replaceAll(CHECKOUT, "<checkout>");
@@ -103,6 +104,8 @@ export async function recordFirstRun() {
       seconds: (Date.now() - started) / 1000,
     });
   } finally {
+    // A step that failed must not leave its workspace running past the page.
+    if (vars.id) await runCli(["workspace", "delete", vars.id], env);
     rmSync(home, { recursive: true, force: true });
   }
   return renderPage(records);
