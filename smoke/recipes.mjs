@@ -153,7 +153,7 @@ export const RECIPES = [
         expect: { artifact_type: "file" },
       },
       {
-        say: "The chat host applies the diff to the user's own copy of the project.",
+        say: "Hand the fix back to the user's own copy of the project.",
         host: "apply_patch",
         args: { patch: "{{patch}}", dir: "./project", file: "sum.sh" },
         expect: { content: { contains: "$1 + $2" } },
