@@ -15,6 +15,8 @@ step netstack-tests && make -s -C netstack test
 step environment && node dist/cli.js env pull debian:12 >/dev/null && node dist/cli.js env pull debian:12-base >/dev/null
 # Each benchmark section once, no thresholds: a broken benchmark fails the run.
 step bench && npm run --silent bench -- --quick
+# Every recipe of docs/use-cases.md through the MCP server against real guests.
+step smoke && npm run --silent smoke
 step vitest
 report=$(mktemp)
 status=0

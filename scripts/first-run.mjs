@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Writes docs/first-run.md from a real run of a new user's first commands (in a fresh, temporary
+// PYRO_HOME, against the installed debian:12), with what each printed and how long it took.
+//   node scripts/first-run.mjs [--output FILE]      (default docs/first-run.md; boots guests)
+// The guest test test/guest/first-run-doc.test.ts runs it into a temporary file and checks that
+// its structure (sections, commands, exit codes) is the committed page's.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+export const FIRST_RUN_PAGE = fileURLToPath(new URL("../docs/first-run.md", import.meta.url));
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const CHECKOUT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+
+/** Each step: what a user types (`shown`) and what runs (`argv`, with {{id}} from `save`). */
+const STEPS = [
+  { title: "Check the host", shown: "pyro doctor", argv: ["doctor"] },
+  { title: "See the environments", shown: "pyro env list", argv: ["env", "list"] },
+  {
+    title: "Run one command in a fresh microVM",
+    shown: "pyro run debian:12 -- git --version",
+    argv: ["run", "debian:12", "--", "git", "--version"],
+  },
+  {
+    title: "Create a workspace",
+    shown: "id=$(pyro workspace create debian:12 --name first-run --id-only)",
+    argv: ["workspace", "create", "debian:12", "--name", "first-run", "--id-only"],
+    save: "id",
+  },
+  {
+    title: "Run a command in it",
+    shown: 'pyro workspace exec "$id" -- uname -r',
+    argv: ["workspace", "exec", "{{id}}", "--", "uname -r"],
+  },
+  { title: "Delete it", shown: 'pyro workspace delete "$id"', argv: ["workspace", "delete", "{{id}}"] },
+];
+
+function runCli(argv, env) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...argv], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = ""; // stdout and stderr interleaved, as a terminal shows them
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => ((output += chunk), (stdout += chunk)));
+    child.stderr.on("data", (chunk) => ((output += chunk), (stderr += chunk)));
+    child.on("close", (code) => resolve({ code, output, stdout, stderr }));
+  });
+}
+
+async function mcpToolsList(env) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "mcp", "serve", "--profile", "workspace-core"],
+    env,
+    stderr: "ignore",
+  });
+  const client = new Client({ name: "first-run", version: "1.0.0" });
+  await client.connect(transport);
+  try {
+    const { tools } = await client.listTools();
+    const server = client.getServerVersion();
+    return {
+      code: 0,
+      output: [
+        `server ${server?.name} ${server?.version}, ${tools.length} tools:`,
+        ...tools.map((tool) => `  ${tool.name}`),
+      ].join("\n"),
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs the steps for real and returns the page. */
+export async function recordFirstRun() {
+  const home = mkdtempSync(join("/tmp", "pyro-f-"));
+  const env = { ...process.env, PYRO_HOME: home };
+  const vars = {};
+  const records = [];
+  try {
+    for (const step of STEPS) {
+      const argv = step.argv.map((arg) => arg.replace(/\{\{(\w+)\}\}/g, (_, name) => vars[name]));
+      const started = Date.now();
+      const result = await runCli(argv, env);
+      const seconds = (Date.now() - started) / 1000;
+      // `id=$(…)` keeps stdout for the shell: the terminal shows only stderr.
+      if (step.save) vars[step.save] = result.stdout.trim();
+      if (argv[0] === "workspace" && argv[1] === "delete" && result.code === 0) delete vars.id;
+      const shown = (step.save ? result.stderr : result.output)
+        .replaceAll(home, "$PYRO_HOME")
+        .replaceAll(CHECKOUT, "<checkout>");
+      records.push({ ...step, code: result.code, seconds, output: shown });
+    }
+    const started = Date.now();
+    const listed = await mcpToolsList(env);
+    records.push({
+      title: "Serve the tools to an MCP client",
+      shown: "pyro mcp serve --profile workspace-core",
+      note: "A chat host starts this over stdio; here the MCP SDK's client sends `initialize`, then `tools/list`:",
+      ...listed,
+      seconds: (Date.now() - started) / 1000,
+    });
+  } finally {
+    // A step that failed must not leave its workspace running past the page.
+    if (vars.id) await runCli(["workspace", "delete", vars.id], env);
+    rmSync(home, { recursive: true, force: true });
+  }
+  return renderPage(records);
+}
+
+async function renderPage(records) {
+  const total = records.reduce((sum, r) => sum + r.seconds, 0);
+  const lines = [
+    "<!-- Generated by scripts/first-run.mjs from a real run; run it again after changing what these commands print. -->",
+    "",
+    "# First run",
+    "",
+    "What a new user types in the first minutes, with what pyro printed and how long each step took",
+    "on the machine that wrote this page (a fresh `PYRO_HOME`, `debian:12` already installed;",
+    "where KVM is missing guests boot under TCG and take longer). `pyro` is the installed CLI",
+    "(`npx pyro-mcp …` or `node dist/cli.js …` from a checkout).",
+    "",
+    "| step | command | time |",
+    "| --- | --- | --- |",
+    ...records.map(
+      (r, i) =>
+        `| ${i + 1}. ${r.title} | \`${r.shown.replaceAll("|", "\\|")}\` | ${r.seconds.toFixed(1)} s |`,
+    ),
+    `| | total | ${total.toFixed(1)} s |`,
+    "",
+    ...records.flatMap((r, i) => [
+      `## ${i + 1}. ${r.title}`,
+      "",
+      ...(r.note ? [r.note, ""] : []),
+      "```console",
+      `$ ${r.shown}`,
+      ...r.output.trimEnd().split("\n"),
+      "```",
+      "",
+      `exit code ${r.code}, ${r.seconds.toFixed(1)} s`,
+      "",
+    ]),
+  ];
+  const { format, resolveConfig } = await import("prettier");
+  const options = (await resolveConfig(FIRST_RUN_PAGE)) ?? {};
+  return format(lines.join("\n"), { ...options, parser: "markdown" });
+}
+
+/** What must not change between runs: the sections, the commands and their exit codes. */
+export function firstRunStructure(page) {
+  return page
+    .split("\n")
+    .filter((line) => /^## |^\$ |^exit code /.test(line))
+    .map((line) => line.replace(/^(exit code -?\d+).*/, "$1"));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flag = process.argv.indexOf("--output");
+  const output = flag === -1 ? FIRST_RUN_PAGE : process.argv[flag + 1];
+  const page = await recordFirstRun();
+  writeFileSync(output, page);
+  const failed = firstRunStructure(page).filter(
+    (line) => line.startsWith("exit code") && line !== "exit code 0",
+  );
+  if (failed.length > 0) {
+    console.error(`first run: ${failed.length} step(s) failed; see ${output}`);
+    process.exitCode = 1;
+  }
+}
