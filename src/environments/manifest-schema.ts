@@ -13,8 +13,8 @@ const fileRecordSchema = z.object({
   size: z.number().int().nonnegative(),
 });
 
-/** What an imported container image asks of the commands run in it. */
-const imageConfigSchema = z.object({
+/** The part of an image's config every command in it runs with: Env, WorkingDir and User. */
+export const imageRunSchema = z.object({
   env: z.array(z.string().max(32_768)).max(1024),
   working_dir: z.string().max(4096).nullable(),
   user: z
@@ -24,6 +24,10 @@ const imageConfigSchema = z.object({
       gid: z.number().int().min(0).max(0xfffffffe),
     })
     .nullable(),
+});
+
+/** What an imported container image asks of the commands run in it. */
+const imageConfigSchema = imageRunSchema.extend({
   entrypoint: z.array(z.string().max(32_768)).max(1024).nullable(),
   cmd: z.array(z.string().max(32_768)).max(1024).nullable(),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { imageRunSchema } from "../environments/manifest-schema.js";
 import { GuestNetwork } from "../machine/network/guest-network.js";
 import type { GuestImage } from "./guest-env.js";
 import { NETWORK_POLICIES } from "./network/policy.js";
@@ -40,17 +41,7 @@ export const StartInfo = z.object({
 export type StartInfo = z.infer<typeof StartInfo>;
 
 /** The container image's Env, WorkingDir and User that commands run with (guest-env.ts: GuestImage). */
-export const SandboxImage = z.object({
-  env: z.array(z.string().max(32_768)).max(1024),
-  working_dir: z.string().max(4096).nullable(),
-  user: z
-    .object({
-      spec: z.string().max(256),
-      uid: z.number().int().min(0).max(0xfffffffe),
-      gid: z.number().int().min(0).max(0xfffffffe),
-    })
-    .nullable(),
-}) satisfies z.ZodType<GuestImage>;
+export const SandboxImage = imageRunSchema satisfies z.ZodType<GuestImage>;
 
 /** What pyro persists about one sandbox (sandbox.json in its folder): a VM, and a workspace when it is one. */
 export const SandboxRecord = z.object({
