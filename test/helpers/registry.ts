@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey, randomBytes, sign, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
@@ -40,36 +40,46 @@ export async function startRegistry(
   const dir = mkdtempSync("/tmp/pyro-t-registry-");
   const storageDir = join(dir, "storage");
   const configPath = join(dir, "config.yml");
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  let host = "";
   let tokenServer: TokenServer | null = null;
   let basic: Htpasswd | null = null;
-  let running: ChildProcess;
+  let running: ChildProcess | null = null;
   try {
     if (options.tokenAuth) tokenServer = await startTokenServer(dir);
     if (options.basicAuth) basic = makeHtpasswd(dir);
-    writeFileSync(
-      configPath,
-      registryConfig(storageDir, host, tokenServer, basic, options.redirectBlobsTo ?? null),
-    );
-    running = await serve(configPath, host);
+    // Test files start registries in parallel: a port another registry took between freePort()
+    // and this one's bind would let the probe reach the wrong registry, so the listener must be ours.
+    for (let attempt = 0; running === null; attempt++) {
+      host = `127.0.0.1:${await freePort()}`;
+      writeFileSync(
+        configPath,
+        registryConfig(storageDir, host, tokenServer, basic, options.redirectBlobsTo ?? null),
+      );
+      const child = await serve(configPath, host).catch((error: unknown) => {
+        if (attempt >= 4) throw error;
+        return null;
+      });
+      if (child !== null && listensOn(child, host)) running = child;
+      else if (child !== null) await kill(child);
+    }
   } catch (error) {
     await tokenServer?.close();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  let current: ChildProcess = running;
   const server = tokenServer;
   return {
     host,
     storageDir,
     token: server?.credentials ?? basic?.credentials,
-    crash: () => kill(running),
+    crash: () => kill(current),
     async restart() {
-      await kill(running);
-      running = await serve(configPath, host);
+      await kill(current);
+      current = await serve(configPath, host);
     },
     async stop() {
-      await kill(running);
+      await kill(current);
       await server?.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -165,6 +175,28 @@ function makeHtpasswd(dir: string): Htpasswd {
   const path = join(dir, "htpasswd");
   writeFileSync(path, `${credentials.username}:${hash}\n`);
   return { path, credentials };
+}
+
+/** True when `child` holds the listening socket of `host` (found through /proc/net/tcp and its fds). */
+function listensOn(child: ChildProcess, host: string): boolean {
+  const port = Number(host.slice(host.lastIndexOf(":") + 1))
+    .toString(16)
+    .toUpperCase()
+    .padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1]?.endsWith(`:${port}`) && fields[3] === "0A" && fields[9] !== undefined)
+      inodes.add(fields[9]);
+  }
+  const fdDir = `/proc/${child.pid}/fd`;
+  return readdirSync(fdDir).some((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(join(fdDir, fd)))?.[1] ?? "");
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** A port that was free a moment ago (the registry binds it itself). */

@@ -39,7 +39,8 @@ describe("pyro mcp serve (a real child process, the MCP SDK's client)", () => {
     ]) {
       expect(properties[name]?.description, name).toBeTruthy();
     }
-    expect(vmRun?.inputSchema.required).toEqual(["command"]);
+    // No parameter is required: the command defaults to an imported image's Entrypoint and Cmd.
+    expect(vmRun?.inputSchema.required).toBeUndefined();
   });
 
   it("defines every vm_* tool in the full profile", async () => {
