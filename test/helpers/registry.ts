@@ -28,6 +28,12 @@ export interface TestRegistry {
 const SERVICE = "pyro-test-registry";
 const ISSUER = "pyro-test-token-issuer";
 
+/** The file a docker-registry with filesystem storage serves a blob from. */
+export function registryDataFile(registry: TestRegistry, digest: string): string {
+  const hex = digest.slice("sha256:".length);
+  return join(registry.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
+}
+
 export async function startRegistry(
   options: {
     tokenAuth?: boolean;

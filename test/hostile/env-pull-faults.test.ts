@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PyroError } from "../../src/errors/index.js";
+import type { PyroError } from "../../src/errors/index.js";
 import {
   checkEnvironment,
   inspectEnvironment,
@@ -31,8 +31,9 @@ import { verifyEnvironment } from "../../src/environments/verify-environment.js"
 import { BUSYBOX_ENVIRONMENT, installBusyboxEnvironment } from "../helpers/busybox-environment.js";
 import { spawnPyro } from "../helpers/cli.js";
 import { cacheLeftovers, installedEntries, storedBlobs, withEnv } from "../helpers/environment-cache.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { registryDataFile, startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startRelay, type TcpRelay } from "../helpers/tcp-relay.js";
+import { failureOf } from "../helpers/failure.js";
 
 const MiB = 1024 * 1024;
 const BIG = "busybox-big";
@@ -51,21 +52,6 @@ async function installBig(from: InstalledEnvironment, name = BIG): Promise<void>
   };
   writeFileSync(join(staging, "manifest.json"), JSON.stringify({ ...from.manifest, name, files }));
   await installEntry(staging, name);
-}
-
-/** The file a docker-registry with filesystem storage serves a blob from. */
-const registryDataFile = (registry: TestRegistry, digest: string): string => {
-  const hex = digest.slice("sha256:".length);
-  return join(registry.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
-};
-
-async function failureOf(promise: Promise<unknown>): Promise<PyroError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PyroError);
-  return error as PyroError;
 }
 
 /**

@@ -3,15 +3,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PyroError } from "../../src/errors/index.js";
 import {
   BlobStore,
   OCI_MANIFEST,
   RegistryClient,
   type Descriptor,
 } from "../../src/environments/oci/index.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { registryDataFile, startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startRelay, type TcpRelay } from "../helpers/tcp-relay.js";
+import { failureOf } from "../helpers/failure.js";
 
 const MiB = 1024 * 1024;
 const digestOf = (bytes: Buffer): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -20,21 +20,6 @@ const layer = (bytes: Buffer): Descriptor => ({
   digest: digestOf(bytes),
   size: bytes.length,
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<PyroError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PyroError);
-  return error as PyroError;
-}
-
-/** The file a docker-registry with filesystem storage serves a blob from. */
-const registryDataFile = (registry: TestRegistry, digest: string): string => {
-  const hex = digest.slice("sha256:".length);
-  return join(registry.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
-};
 
 /** Every file a store holds: its blobs and anything left in .partial. */
 function storeFiles(store: BlobStore): string[] {

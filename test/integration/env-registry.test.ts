@@ -31,17 +31,9 @@ import { buildBusyboxImage } from "../helpers/oci-images.js";
 import { pathWithout } from "../helpers/path-without.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startRelay, type TcpRelay } from "../helpers/tcp-relay.js";
+import { failureOf } from "../helpers/failure.js";
 
 const VARIANT = "busybox-variant";
-
-async function failureOf(promise: Promise<unknown>): Promise<PyroError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PyroError);
-  return error as PyroError;
-}
 
 /** Replaces hard links (into the shared cache) with copies: a push makes the files it adds read-only. */
 function detachFiles(environment: InstalledEnvironment): void {
